@@ -1,0 +1,1 @@
+"""The platform-neutral middle: events, command grammar, engine, scheduler, delivery, settings, server."""

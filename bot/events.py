@@ -1,0 +1,93 @@
+"""Neutral inbound events: what adapters translate platform payloads into.
+
+Small, typed and frozen, so an adapter's only job is a pure payload -> event function, and the
+engine never sees a Slack or Teams shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Platform = Literal["slack", "teams", "console"]
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    """A platform person. ``user_id`` is None for an unresolved ``@name`` typed as plain text."""
+
+    user_id: str | None
+    name: str = ""
+
+    def matches_name(self, candidate: str) -> bool:
+        return self.name.strip().lstrip("@").casefold() == candidate.strip().casefold()
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an event came from and who caused it."""
+
+    platform: Platform
+    workspace_id: str  # Slack team id, Teams tenant id, "console"
+    actor: PersonRef
+    place_id: str | None = None  # channel / conversation; None when there is none (App Home)
+    is_direct: bool = False  # a private conversation between the person and Tend
+    workspace_name: str = ""
+    actor_time_zone: str | None = None  # as the platform reports it, when it does
+    actor_is_installer: bool = False
+    actor_is_bot: bool = False
+
+
+@dataclass(frozen=True)
+class CommandReceived:
+    """``/kudos ...`` or ``/tend ...`` (in Teams: the same words sent as a message).
+
+    ``text`` is everything after the command word. Mentions are written into it as ``<@USER_ID>``;
+    ``mentions`` carries their display names.
+    """
+
+    origin: Origin
+    command: Literal["kudos", "tend"]
+    text: str
+    mentions: tuple[PersonRef, ...] = ()
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ButtonClicked:
+    origin: Origin
+    action: str
+    value: str = ""
+    message_ref: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FormSubmitted:
+    origin: Origin
+    form_id: str
+    values: dict[str, str] = field(default_factory=dict)
+    state: str = ""
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DirectText:
+    """Free text a person sent to Tend privately (used by the anonymous support relay)."""
+
+    origin: Origin
+    text: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class MemberSeen:
+    """A platform told us about a person (joined, changed name or time zone)."""
+
+    origin: Origin
+    display_name: str = ""
+    time_zone: str | None = None
+    is_bot: bool = False
+
+
+InboundEvent = CommandReceived | ButtonClicked | FormSubmitted | DirectText | MemberSeen

@@ -1,0 +1,90 @@
+"""The database handle: one async engine and a session factory, for SQLite or PostgreSQL.
+
+Callers pass the public URL form (``sqlite:///...``, ``postgresql://...``); the async driver is
+chosen here so the rest of the code never spells a driver name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/tend.db"
+
+
+class DatabaseUrlError(ValueError):
+    """The configured DATABASE_URL names a database Tend cannot use."""
+
+
+def async_url(url: str) -> str:
+    """Maps the documented URL forms onto the async drivers Tend ships with."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # SQLAlchemy raises ArgumentError with a terse message
+        raise DatabaseUrlError(f"DATABASE_URL is not a database URL: {url!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    raise DatabaseUrlError(f"DATABASE_URL must start with sqlite:/// or postgresql://, got {backend!r}")
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers go on while one writer writes; foreign keys are off by default in SQLite.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Database:
+    """Owns the engine; hands out short-lived sessions."""
+
+    def __init__(self, url: str = DEFAULT_DATABASE_URL, *, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = is_sqlite(url)
+        if self.is_sqlite:
+            _ensure_sqlite_folder(url)
+            self.engine: AsyncEngine = create_async_engine(async_url(url), echo=echo)
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_async_engine(async_url(url), echo=echo, pool_pre_ping=True)
+        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction: committed on success, rolled back on any error."""
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query (for /healthz)."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,201 @@
+"""The tables. Shapes follow ../shared/DESIGN.md "Data".
+
+Times are aware UTC (see ``UTCDateTime``). Nothing here stores message text except what is public
+by nature (a shout-out) or what the author chose to write in an anonymous report.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+PLATFORMS = ("slack", "teams", "console")
+ROLES = ("admin", "manager", "member")
+
+
+class Organization(SQLModel, table=True):
+    """The customer: one company, possibly several chat workspaces."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Workspace(SQLModel, table=True):
+    """One Slack team, one Teams tenant, or the local console."""
+
+    __table_args__ = (UniqueConstraint("platform", "external_id", name="uq_workspace_platform_external"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    platform: str = Field(max_length=16)
+    external_id: str = Field(max_length=128)
+    name: str = Field(default="", max_length=200)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Member(SQLModel, table=True):
+    """A person as seen in one workspace, with the hours Tend may reach them."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "platform_user_id", name="uq_member_workspace_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    platform_user_id: str = Field(max_length=128)
+    display_name: str = Field(default="", max_length=200)
+    time_zone: str = Field(default="UTC", max_length=64)
+    work_days: str = Field(default="mon,tue,wed,thu,fri", max_length=40)
+    work_start: str = Field(default="09:00", max_length=5)
+    work_end: str = Field(default="17:30", max_length=5)
+    role: str = Field(default="member", max_length=16)
+    is_bot: bool = Field(default=False)
+    paused_until: date | None = Field(default=None)
+    dm_channel_id: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Team(SQLModel, table=True):
+    """The unit the index reports on; usually one channel."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_team_workspace_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    name: str = Field(max_length=80)
+    channel_id: str | None = Field(default=None, max_length=128)
+    shoutout_channel_id: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TeamMembership(SQLModel, table=True):
+    """Who belongs to which team, and who manages it."""
+
+    team_id: int = Field(foreign_key="team.id", primary_key=True, ondelete="CASCADE")
+    member_id: int = Field(foreign_key="member.id", primary_key=True, index=True, ondelete="CASCADE")
+    is_manager: bool = Field(default=False)
+
+
+class Ritual(SQLModel, table=True):
+    """A recurring practice: what kind, where it posts, when (recurrence + time zone)."""
+
+    __table_args__ = (Index("ix_ritual_due", "paused", "next_run_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id")
+    kind: str = Field(max_length=32)
+    place_id: str | None = Field(default=None, max_length=128)
+    schedule: str = Field(max_length=200)
+    time_zone: str = Field(default="UTC", max_length=64)
+    options: str = Field(default="{}", sa_type=Text)
+    paused: bool = Field(default=False)
+    next_run_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_by_member_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Occurrence(SQLModel, table=True):
+    """One firing of a ritual. Unique on (ritual, scheduled time): a second insert is a no-op."""
+
+    __table_args__ = (UniqueConstraint("ritual_id", "scheduled_at", name="uq_occurrence_ritual_time"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ritual_id: int = Field(foreign_key="ritual.id", index=True, ondelete="CASCADE")
+    scheduled_at: datetime = Field(sa_type=UTCDateTime)
+    fired_at: datetime = Field(sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Outbox(SQLModel, table=True):
+    """Every message Tend sends on a schedule; the idempotency key makes a retry a no-op."""
+
+    __table_args__ = (Index("ix_outbox_ready", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    target_kind: str = Field(max_length=16)
+    target_id: str = Field(max_length=128)
+    payload: str = Field(sa_type=Text)
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    platform_message_id: str | None = Field(default=None, max_length=200)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Shoutout(SQLModel, table=True):
+    """Public by nature. After forget-me the words stay and the name goes (ids become NULL)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    giver_member_id: int | None = Field(default=None, foreign_key="member.id", index=True, ondelete="SET NULL")
+    receiver_member_id: int | None = Field(
+        default=None, foreign_key="member.id", index=True, ondelete="SET NULL"
+    )
+    text: str = Field(sa_type=Text)
+    value_tag: str | None = Field(default=None, max_length=40)
+    channel_id: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class StressReport(SQLModel, table=True):
+    """An anonymous report. By design there is no member id, no platform id and no exact time."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id")
+    intensity: int
+    category: str = Field(max_length=16)
+    text: str | None = Field(default=None, sa_type=Text)
+    week: str = Field(max_length=8, index=True)
+    support: str = Field(default="count", max_length=16)
+    support_state: str = Field(default="none", max_length=16)
+
+
+class StressRelay(SQLModel, table=True):
+    """The only link from a report to its author, kept apart and deleted when the relay closes.
+
+    ``token`` is random, so the relay cannot be found from the report's id by guessing; the author
+    reference is the minimum needed to pass replies back.
+    """
+
+    token: str = Field(primary_key=True, max_length=64)
+    report_id: int = Field(foreign_key="stressreport.id", ondelete="CASCADE")
+    author_member_id: int = Field(foreign_key="member.id", ondelete="CASCADE")
+    supporter_member_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    answered: bool = Field(default=False)
+    support_due_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Signal(SQLModel, table=True):
+    """Aggregated counters per (organisation, team, ISO week, kind). team_id 0 = no team."""
+
+    __table_args__ = (
+        UniqueConstraint("organization_id", "team_id", "week", "kind", name="uq_signal_bucket"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    team_id: int = Field(default=0)
+    week: str = Field(max_length=8)
+    kind: str = Field(max_length=40)
+    count: int = Field(default=0)
+    value_sum: float = Field(default=0.0)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Inbound event ids already handled, so a platform's retry is handled once."""
+
+    platform: str = Field(primary_key=True, max_length=16)
+    event_id: str = Field(primary_key=True, max_length=200)
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)
