@@ -18,6 +18,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/tend.db"
 
+# The session type the layers above use, so they never import sqlmodel themselves.
+Session = AsyncSession
+
 
 class DatabaseUrlError(ValueError):
     """The configured DATABASE_URL names a database Tend cannot use."""

@@ -1,0 +1,70 @@
+"""Cards as readable terminal text, buttons numbered so ``/click N`` can press them."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+from practices.messages import Button, Buttons, Card, Divider, Facts, Fine, FormField, Image, Text
+
+WIDTH = 78
+_BOLD = re.compile(r"\*(.+?)\*")
+
+
+def plain(markup: str) -> str:
+    """Drops the little markup cards use; a terminal shows it as it is meant, not as asterisks."""
+    return _BOLD.sub(r"\1", markup)
+
+
+def _wrap(text: str, indent: str) -> list[str]:
+    lines: list[str] = []
+    for paragraph in plain(text).splitlines() or [""]:
+        lines += textwrap.wrap(
+            paragraph,
+            WIDTH - len(indent),
+            initial_indent=indent,
+            subsequent_indent=indent + "  " if paragraph.startswith("•") else indent,
+        ) or [indent]
+    return lines
+
+
+def render_card(card: Card, first_button: int = 1) -> str:
+    """The card as lines of text; buttons are numbered from ``first_button``."""
+    lines: list[str] = []
+    if card.title:
+        lines.append(f"┌ {plain(card.title)}")
+    number = first_button
+    for block in card.blocks:
+        if isinstance(block, Text):
+            lines += _wrap(block.text, "│ ")
+        elif isinstance(block, Fine):
+            lines += _wrap(f"({block.text})", "│ ")
+        elif isinstance(block, Facts):
+            lines += [f"│ {plain(fact.label)}: {plain(fact.value)}" for fact in block.facts]
+        elif isinstance(block, Image):
+            lines.append(f"│ [image: {block.alt}] {block.path or block.url}")
+        elif isinstance(block, Divider):
+            lines.append("│ " + "─" * 20)
+        elif isinstance(block, Buttons):
+            labels = []
+            for button in block.buttons:
+                labels.append(f"[{number}] {button.label}")
+                number += 1
+            lines += textwrap.wrap("   ".join(labels), WIDTH - 2, initial_indent="│ ", subsequent_indent="│ ")
+    if card.title:
+        lines.append("└")
+    return "\n".join(lines)
+
+
+def numbered_buttons(card: Card, first_button: int = 1) -> dict[int, Button]:
+    return {first_button + index: button for index, button in enumerate(card.buttons)}
+
+
+def field_prompt(field: FormField) -> str:
+    """How one form field is asked for, with its choices numbered."""
+    lines = [f"{field.label}{'' if field.required else ' (optional, Enter to skip)'}"]
+    if field.hint:
+        lines.append(f"  {field.hint}")
+    for index, choice in enumerate(field.choices, start=1):
+        lines.append(f"  {index}) {choice.label}")
+    return "\n".join(lines)

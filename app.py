@@ -1,0 +1,97 @@
+"""Tend's composition root: read settings, build the pieces, start them.
+
+    python app.py            serve Slack/Teams when their credentials are set, else the local console
+    python app.py serve      HTTP only (health, metrics, platform endpoints)
+    python app.py console    the local console only
+    python app.py migrate    upgrade the database and exit
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from adapters.console.repl import build_console, run_repl
+from bot.clock import ShiftedClock, SystemClock
+from bot.engine import Engine
+from bot.errors import SettingsError
+from bot.logs import setup_logging
+from bot.metrics import Metrics
+from bot.server import create_http_app, run_http
+from bot.settings import Settings, load_settings
+from storage.db import Database
+from storage.migrate import upgrade, upgrade_sync
+
+logger = logging.getLogger("tend.app")
+
+USAGE = __doc__ or ""
+
+
+async def serve(settings: Settings) -> None:
+    """Runs the HTTP server until SIGINT/SIGTERM; the database is upgraded first."""
+    await upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    metrics = Metrics()
+    engine = Engine(database, SystemClock(), {}, metrics=metrics, min_group_size=settings.min_group_size)
+    app = create_http_app(database, metrics)
+    app["engine"] = engine
+    runner = await run_http(app, settings.host, settings.port)
+    logger.info("serving", extra={"host": settings.host, "port": settings.port})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await database.dispose()
+
+
+async def console(settings: Settings) -> None:
+    """The local try-out: a terminal where you type as any demo member."""
+    await upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    clock = ShiftedClock()
+    session = build_console(
+        lambda sender: Engine(database, clock, {"console": sender}, min_group_size=settings.min_group_size),
+        clock,
+    )
+    try:
+        await run_repl(session)
+    finally:
+        await database.dispose()
+
+
+def main(argv: list[str]) -> int:
+    mode = argv[1] if len(argv) > 1 else "auto"
+    if mode in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    if mode not in ("auto", "serve", "console", "migrate"):
+        print(f"Unknown command {mode!r}.\n{USAGE}", file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"Tend cannot start: {error}", file=sys.stderr)
+        return 2
+    if mode == "auto":
+        mode = "serve" if settings.slack_enabled or settings.teams_enabled else "console"
+    # In the console, log lines would bury the conversation: only warnings go to stderr there.
+    setup_logging("WARNING" if mode == "console" else settings.tend_log_level)
+    if mode == "migrate":
+        upgrade_sync(settings.database_url)
+        print("The database is up to date.")
+        return 0
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(settings) if mode == "serve" else console(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,197 @@
+"""The engine: one inbound event in, intents carried out.
+
+The pipeline for every event is the same on every platform: ignore bots → de-duplicate → tenant
+(workspace and member on first contact) → route to a practice → carry out its intents → log.
+Practices decide; the engine does. Answers meant for the actor in context (a private reply, a form
+to open) are handed back to the adapter, because only it can show them there (ephemeral message,
+trigger id, console prompt).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.clock import Clock
+from bot.errors import SendError, UnsupportedByPlatform
+from bot.events import ButtonClicked, CommandReceived, DirectText, FormSubmitted, InboundEvent, MemberSeen
+from bot.logs import log_event
+from bot.metrics import Metrics
+from bot.ports import Sender
+from bot.routes import route
+from practices.context import PracticeContext
+from practices.messages import (
+    DirectMessage,
+    Intent,
+    OpenForm,
+    Outcome,
+    PostToPlace,
+    Reply,
+    UpdateCard,
+    text_card,
+)
+from storage.db import Database
+from storage.events import mark_processed
+from storage.identity import ensure_member, ensure_workspace, get_member
+from storage.models import Workspace
+
+logger = logging.getLogger("tend.engine")
+
+Answer = Reply | OpenForm
+
+SORRY = (
+    "Something went wrong on my side and nothing was changed. Please try again in a minute; "
+    "if it keeps happening, tell your Tend admin."
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What happened to one outbound intent (for adapters and tests)."""
+
+    intent: Intent
+    message_ref: str | None
+    error: str | None = None
+
+
+def event_kind(event: InboundEvent) -> str:
+    return {
+        CommandReceived: "command",
+        ButtonClicked: "click",
+        FormSubmitted: "form",
+        DirectText: "text",
+        MemberSeen: "member",
+    }[type(event)]
+
+
+class Engine:
+    """Routes neutral events to practices and executes the intents they return."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        senders: Mapping[str, Sender],
+        *,
+        metrics: Metrics | None = None,
+        min_group_size: int = 5,
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.senders = dict(senders)
+        self.metrics = metrics or Metrics()
+        self.min_group_size = min_group_size
+
+    async def handle(self, event: InboundEvent) -> tuple[Answer, ...]:
+        """Handles one event; never raises for a user's input, answers in plain words instead."""
+        origin = event.origin
+        kind = event_kind(event)
+        if origin.actor_is_bot and not isinstance(event, MemberSeen):
+            return ()
+        try:
+            async with self.database.session() as session:
+                now = self.clock.now()
+                event_id = getattr(event, "event_id", None)
+                if event_id and not await mark_processed(session, origin.platform, event_id, now):
+                    log_event(
+                        logger, "event ignored", platform=origin.platform, kind=kind, outcome="duplicate"
+                    )
+                    return ()
+                workspace = await ensure_workspace(
+                    session, origin.platform, origin.workspace_id, origin.workspace_name, now
+                )
+                if not workspace.active:
+                    log_event(logger, "event ignored", workspace=workspace.id or 0, outcome="inactive")
+                    return ()
+                if origin.actor.user_id is None:
+                    return ()
+                actor = await ensure_member(
+                    session,
+                    workspace,
+                    origin.actor.user_id,
+                    now,
+                    display_name=(event.display_name if isinstance(event, MemberSeen) else "")
+                    or origin.actor.name,
+                    time_zone=(event.time_zone if isinstance(event, MemberSeen) else None)
+                    or origin.actor_time_zone,
+                    is_installer=origin.actor_is_installer,
+                    is_bot=origin.actor_is_bot or (isinstance(event, MemberSeen) and event.is_bot),
+                )
+                context = PracticeContext(
+                    session=session,
+                    workspace=workspace,
+                    actor=actor,
+                    now=now,
+                    place_id=origin.place_id,
+                    is_direct=origin.is_direct,
+                    min_group_size=self.min_group_size,
+                )
+                outcome = await route(context, event)
+        except IntegrityError:
+            # A concurrent duplicate (same event id on another replica) lost the race: already handled.
+            log_event(logger, "event ignored", platform=origin.platform, kind=kind, outcome="race")
+            return ()
+        except Exception:
+            logger.exception("event failed", extra={"platform": origin.platform, "kind": kind})
+            self.metrics.events_handled.inc(platform=origin.platform, kind=kind, outcome="error")
+            return (Reply(text_card(SORRY)),)
+        self.metrics.events_handled.inc(platform=origin.platform, kind=kind, outcome="ok")
+        log_event(logger, "event handled", platform=origin.platform, workspace=workspace.id or 0, kind=kind)
+        answers, _ = await self.carry_out(workspace, outcome)
+        return answers
+
+    async def carry_out(
+        self, workspace: Workspace, outcome: Outcome
+    ) -> tuple[tuple[Answer, ...], list[Delivery]]:
+        """Sends what must be sent now; returns the answers the adapter shows in context."""
+        answers: list[Answer] = []
+        deliveries: list[Delivery] = []
+        for intent in outcome.intents:
+            if isinstance(intent, Reply | OpenForm):
+                answers.append(intent)
+            else:
+                deliveries.append(await self._send(workspace, intent))
+        return tuple(answers), deliveries
+
+    async def _send(self, workspace: Workspace, intent: Intent) -> Delivery:
+        sender = self.senders.get(workspace.platform)
+        platform = workspace.platform
+        if sender is None:
+            return Delivery(intent, None, f"no sender for {platform}")
+        try:
+            if isinstance(intent, PostToPlace):
+                ref: str | None = await sender.post(workspace.external_id, intent.place_id, intent.card)
+            elif isinstance(intent, DirectMessage):
+                async with self.database.session() as session:
+                    member = await get_member(session, intent.member_id)
+                if member is None:
+                    return Delivery(intent, None, "unknown member")
+                ref = await sender.direct(workspace.external_id, member.platform_user_id, intent.card)
+            elif isinstance(intent, UpdateCard):
+                await sender.update(workspace.external_id, intent.place_id, intent.message_ref, intent.card)
+                ref = intent.message_ref
+            else:
+                return Delivery(intent, None, "not sendable")
+        except (SendError, UnsupportedByPlatform) as error:
+            self.metrics.messages_failed.inc(platform=platform)
+            log_event(
+                logger,
+                "message failed",
+                platform=platform,
+                workspace=workspace.id or 0,
+                target=type(intent).__name__,
+                outcome=type(error).__name__,
+            )
+            return Delivery(intent, None, str(error))
+        self.metrics.messages_sent.inc(platform=platform)
+        log_event(
+            logger,
+            "message sent",
+            platform=platform,
+            workspace=workspace.id or 0,
+            target=type(intent).__name__,
+        )
+        return Delivery(intent, ref)

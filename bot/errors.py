@@ -1,0 +1,33 @@
+"""Tend's errors: one small hierarchy, so callers catch by meaning rather than by library.
+
+    TendError                 base: anything Tend raises on purpose
+    ├── SettingsError         the configuration cannot start Tend; the message names each setting
+    ├── SendError             an outbound message did not reach the platform
+    └── UnsupportedByPlatform an adapter cannot do what was asked (e.g. open a form without a trigger)
+
+Errors from libraries (aiohttp, SQLAlchemy, the platform SDKs) are translated at the edge that calls
+them; only these names cross layers.
+"""
+
+from __future__ import annotations
+
+
+class TendError(Exception):
+    """Base class, so one ``except TendError`` separates expected failures from bugs."""
+
+
+class SettingsError(TendError):
+    """Start-up configuration is wrong; the message is meant for the operator, one line per setting."""
+
+
+class SendError(TendError):
+    """An outbound message failed; the attributes tell the delivery worker whether and when to retry."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds the platform asked us to wait (HTTP 429 Retry-After)
+        self.permanent = permanent  # retrying cannot help (blocked bot, deleted channel, bad auth)
+
+
+class UnsupportedByPlatform(TendError):
+    """Raised by an adapter, so the engine can fall back instead of guessing what a platform can do."""

@@ -1,0 +1,132 @@
+"""Which practice handles what: the one routing table from events and commands to practices.
+
+Commands are parsed here (the grammar lives in ``bot``), people mentioned are resolved to members,
+and the practice is called with plain, resolved arguments, so practices never see a platform or a
+grammar type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot import commands as c
+from bot.events import ButtonClicked, CommandReceived, DirectText, FormSubmitted, InboundEvent, PersonRef
+from practices import preferences, privacy, roles, shoutouts
+from practices.context import PracticeContext
+from practices.messages import Outcome
+from storage.identity import ensure_member, find_members_by_name
+from storage.models import Member
+
+ActionHandler = Callable[[PracticeContext, str, str, str | None], Awaitable[Outcome]]
+FormHandler = Callable[[PracticeContext, str, dict[str, str], str], Awaitable[Outcome]]
+
+# Buttons and forms route by the prefix of their action / form id ("kudos.open" -> "kudos").
+ACTIONS: dict[str, ActionHandler] = {"kudos": shoutouts.on_action}
+FORMS: dict[str, FormHandler] = {"kudos": shoutouts.on_form}
+
+NOT_YET = "`{what}` is not available in this version of Tend yet."
+UNKNOWN_PERSON = (
+    "I don't know anyone called @{name} here. Mention them so your chat app completes the name "
+    "(for example @{name} → pick from the list)."
+)
+AMBIGUOUS_PERSON = "More than one person here is called @{name}; mention them from the list so I know who."
+DIRECT_TEXT_HELP = "Hi! I work with commands. Type /tend help to see what I can do."
+
+
+class Unresolved(Exception):
+    """A mention could not be matched to exactly one member; ``outcome`` explains it to the user."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__("unresolved mention")
+        self.outcome = outcome
+
+
+async def resolve_person(ctx: PracticeContext, ref: PersonRef) -> Member:
+    """A mention to a member: by platform id when the platform gave one, else by unique name."""
+    if ref.user_id is not None:
+        return await ensure_member(ctx.session, ctx.workspace, ref.user_id, ctx.now, display_name=ref.name)
+    matches = await find_members_by_name(ctx.session, ctx.workspace_id, ref.name)
+    if len(matches) == 1:
+        return matches[0]
+    template = UNKNOWN_PERSON if not matches else AMBIGUOUS_PERSON
+    raise Unresolved(Outcome.reply(template.format(name=ref.name.lstrip("@"))))
+
+
+async def resolve_people(ctx: PracticeContext, refs: tuple[PersonRef, ...]) -> list[Member]:
+    return [await resolve_person(ctx, ref) for ref in refs]
+
+
+def usage_reply(error: c.UsageError) -> Outcome:
+    return Outcome.reply(f"{error.message}\nExample: `{error.example}`")
+
+
+def help_reply() -> Outcome:
+    lines = ["Here is what you can ask me:", *(f"• `{line}`" for line in c.help_lines())]
+    lines.append("Type /tend privacy to see what Tend stores and who can see it.")
+    return Outcome.reply("\n".join(lines), title="Tend")
+
+
+async def run_command(ctx: PracticeContext, command: c.Command) -> Outcome:
+    """Dispatches one parsed command to its practice."""
+    match command:
+        case c.Kudos(receivers=receivers, reason=reason, value_tags=tags):
+            return await shoutouts.give(ctx, await resolve_people(ctx, receivers), reason, tags)
+        case c.Help():
+            return help_reply()
+        case c.Privacy():
+            return await privacy.show(ctx)
+        case c.SettingsShow():
+            return await preferences.show(ctx)
+        case c.SettingsHours(start=start, end=end, days=days):
+            return await preferences.set_hours(ctx, start, end, days)
+        case c.SettingsTimeZone(time_zone=time_zone):
+            return await preferences.set_time_zone(ctx, time_zone)
+        case c.PauseUntil(until=until):
+            return await preferences.pause_until(ctx, until)
+        case c.PauseOff():
+            return await preferences.pause_off(ctx)
+        case c.AdminList():
+            return await roles.list_admins(ctx)
+        case c.AdminAdd(members=members):
+            return await roles.add_admins(ctx, await resolve_people(ctx, members))
+        case c.AdminRemove(members=members):
+            return await roles.remove_admins(ctx, await resolve_people(ctx, members))
+    return Outcome.reply(NOT_YET.format(what=describe_command(command)))
+
+
+def describe_command(command: c.Command) -> str:
+    if isinstance(command, c.Kudos):
+        return "/kudos"
+    return "/tend " + type(command).__name__
+
+
+async def route(ctx: PracticeContext, event: InboundEvent) -> Outcome:
+    """Routes one event; a user's mistake becomes a friendly answer, never an exception."""
+    try:
+        return await _route(ctx, event)
+    except Unresolved as unresolved:
+        return unresolved.outcome
+
+
+async def _route(ctx: PracticeContext, event: InboundEvent) -> Outcome:
+    if isinstance(event, CommandReceived):
+        parsed = c.parse(event.command, event.text, event.mentions)
+        if isinstance(parsed, c.UsageError):
+            return usage_reply(parsed)
+        return await run_command(ctx, parsed)
+    if isinstance(event, ButtonClicked):
+        return await _dispatch(ACTIONS, event.action, ctx, event.value, event.message_ref)
+    if isinstance(event, FormSubmitted):
+        return await _dispatch(FORMS, event.form_id, ctx, event.values, event.state)
+    if isinstance(event, DirectText):
+        return Outcome.reply(DIRECT_TEXT_HELP)
+    return Outcome()
+
+
+async def _dispatch(table: dict[str, Any], key: str, ctx: PracticeContext, *args: Any) -> Outcome:
+    handler = table.get(key.split(".", 1)[0])
+    if handler is None:
+        return Outcome.reply("That button or form is no longer in use. Type /tend help to start again.")
+    result: Outcome = await handler(ctx, key, *args)
+    return result

@@ -1,0 +1,108 @@
+"""The one aiohttp application: health, metrics, and whatever routes the adapters add.
+
+Every request, the adapters' included, passes one middleware that counts it by route template and
+status and turns an unhandled exception into a plain 500, so no traceback ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from bot.metrics import CONTENT_TYPE, Metrics
+from storage.db import Database
+
+logger = logging.getLogger("tend.server")
+
+UNMATCHED_ROUTE = "unmatched"
+DATABASE_KEY = web.AppKey("tend_database", Database)
+METRICS_KEY = web.AppKey("tend_metrics", Metrics)
+HEALTH_TIMEOUT_KEY = web.AppKey("tend_health_timeout", float)
+
+
+def _route_label(request: web.Request) -> str:
+    """The route's template (``/rituals/{id}``), never the raw path, so ids cannot multiply series."""
+    resource = request.match_info.route.resource
+    if resource is None:  # aiohttp's system route for 404/405
+        return UNMATCHED_ROUTE
+    return resource.canonical
+
+
+@web.middleware
+async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as http_error:
+        status = http_error.status
+        raise
+    except asyncio.CancelledError:
+        status = 499  # the client went away; counted the way proxies report it
+        raise
+    except Exception:
+        # The route and method are enough to find the handler; the path may carry ids or OAuth codes.
+        logger.exception("unhandled error", extra={"route": _route_label(request), "method": request.method})
+        return web.json_response({"error": "internal error"}, status=500)
+    finally:
+        request.app[METRICS_KEY].http_requests.inc(route=_route_label(request), status=str(status))
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    database = request.app[DATABASE_KEY]
+    try:
+        reachable = await asyncio.wait_for(database.ping(), timeout=request.app[HEALTH_TIMEOUT_KEY])
+    except TimeoutError:
+        reachable = False
+    if reachable:
+        return web.json_response({"status": "ok", "database": "ok"})
+    return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = request.app[METRICS_KEY].render().encode("utf-8")
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+def create_http_app(database: Database, metrics: Metrics, *, health_timeout: float = 5.0) -> web.Application:
+    """The app with /healthz and /metrics; adapters then add their own routes to it before it starts.
+
+    ``health_timeout`` bounds the database check so a hung database makes /healthz answer 503
+    instead of hanging the orchestrator's probe.
+    """
+    app = web.Application(middlewares=[_observe])
+    app[DATABASE_KEY] = database
+    app[METRICS_KEY] = metrics
+    app[HEALTH_TIMEOUT_KEY] = health_timeout
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
+    return app
+
+
+async def run_http(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Starts serving and returns the runner; the caller awaits ``runner.cleanup()`` to stop.
+
+    aiohttp's access log is off: it would write raw paths and query strings (OAuth codes, ids),
+    and the request counter already records route and status.
+    """
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    """The port actually listened on (useful after asking for port 0)."""
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    raise RuntimeError("the runner is not listening on a TCP port")

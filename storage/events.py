@@ -1,0 +1,33 @@
+"""Inbound event ids already handled: the de-duplication store shared by every replica."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import ProcessedEvent
+
+
+async def mark_processed(session: AsyncSession, platform: str, event_id: str, now: datetime) -> bool:
+    """Records the id; False when it was already there (a platform retry or another replica's copy)."""
+    if await session.get(ProcessedEvent, (platform, event_id)) is not None:
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(ProcessedEvent(platform=platform, event_id=event_id[:200], received_at=now))
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def forget_processed_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Drops old ids; platforms stop retrying within minutes, a day is ample."""
+    result = await session.exec(delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff))  # type: ignore[call-overload]
+    return int(result.rowcount or 0)
+
+
+RETENTION = timedelta(days=1)

@@ -1,0 +1,139 @@
+"""Workspaces and members, created on first contact.
+
+Two requests from a new workspace can arrive at once (and on two replicas); inserts run in a
+savepoint and fall back to reading the row the other request created, so first contact never fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Member, Organization, Workspace
+
+Row = TypeVar("Row", Workspace, Member)
+
+
+async def _insert_or_read(session: AsyncSession, row: Row, read: Callable[[], Awaitable[Row | None]]) -> Row:
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+        return row
+    except IntegrityError:
+        existing = await read()
+        if existing is None:
+            raise
+        return existing
+
+
+async def find_workspace(session: AsyncSession, platform: str, external_id: str) -> Workspace | None:
+    query = select(Workspace).where(Workspace.platform == platform, Workspace.external_id == external_id)
+    return (await session.exec(query)).first()
+
+
+async def ensure_workspace(
+    session: AsyncSession, platform: str, external_id: str, name: str, now: datetime
+) -> Workspace:
+    """The workspace for a platform id; a new one gets its own organisation."""
+    found = await find_workspace(session, platform, external_id)
+    if found is not None:
+        if name and found.name != name:
+            found.name = name
+            session.add(found)
+        return found
+    organization = Organization(name=name or f"{platform} {external_id}", created_at=now)
+    session.add(organization)
+    await session.flush()
+    assert organization.id is not None
+    workspace = Workspace(
+        organization_id=organization.id, platform=platform, external_id=external_id, name=name, created_at=now
+    )
+    return await _insert_or_read(session, workspace, lambda: find_workspace(session, platform, external_id))
+
+
+async def find_member(session: AsyncSession, workspace_id: int, platform_user_id: str) -> Member | None:
+    query = select(Member).where(
+        Member.workspace_id == workspace_id, Member.platform_user_id == platform_user_id
+    )
+    return (await session.exec(query)).first()
+
+
+async def find_members_by_name(session: AsyncSession, workspace_id: int, name: str) -> list[Member]:
+    """Members whose display name or platform id matches, ignoring case (for plain ``@name``)."""
+    wanted = name.strip().lstrip("@").casefold()
+    query = select(Member).where(
+        Member.workspace_id == workspace_id,
+        (func.lower(Member.display_name) == wanted) | (func.lower(Member.platform_user_id) == wanted),
+    )
+    return list((await session.exec(query)).all())
+
+
+async def count_members(session: AsyncSession, workspace_id: int) -> int:
+    query = select(func.count()).select_from(Member).where(Member.workspace_id == workspace_id)
+    return int((await session.exec(query)).one())
+
+
+async def ensure_member(
+    session: AsyncSession,
+    workspace: Workspace,
+    platform_user_id: str,
+    now: datetime,
+    *,
+    display_name: str = "",
+    time_zone: str | None = None,
+    is_installer: bool = False,
+    is_bot: bool = False,
+) -> Member:
+    """The member for a platform user; the first member of a workspace, or its installer, is admin."""
+    assert workspace.id is not None
+    found = await find_member(session, workspace.id, platform_user_id)
+    if found is not None:
+        changed = False
+        if display_name and found.display_name != display_name:
+            found.display_name, changed = display_name, True
+        if time_zone and found.time_zone != time_zone:
+            found.time_zone, changed = time_zone, True
+        if is_installer and found.role != "admin":
+            found.role, changed = "admin", True
+        if changed:
+            session.add(found)
+        return found
+    first = (await count_members(session, workspace.id)) == 0
+    member = Member(
+        workspace_id=workspace.id,
+        platform_user_id=platform_user_id,
+        display_name=display_name or platform_user_id,
+        time_zone=time_zone or "UTC",
+        role="admin" if ((first and not is_bot) or is_installer) else "member",
+        is_bot=is_bot,
+        created_at=now,
+    )
+    return await _insert_or_read(
+        session, member, lambda: find_member(session, workspace.id or 0, platform_user_id)
+    )
+
+
+async def members_with_role(session: AsyncSession, workspace_id: int, role: str) -> list[Member]:
+    query = (
+        select(Member)
+        .where(Member.workspace_id == workspace_id, Member.role == role)
+        .order_by(col(Member.display_name))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def get_member(session: AsyncSession, member_id: int) -> Member | None:
+    return await session.get(Member, member_id)
+
+
+async def members_by_ids(session: AsyncSession, member_ids: set[int]) -> list[Member]:
+    if not member_ids:
+        return []
+    query = select(Member).where(col(Member.id).in_(sorted(member_ids)))
+    return list((await session.exec(query)).all())

@@ -1,0 +1,44 @@
+"""Aggregated counters: one row per (organisation, team, ISO week, kind), bumped atomically.
+
+An upsert (``INSERT ... ON CONFLICT DO UPDATE``) lets two replicas bump the same counter at once
+without losing a count; it runs in the caller's transaction, so a practice action and its signal
+land together or not at all.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Signal
+
+
+async def bump(
+    session: AsyncSession,
+    organization_id: int,
+    team_id: int,
+    week: str,
+    kind: str,
+    *,
+    count: int = 1,
+    value: float = 0.0,
+) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Signal).values(
+        organization_id=organization_id, team_id=team_id, week=week, kind=kind, count=count, value_sum=value
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["organization_id", "team_id", "week", "kind"],
+        set_={"count": Signal.count + count, "value_sum": Signal.value_sum + value},  # type: ignore[operator]
+    )
+    await session.exec(statement)  # type: ignore[call-overload]
+
+
+async def read(session: AsyncSession, organization_id: int, week: str | None = None) -> list[Signal]:
+    query = select(Signal).where(Signal.organization_id == organization_id)
+    if week is not None:
+        query = query.where(Signal.week == week)
+    return list((await session.exec(query)).all())

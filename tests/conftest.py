@@ -1,0 +1,133 @@
+"""Database fixtures: every test that takes ``database`` runs on SQLite and, when configured, PostgreSQL.
+
+Migrating is the slow part, so each backend is migrated once per session: SQLite into a template file
+that each test copies, PostgreSQL into a throwaway database that is truncated before each test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import pool, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import SQLModel
+
+from bot.clock import FixedClock
+from storage.db import Database, async_url
+from storage.migrate import upgrade_sync
+from tests.helpers import fixed_clock
+
+POSTGRES_ENV = "TEND_TEST_POSTGRES_URL"
+POSTGRES_SERVER_URL = os.environ.get(POSTGRES_ENV, "")
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgres",
+        id="postgres",
+        marks=[pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_SERVER_URL, reason=f"{POSTGRES_ENV} not set")],
+    ),
+]
+
+
+async def _on_server(statement: str) -> None:
+    """CREATE/DROP DATABASE cannot run in a transaction, hence AUTOCOMMIT."""
+    engine = create_async_engine(
+        async_url(POSTGRES_SERVER_URL), isolation_level="AUTOCOMMIT", poolclass=pool.NullPool
+    )
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def create_postgres_database() -> str:
+    """A new, empty database on the test server; returns its URL."""
+    name = f"tend_test_{uuid.uuid4().hex[:12]}"
+    await _on_server(f'CREATE DATABASE "{name}"')
+    return make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres_database(url: str) -> None:
+    await _on_server(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+async def truncate_all(url: str) -> None:
+    """Empties every table and restarts ids: much faster than a new database per test."""
+    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+    engine = create_async_engine(async_url(url), poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file; each test gets a copy (a file copy costs about a millisecond)."""
+    path = tmp_path_factory.mktemp("template") / "tend.db"
+    upgrade_sync(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_session_url() -> Iterator[str]:
+    """A throwaway database on the test server, migrated once and dropped at the end."""
+    url = asyncio.run(create_postgres_database())
+    try:
+        upgrade_sync(url)
+        yield url
+    finally:
+        asyncio.run(drop_postgres_database(url))
+
+
+@pytest.fixture(params=BACKENDS)
+def _backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    # A sync fixture so the session fixtures above may run their own event loops.
+    if request.param == "sqlite":
+        path = tmp_path / "tend.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return request.getfixturevalue("postgres_session_url")
+
+
+@pytest.fixture
+async def database_url(_backend_url: str) -> str:
+    """The URL of a migrated, empty database of this test's own (for tests that open it several times)."""
+    if not _backend_url.startswith("sqlite"):
+        await truncate_all(_backend_url)
+    return _backend_url
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """A migrated, empty database handle, isolated from every other test."""
+    db = Database(database_url)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database that was never migrated (the SQLite one does not exist yet, nor does its folder)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'tend.db'}"
+        return
+    url = await create_postgres_database()
+    yield url
+    await drop_postgres_database(url)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """Monday 2025-03-03 09:00 UTC, moved only by the test."""
+    return fixed_clock()

@@ -1,0 +1,45 @@
+"""An in-memory sender: the outbound port as a list the tests can read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.errors import SendError
+from practices.messages import Card
+
+
+@dataclass
+class Sent:
+    kind: str  # "post" | "direct" | "update"
+    workspace: str
+    target: str  # channel id or platform user id
+    card: Card
+    ref: str
+
+
+@dataclass
+class InMemorySender:
+    sent: list[Sent] = field(default_factory=list)
+    fail_next: list[SendError] = field(default_factory=list)
+
+    def _record(self, kind: str, workspace: str, target: str, card: Card, ref: str | None = None) -> str:
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        ref = ref or f"msg-{len(self.sent) + 1}"
+        self.sent.append(Sent(kind, workspace, target, card, ref))
+        return ref
+
+    async def post(self, workspace_external_id: str, place_id: str, card: Card) -> str:
+        return self._record("post", workspace_external_id, place_id, card)
+
+    async def direct(self, workspace_external_id: str, user_id: str, card: Card) -> str:
+        return self._record("direct", workspace_external_id, user_id, card)
+
+    async def update(self, workspace_external_id: str, place_id: str, message_ref: str, card: Card) -> None:
+        self._record("update", workspace_external_id, place_id, card, message_ref)
+
+    def posts(self, place: str | None = None) -> list[Sent]:
+        return [s for s in self.sent if s.kind == "post" and (place is None or s.target == place)]
+
+    def directs(self, user: str | None = None) -> list[Sent]:
+        return [s for s in self.sent if s.kind == "direct" and (user is None or s.target == user)]
