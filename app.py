@@ -75,6 +75,7 @@ def main(argv: list[str]) -> int:
     if mode not in ("auto", "serve", "console", "migrate"):
         print(f"Unknown command {mode!r}.\n{USAGE}", file=sys.stderr)
         return 2
+    setup_logging("WARNING")  # so warnings about the settings themselves are formatted too
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -83,7 +84,8 @@ def main(argv: list[str]) -> int:
     if mode == "auto":
         mode = "serve" if settings.slack_enabled or settings.teams_enabled else "console"
     # In the console, log lines would bury the conversation: only warnings go to stderr there.
-    setup_logging("WARNING" if mode == "console" else settings.tend_log_level)
+    level = "WARNING" if mode == "console" else settings.tend_log_level
+    setup_logging(level, secrets=settings.secret_values())
     if mode == "migrate":
         upgrade_sync(settings.database_url)
         print("The database is up to date.")

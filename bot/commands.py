@@ -221,11 +221,40 @@ class PauseOff:
 
 
 Command = (
-    Kudos | Help | Stress | RitualList | RitualAdd | RitualPause | RitualResume | RitualRemove | TeamList
-    | TeamCreate | TeamAdd | TeamRemove | TeamManager | TeamDelete | IndexShow | IndexExport | Privacy
-    | ForgetMe | ExportMyData | AdminAdd | AdminRemove | AdminList | SupportAdd | SupportRemove | SupportList
-    | OneOnOneAdd | OneOnOneList | OneOnOneRemove | OneOnOnePrep | SettingsShow | SettingsHours
-    | SettingsTimeZone | PauseUntil | PauseOff
+    Kudos
+    | Help
+    | Stress
+    | RitualList
+    | RitualAdd
+    | RitualPause
+    | RitualResume
+    | RitualRemove
+    | TeamList
+    | TeamCreate
+    | TeamAdd
+    | TeamRemove
+    | TeamManager
+    | TeamDelete
+    | IndexShow
+    | IndexExport
+    | Privacy
+    | ForgetMe
+    | ExportMyData
+    | AdminAdd
+    | AdminRemove
+    | AdminList
+    | SupportAdd
+    | SupportRemove
+    | SupportList
+    | OneOnOneAdd
+    | OneOnOneList
+    | OneOnOneRemove
+    | OneOnOnePrep
+    | SettingsShow
+    | SettingsHours
+    | SettingsTimeZone
+    | PauseUntil
+    | PauseOff
 )
 Result = Command | UsageError
 
@@ -677,41 +706,56 @@ def _help(text: str, args: list[_Token]) -> Result:
 _TEND: dict[str, Parser] = {
     "help": _help,
     "stress": _only(Stress, "stress"),
-    "ritual": _group("ritual", {
-        "list": _only(RitualList, "ritual list"),
-        "add": _ritual_add,
-        "pause": _id_cmd(RitualPause, "ritual", "ritual-id"),
-        "resume": _id_cmd(RitualResume, "ritual", "ritual-id"),
-        "remove": _id_cmd(RitualRemove, "ritual", "ritual-id"),
-    }),
-    "team": _group("team", {
-        "list": _only(TeamList, "team list"),
-        "create": _team_create,
-        "add": _team_people(TeamAdd, "add to the team"),
-        "remove": _team_people(TeamRemove, "remove from the team"),
-        "manager": _team_people(TeamManager, "make a manager of the team"),
-        "delete": _team_delete,
-    }),
+    "ritual": _group(
+        "ritual",
+        {
+            "list": _only(RitualList, "ritual list"),
+            "add": _ritual_add,
+            "pause": _id_cmd(RitualPause, "ritual", "ritual-id"),
+            "resume": _id_cmd(RitualResume, "ritual", "ritual-id"),
+            "remove": _id_cmd(RitualRemove, "ritual", "ritual-id"),
+        },
+    ),
+    "team": _group(
+        "team",
+        {
+            "list": _only(TeamList, "team list"),
+            "create": _team_create,
+            "add": _team_people(TeamAdd, "add to the team"),
+            "remove": _team_people(TeamRemove, "remove from the team"),
+            "manager": _team_people(TeamManager, "make a manager of the team"),
+            "delete": _team_delete,
+        },
+    ),
     "index": _index,
     "privacy": _only(Privacy, "privacy"),
     "forget-me": _forget_me,
     "export-my-data": _only(ExportMyData, "export-my-data"),
-    "admin": _group("admin", {
-        "list": _only(AdminList, "admin list"),
-        "add": _people_cmd(AdminAdd, "make an admin", "admin"),
-        "remove": _people_cmd(AdminRemove, "remove as admin", "admin"),
-    }),
-    "support": _group("support", {
-        "list": _only(SupportList, "support list"),
-        "add": _people_cmd(SupportAdd, "add as a support contact", "support"),
-        "remove": _people_cmd(SupportRemove, "remove as a support contact", "support"),
-    }),
-    "1on1": _group("1on1", {
-        "list": _only(OneOnOneList, "1on1 list"),
-        "add": _one_add,
-        "remove": _id_cmd(OneOnOneRemove, "1:1", "1on1-id"),
-        "prep": _one_prep,
-    }),
+    "admin": _group(
+        "admin",
+        {
+            "list": _only(AdminList, "admin list"),
+            "add": _people_cmd(AdminAdd, "make an admin", "admin"),
+            "remove": _people_cmd(AdminRemove, "remove as admin", "admin"),
+        },
+    ),
+    "support": _group(
+        "support",
+        {
+            "list": _only(SupportList, "support list"),
+            "add": _people_cmd(SupportAdd, "add as a support contact", "support"),
+            "remove": _people_cmd(SupportRemove, "remove as a support contact", "support"),
+        },
+    ),
+    "1on1": _group(
+        "1on1",
+        {
+            "list": _only(OneOnOneList, "1on1 list"),
+            "add": _one_add,
+            "remove": _id_cmd(OneOnOneRemove, "1:1", "1on1-id"),
+            "prep": _one_prep,
+        },
+    ),
     "settings": _settings,
     "pause": _pause,
     "resume": _only(PauseOff, "resume"),

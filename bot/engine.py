@@ -10,12 +10,11 @@ trigger id, console prompt).
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-
-from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
+from bot.delivery import DeliveryWorker, enqueue_intents
 from bot.errors import SendError, UnsupportedByPlatform
 from bot.events import ButtonClicked, CommandReceived, DirectText, FormSubmitted, InboundEvent, MemberSeen
 from bot.logs import log_event
@@ -23,19 +22,10 @@ from bot.metrics import Metrics
 from bot.ports import Sender
 from bot.routes import route
 from practices.context import PracticeContext
-from practices.messages import (
-    DirectMessage,
-    Intent,
-    OpenForm,
-    Outcome,
-    PostToPlace,
-    Reply,
-    UpdateCard,
-    text_card,
-)
-from storage.db import Database
+from practices.messages import OpenForm, Outcome, Reply, UpdateCard, text_card
+from storage.db import Conflict, Database
 from storage.events import mark_processed
-from storage.identity import ensure_member, ensure_workspace, get_member
+from storage.identity import ensure_member, ensure_workspace
 from storage.models import Workspace
 
 logger = logging.getLogger("tend.engine")
@@ -46,15 +36,6 @@ SORRY = (
     "Something went wrong on my side and nothing was changed. Please try again in a minute; "
     "if it keeps happening, tell your Tend admin."
 )
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What happened to one outbound intent (for adapters and tests)."""
-
-    intent: Intent
-    message_ref: str | None
-    error: str | None = None
 
 
 def event_kind(event: InboundEvent) -> str:
@@ -78,12 +59,14 @@ class Engine:
         *,
         metrics: Metrics | None = None,
         min_group_size: int = 5,
+        delivery: DeliveryWorker | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
         self.senders = dict(senders)
         self.metrics = metrics or Metrics()
         self.min_group_size = min_group_size
+        self.delivery = delivery or DeliveryWorker(database, clock, self.senders, metrics=self.metrics)
 
     async def handle(self, event: InboundEvent) -> tuple[Answer, ...]:
         """Handles one event; never raises for a user's input, answers in plain words instead."""
@@ -130,7 +113,9 @@ class Engine:
                     min_group_size=self.min_group_size,
                 )
                 outcome = await route(context, event)
-        except IntegrityError:
+                scope = f"{origin.platform}:{event_id}" if event_id else f"event:{uuid.uuid4().hex}"
+                await enqueue_intents(session, workspace, outcome.intents, now, scope)
+        except Conflict:
             # A concurrent duplicate (same event id on another replica) lost the race: already handled.
             log_event(logger, "event ignored", platform=origin.platform, kind=kind, outcome="race")
             return ()
@@ -140,58 +125,19 @@ class Engine:
             return (Reply(text_card(SORRY)),)
         self.metrics.events_handled.inc(platform=origin.platform, kind=kind, outcome="ok")
         log_event(logger, "event handled", platform=origin.platform, workspace=workspace.id or 0, kind=kind)
-        answers, _ = await self.carry_out(workspace, outcome)
-        return answers
+        await self._update_cards(workspace, outcome)
+        await self.delivery.deliver_due()
+        return tuple(intent for intent in outcome.intents if isinstance(intent, Reply | OpenForm))
 
-    async def carry_out(
-        self, workspace: Workspace, outcome: Outcome
-    ) -> tuple[tuple[Answer, ...], list[Delivery]]:
-        """Sends what must be sent now; returns the answers the adapter shows in context."""
-        answers: list[Answer] = []
-        deliveries: list[Delivery] = []
-        for intent in outcome.intents:
-            if isinstance(intent, Reply | OpenForm):
-                answers.append(intent)
-            else:
-                deliveries.append(await self._send(workspace, intent))
-        return tuple(answers), deliveries
-
-    async def _send(self, workspace: Workspace, intent: Intent) -> Delivery:
+    async def _update_cards(self, workspace: Workspace, outcome: Outcome) -> None:
+        """Card updates answer a tap on a card just shown, so they go at once, not via the outbox."""
         sender = self.senders.get(workspace.platform)
-        platform = workspace.platform
-        if sender is None:
-            return Delivery(intent, None, f"no sender for {platform}")
-        try:
-            if isinstance(intent, PostToPlace):
-                ref: str | None = await sender.post(workspace.external_id, intent.place_id, intent.card)
-            elif isinstance(intent, DirectMessage):
-                async with self.database.session() as session:
-                    member = await get_member(session, intent.member_id)
-                if member is None:
-                    return Delivery(intent, None, "unknown member")
-                ref = await sender.direct(workspace.external_id, member.platform_user_id, intent.card)
-            elif isinstance(intent, UpdateCard):
+        for intent in outcome.intents:
+            if not isinstance(intent, UpdateCard) or sender is None:
+                continue
+            try:
                 await sender.update(workspace.external_id, intent.place_id, intent.message_ref, intent.card)
-                ref = intent.message_ref
-            else:
-                return Delivery(intent, None, "not sendable")
-        except (SendError, UnsupportedByPlatform) as error:
-            self.metrics.messages_failed.inc(platform=platform)
-            log_event(
-                logger,
-                "message failed",
-                platform=platform,
-                workspace=workspace.id or 0,
-                target=type(intent).__name__,
-                outcome=type(error).__name__,
-            )
-            return Delivery(intent, None, str(error))
-        self.metrics.messages_sent.inc(platform=platform)
-        log_event(
-            logger,
-            "message sent",
-            platform=platform,
-            workspace=workspace.id or 0,
-            target=type(intent).__name__,
-        )
-        return Delivery(intent, ref)
+            except (SendError, UnsupportedByPlatform) as error:
+                self.metrics.messages_failed.inc(platform=workspace.platform)
+                log_event(logger, "card update failed", platform=workspace.platform,
+                          workspace=workspace.id or 0, outcome=type(error).__name__)

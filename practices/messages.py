@@ -195,3 +195,37 @@ class Outcome:
     @staticmethod
     def reply(text: str, title: str = "") -> Outcome:
         return Outcome((Reply(text_card(text, title)),))
+
+
+# --- stored form -----------------------------------------------------------------------------------
+# Cards wait in the outbox as JSON; these two functions are the only (de)serialisation, so a stored
+# card always comes back equal to the one a practice built.
+
+_BLOCKS: dict[str, type] = {cls.__name__: cls for cls in (Text, Fine, Facts, Image, Buttons, Divider)}
+
+
+def card_to_dict(card: Card) -> dict[str, object]:
+    blocks: list[dict[str, object]] = []
+    for block in card.blocks:
+        if isinstance(block, Facts):
+            data: dict[str, object] = {"facts": [[f.label, f.value] for f in block.facts]}
+        elif isinstance(block, Buttons):
+            data = {"buttons": [[b.label, b.action, b.value, b.style] for b in block.buttons]}
+        else:
+            data = dict(block.__dict__)
+        blocks.append({"type": type(block).__name__, **data})
+    return {"title": card.title, "blocks": blocks}
+
+
+def card_from_dict(data: dict[str, object]) -> Card:
+    blocks: list[Block] = []
+    for raw in data.get("blocks", []):  # type: ignore[union-attr]
+        item = dict(raw)
+        kind = _BLOCKS[item.pop("type")]
+        if kind is Facts:
+            blocks.append(Facts(tuple(Fact(label, value) for label, value in item["facts"])))
+        elif kind is Buttons:
+            blocks.append(Buttons(tuple(Button(*button) for button in item["buttons"])))
+        else:
+            blocks.append(kind(**item))
+    return Card(title=str(data.get("title", "")), blocks=tuple(blocks))

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,6 +21,8 @@ DEFAULT_DATABASE_URL = "sqlite:///./data/tend.db"
 
 # The session type the layers above use, so they never import sqlmodel themselves.
 Session = AsyncSession
+# Raised when a unique constraint refuses a row another request or replica already wrote.
+Conflict = IntegrityError
 
 
 class DatabaseUrlError(ValueError):

@@ -1,7 +1,7 @@
 """Database fixtures: every test that takes ``database`` runs on SQLite and, when configured, PostgreSQL.
 
 Migrating is the slow part, so each backend is migrated once per session: SQLite into a template file
-that each test copies, PostgreSQL into a throwaway database that is truncated before each test.
+that each test copies, PostgreSQL into a throwaway database that is emptied before each test.
 """
 
 from __future__ import annotations
@@ -13,40 +13,32 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
-from sqlalchemy import pool, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 from bot.clock import FixedClock
-from storage.db import Database, async_url
+from storage.db import Database
 from storage.migrate import upgrade_sync
 from tests.helpers import fixed_clock
 
 POSTGRES_ENV = "TEND_TEST_POSTGRES_URL"
 POSTGRES_SERVER_URL = os.environ.get(POSTGRES_ENV, "")
 
+_needs_server = pytest.mark.skipif(not POSTGRES_SERVER_URL, reason=f"{POSTGRES_ENV} not set")
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgres",
-        id="postgres",
-        marks=[pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_SERVER_URL, reason=f"{POSTGRES_ENV} not set")],
-    ),
+    pytest.param("postgres", id="postgres", marks=[pytest.mark.postgres, _needs_server]),
 ]
 
 
 async def _on_server(statement: str) -> None:
-    """CREATE/DROP DATABASE cannot run in a transaction, hence AUTOCOMMIT."""
-    engine = create_async_engine(
-        async_url(POSTGRES_SERVER_URL), isolation_level="AUTOCOMMIT", poolclass=pool.NullPool
-    )
+    connection = await asyncpg.connect(POSTGRES_SERVER_URL)
     try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
+        await connection.execute(statement)
     finally:
-        await engine.dispose()
+        await connection.close()
 
 
 async def create_postgres_database() -> str:
@@ -60,15 +52,24 @@ async def drop_postgres_database(url: str) -> None:
     await _on_server(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
-async def truncate_all(url: str) -> None:
-    """Empties every table and restarts ids: much faster than a new database per test."""
-    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
-    engine = create_async_engine(async_url(url), poolclass=pool.NullPool)
+def _empty_all_script() -> str:
+    # DELETE plus resetting the id sequences takes ~7 ms; TRUNCATE of the same tables takes ~60 ms.
+    tables = list(reversed(SQLModel.metadata.sorted_tables))  # children first, for the foreign keys
+    statements = [f'DELETE FROM "{table.name}";' for table in tables]
+    for table in tables:
+        if (id_column := table.autoincrement_column) is not None:
+            sequence = f"pg_get_serial_sequence('{table.name}', '{id_column.name}')"
+            statements.append(f"SELECT setval({sequence}, 1, false);")
+    return "BEGIN;" + "".join(statements) + "COMMIT;"
+
+
+async def empty_all(url: str) -> None:
+    """Deletes every row and restarts ids at 1, as in a fresh database."""
+    connection = await asyncpg.connect(url)
     try:
-        async with engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await connection.execute(_empty_all_script())  # one round trip (simple query protocol)
     finally:
-        await engine.dispose()
+        await connection.close()
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +105,7 @@ def _backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 async def database_url(_backend_url: str) -> str:
     """The URL of a migrated, empty database of this test's own (for tests that open it several times)."""
     if not _backend_url.startswith("sqlite"):
-        await truncate_all(_backend_url)
+        await empty_all(_backend_url)
     return _backend_url
 
 

@@ -211,8 +211,9 @@ def test_unknown_ritual_kind_lists_the_kinds():
     assert all(kind in message for kind in c.RITUAL_KINDS)
 
 
-@pytest.mark.parametrize(("word", "kind"), [("pause", c.RitualPause), ("resume", c.RitualResume),
-                                            ("remove", c.RitualRemove)])
+@pytest.mark.parametrize(
+    ("word", "kind"), [("pause", c.RitualPause), ("resume", c.RitualResume), ("remove", c.RitualRemove)]
+)
 def test_ritual_ids(word, kind):
     assert tend(f"ritual {word} 12") == kind(12)
     assert tend(f"ritual {word} #7") == kind(7)
@@ -373,11 +374,60 @@ def test_every_known_example_parses_to_a_command():
 # --- properties ----------------------------------------------------------------------------------------
 
 GRAMMAR = st.sampled_from(
-    ["@bo", "<@U1|bo>", "<@U2>", "<@", "<#C1|gen>", "<#C2>", "#x", "#12", "here", "ritual", "add", "list",
-     "pause", "resume", "remove", "team", "admin", "support", "1on1", "prep", "on", "off", "settings",
-     "hours", "tz", "08:00-16:00", "mon-thu", "index", "export", "help", "until", "2030-01-31", "opener",
-     "shoutout-digest", "Europe/Berlin", "UTC", "confirm", "forget-me", "12", "0", "-", ",", "and", "9:00",
-     "\x00", "\n", "é", "<", ">", "|", "@", "#"]
+    [
+        "@bo",
+        "<@U1|bo>",
+        "<@U2>",
+        "<@",
+        "<#C1|gen>",
+        "<#C2>",
+        "#x",
+        "#12",
+        "here",
+        "ritual",
+        "add",
+        "list",
+        "pause",
+        "resume",
+        "remove",
+        "team",
+        "admin",
+        "support",
+        "1on1",
+        "prep",
+        "on",
+        "off",
+        "settings",
+        "hours",
+        "tz",
+        "08:00-16:00",
+        "mon-thu",
+        "index",
+        "export",
+        "help",
+        "until",
+        "2030-01-31",
+        "opener",
+        "shoutout-digest",
+        "Europe/Berlin",
+        "UTC",
+        "confirm",
+        "forget-me",
+        "12",
+        "0",
+        "-",
+        ",",
+        "and",
+        "9:00",
+        "\x00",
+        "\n",
+        "é",
+        "<",
+        ">",
+        "|",
+        "@",
+        "#",
+    ]
 )
 SEPARATORS = st.sampled_from([" ", "  ", "\t", "", "\n", "\u2028"])
 GRAMMAR_TEXT = st.lists(st.tuples(GRAMMAR, SEPARATORS), max_size=12).map(
@@ -471,8 +521,17 @@ def test_hours_round_trip(case):
     assert tend(f"settings hours {text}") == c.SettingsHours(start, end, days)
 
 
-ZONES = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Adelaide",
-                         "America/Argentina/Buenos_Aires", "Etc/GMT+5"])
+ZONES = st.sampled_from(
+    [
+        "UTC",
+        "Europe/Berlin",
+        "America/New_York",
+        "Asia/Kolkata",
+        "Australia/Adelaide",
+        "America/Argentina/Buenos_Aires",
+        "Etc/GMT+5",
+    ]
+)
 
 
 @FAST
@@ -483,15 +542,23 @@ def test_time_zone_round_trip(zone):
 
 
 PLACES = st.sampled_from(
-    [("<#C123|general>", PlaceRef("C123", "general")), ("<#C9>", PlaceRef("C9", "")),
-     ("#team-x", PlaceRef(None, "team-x")), ("here", PlaceRef(None, "here", is_here=True))]
+    [
+        ("<#C123|general>", PlaceRef("C123", "general")),
+        ("<#C9>", PlaceRef("C9", "")),
+        ("#team-x", PlaceRef(None, "team-x")),
+        ("here", PlaceRef(None, "here", is_here=True)),
+    ]
 )
 SCHEDULE_WORDS = st.sampled_from(["mon", "wed,fri", "09:25", "daily", "every", "2", "weeks", "at", "16:00"])
 
 
 @FAST
-@given(st.sampled_from(c.RITUAL_KINDS), PLACES, st.lists(SCHEDULE_WORDS, min_size=1, max_size=5),
-       ZONES | st.none())
+@given(
+    st.sampled_from(c.RITUAL_KINDS),
+    PLACES,
+    st.lists(SCHEDULE_WORDS, min_size=1, max_size=5),
+    ZONES | st.none(),
+)
 def test_ritual_add_round_trip(kind, place, schedule, zone):
     where, ref = place
     text = f"ritual add {kind} {where} {' '.join(schedule)}" + (f" {zone}" if zone else "")
