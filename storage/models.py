@@ -137,7 +137,9 @@ class Shoutout(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
-    giver_member_id: int | None = Field(default=None, foreign_key="member.id", index=True, ondelete="SET NULL")
+    giver_member_id: int | None = Field(
+        default=None, foreign_key="member.id", index=True, ondelete="SET NULL"
+    )
     receiver_member_id: int | None = Field(
         default=None, foreign_key="member.id", index=True, ondelete="SET NULL"
     )

@@ -113,7 +113,9 @@ async def test_wait_moves_the_clock_and_lets_scheduled_work_run(console):
     assert "It is now Thu 26 Nov 2026" in screen.take()
 
 
-@pytest.mark.parametrize("line", ["/wait", "/wait soon", "/click", "/click 99", "/as", "/in ???", "/frobnicate"])
+@pytest.mark.parametrize(
+    "line", ["/wait", "/wait soon", "/click", "/click 99", "/as", "/in ???", "/frobnicate"]
+)
 async def test_console_mistakes_get_usage_not_a_crash(console, line):
     session, screen, _ = console
     await session.handle_line(line)

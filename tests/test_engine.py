@@ -18,8 +18,14 @@ START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday
 
 
 def origin(user: str, place: str | None = "C-general", **extra: object) -> Origin:
-    return Origin(platform="slack", workspace_id="T1", workspace_name="Acme",
-                  actor=PersonRef(user, user), place_id=place, **extra)  # type: ignore[arg-type]
+    return Origin(
+        platform="slack",
+        workspace_id="T1",
+        workspace_name="Acme",
+        actor=PersonRef(user, user),
+        place_id=place,
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 def kudos(user: str, text: str, mentions: tuple[PersonRef, ...] = (), **extra: object) -> CommandReceived:
@@ -85,7 +91,9 @@ async def test_kudos_is_posted_publicly_and_each_receiver_gets_a_private_note(en
         ("<@U2|bo> " + "x" * 1001, "1,000"),
     ],
 )
-async def test_kudos_mistakes_get_a_friendly_answer_and_nothing_is_stored(engine, database, sender, text, expected):
+async def test_kudos_mistakes_get_a_friendly_answer_and_nothing_is_stored(
+    engine, database, sender, text, expected
+):
     answers = await engine.handle(kudos("U1", text))
     assert expected.lower() in said(answers).lower()
     assert sender.sent == []
@@ -141,7 +149,11 @@ async def test_working_hours_and_time_zone_are_saved(engine, database):
     said_tz = said(await engine.handle(tend("U1", "settings tz Asia/Tokyo")))
     me = (await members(database))["U1"]
     assert (me.work_start, me.work_end, me.work_days, me.time_zone) == (
-        "08:00", "16:00", "mon,tue,wed,thu", "Asia/Tokyo")
+        "08:00",
+        "16:00",
+        "mon,tue,wed,thu",
+        "Asia/Tokyo",
+    )
     assert "08:00–16:00" in said_hours and "Asia/Tokyo" in said_tz
 
 
@@ -169,7 +181,8 @@ async def test_the_kudos_button_opens_a_form_whose_submission_sends_the_shoutout
 
 
 async def test_events_from_bots_are_ignored(engine, sender):
-    bot_origin = Origin(platform="slack", workspace_id="T1", actor=PersonRef("B9", "bot"), place_id="C1",
-                        actor_is_bot=True)
+    bot_origin = Origin(
+        platform="slack", workspace_id="T1", actor=PersonRef("B9", "bot"), place_id="C1", actor_is_bot=True
+    )
     assert await engine.handle(CommandReceived(bot_origin, "kudos", "<@U2> thanks")) == ()
     assert sender.sent == []
