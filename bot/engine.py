@@ -20,6 +20,7 @@ from bot.events import ButtonClicked, CommandReceived, DirectText, FormSubmitted
 from bot.logs import log_event
 from bot.metrics import Metrics
 from bot.ports import Sender
+from bot.recurrence import next_run
 from bot.routes import route
 from practices.context import PracticeContext
 from practices.messages import OpenForm, Outcome, Reply, UpdateCard, text_card
@@ -111,6 +112,7 @@ class Engine:
                     place_id=origin.place_id,
                     is_direct=origin.is_direct,
                     min_group_size=self.min_group_size,
+                    next_run=next_run,
                 )
                 outcome = await route(context, event)
                 scope = f"{origin.platform}:{event_id}" if event_id else f"event:{uuid.uuid4().hex}"

@@ -7,23 +7,44 @@ grammar type.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from types import ModuleType
 from typing import Any
 
 from bot import commands as c
 from bot.events import ButtonClicked, CommandReceived, DirectText, FormSubmitted, InboundEvent, PersonRef
-from practices import preferences, privacy, roles, shoutouts
-from practices.context import PracticeContext
+from practices import (
+    meeting_openers,
+    one_on_ones,
+    preferences,
+    privacy,
+    rituals,
+    roles,
+    shoutouts,
+    stress_reports,
+    teams,
+)
+from practices.context import ActionHandler, FireHandler, FormHandler, PracticeContext, SweepHandler
 from practices.messages import Outcome
 from storage.identity import ensure_member, find_members_by_name
 from storage.models import Member
 
-ActionHandler = Callable[[PracticeContext, str, str, str | None], Awaitable[Outcome]]
-FormHandler = Callable[[PracticeContext, str, dict[str, str], str], Awaitable[Outcome]]
+PRACTICES: tuple[ModuleType, ...] = (shoutouts, rituals, meeting_openers, one_on_ones, stress_reports, teams)
+
+
+def _merged(table: str) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for module in PRACTICES:
+        merged.update(getattr(module, table, {}))
+    return merged
+
 
 # Buttons and forms route by the prefix of their action / form id ("kudos.open" -> "kudos").
-ACTIONS: dict[str, ActionHandler] = {"kudos": shoutouts.on_action}
-FORMS: dict[str, FormHandler] = {"kudos": shoutouts.on_form}
+ACTIONS: dict[str, ActionHandler] = _merged("ACTIONS")
+FORMS: dict[str, FormHandler] = _merged("FORMS")
+RITUALS: dict[str, FireHandler] = _merged("RITUALS")
+SWEEPS: tuple[SweepHandler, ...] = tuple(
+    sweep for module in PRACTICES for sweep in getattr(module, "SWEEPS", ())
+)
 
 NOT_YET = "`{what}` is not available in this version of Tend yet."
 UNKNOWN_PERSON = (
@@ -92,7 +113,53 @@ async def run_command(ctx: PracticeContext, command: c.Command) -> Outcome:
             return await roles.add_admins(ctx, await resolve_people(ctx, members))
         case c.AdminRemove(members=members):
             return await roles.remove_admins(ctx, await resolve_people(ctx, members))
+        case c.RitualList():
+            return await rituals.list_rituals(ctx)
+        case c.RitualAdd(kind=kind, place=place, schedule=schedule, time_zone=time_zone):
+            return await rituals.add(ctx, kind, place_id(ctx, place), schedule, time_zone)
+        case c.RitualPause(ritual_id=ritual_id):
+            return await rituals.set_paused(ctx, ritual_id, True)
+        case c.RitualResume(ritual_id=ritual_id):
+            return await rituals.set_paused(ctx, ritual_id, False)
+        case c.RitualRemove(ritual_id=ritual_id):
+            return await rituals.remove(ctx, ritual_id)
+        case c.TeamList():
+            return await teams.list_teams(ctx)
+        case c.TeamCreate(name=name, place=place):
+            return await teams.create(ctx, name, place_id(ctx, place) if place else None)
+        case c.TeamAdd(name=name, members=members):
+            return await teams.add_members(ctx, name, await resolve_people(ctx, members))
+        case c.TeamRemove(name=name, members=members):
+            return await teams.remove_members(ctx, name, await resolve_people(ctx, members))
+        case c.TeamManager(name=name, members=members):
+            return await teams.set_managers(ctx, name, await resolve_people(ctx, members))
+        case c.TeamDelete(name=name):
+            return await teams.delete(ctx, name)
+        case c.Stress():
+            return await stress_reports.start(ctx)
+        case c.SupportList():
+            return await stress_reports.list_support(ctx)
+        case c.SupportAdd(members=members):
+            return await stress_reports.add_support(ctx, await resolve_people(ctx, members))
+        case c.SupportRemove(members=members):
+            return await stress_reports.remove_support(ctx, await resolve_people(ctx, members))
+        case c.OneOnOneList():
+            return await one_on_ones.list_pairs(ctx)
+        case c.OneOnOneAdd(report=report, schedule=schedule, manager=manager):
+            manager_member = await resolve_person(ctx, manager) if manager else None
+            return await one_on_ones.add(ctx, await resolve_person(ctx, report), schedule, manager_member)
+        case c.OneOnOneRemove(pair_id=pair_id):
+            return await one_on_ones.remove(ctx, pair_id)
+        case c.OneOnOnePrep(pair_id=pair_id, enabled=enabled):
+            return await one_on_ones.set_prep(ctx, pair_id, enabled)
     return Outcome.reply(NOT_YET.format(what=describe_command(command)))
+
+
+def place_id(ctx: PracticeContext, place: c.PlaceRef) -> str | None:
+    """A channel reference to the id adapters send to; ``here`` is where the command was typed."""
+    if place.is_here:
+        return ctx.place_id if not ctx.is_direct else None
+    return place.place_id or place.name or None
 
 
 def describe_command(command: c.Command) -> str:

@@ -1,16 +1,28 @@
 """What a practice is given when it acts: who, where, when, and a session to read and write in.
 
-The engine opens the session and commits it, so everything a practice writes (the action and its
-signal counters) lands in one transaction or not at all.
+The engine (or the scheduler) opens the session and commits it, so everything a practice writes
+(the action and its signal counters, and the outbox rows for what it asked to send) lands in one
+transaction or not at all. Recurrence maths is handed in as a function because it is computed with
+APScheduler, which only ``bot`` may import.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
+from practices.messages import Outcome
+from practices.schedules import Recurrence
 from storage.db import Session
-from storage.models import Member, Workspace
+from storage.models import Member, Occurrence, Ritual, Workspace
+
+# (recurrence, IANA time zone, strictly after, anchor date for every-N-weeks) -> next instant (UTC)
+NextRun = Callable[[Recurrence, str, datetime, date | None], datetime | None]
+
+
+def _no_recurrence(recurrence: Recurrence, time_zone: str, after: datetime, anchor: date | None) -> None:
+    raise RuntimeError("this context was built without recurrence maths")
 
 
 @dataclass
@@ -22,6 +34,7 @@ class PracticeContext:
     place_id: str | None = None
     is_direct: bool = False
     min_group_size: int = 5
+    next_run: NextRun = _no_recurrence
 
     @property
     def workspace_id(self) -> int:
@@ -36,3 +49,51 @@ class PracticeContext:
     @property
     def is_admin(self) -> bool:
         return self.actor.role == "admin"
+
+
+@dataclass
+class FireContext:
+    """One ritual occurrence firing, claimed by exactly one process."""
+
+    session: Session
+    workspace: Workspace
+    ritual: Ritual
+    occurrence: Occurrence
+    now: datetime
+    min_group_size: int = 5
+
+    @property
+    def workspace_id(self) -> int:
+        assert self.workspace.id is not None
+        return self.workspace.id
+
+
+@dataclass
+class SweepContext:
+    """A periodic check across all workspaces (close openers, flag unanswered support requests)."""
+
+    session: Session
+    now: datetime
+    min_group_size: int = 5
+
+
+# What a practice module may export for the router and the scheduler to find (see bot/routes.py):
+#   ACTIONS: dict[str, ActionHandler]  button action prefix ("opener" for "opener.answer") -> handler
+#   FORMS:   dict[str, FormHandler]    form id prefix -> handler
+#   RITUALS: dict[str, FireHandler]    ritual kind -> what one occurrence does
+#   SWEEPS:  tuple[SweepHandler, ...]  periodic checks run on every scheduler tick
+ActionHandler = Callable[[PracticeContext, str, str, "str | None"], Awaitable[Outcome]]
+FormHandler = Callable[[PracticeContext, str, dict[str, str], str], Awaitable[Outcome]]
+FireHandler = Callable[[FireContext], Awaitable[Outcome]]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Intents a sweep wants carried out in one workspace; ``scope`` keys them, so a re-run adds nothing."""
+
+    workspace: Workspace
+    outcome: Outcome
+    scope: str
+
+
+SweepHandler = Callable[[SweepContext], Awaitable[list[SweepResult]]]

@@ -216,3 +216,7 @@ async def on_form(ctx: PracticeContext, form_id: str, values: dict[str, str], st
         return Outcome.reply(FORM_BAD_PERSON.format(name=person or "that person"))
     value = values.get("value", "").strip()
     return await give(ctx, [member], values.get("reason", ""), (value,) if value else ())
+
+
+ACTIONS = {"kudos": on_action}
+FORMS = {"kudos": on_form}

@@ -54,6 +54,7 @@ class Member(SQLModel, table=True):
     work_end: str = Field(default="17:30", max_length=5)
     role: str = Field(default="member", max_length=16)
     is_bot: bool = Field(default=False)
+    is_support: bool = Field(default=False)  # on the rota that answers anonymous support requests
     paused_until: date | None = Field(default=None)
     dm_channel_id: str | None = Field(default=None, max_length=128)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -109,6 +110,20 @@ class Occurrence(SQLModel, table=True):
     scheduled_at: datetime = Field(sa_type=UTCDateTime)
     fired_at: datetime = Field(sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Random per occurrence, to key answers; erased with them when the occurrence closes.
+    answer_salt: str | None = Field(default=None, max_length=64)
+
+
+class OpenerAnswer(SQLModel, table=True):
+    """One tap on a check-in card, keyed so it cannot be joined back to a member.
+
+    ``voter_key`` is an HMAC of the member id under the occurrence's random salt: enough to replace a
+    changed answer, useless once the salt and these rows are deleted at close.
+    """
+
+    occurrence_id: int = Field(foreign_key="occurrence.id", primary_key=True, ondelete="CASCADE")
+    voter_key: str = Field(primary_key=True, max_length=64)
+    score: int
 
 
 class Outbox(SQLModel, table=True):
@@ -172,7 +187,7 @@ class StressRelay(SQLModel, table=True):
 
     token: str = Field(primary_key=True, max_length=64)
     report_id: int = Field(foreign_key="stressreport.id", ondelete="CASCADE")
-    author_member_id: int = Field(foreign_key="member.id", ondelete="CASCADE")
+    author_member_id: int | None = Field(default=None, foreign_key="member.id", ondelete="CASCADE")
     supporter_member_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
     answered: bool = Field(default=False)
     support_due_at: datetime = Field(sa_type=UTCDateTime)

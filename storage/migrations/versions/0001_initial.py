@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("work_end", sa.String(length=5), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("is_bot", sa.Boolean(), nullable=False),
+        sa.Column("is_support", sa.Boolean(), nullable=False),
         sa.Column("paused_until", sa.Date(), nullable=True),
         sa.Column("dm_channel_id", sa.String(length=128), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
@@ -121,11 +122,21 @@ def upgrade() -> None:
         sa.Column("scheduled_at", sa.DateTime(), nullable=False),
         sa.Column("fired_at", sa.DateTime(), nullable=False),
         sa.Column("closed_at", sa.DateTime(), nullable=True),
+        sa.Column("answer_salt", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.ForeignKeyConstraint(["ritual_id"], ["ritual.id"], ondelete="CASCADE"),
         sa.UniqueConstraint("ritual_id", "scheduled_at", name="uq_occurrence_ritual_time"),
     )
     op.create_index("ix_occurrence_ritual_id", "occurrence", ["ritual_id"])
+
+    op.create_table(
+        "openeranswer",
+        sa.Column("occurrence_id", sa.Integer(), nullable=False),
+        sa.Column("voter_key", sa.String(length=64), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("occurrence_id", "voter_key"),
+        sa.ForeignKeyConstraint(["occurrence_id"], ["occurrence.id"], ondelete="CASCADE"),
+    )
 
     op.create_table(
         "outbox",
@@ -193,7 +204,7 @@ def upgrade() -> None:
         "stressrelay",
         sa.Column("token", sa.String(length=64), nullable=False),
         sa.Column("report_id", sa.Integer(), nullable=False),
-        sa.Column("author_member_id", sa.Integer(), nullable=False),
+        sa.Column("author_member_id", sa.Integer(), nullable=True),
         sa.Column("supporter_member_id", sa.Integer(), nullable=True),
         sa.Column("answered", sa.Boolean(), nullable=False),
         sa.Column("support_due_at", sa.DateTime(), nullable=False),
@@ -237,6 +248,7 @@ def downgrade() -> None:
         "stressreport",
         "shoutout",
         "outbox",
+        "openeranswer",
         "occurrence",
         "ritual",
         "teammembership",

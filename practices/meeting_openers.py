@@ -1,0 +1,3 @@
+"""Meeting-opener check-ins (stub: being written)."""
+
+from __future__ import annotations

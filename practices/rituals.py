@@ -1,0 +1,180 @@
+"""Ritual administration (``/tend ritual add|list|pause|resume|remove``) and the channel rituals' firing.
+
+A ritual is stored with a canonical schedule text, its own time zone and the next time it fires
+(UTC). Admins manage them; every id is looked up inside the caller's workspace, so one workspace's
+admin can never see or change another's rituals.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from practices import shoutouts
+from practices.context import FireContext, PracticeContext
+from practices.messages import Outcome, PostToPlace
+from practices.roles import ONLY_ADMINS
+from practices.schedules import Recurrence, ScheduleError, parse_schedule
+from storage import rituals as store
+from storage.models import Ritual
+from storage.teams import team_for_channel
+
+CHANNEL_KINDS = {
+    "opener": "meeting-opener check-in",
+    "shoutout-prompt": "'who helped you this week?' prompt",
+    "shoutout-digest": "weekly shout-out read-back",
+}
+PERSONAL_KINDS = ("one-on-one",)
+
+# How late a missed occurrence may still fire after downtime; later than this it is skipped.
+GRACE: dict[str, timedelta] = {
+    "opener": timedelta(minutes=15),
+    "shoutout-prompt": timedelta(hours=3),
+    "shoutout-digest": timedelta(hours=3),
+    "one-on-one": timedelta(hours=12),
+}
+
+EXAMPLE = "/tend ritual add opener #team-standup mon,wed 09:25 Europe/Berlin"
+NO_PLACE = "Say where the ritual posts: a #channel, or `here`. Example: " + EXAMPLE
+NEVER = "That schedule never comes round. Example: " + EXAMPLE
+NOT_FOUND = "There is no ritual #{id} here. Type /tend ritual list to see their numbers."
+NONE_YET = "No rituals yet. Add one, for example: " + EXAMPLE
+
+
+def options_of(ritual: Ritual) -> dict[str, object]:
+    try:
+        loaded = json.loads(ritual.options or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def anchor_of(ritual: Ritual) -> date | None:
+    raw = options_of(ritual).get("anchor")
+    return date.fromisoformat(raw) if isinstance(raw, str) else None
+
+
+def lead_of(ritual: Ritual) -> timedelta:
+    """How long before the recurrence instant the ritual fires (1:1 nudges fire ahead of the meeting)."""
+    minutes = options_of(ritual).get("lead_minutes", 0)
+    return timedelta(minutes=minutes if isinstance(minutes, int) else 0)
+
+
+def recurrence_of(ritual: Ritual) -> Recurrence:
+    parsed = parse_schedule(ritual.schedule)
+    if isinstance(parsed, ScheduleError):  # only canonical texts are stored, so this means corruption
+        raise ValueError(f"ritual {ritual.id} has an unreadable schedule")
+    return parsed
+
+
+def local(moment: datetime, time_zone: str) -> str:
+    return moment.astimezone(ZoneInfo(time_zone)).strftime("%a %d %b %H:%M")
+
+
+def describe(ritual: Ritual, viewer_time_zone: str) -> str:
+    where = f"#{ritual.place_id}" if ritual.place_id else "private"
+    when = recurrence_of(ritual).describe()
+    state = (
+        "paused"
+        if ritual.paused
+        else (
+            f"next {local(ritual.next_run_at, viewer_time_zone)} your time"
+            if ritual.next_run_at
+            else "no next run"
+        )
+    )
+    return f"#{ritual.id} {ritual.kind} in {where}: {when} ({ritual.time_zone}); {state}"
+
+
+async def add(
+    ctx: PracticeContext, kind: str, place_id: str | None, schedule_text: str, time_zone: str | None
+) -> Outcome:
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    if kind not in CHANNEL_KINDS:
+        return Outcome.reply(f"Rituals are {', '.join(CHANNEL_KINDS)}. Example: {EXAMPLE}")
+    if not place_id:
+        return Outcome.reply(NO_PLACE)
+    recurrence = parse_schedule(schedule_text)
+    if isinstance(recurrence, ScheduleError):
+        return Outcome.reply(
+            f"{recurrence.message} Example: /tend ritual add {kind} #{place_id} {recurrence.example}"
+        )
+    zone = time_zone or ctx.actor.time_zone
+    anchor = ctx.now.astimezone(ZoneInfo(zone)).date()
+    next_run_at = ctx.next_run(recurrence, zone, ctx.now, anchor)
+    if next_run_at is None:
+        return Outcome.reply(NEVER)
+    team = await team_for_channel(ctx.session, ctx.workspace_id, place_id)
+    ritual = Ritual(
+        workspace_id=ctx.workspace_id,
+        team_id=team.id if team else None,
+        kind=kind,
+        place_id=place_id,
+        schedule=recurrence.to_text(),
+        time_zone=zone,
+        options=json.dumps({"anchor": anchor.isoformat()}),
+        next_run_at=next_run_at,
+        created_by_member_id=ctx.actor_id,
+        created_at=ctx.now,
+    )
+    ctx.session.add(ritual)
+    await ctx.session.flush()
+    return Outcome.reply(f"Added. {describe(ritual, ctx.actor.time_zone)}", title="Ritual added")
+
+
+async def list_rituals(ctx: PracticeContext) -> Outcome:
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    found = await store.list_for_workspace(ctx.session, ctx.workspace_id, exclude_kinds=PERSONAL_KINDS)
+    if not found:
+        return Outcome.reply(NONE_YET)
+    lines = [describe(ritual, ctx.actor.time_zone) for ritual in found]
+    return Outcome.reply("\n".join(lines), title="Rituals")
+
+
+async def _owned(ctx: PracticeContext, ritual_id: int) -> Ritual | None:
+    ritual = await store.get_in_workspace(ctx.session, ctx.workspace_id, ritual_id)
+    return ritual if ritual is not None and ritual.kind in CHANNEL_KINDS else None
+
+
+async def set_paused(ctx: PracticeContext, ritual_id: int, paused: bool) -> Outcome:
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    ritual = await _owned(ctx, ritual_id)
+    if ritual is None:
+        return Outcome.reply(NOT_FOUND.format(id=ritual_id))
+    ritual.paused = paused
+    if not paused:  # occurrences missed while paused are not made up for
+        after = ctx.now + lead_of(ritual)
+        following = ctx.next_run(recurrence_of(ritual), ritual.time_zone, after, anchor_of(ritual))
+        ritual.next_run_at = following - lead_of(ritual) if following else None
+    ctx.session.add(ritual)
+    verb = "Paused" if paused else "Resumed"
+    return Outcome.reply(f"{verb}. {describe(ritual, ctx.actor.time_zone)}")
+
+
+async def remove(ctx: PracticeContext, ritual_id: int) -> Outcome:
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    ritual = await _owned(ctx, ritual_id)
+    if ritual is None:
+        return Outcome.reply(NOT_FOUND.format(id=ritual_id))
+    await ctx.session.delete(ritual)
+    return Outcome.reply(f"Removed ritual #{ritual_id}. Nothing more will be posted for it.")
+
+
+async def fire_shoutout_prompt(ctx: FireContext) -> Outcome:
+    assert ctx.ritual.place_id is not None
+    return Outcome((PostToPlace(ctx.ritual.place_id, shoutouts.prompt_card()),))
+
+
+async def fire_shoutout_digest(ctx: FireContext) -> Outcome:
+    place = ctx.ritual.place_id
+    assert place is not None
+    card = await shoutouts.digest(ctx.session, ctx.workspace_id, ctx.now, place)
+    return Outcome((PostToPlace(place, card),))
+
+
+RITUALS = {"shoutout-prompt": fire_shoutout_prompt, "shoutout-digest": fire_shoutout_digest}
