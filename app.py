@@ -20,6 +20,8 @@ from bot.engine import Engine
 from bot.errors import SettingsError
 from bot.logs import setup_logging
 from bot.metrics import Metrics
+from bot.ports import Sender
+from bot.scheduler import Scheduler, start_background
 from bot.server import create_http_app, run_http
 from bot.settings import Settings, load_settings
 from storage.db import Database
@@ -35,10 +37,13 @@ async def serve(settings: Settings) -> None:
     await upgrade(settings.database_url)
     database = Database(settings.database_url)
     metrics = Metrics()
-    engine = Engine(database, SystemClock(), {}, metrics=metrics, min_group_size=settings.min_group_size)
+    clock = SystemClock()
+    senders: dict[str, Sender] = {}  # platform adapters register here (Slack, Teams)
+    engine = Engine(database, clock, senders, metrics=metrics, min_group_size=settings.min_group_size)
+    scheduler = Scheduler(database, clock, metrics=metrics, min_group_size=settings.min_group_size)
     app = create_http_app(database, metrics)
-    app["engine"] = engine
     runner = await run_http(app, settings.host, settings.port)
+    background = start_background(scheduler, engine.delivery)
     logger.info("serving", extra={"host": settings.host, "port": settings.port})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -48,6 +53,7 @@ async def serve(settings: Settings) -> None:
     try:
         await stop.wait()
     finally:
+        background.shutdown(wait=False)
         await runner.cleanup()
         await database.dispose()
 
@@ -57,13 +63,24 @@ async def console(settings: Settings) -> None:
     await upgrade(settings.database_url)
     database = Database(settings.database_url)
     clock = ShiftedClock()
-    session = build_console(
-        lambda sender: Engine(database, clock, {"console": sender}, min_group_size=settings.min_group_size),
-        clock,
-    )
+    scheduler = Scheduler(database, clock, min_group_size=settings.min_group_size)
+    engines: list[Engine] = []
+
+    def make_engine(sender: Sender) -> Engine:
+        engines.append(Engine(database, clock, {"console": sender}, min_group_size=settings.min_group_size))
+        return engines[0]
+
+    async def catch_up() -> None:
+        """After /wait: fire what came due in the skipped time and send it, as a server would have."""
+        await scheduler.tick()
+        await engines[0].delivery.deliver_due(limit=1000)
+
+    session = build_console(make_engine, clock, on_time_moved=catch_up)
+    background = start_background(scheduler, engines[0].delivery)
     try:
         await run_repl(session)
     finally:
+        background.shutdown(wait=False)
         await database.dispose()
 
 

@@ -39,7 +39,7 @@ _POSITIONS = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", -1: "last"}
 
 
 def valid_time_zone(name: str) -> bool:
-    """Only IANA names known on every machine, so a stored zone means the same on every replica."""
+    """IANA names only (not "localtime"), so a stored zone means the same on every replica."""
     return name in _known_time_zones()
 
 
@@ -51,9 +51,9 @@ def _known_time_zones() -> frozenset[str]:
 def trigger_for(recurrence: Recurrence, time_zone: str) -> BaseTrigger:
     """The APScheduler trigger for a recurrence's wall-clock times, in its time zone.
 
-    For display and for APScheduler jobs only: around DST changes its own fire times are wrong
-    (see the module docstring), and it knows nothing of weeks skipped by ``every_weeks``. Fire
-    times come from :func:`next_run`.
+    For showing and inspecting a schedule, not for firing it: around DST changes the trigger's own
+    fire times are wrong (see the module docstring), and it knows nothing of weeks skipped by
+    ``every_weeks``. Fire times come from :func:`next_run`.
     """
     if not valid_time_zone(time_zone):
         raise ValueError(f"unknown time zone {time_zone!r}")

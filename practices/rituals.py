@@ -42,6 +42,14 @@ NOT_FOUND = "There is no ritual #{id} here. Type /tend ritual list to see their 
 NONE_YET = "No rituals yet. Add one, for example: " + EXAMPLE
 
 
+def known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        return False
+    return True
+
+
 def options_of(ritual: Ritual) -> dict[str, object]:
     try:
         loaded = json.loads(ritual.options or "{}")
@@ -102,6 +110,8 @@ async def add(
             f"{recurrence.message} Example: /tend ritual add {kind} #{place_id} {recurrence.example}"
         )
     zone = time_zone or ctx.actor.time_zone
+    if not known_zone(zone):
+        return Outcome.reply(f"I don't know the time zone {zone!r}. Example: {EXAMPLE}")
     anchor = ctx.now.astimezone(ZoneInfo(zone)).date()
     next_run_at = ctx.next_run(recurrence, zone, ctx.now, anchor)
     if next_run_at is None:

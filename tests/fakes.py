@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from bot.clock import Clock
 from bot.errors import SendError
 from practices.messages import Card
 
@@ -15,18 +17,22 @@ class Sent:
     target: str  # channel id or platform user id
     card: Card
     ref: str
+    at: datetime | None = None  # the test clock's time when it was sent
 
 
 @dataclass
 class InMemorySender:
     sent: list[Sent] = field(default_factory=list)
     fail_next: list[SendError] = field(default_factory=list)
+    clock: Clock | None = None
+    attempts: int = 0
 
     def _record(self, kind: str, workspace: str, target: str, card: Card, ref: str | None = None) -> str:
+        self.attempts += 1
         if self.fail_next:
             raise self.fail_next.pop(0)
         ref = ref or f"msg-{len(self.sent) + 1}"
-        self.sent.append(Sent(kind, workspace, target, card, ref))
+        self.sent.append(Sent(kind, workspace, target, card, ref, self.clock.now() if self.clock else None))
         return ref
 
     async def post(self, workspace_external_id: str, place_id: str, card: Card) -> str:

@@ -10,7 +10,15 @@ from datetime import datetime, timedelta
 
 from bot.clock import FixedClock
 from bot.engine import Answer, Engine
-from bot.events import ButtonClicked, CommandReceived, DirectText, FormSubmitted, MemberSeen, Origin, PersonRef
+from bot.events import (
+    ButtonClicked,
+    CommandReceived,
+    DirectText,
+    FormSubmitted,
+    MemberSeen,
+    Origin,
+    PersonRef,
+)
 from bot.scheduler import Scheduler, TickReport
 from practices.messages import OpenForm, Reply
 from storage.db import Database
@@ -31,46 +39,98 @@ def text_of(answers: tuple[Answer, ...]) -> str:
 
 
 class Scenario:
-    def __init__(self, database: Database, start: datetime, *, min_group_size: int = 5,
-                 platform: str = "slack") -> None:
+    def __init__(
+        self, database: Database, start: datetime, *, min_group_size: int = 5, platform: str = "slack"
+    ) -> None:
         self.database = database
         self.clock = FixedClock(start)
-        self.sender = InMemorySender()
+        self.sender = InMemorySender(clock=self.clock)
         self.platform = platform
         self.engine = Engine(database, self.clock, {platform: self.sender}, min_group_size=min_group_size)
         self.scheduler = Scheduler(database, self.clock, min_group_size=min_group_size)
         self.last_answers: tuple[Answer, ...] = ()
 
-    def origin(self, user: str, place: str | None = "C1", *, tz: str | None = None, direct: bool = False,
-               workspace: str = WORKSPACE) -> Origin:
-        return Origin(platform=self.platform, workspace_id=workspace, workspace_name="Acme",  # type: ignore[arg-type]
-                      actor=PersonRef(user, user.lower()), place_id=place, is_direct=direct, actor_time_zone=tz)
+    def origin(
+        self,
+        user: str,
+        place: str | None = "C1",
+        *,
+        tz: str | None = None,
+        direct: bool = False,
+        workspace: str = WORKSPACE,
+    ) -> Origin:
+        return Origin(
+            platform=self.platform,
+            workspace_id=workspace,
+            workspace_name="Acme",  # type: ignore[arg-type]
+            actor=PersonRef(user, user.lower()),
+            place_id=place,
+            is_direct=direct,
+            actor_time_zone=tz,
+        )
 
     async def _handle(self, event: object) -> str:
         self.last_answers = await self.engine.handle(event)  # type: ignore[arg-type]
         return text_of(self.last_answers)
 
-    async def join(self, user: str, name: str | None = None, tz: str = "UTC", *, is_bot: bool = False,
-                   workspace: str = WORKSPACE) -> None:
+    async def join(
+        self,
+        user: str,
+        name: str | None = None,
+        tz: str = "UTC",
+        *,
+        is_bot: bool = False,
+        workspace: str = WORKSPACE,
+    ) -> None:
         """A person the platform told Tend about (name and time zone)."""
         origin = self.origin(user, None, tz=tz, workspace=workspace)
         await self._handle(MemberSeen(origin, display_name=name or user.lower(), time_zone=tz, is_bot=is_bot))
 
-    async def command(self, user: str, line: str, place: str | None = "C1", *, direct: bool = False,
-                      workspace: str = WORKSPACE) -> str:
+    async def command(
+        self,
+        user: str,
+        line: str,
+        place: str | None = "C1",
+        *,
+        direct: bool = False,
+        workspace: str = WORKSPACE,
+    ) -> str:
         """``line`` as typed, starting with ``kudos`` or ``tend``; returns the private answer text."""
         word, _, rest = line.strip().lstrip("/").partition(" ")
-        event = CommandReceived(self.origin(user, place, direct=direct, workspace=workspace),
-                                "kudos" if word == "kudos" else "tend", rest)
+        event = CommandReceived(
+            self.origin(user, place, direct=direct, workspace=workspace),
+            "kudos" if word == "kudos" else "tend",
+            rest,
+        )
         return await self._handle(event)
 
-    async def click(self, user: str, action: str, value: str = "", message_ref: str | None = None,
-                    place: str | None = "C1", *, direct: bool = False) -> str:
-        return await self._handle(ButtonClicked(self.origin(user, place, direct=direct), action, value, message_ref))
+    async def click(
+        self,
+        user: str,
+        action: str,
+        value: str = "",
+        message_ref: str | None = None,
+        place: str | None = "C1",
+        *,
+        direct: bool = False,
+    ) -> str:
+        return await self._handle(
+            ButtonClicked(self.origin(user, place, direct=direct), action, value, message_ref)
+        )
 
-    async def submit(self, user: str, form_id: str, values: dict[str, str], state: str = "",
-                     place: str | None = "C1", *, direct: bool = True) -> str:
-        return await self._handle(FormSubmitted(self.origin(user, place, direct=direct), form_id, values, state))
+    async def submit(
+        self,
+        user: str,
+        form_id: str,
+        values: dict[str, str],
+        state: str = "",
+        place: str | None = "C1",
+        *,
+        direct: bool = True,
+    ) -> str:
+        return await self._handle(
+            FormSubmitted(self.origin(user, place, direct=direct), form_id, values, state)
+        )
 
     async def dm(self, user: str, text: str) -> str:
         return await self._handle(DirectText(self.origin(user, "D-" + user, direct=True), text))
