@@ -73,8 +73,21 @@ async def enqueue_intents(
     ``scope`` names the cause (an event id, an occurrence) so the same cause always yields the same
     keys: handling it again writes nothing new.
     """
+    rows = await outbox_rows(session, workspace, intents, now, scope, ritual_id)
+    return await outbox.enqueue_many(session, rows)
+
+
+async def outbox_rows(
+    session: Session,
+    workspace: Workspace,
+    intents: Sequence[Intent],
+    now: datetime,
+    scope: str,
+    ritual_id: int | None = None,
+) -> list[dict[str, object]]:
+    """The outbox rows for the sendable intents (the scheduler writes many causes' rows at once)."""
     assert workspace.id is not None
-    added = 0
+    rows: list[dict[str, object]] = []
     for index, intent in enumerate(intents):
         if isinstance(intent, PostToPlace):
             target_kind, target_id, send_at = "place", intent.place_id, now
@@ -89,11 +102,18 @@ async def enqueue_intents(
             target_kind, target_id = "person", str(intent.member_id)
         else:
             continue
-        payload = json.dumps({"card": card_to_dict(intent.card), "ritual": ritual_id})
-        key = intent.key or f"{scope}:{index}"
-        added += await outbox.enqueue(session, workspace_id=workspace.id, key=key, target_kind=target_kind,
-                                      target_id=target_id, payload=payload, send_at=send_at, now=now)
-    return added
+        rows.append({
+            "workspace_id": workspace.id,
+            "idempotency_key": intent.key or f"{scope}:{index}",
+            "target_kind": target_kind,
+            "target_id": target_id,
+            "payload": json.dumps({"card": card_to_dict(intent.card), "ritual": ritual_id}),
+            "state": outbox.PENDING,
+            "attempts": 0,
+            "next_attempt_at": send_at,
+            "created_at": now,
+        })
+    return rows
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,13 @@ APScheduler (3.x) only drives the ticks here, and its triggers compute recurrenc
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
-from bot.delivery import DeliveryWorker, enqueue_intents
+from bot.delivery import DeliveryWorker, enqueue_intents, outbox_rows
 from bot.logs import log_event
 from bot.metrics import Metrics
 from bot.recurrence import next_run
@@ -32,10 +31,13 @@ from storage import rituals as store
 from storage.db import Database, Session
 from storage.events import RETENTION, forget_processed_before
 from storage.models import Ritual, Workspace
+from storage.outbox import enqueue_many as enqueue
 
 logger = logging.getLogger("tend.scheduler")
 
 MAX_CATCH_UP = 1000  # occurrences walked to find the latest missed one after a long outage
+MAX_BATCHES = 100  # per tick; anything left is claimed by the next tick
+PURGE_EVERY = timedelta(hours=1)  # how often old inbound event ids are dropped
 
 
 @dataclass
@@ -80,12 +82,13 @@ class Scheduler:
         self.metrics = metrics or Metrics()
         self.min_group_size = min_group_size
         self.batch = batch
+        self._last_purge: datetime | None = None
 
     async def tick(self) -> TickReport:
         """Fires everything due now, then runs the practices' periodic sweeps."""
         now = self.clock.now()
         report = TickReport()
-        while True:
+        for _ in range(MAX_BATCHES):
             claimed = await self._fire_batch(now, report)
             if claimed < self.batch:
                 break
@@ -96,62 +99,120 @@ class Scheduler:
                     report.swept += await enqueue_intents(
                         session, result.workspace, result.outcome.intents, now, result.scope
                     )
-        async with self.database.session() as session:
-            await forget_processed_before(session, now - RETENTION)
+        if self._last_purge is None or now - self._last_purge >= PURGE_EVERY:
+            async with self.database.session() as session:
+                await forget_processed_before(session, now - RETENTION)
+            self._last_purge = now
         return report
 
     async def _fire_batch(self, now: datetime, report: TickReport) -> int:
-        async with self.database.session() as session:
-            due = await store.claim_due(session, now, self.batch)
-            lag = 0.0
-            for ritual in due:
-                assert ritual.next_run_at is not None
-                lag = max(lag, (now - ritual.next_run_at).total_seconds())
-                await self._fire_one(session, ritual, now, report)
-            self.metrics.scheduler_lag_seconds.set(lag)
-        report.claimed += len(due)
-        return len(due)
+        """Claims up to ``batch`` due rituals and fires them in one transaction.
 
-    async def _fire_one(self, session: Session, ritual: Ritual, now: datetime, report: TickReport) -> None:
-        first_due = ritual.next_run_at
-        assert first_due is not None and ritual.id is not None
+        The fast path batches every write (move on, occurrences, outbox rows). If a practice raises,
+        the batch rolls back and is redone one ritual per savepoint, so one broken ritual cannot
+        hold the others back.
+        """
+        fired_before = len(report.fired)
         try:
-            due, upcoming = latest_due(ritual, first_due, now)
-        except ValueError:
-            logger.warning("ritual has an unreadable schedule; pausing it", extra={"ritual": ritual.id})
-            ritual.paused = True
-            session.add(ritual)
-            return
-        if not await store.move_on(session, ritual, first_due, upcoming):
-            return  # another process moved it on first: that process fires it
-        ids = {"workspace": ritual.workspace_id, "ritual": ritual.id, "kind": ritual.kind}
-        if now - due > GRACE.get(ritual.kind, timedelta(hours=1)):
-            report.skipped += 1
-            log_event(logger, "occurrence skipped", level=logging.WARNING, outcome="past-grace", **ids)
-            return
-        handler = RITUALS.get(ritual.kind)
-        workspace = await session.get(Workspace, ritual.workspace_id)
-        if handler is None or workspace is None or not workspace.active:
-            log_event(logger, "occurrence skipped", outcome="no-handler-or-inactive", **ids)
-            return
-        occurrence = await store.add_occurrence(session, ritual.id, due, now, secrets.token_hex(16))
-        if occurrence is None:
-            return
+            async with self.database.session() as session:
+                claimed = await self._claim(session, now, report)
+                await self._fire_claimed(session, claimed, now, report, isolate=False)
+            return len(claimed)
+        except _Contention:
+            return self.batch  # another process moved a ritual first: claim again
+        except _PracticeFailed:
+            del report.fired[fired_before:]
         try:
-            async with session.begin_nested():
-                outcome = await handler(
-                    FireContext(session, workspace, ritual, occurrence, now, self.min_group_size)
-                )
-                await enqueue_intents(
-                    session, workspace, outcome.intents, now, f"occ:{occurrence.id}", ritual.id
-                )
-        except Exception:
-            # One broken ritual must not hold the others back; it is moved on and logged.
-            logger.exception("ritual failed", extra=ids)
-            return
-        assert occurrence.id is not None
-        report.fired.append(occurrence.id)
-        log_event(logger, "ritual fired", occurrence=occurrence.id, **ids)
+            async with self.database.session() as session:
+                claimed = await self._claim(session, now, report)
+                await self._fire_claimed(session, claimed, now, report, isolate=True)
+        except _Contention:
+            return self.batch
+        return len(claimed)
+
+    async def _claim(self, session: Session, now: datetime, report: TickReport) -> list[_Firing]:
+        due = await store.claim_due(session, now, self.batch)
+        firings: list[_Firing] = []
+        moves: list[tuple[int, datetime, datetime | None]] = []
+        lag = 0.0
+        for ritual in due:
+            assert ritual.next_run_at is not None and ritual.id is not None
+            lag = max(lag, (now - ritual.next_run_at).total_seconds())
+            try:
+                due_at, upcoming = latest_due(ritual, ritual.next_run_at, now)
+            except ValueError:
+                logger.warning("ritual has an unreadable schedule; pausing it", extra={"ritual": ritual.id})
+                ritual.paused = True
+                session.add(ritual)
+                continue
+            moves.append((ritual.id, ritual.next_run_at, upcoming))
+            firings.append(_Firing(ritual, due_at))
+        if not await store.move_on_many(session, moves):
+            raise _Contention
+        self.metrics.scheduler_lag_seconds.set(lag)
+        report.claimed += len(due)
+        return firings
+
+    async def _fire_claimed(
+        self, session: Session, firings: list[_Firing], now: datetime, report: TickReport, *, isolate: bool
+    ) -> None:
+        live: list[_Firing] = []
+        for firing in firings:
+            ritual = firing.ritual
+            ids = {"workspace": ritual.workspace_id, "ritual": ritual.id or 0, "kind": ritual.kind}
+            if now - firing.due_at > GRACE.get(ritual.kind, timedelta(hours=1)):
+                report.skipped += 1
+                log_event(logger, "occurrence skipped", level=logging.WARNING, outcome="past-grace", **ids)
+            elif ritual.kind not in RITUALS:
+                log_event(logger, "occurrence skipped", level=logging.WARNING, outcome="no-handler", **ids)
+            else:
+                live.append(firing)
+        occurrences = await store.add_occurrences(session, [(f.ritual.id or 0, f.due_at) for f in live], now)
+        rows: list[dict[str, object]] = []
+        for firing in live:
+            ritual = firing.ritual
+            occurrence = occurrences.get(ritual.id or 0)
+            workspace = await session.get(Workspace, ritual.workspace_id)
+            if occurrence is None or workspace is None or not workspace.active:
+                continue  # already fired (a retry or another replica), or the workspace is gone
+            context = FireContext(session, workspace, ritual, occurrence, now, self.min_group_size)
+            ids = {"workspace": ritual.workspace_id, "ritual": ritual.id or 0, "kind": ritual.kind}
+            try:
+                if isolate:
+                    async with session.begin_nested():
+                        await enqueue(session, await self._run(context))
+                else:
+                    rows += await self._run(context)
+            except Exception as error:
+                if not isolate:
+                    raise _PracticeFailed from error
+                logger.exception("ritual failed", extra=ids)
+                continue
+            report.fired.append(occurrence.id or 0)
+            log_event(logger, "ritual fired", occurrence=occurrence.id or 0, **ids)
+        await enqueue(session, rows)
+
+    async def _run(self, context: FireContext) -> list[dict[str, object]]:
+        """Runs the practice for one occurrence; returns the outbox rows for what it wants sent."""
+        outcome = await RITUALS[context.ritual.kind](context)
+        scope = f"occ:{context.occurrence.id}"
+        return await outbox_rows(
+            context.session, context.workspace, outcome.intents, context.now, scope, context.ritual.id
+        )
+
+
+class _Contention(Exception):
+    """SQLite only: a concurrent writer moved one of the claimed rituals; the batch rolls back."""
+
+
+class _PracticeFailed(Exception):
+    """A practice raised on the fast path; the batch is redone ritual by ritual."""
+
+
+@dataclass(frozen=True)
+class _Firing:
+    ritual: Ritual
+    due_at: datetime
 
 
 def start_background(

@@ -1,23 +1,626 @@
-"""One-on-one check-in nudges (stub: being written)."""
+"""One-on-one check-in nudges: a private nudge to the manager before each 1:1, and an optional prep prompt.
+
+A pair is a ``Ritual`` of kind ``one-on-one`` with no place. Its schedule is the meeting's, in the
+manager's time zone, and it fires a day ahead (``lead_minutes``), so the nudge can wait in the outbox
+for its time and the rotation of check-in questions is saved in the same transaction as the firing.
+The options hold who the pair is, whether the report gets a prep prompt, and the questions asked.
+
+When the nudge goes (``nudge_time``): ``nudge_minutes`` (60) before the meeting when that is inside
+the manager's working hours. Otherwise, on that same local day, the in-hours moment nearest to it and
+still before the meeting: the last in-hours minute when the hours closed earlier that day (a 19:00
+meeting is nudged at 17:29 for hours ending 17:30); when the hours had not opened yet (a 09:00 meeting,
+hours from 09:00) there is no in-hours moment before the meeting that day, so it goes at the next
+in-hours time, which is then the meeting's own start. A manager on leave (paused) on the meeting's
+day gets no nudge for it, and the report no prep prompt: no meeting happens on leave, and nothing
+should pile up for their return.
+
+Who may do what: anyone may register their own 1:1s and becomes the pair's manager; their role does
+not change, so registering a 1:1 grants nothing else. Only admins register a pair for another manager.
+The manager or an admin removes a pair; the manager, the report or an admin turns the prep prompt on or
+off; only the pair's manager presses Done, Skipped or Move.
+
+Privacy: the report's prep note is handed straight back to them as a private answer; it is never
+stored, queued or shown to the manager. Done, Skipped and sent are aggregated signals only.
+"""
 
 from __future__ import annotations
 
-from practices.context import PracticeContext
-from practices.messages import Outcome
-from storage.models import Member
+import json
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from practices import signals
+from practices.context import FireContext, PracticeContext
+from practices.hours import WorkingHours, is_within, local_at, next_send_time
+from practices.messages import (
+    Button,
+    Buttons,
+    Card,
+    DirectMessage,
+    Fact,
+    Facts,
+    Fine,
+    Form,
+    FormField,
+    OpenForm,
+    Outcome,
+    Reply,
+    Text,
+    text_card,
+)
+from practices.questions import Question, load_feedback_template, load_questions, next_question
+from practices.rituals import lead_of, options_of, recurrence_of
+from practices.schedules import Recurrence, ScheduleError, parse_schedule, parse_time
+from storage import one_on_ones as store
+from storage.db import Session
+from storage.identity import get_member, members_by_ids
+from storage.models import Member, Occurrence, Ritual
+from storage.outbox import by_key
+from storage.teams import teams_of
+
+KIND = store.KIND
+LEAD_MINUTES = 24 * 60
+NUDGE_MINUTES = 60
+MIN_GAP = timedelta(hours=12)  # 1:1s closer together than this would be a stream of nudges
+MOVE_HORIZON = timedelta(days=365)
+MAX_NOTE = 3000
+RECENT_QUESTIONS = 8  # occurrences whose question is kept, so a moved nudge can repeat it
+
+DONE, SKIPPED, MOVE, PREP = "1on1.done", "1on1.skipped", "1on1.move", "1on1.prep"
+PREP_FORM, MOVE_FORM = "1on1.prepform", "1on1.moveform"
+
+# --- what people read (one place, to review and translate) ---------------------------------------
+EXAMPLE = "/tend 1on1 add @bo every 2 weeks thu 10:00"
+ADD_FOR_OTHERS = (
+    "Only a Tend admin can register a 1:1 for another manager. To register your own, leave the "
+    "manager out. Example: " + EXAMPLE
+)
+WITH_SELF = "A 1:1 needs two people; mention the person you meet. Example: " + EXAMPLE
+WITH_BOT = "@{name} is a bot; 1:1s are between people. Example: " + EXAMPLE
+BAD_SCHEDULE = "{message} Example: /tend 1on1 add @{report} {example}"
+NEVER = "That schedule never comes round. Example: " + EXAMPLE
+TOO_OFTEN = "A 1:1 can come round at most once a day. Example: " + EXAMPLE
+DUPLICATE = (
+    "@{manager} and @{report} already have 1:1 #{id}. To change its schedule, remove it "
+    "(/tend 1on1 remove {id}) and add it again."
+)
+ADDED = (
+    "Added 1:1 #{id}: @{manager} with @{report}, {schedule} ({zone}). Next meeting {next} your time; "
+    "@{manager} gets a private nudge {minutes} minutes before each one."
+)
+TOO_SOON = " The one on {soon} is too soon for a nudge, so the first nudge is for {next}."
+PREP_HINT = " To give @{report} a private prep prompt the day before: /tend 1on1 prep {id} on"
+ADDED_FOR_YOU_TITLE = "A 1:1 was registered for you"
+ADDED_FOR_YOU = (
+    "@{admin} registered your 1:1 with @{report}: {schedule} ({zone}). I'll send you a private nudge "
+    "with a check-in question {minutes} minutes before each one. Type /tend 1on1 list to see it."
+)
+NONE_YET = "No 1:1s yet. Add one, for example: " + EXAMPLE
+LIST_TITLE = "1:1s"
+LIST_LINE = "#{id} @{manager} with @{report}: {schedule} ({zone}); next {next} your time; prep {prep}"
+NOT_FOUND = "There is no 1:1 #{id} you can change here. Type /tend 1on1 list to see their numbers."
+ONLY_MANAGER_REMOVES = "Only @{manager} or a Tend admin can remove 1:1 #{id}."
+REMOVED = "Removed 1:1 #{id} (@{manager} with @{report}). No more nudges will be sent for it."
+PREP_ON = "Prep prompts for 1:1 #{id} are on: @{report} gets a private prompt the day before each meeting."
+PREP_OFF = "Prep prompts for 1:1 #{id} are off."
+UNKNOWN_PERSON = "someone who left"
+
+NUDGE_TITLE = "Your 1:1 with @{report} at {time}"
+NUDGE_WHEN = "Your 1:1 with *@{report}* is on *{when}*."
+NUDGE_QUESTION = "*A check-in question to open with:* {question}"
+NUDGE_FINE = "Ask, then listen. The questions rotate, so none repeats until all have been asked."
+NUDGE_FEEDBACK = "*{title}:* {intro}"
+NUDGE_AFTER = "Afterwards, tap Done or Skipped. Only totals are counted, never who."
+DONE_LABEL, SKIPPED_LABEL, MOVE_LABEL = "Done", "Skipped", "Move to another day"
+
+GONE = "That 1:1 no longer exists, so there is nothing to record. Type /tend 1on1 list to see yours."
+ONLY_MANAGER = "Only @{manager}, who runs this 1:1, can record it or move it."
+RECORDED_DONE = "Noted: 1:1 done. Thank you for making the time."
+RECORDED_SKIPPED = "Noted: skipped this time. Need another day? Tap Move to another day."
+ALREADY = "Already noted for this 1:1, thanks; nothing more to do."
+
+MOVE_TITLE = "Move the 1:1"
+MOVE_DATE_LABEL, MOVE_TIME_LABEL = "New date", "New time"
+MOVE_BAD_DATE = "“{raw}” isn't a date; write it as YYYY-MM-DD. Example: date {example}, time 10:00"
+MOVE_BAD_TIME = "“{raw}” isn't a time; write it as 24-hour HH:MM. Example: date {example}, time 10:00"
+MOVE_PAST = "{when} has already passed; pick a time still to come. Example: date {example}, time 10:00"
+MOVE_TOO_FAR = "That is more than a year away; pick a nearer day. Example: date {example}, time 10:00"
+MOVE_NO_HOURS = "You have no working days set, so I can't nudge you. Set them with /tend settings hours."
+MOVE_AGAIN = "You already moved this 1:1 to {day}, and I keep one nudge per day: that one stands."
+MOVED = "Moved to {when} your time. I'll nudge you at {nudge}."
+
+PREP_TITLE = "Your 1:1 with @{manager}"
+PREP_TEXT = "Your 1:1 with @{manager} is {day} at {time}. Anything you'd like to raise?"
+PREP_FINE = "Only you see this and what you write; Tend doesn't keep your note."
+PREP_BUTTON = "Jot something down"
+PREP_FORM_TITLE = "Before your 1:1"
+PREP_FIELD = "What would you like to raise?"
+PREP_HINT_FIELD = "Only you will see this. Tend hands it back to you and keeps nothing."
+ONLY_REPORT = "This prompt is for @{report}'s own preparation."
+NOTE_BACK = "Here's your note, to share if you choose: {note}"
+NOTE_EMPTY = "Nothing written, so nothing to hand back. Tap the button again whenever you like."
+NOTE_TOO_LONG = "Please keep the note under {limit} characters (this one has {length})."
 
 
-async def list_pairs(ctx: PracticeContext) -> Outcome:
-    raise NotImplementedError
+# --- options, people and times ----------------------------------------------------------------------
+
+
+def _id_in(options: dict[str, object], key: str) -> int | None:
+    value = options.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _asked(options: dict[str, object]) -> list[str]:
+    raw = options.get("asked")
+    return [item for item in raw if isinstance(item, str)] if isinstance(raw, list) else []
+
+
+def _nudge_before(options: dict[str, object]) -> timedelta:
+    minutes = options.get("nudge_minutes", NUDGE_MINUTES)
+    return timedelta(minutes=minutes if isinstance(minutes, int) and minutes >= 0 else NUDGE_MINUTES)
+
+
+def _at(member: Member | None) -> str:
+    return member.display_name if member is not None else UNKNOWN_PERSON
+
+
+def hours_of(member: Member) -> WorkingHours:
+    """The member's hours, forgiving odd stored values (an unknown zone reads as UTC)."""
+    return WorkingHours.of(
+        member.time_zone, member.work_days, member.work_start, member.work_end, member.paused_until
+    )
+
+
+def _zone_of(member: Member) -> str:
+    return hours_of(member).time_zone
+
+
+def _local(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")
+
+
+def _clock(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+
+
+def nudge_time(hours: WorkingHours, meeting: datetime, before: timedelta) -> datetime | None:
+    """When the manager's nudge goes (see the module docstring); None when they are never reachable."""
+    wanted = meeting - before
+    if is_within(hours, wanted):
+        return wanted
+    day = wanted.astimezone(hours.zone).date()
+    closes = local_at(hours.time_zone, day, hours.end)
+    last_minute = closes - timedelta(minutes=1)
+    if closes <= wanted and last_minute < meeting and is_within(hours, last_minute):
+        return last_minute
+    return next_send_time(hours, wanted)
+
+
+def _on_leave(hours: WorkingHours, meeting: datetime) -> bool:
+    local_day = meeting.astimezone(hours.zone).date()
+    return hours.paused_until is not None and local_day < hours.paused_until
+
+
+def _day_word(meeting: datetime, seen_at: datetime, zone: str) -> str:
+    """``tomorrow``, ``today`` or ``on Thu 06 Mar``, as read on the day the prompt arrives."""
+    tz = ZoneInfo(zone)
+    days = (meeting.astimezone(tz).date() - seen_at.astimezone(tz).date()).days
+    if days == 1:
+        return "tomorrow"
+    if days == 0:
+        return "today"
+    return "on " + meeting.astimezone(tz).strftime("%a %d %b")
+
+
+async def _member(session: Session, workspace_id: int, member_id: int | None) -> Member | None:
+    member = await get_member(session, member_id) if member_id is not None else None
+    return member if member is not None and member.workspace_id == workspace_id else None
+
+
+async def _team_id(session: Session, manager_id: int, report_id: int) -> int | None:
+    """The team the signals count under: one both share, else the report's, else the manager's."""
+    report_teams = await teams_of(session, report_id)
+    manager_teams = await teams_of(session, manager_id)
+    manager_ids = {team.id for team in manager_teams}
+    shared = [team for team in report_teams if team.id in manager_ids]
+    chosen = (shared or report_teams or manager_teams or [None])[0]
+    return chosen.id if chosen is not None else None
+
+
+def _meeting_of(ritual: Ritual) -> datetime | None:
+    return ritual.next_run_at + lead_of(ritual) if ritual.next_run_at is not None else None
+
+
+# --- cards and forms ------------------------------------------------------------------------------
+
+
+def nudge_card(report: Member, meeting: datetime, zone: str, question: Question | None, value: str) -> Card:
+    template = load_feedback_template()
+    blocks: list[Text | Fine | Facts | Buttons] = [
+        Text(NUDGE_WHEN.format(report=_at(report), when=_local(meeting, zone)))
+    ]
+    if question is not None:
+        blocks += [Text(NUDGE_QUESTION.format(question=question.text)), Fine(NUDGE_FINE)]
+    blocks += [
+        Text(NUDGE_FEEDBACK.format(title=template.title, intro=template.intro)),
+        Facts(tuple(Fact(part.title, part.prompt) for part in template.parts)),
+        Fine(NUDGE_AFTER),
+        Buttons(
+            (
+                Button(DONE_LABEL, DONE, value, style="primary"),
+                Button(SKIPPED_LABEL, SKIPPED, value),
+                Button(MOVE_LABEL, MOVE, value),
+            )
+        ),
+    ]
+    title = NUDGE_TITLE.format(report=_at(report), time=_clock(meeting, zone))
+    return Card(title=title, blocks=tuple(blocks))
+
+
+def prep_card(manager: Member, meeting: datetime, zone: str, seen_at: datetime, value: str) -> Card:
+    text = PREP_TEXT.format(
+        manager=_at(manager), day=_day_word(meeting, seen_at, zone), time=_clock(meeting, zone)
+    )
+    return Card(
+        title=PREP_TITLE.format(manager=_at(manager)),
+        blocks=(Text(text), Fine(PREP_FINE), Buttons((Button(PREP_BUTTON, PREP, value),))),
+    )
+
+
+def prep_form(value: str) -> Form:
+    field = FormField("note", PREP_FIELD, kind="long_text", max_length=MAX_NOTE, hint=PREP_HINT_FIELD)
+    return Form(PREP_FORM, PREP_FORM_TITLE, (field,), submit_label="Show me my note", state=value)
+
+
+def move_form(value: str, example_day: date) -> Form:
+    fields = (
+        FormField("date", MOVE_DATE_LABEL, hint=f"YYYY-MM-DD, e.g. {example_day.isoformat()}", max_length=10),
+        FormField("time", MOVE_TIME_LABEL, hint="HH:MM, 24-hour, e.g. 10:00", max_length=8),
+    )
+    return Form(MOVE_FORM, MOVE_TITLE, fields, submit_label="Move", state=value)
+
+
+# --- firing ---------------------------------------------------------------------------------------
+
+
+async def fire(ctx: FireContext) -> Outcome:
+    """One meeting, a day ahead: queue the manager's nudge (and the report's prep prompt) for their time."""
+    ritual, occurrence = ctx.ritual, ctx.occurrence
+    assert ritual.id is not None and occurrence.id is not None
+    options = options_of(ritual)
+    manager = await _member(ctx.session, ctx.workspace_id, _id_in(options, "manager"))
+    report = await _member(ctx.session, ctx.workspace_id, _id_in(options, "report"))
+    if manager is None or report is None or manager.id is None or report.id is None:
+        ritual.paused = True  # one of them has left: nothing to nudge about
+        ctx.session.add(ritual)
+        return Outcome()
+    meeting = occurrence.scheduled_at + lead_of(ritual)
+    hours = hours_of(manager)
+    if _on_leave(hours, meeting):
+        return Outcome()
+    intents: list[DirectMessage] = []
+    send_at = nudge_time(hours, meeting, _nudge_before(options))
+    if send_at is not None:
+        asked = _asked(options)
+        question = next_question(load_questions(), asked, seed=ritual.id)
+        stored = options.get("questions")
+        recent = dict(stored) if isinstance(stored, dict) else {}
+        recent[str(occurrence.id)] = question.id
+        options["asked"] = [*asked, question.id]
+        options["questions"] = dict(list(recent.items())[-RECENT_QUESTIONS:])
+        ritual.options = json.dumps(options)
+        ctx.session.add(ritual)
+        card = nudge_card(report, meeting, hours.time_zone, question, str(occurrence.id))
+        intents.append(DirectMessage(manager.id, card, key=f"1on1:{occurrence.id}:nudge", not_before=send_at))
+        team_id = await _team_id(ctx.session, manager.id, report.id)
+        await signals.record(ctx.session, ctx.workspace.organization_id, team_id, ctx.now, "nudge_sent")
+    if options.get("prep") is True:
+        prompt = _prep_prompt(manager, report, meeting, ctx.now, occurrence)
+        if prompt is not None:
+            intents.append(prompt)
+    return Outcome(tuple(intents))
+
+
+def _prep_prompt(
+    manager: Member, report: Member, meeting: datetime, now: datetime, occurrence: Occurrence
+) -> DirectMessage | None:
+    """The report's prompt, sent now (within their hours); none if it could only arrive after the meeting."""
+    hours = hours_of(report)
+    arrives = next_send_time(hours, now)
+    if report.id is None or arrives is None or arrives >= meeting:
+        return None
+    card = prep_card(manager, meeting, hours.time_zone, arrives, str(occurrence.id))
+    return DirectMessage(report.id, card, key=f"1on1:{occurrence.id}:prep")
+
+
+# --- commands -------------------------------------------------------------------------------------
 
 
 async def add(ctx: PracticeContext, report: Member, schedule: str, manager: Member | None) -> Outcome:
-    raise NotImplementedError
+    """Registers a pair; the caller is the manager unless an admin names another one."""
+    if manager is not None and manager.id != ctx.actor_id and not ctx.is_admin:
+        return Outcome.reply(ADD_FOR_OTHERS)
+    lead = manager or ctx.actor
+    assert lead.id is not None and report.id is not None
+    if lead.id == report.id:
+        return Outcome.reply(WITH_SELF)
+    bots = [member for member in (lead, report) if member.is_bot]
+    if bots:
+        return Outcome.reply(WITH_BOT.format(name=bots[0].display_name))
+    recurrence = parse_schedule(schedule)
+    if isinstance(recurrence, ScheduleError):
+        return Outcome.reply(
+            BAD_SCHEDULE.format(
+                message=recurrence.message, report=report.display_name, example=recurrence.example
+            )
+        )
+    for pair in await store.pairs_in_workspace(ctx.session, ctx.workspace_id):
+        options = options_of(pair)
+        if (_id_in(options, "manager"), _id_in(options, "report")) == (lead.id, report.id):
+            return Outcome.reply(
+                DUPLICATE.format(manager=lead.display_name, report=report.display_name, id=pair.id)
+            )
+    zone = _zone_of(lead)
+    anchor = ctx.now.astimezone(ZoneInfo(zone)).date()
+    first = _first_nudged_meeting(ctx, recurrence, zone, anchor)
+    if isinstance(first, str):
+        return Outcome.reply(first)
+    options = {
+        "anchor": anchor.isoformat(),
+        "lead_minutes": LEAD_MINUTES,
+        "manager": lead.id,
+        "report": report.id,
+        "prep": False,
+        "nudge_minutes": NUDGE_MINUTES,
+        "asked": [],
+    }
+    ritual = Ritual(
+        workspace_id=ctx.workspace_id,
+        kind=KIND,
+        place_id=None,
+        schedule=recurrence.to_text(),
+        time_zone=zone,
+        options=json.dumps(options),
+        next_run_at=first - timedelta(minutes=LEAD_MINUTES),
+        created_by_member_id=ctx.actor_id,
+        created_at=ctx.now,
+    )
+    ctx.session.add(ritual)
+    await ctx.session.flush()
+    viewer = _zone_of(ctx.actor)
+    names = {"manager": lead.display_name, "report": report.display_name, "id": ritual.id}
+    text = ADDED.format(
+        schedule=recurrence.describe(), zone=zone, next=_local(first, viewer), minutes=NUDGE_MINUTES, **names
+    )
+    soonest = ctx.next_run(recurrence, zone, ctx.now, anchor)
+    if soonest is not None and soonest < first:
+        text += TOO_SOON.format(soon=_local(soonest, viewer), next=_local(first, viewer))
+    text += PREP_HINT.format(**names)
+    intents: list[Reply | DirectMessage] = [Reply(text_card(text, "1:1 added"))]
+    if lead.id != ctx.actor_id:
+        note = ADDED_FOR_YOU.format(
+            admin=ctx.actor.display_name,
+            report=report.display_name,
+            schedule=recurrence.describe(),
+            zone=zone,
+            minutes=NUDGE_MINUTES,
+        )
+        intents.append(
+            DirectMessage(lead.id, text_card(note, ADDED_FOR_YOU_TITLE), key=f"1on1-added:{ritual.id}:dm")
+        )
+    return Outcome(tuple(intents))
+
+
+def _first_nudged_meeting(
+    ctx: PracticeContext, recurrence: Recurrence, zone: str, anchor: date
+) -> datetime | str:
+    """The first meeting far enough ahead to be nudged, or why the schedule can't be used."""
+    lead = timedelta(minutes=LEAD_MINUTES)
+    first = ctx.next_run(recurrence, zone, ctx.now + lead, anchor)
+    if first is None:
+        return NEVER
+    second = ctx.next_run(recurrence, zone, first, anchor)
+    if second is not None and second - first < MIN_GAP:
+        return TOO_OFTEN
+    return first
+
+
+async def _visible_pairs(ctx: PracticeContext) -> list[tuple[Ritual, dict[str, object]]]:
+    pairs = [
+        (pair, options_of(pair)) for pair in await store.pairs_in_workspace(ctx.session, ctx.workspace_id)
+    ]
+    if ctx.is_admin:
+        return pairs
+    return [
+        (pair, options)
+        for pair, options in pairs
+        if ctx.actor_id in (_id_in(options, "manager"), _id_in(options, "report"))
+    ]
+
+
+async def list_pairs(ctx: PracticeContext) -> Outcome:
+    """The caller's own pairs (as manager or report); an admin sees every pair in the workspace."""
+    pairs = await _visible_pairs(ctx)
+    if not pairs:
+        return Outcome.reply(NONE_YET)
+    ids = {
+        i for _, options in pairs for key in ("manager", "report") if (i := _id_in(options, key)) is not None
+    }
+    people = {member.id: member for member in await members_by_ids(ctx.session, ids)}
+    viewer = _zone_of(ctx.actor)
+    lines = []
+    for pair, options in pairs:
+        meeting = _meeting_of(pair)
+        lines.append(
+            LIST_LINE.format(
+                id=pair.id,
+                manager=_at(people.get(_id_in(options, "manager"))),
+                report=_at(people.get(_id_in(options, "report"))),
+                schedule=recurrence_of(pair).describe(),
+                zone=pair.time_zone,
+                next=_local(meeting, viewer) if meeting and not pair.paused else "none",
+                prep="on" if options.get("prep") is True else "off",
+            )
+        )
+    return Outcome.reply("\n".join(lines), title=LIST_TITLE)
+
+
+async def _pair_for(ctx: PracticeContext, pair_id: int) -> tuple[Ritual, dict[str, object]] | None:
+    """The pair if the caller is part of it or an admin; otherwise as good as absent."""
+    pair = await store.pair_in_workspace(ctx.session, ctx.workspace_id, pair_id)
+    if pair is None:
+        return None
+    options = options_of(pair)
+    party = ctx.actor_id in (_id_in(options, "manager"), _id_in(options, "report"))
+    return (pair, options) if party or ctx.is_admin else None
+
+
+async def _names(ctx: PracticeContext, options: dict[str, object]) -> dict[str, str]:
+    manager = await _member(ctx.session, ctx.workspace_id, _id_in(options, "manager"))
+    report = await _member(ctx.session, ctx.workspace_id, _id_in(options, "report"))
+    return {"manager": _at(manager), "report": _at(report)}
 
 
 async def remove(ctx: PracticeContext, pair_id: int) -> Outcome:
-    raise NotImplementedError
+    """The manager or an admin removes a pair; its queued nudges and prompts are dropped with it."""
+    found = await _pair_for(ctx, pair_id)
+    if found is None:
+        return Outcome.reply(NOT_FOUND.format(id=pair_id))
+    pair, options = found
+    names = await _names(ctx, options)
+    if _id_in(options, "manager") != ctx.actor_id and not ctx.is_admin:
+        return Outcome.reply(ONLY_MANAGER_REMOVES.format(id=pair_id, **names))
+    assert pair.id is not None
+    occurrences = await store.occurrence_ids(ctx.session, pair.id)
+    prefixes = [f"1on1:{occurrence_id}:" for occurrence_id in occurrences] + [f"1on1-added:{pair.id}:"]
+    await store.drop_messages(ctx.session, ctx.workspace_id, "1on1", prefixes)
+    await ctx.session.delete(pair)
+    return Outcome.reply(REMOVED.format(id=pair_id, **names))
 
 
 async def set_prep(ctx: PracticeContext, pair_id: int, enabled: bool) -> Outcome:
-    raise NotImplementedError
+    """The manager, the report or an admin turns the report's day-before prompt on or off."""
+    found = await _pair_for(ctx, pair_id)
+    if found is None:
+        return Outcome.reply(NOT_FOUND.format(id=pair_id))
+    pair, options = found
+    options["prep"] = enabled
+    pair.options = json.dumps(options)
+    ctx.session.add(pair)
+    names = await _names(ctx, options)
+    return Outcome.reply((PREP_ON if enabled else PREP_OFF).format(id=pair_id, **names))
+
+
+# --- buttons and forms ----------------------------------------------------------------------------
+
+
+async def _occurrence(ctx: PracticeContext, value: str) -> tuple[Occurrence, dict[str, object]] | None:
+    if not value.strip().isdigit():
+        return None
+    found = await store.occurrence_in_workspace(ctx.session, ctx.workspace_id, int(value.strip()))
+    if found is None:
+        return None
+    occurrence, ritual = found
+    return occurrence, options_of(ritual)
+
+
+async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: str | None) -> Outcome:
+    """Done / Skipped / Move on the manager's nudge, and the report's prep button."""
+    found = await _occurrence(ctx, value)
+    if found is None:
+        return Outcome.reply(GONE)
+    occurrence, options = found
+    assert occurrence.id is not None
+    if action == PREP:
+        if _id_in(options, "report") != ctx.actor_id:
+            return Outcome.reply(ONLY_REPORT.format(**await _names(ctx, options)))
+        return Outcome((OpenForm(prep_form(str(occurrence.id))),))
+    if _id_in(options, "manager") != ctx.actor_id:
+        return Outcome.reply(ONLY_MANAGER.format(**await _names(ctx, options)))
+    report_id = _id_in(options, "report")
+    if action == MOVE:
+        tomorrow = ctx.now.astimezone(ZoneInfo(_zone_of(ctx.actor))).date() + timedelta(days=1)
+        return Outcome((OpenForm(move_form(str(occurrence.id), tomorrow)),))
+    if action not in (DONE, SKIPPED) or report_id is None:
+        return Outcome.reply(GONE)
+    if not await store.close_occurrence(ctx.session, occurrence.id, ctx.now):
+        return Outcome.reply(ALREADY)
+    kind = "nudge_done" if action == DONE else "nudge_skipped"
+    team_id = await _team_id(ctx.session, ctx.actor_id, report_id)
+    await signals.record(ctx.session, ctx.workspace.organization_id, team_id, ctx.now, kind)
+    return Outcome.reply(RECORDED_DONE if action == DONE else RECORDED_SKIPPED)
+
+
+async def on_form(ctx: PracticeContext, form_id: str, values: dict[str, str], state: str) -> Outcome:
+    if form_id == PREP_FORM:
+        return _note_back(values.get("note", ""))
+    if form_id == MOVE_FORM:
+        return await _move(ctx, values, state)
+    return Outcome.reply(GONE)
+
+
+def _note_back(note: str) -> Outcome:
+    """The note goes back to its author as a private answer, and nowhere else: nothing is stored."""
+    note = note.strip()
+    if not note:
+        return Outcome.reply(NOTE_EMPTY)
+    if len(note) > MAX_NOTE:
+        return Outcome.reply(NOTE_TOO_LONG.format(limit=MAX_NOTE, length=len(note)))
+    return Outcome.reply(NOTE_BACK.format(note=note))
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _show(raw: str) -> str:
+    """What someone typed, quoted back as one short printable line."""
+    return "".join(c if c.isprintable() else "?" for c in raw[:20])
+
+
+async def _move(ctx: PracticeContext, values: dict[str, str], state: str) -> Outcome:
+    """A fresh nudge for the new meeting time, in the manager's time zone and working hours."""
+    found = await _occurrence(ctx, state)
+    if found is None:
+        return Outcome.reply(GONE)
+    occurrence, options = found
+    assert occurrence.id is not None
+    report = await _member(ctx.session, ctx.workspace_id, _id_in(options, "report"))
+    if _id_in(options, "manager") != ctx.actor_id or report is None:
+        return Outcome.reply(ONLY_MANAGER.format(**await _names(ctx, options)))
+    hours = hours_of(ctx.actor)
+    zone = hours.time_zone
+    example = (ctx.now.astimezone(ZoneInfo(zone)).date() + timedelta(days=1)).isoformat()
+    raw_date, raw_time = values.get("date", "").strip(), values.get("time", "").strip()
+    try:
+        if not _DATE.fullmatch(raw_date):
+            raise ValueError
+        new_day = date.fromisoformat(raw_date)
+    except ValueError:
+        return Outcome.reply(MOVE_BAD_DATE.format(raw=_show(raw_date), example=example))
+    new_time = parse_time(raw_time)
+    if new_time is None:
+        return Outcome.reply(MOVE_BAD_TIME.format(raw=_show(raw_time), example=example))
+    meeting = local_at(zone, new_day, new_time)
+    if meeting <= ctx.now:
+        return Outcome.reply(MOVE_PAST.format(when=_local(meeting, zone), example=example))
+    if meeting - ctx.now > MOVE_HORIZON:
+        return Outcome.reply(MOVE_TOO_FAR.format(example=example))
+    send_at = nudge_time(hours, meeting, _nudge_before(options))
+    if send_at is None:
+        return Outcome.reply(MOVE_NO_HOURS)
+    key = f"1on1:{occurrence.id}:moved:{new_day.isoformat()}"
+    if await by_key(ctx.session, key) is not None:
+        return Outcome.reply(MOVE_AGAIN.format(day=new_day.isoformat()))
+    stored = options.get("questions")
+    question_id = stored.get(str(occurrence.id)) if isinstance(stored, dict) else None
+    question = next((q for q in load_questions() if q.id == question_id), None)
+    card = nudge_card(report, meeting, zone, question, str(occurrence.id))
+    nudge = DirectMessage(ctx.actor_id, card, key=key, not_before=send_at)
+    answer = MOVED.format(when=_local(meeting, zone), nudge=_local(max(send_at, ctx.now), zone))
+    return Outcome((nudge, Reply(text_card(answer))))
+
+
+RITUALS = {KIND: fire}
+ACTIONS = {"1on1": on_action}
+FORMS = {"1on1": on_form}

@@ -196,7 +196,7 @@ def parse_schedule(text: str) -> Recurrence | ScheduleError:
         return ScheduleError("Tell me when: some days and a time.", DEFAULT_EXAMPLE)
     if words[0] == "cron":
         return _parse_cron(words[1:])
-    return _parse_words(text)
+    return _parse_words(text, suggest=True)
 
 
 # --- days and a time ----------------------------------------------------------------------------
@@ -209,8 +209,10 @@ def _tokens(text: str) -> list[str]:
     return [token for token in re.split(r"[\s,]+", lowered) if token]
 
 
-def _parse_words(text: str) -> Recurrence | ScheduleError:
+def _parse_words(text: str, suggest: bool) -> Recurrence | ScheduleError:
+    """Days and a time; ``suggest`` builds examples from the person's own words (off while checking one)."""
     tokens = _tokens(text)
+    own = tokens if suggest else None
     times = [token for token in tokens if _TIME_LIKE.fullmatch(token) and not _NUMBER.fullmatch(token)]
     for token in times:
         if parse_time(token) is None:
@@ -224,11 +226,11 @@ def _parse_words(text: str) -> Recurrence | ScheduleError:
             DEFAULT_EXAMPLE,
         )
     words = [token for token in tokens if token not in times]
-    reading = _read_days(words, tokens)
+    reading = _read_days(words, own)
     if isinstance(reading, ScheduleError):
         return reading
     if not times:
-        return ScheduleError("Add a time, e.g. 09:30 or 3pm.", _example(" ".join([*tokens, "09:30"])))
+        return ScheduleError("Add a time, e.g. 09:30 or 3pm.", _example(own and [*own, "09:30"]))
     at = parse_time(times[0])
     assert at is not None
     days, every_weeks, nth = reading
@@ -240,7 +242,7 @@ def _parse_words(text: str) -> Recurrence | ScheduleError:
 _DayReading = tuple[tuple[str, ...], int, int | None]  # days, weeks apart, nth weekday of the month
 
 
-def _read_days(words: list[str], tokens: list[str]) -> _DayReading | ScheduleError:
+def _read_days(words: list[str], own: list[str] | None) -> _DayReading | ScheduleError:
     """The day words of a schedule: which days, how many weeks apart, or which weekday of the month."""
     days: set[str] = set()
     every_weeks: int | None = None
@@ -286,7 +288,7 @@ def _read_days(words: list[str], tokens: list[str]) -> _DayReading | ScheduleErr
         elif word in _DAY_GROUPS:
             days.update(_DAY_GROUPS[word])
         else:
-            found = _day_or_range(word, tokens)
+            found = _day_or_range(word, own)
             if isinstance(found, ScheduleError):
                 return found
             days.update(found)
@@ -304,9 +306,7 @@ def _read_days(words: list[str], tokens: list[str]) -> _DayReading | ScheduleErr
             EVERY_WEEKS_EXAMPLE,
         )
     if not days:
-        return ScheduleError(
-            "Which days? Name them before the time.", _example(" ".join(["mon,wed", *tokens]))
-        )
+        return ScheduleError("Which days? Name them before the time.", _example(own and ["mon,wed", *own]))
     return (tuple(day for day in WEEKDAYS if day in days), every_weeks or 1, None)
 
 
@@ -341,7 +341,7 @@ def _read_every(following: list[str]) -> tuple[int, int | None, tuple[str, ...],
     )
 
 
-def _day_or_range(token: str, tokens: list[str]) -> tuple[str, ...] | ScheduleError:
+def _day_or_range(token: str, own: list[str] | None) -> tuple[str, ...] | ScheduleError:
     word = token
     if "-" in token:
         first, _, last = token.partition("-")
@@ -349,33 +349,34 @@ def _day_or_range(token: str, tokens: list[str]) -> tuple[str, ...] | ScheduleEr
         if ends[0] is not None and ends[1] is not None:
             start, stop = WEEKDAYS.index(ends[0]), WEEKDAYS.index(ends[1])
             if start > stop:
-                swapped = [f"{last}-{first}" if other == token else other for other in tokens]
                 return ScheduleError(
                     f"The days “{token}” run backwards: write ranges Monday first, e.g. mon-fri.",
-                    _example(" ".join(swapped), "mon-fri 09:30"),
+                    _example(_replace(own, token, f"{last}-{first}"), "mon-fri 09:30"),
                 )
             return WEEKDAYS[start : stop + 1]
         word = (first if ends[0] is None else last) or token
     if word in _DAY_WORDS:
         return (_DAY_WORDS[word],)
     if _NUMBER.fullmatch(word):
-        with_minutes = [f"{other}:00" if other == word else other for other in tokens]
         return ScheduleError(
             f"I don't know what “{word}” means here: times need minutes or am/pm (9:00, 9am).",
-            _example(" ".join(with_minutes)),
+            _example(_replace(own, word, f"{word}:00")),
         )
     close = difflib.get_close_matches(word, [*_DAY_WORDS, *_KEYWORDS], n=1, cutoff=0.6)
     if not close:
         return ScheduleError(f"I don't know the word “{word}”: use day names and a time.", DEFAULT_EXAMPLE)
-    fixed = [other.replace(word, close[0], 1) if other == token else other for other in tokens]
     message = f"I don't know the word “{word}”: did you mean “{close[0]}”?"
-    return ScheduleError(message, _example(" ".join(fixed)))
+    return ScheduleError(message, _example(_replace(own, token, token.replace(word, close[0], 1))))
 
 
-def _example(candidate: str, fallback: str = DEFAULT_EXAMPLE) -> str:
-    """A suggestion built from the person's own words, when it really parses; the stock one otherwise."""
-    parsed = parse_schedule(candidate)
+def _example(tokens: list[str] | None, fallback: str = DEFAULT_EXAMPLE) -> str:
+    """The person's own words, mended, when they really parse; the stock example otherwise."""
+    parsed = _parse_words(" ".join(tokens), suggest=False) if tokens else None
     return parsed.to_text() if isinstance(parsed, Recurrence) else fallback
+
+
+def _replace(tokens: list[str] | None, old: str, new: str) -> list[str] | None:
+    return None if tokens is None else [new if token == old else token for token in tokens]
 
 
 # --- cron ---------------------------------------------------------------------------------------

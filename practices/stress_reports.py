@@ -1,23 +1,671 @@
-"""Anonymous stress reports (stub: being written)."""
+"""Anonymous stress reports (``/tend stress``) and the support rota (``/tend support ...``).
+
+A report is stored with no member id, no platform id and no exact time: the ISO week, the team only
+when it is big enough not to single anyone out, and what the person chose to say. Asking for help
+goes through a ``StressRelay``, the one row that links a report back to a person; it lives apart
+from the report and is deleted when the conversation closes, the person is reached, or after 30
+days. Messages in a relayed conversation are passed through, never stored by this practice.
+"""
 
 from __future__ import annotations
 
-from practices.context import PracticeContext
-from practices.messages import Outcome
-from storage.models import Member
+import secrets
+from datetime import timedelta
+
+from practices import signals
+from practices.context import PracticeContext, SweepContext, SweepResult
+from practices.messages import (
+    Button,
+    Buttons,
+    Card,
+    Choice,
+    DirectMessage,
+    Fine,
+    Form,
+    FormField,
+    Intent,
+    OpenForm,
+    Outcome,
+    Reply,
+    Text,
+    UpdateCard,
+    text_card,
+)
+from storage import signals as signal_store
+from storage import stress as store
+from storage.db import Session
+from storage.identity import find_member, find_members_by_name
+from storage.models import Member, StressRelay, StressReport
+from storage.teams import teams_of
+
+# How long the rota has to answer before a request counts as unsupported. Settings carry
+# TEND_SUPPORT_REPLY_HOURS (default 48), but practices cannot read settings; see the module report.
+SUPPORT_WINDOW = timedelta(hours=48)
+RELAY_LIFETIME = timedelta(days=30)
+MAX_WORDS = 2000
+MAX_MESSAGE = 2000
+
+START = "stress.start"
+REPLY = "stress.reply"
+CLOSE = "stress.close"
+REACHED = "stress.reached"
+REPORT_FORM = "stress.report"
+MESSAGE_FORM = "stress.message"
+
+INTENSITIES = ("a little", "noticeable", "heavy", "very heavy", "too much")
+CATEGORIES = {
+    "workload": "workload",
+    "deadlines": "deadlines",
+    "conflict": "conflict",
+    "personal": "something personal",
+    "other": "something else",
+}
+SUPPORT_CHOICES = {
+    "count": "Just count it",
+    "talk": "Talk anonymously with a support person",
+    "reach_out": "Ask someone I choose to reach out to me",
+}
+
+# --- what people read (one place, to review and translate) ---------------------------------------
+FORM_TITLE = "A private check-in"
+FORM_HINT_WORDS = (
+    "Optional. Stored without your name. If you ask to talk, the support person reads these words too."
+)
+FORM_HINT_PERSON = "Only if you chose 'ask someone to reach out'. They'll see your name and nothing else."
+AGAIN = "Open the check-in again"
+
+PROMISE = (
+    "Your report is stored with no name, no user id and no exact time: only the week{team}. "
+    "Nobody, admins included, can tell who sent it."
+)
+PROMISE_TEAM = " and your team, which is big enough that nobody can be singled out"
+COUNTED = (
+    "Thank you for telling me. It is counted, and that is all: nobody will contact you. "
+    "If it gets heavier, type /tend stress again and choose to talk to someone."
+)
+TALK_SENT = (
+    "Thank you for telling me. I've passed it to the support rota without your name. The first "
+    "person to answer will write to you here, privately, within your working hours; answer with the "
+    "Reply button under their message. They won't see who you are. Either of you can close the "
+    "conversation at any time, which deletes the only link between you and this report (it is "
+    "deleted after 30 days anyway)."
+)
+NO_ROTA = (
+    "Thank you for telling me; it is counted. To be honest, nobody is on the support rota here yet, "
+    "so there is no one I can pass it to. Ask an admin to add support people "
+    "(/tend support add @person), or type /tend stress again and choose someone to reach out to you."
+)
+REACH_OUT_SENT = (
+    "Thank you for telling me. I've asked @{name} to reach out to you. They get a private message, "
+    "within their working hours, with your name and nothing else: not how heavy it is, what it is "
+    "about, or your words."
+)
+
+BAD_INTENSITY = "Pick how heavy it feels, from 1 (a little) to 5 (too much). Example: 3. Nothing was saved."
+BAD_CATEGORY = (
+    "Pick what it is mostly about: workload, deadlines, conflict, personal or other. "
+    "Example: workload. Nothing was saved."
+)
+BAD_SUPPORT = (
+    "Pick what would help: just count it, talk anonymously, or ask someone to reach out. "
+    "Example: just count it. Nothing was saved."
+)
+LONG_WORDS = (
+    "Please keep your words under 2,000 characters (these have {count:,}); a few sentences are plenty. "
+    "Example: Three deadlines this week and no time to think. Nothing was saved."
+)
+NO_PERSON = "You chose 'ask someone to reach out', so pick who. Example: @kim. Nothing was saved."
+UNKNOWN_PERSON = "I couldn't find {name} here. Pick someone from the list. Example: @kim. Nothing was saved."
+SELF_PERSON = (
+    "Pick someone other than yourself to reach out, or choose 'talk anonymously'. Example: @kim. "
+    "Nothing was saved."
+)
+BOT_PERSON = "@{name} is a bot and can't reach out. Pick a person. Example: @kim. Nothing was saved."
+
+ASK_TITLE = "Someone asked to talk, anonymously"
+ASK_TEXT = "Intensity {intensity}/5, about {category}."
+ASK_WORDS = "In their words: _{words}_"
+ASK_FINE = (
+    "You won't see who they are, and they won't see who you are. The first person on the rota to "
+    "reply takes the conversation."
+)
+REMINDER_TITLE = "Still waiting for a reply"
+REMINDER_TEXT = (
+    "An anonymous request to talk (intensity {intensity}/5, about {category}) has had no reply for "
+    "{hours} hours. If you can, answer it now."
+)
+REPLY_ANON = "Reply anonymously"
+REACH_TITLE = "Could you reach out?"
+REACH_TEXT = "@{name} is having a hard time and asked if you could reach out to them."
+REACH_FINE = "Only you got this. A short, kind message is enough. Tap the button once you have."
+REACH_REMINDER = (
+    "A gentle reminder: two days ago someone asked if you could reach out to them (see my earlier "
+    "message). If you already did, tap the button."
+)
+REACHED_BUTTON = "I reached out"
+REACHED_DONE = "Thank you for reaching out. The request is closed and its link to them is deleted."
+
+MESSAGE_TITLE = "Reply"
+MESSAGE_LABEL = "Your message"
+MESSAGE_HINT = "Passed on privately and not stored by Tend. Your name is not shown."
+TO_AUTHOR_TITLE = "A support person replied"
+TO_AUTHOR_FINE = (
+    "They can't see who you are. Reply below, or close the conversation when you're done: that "
+    "deletes the link between you and your report."
+)
+TO_SUPPORTER_TITLE = "They replied"
+TO_SUPPORTER_FINE = "You can't see who they are, and they can't see who you are."
+SENT_TO_AUTHOR = (
+    "Sent, without your name. They'll get it privately within their working hours; their answer "
+    "comes back to you here."
+)
+SENT_TO_SUPPORTER = (
+    "Sent, without your name. It reaches only the person who answered you, within their working hours."
+)
+EMPTY_MESSAGE = "Write a few words before sending. Example: Thanks for writing, could we talk tomorrow?"
+LONG_MESSAGE = "Please keep it under 2,000 characters (this one has {count:,}). Nothing was sent."
+CLOSE_BUTTON = "Close conversation"
+CLOSED_BY_YOU_AUTHOR = (
+    "Closed. The link between you and your report is deleted; the report stays counted, anonymously."
+)
+CLOSED_BY_YOU_SUPPORTER = "Closed. The link to the person you were supporting is deleted. Thank you."
+CLOSED_FOR_AUTHOR = (
+    "The support person closed the conversation, and the link between you and your report is "
+    "deleted. If you want to talk again, type /tend stress."
+)
+CLOSED_FOR_SUPPORTER = (
+    "They closed the conversation, and the link to them is deleted. Thank you for being there."
+)
+CLOSED_TITLE = "Conversation closed"
+
+GONE = (
+    "This conversation is closed (or older than 30 days), so I can't pass anything on. "
+    "If you need to, start again with /tend stress."
+)
+TAKEN = "Someone else on the support rota has already answered this request. Thank you for offering."
+NOT_ROTA = (
+    "Only people on the support rota can answer anonymous requests. "
+    "Type /tend support list to see who is on it."
+)
+NOT_YOURS = "Only the two people in this conversation can do that."
+WAITING = "Nobody has answered yet. I'll pass on the first reply as soon as someone writes."
+UNKNOWN_BUTTON = "That button is no longer in use. Type /tend stress to start again."
+
+ONLY_ADMINS = (
+    "Only a Tend admin can change the support rota. Type /tend admin list to see who the admins are."
+)
+ROTA_LIST = "Support rota: {names}. They answer anonymous requests to talk without seeing who asked."
+ROTA_EMPTY = "Nobody is on the support rota yet. An admin can add people: /tend support add @kim"
+ROTA_ADDED = "{names} now on the support rota: they'll get anonymous requests to talk, never who asked."
+ROTA_REMOVED = "{names} no longer on the support rota."
+ROTA_BOT = "{names} is a bot and can't be on the support rota. Example: /tend support add @kim"
+ROTA_WELCOME_TITLE = "You're on the support rota"
+ROTA_WELCOME = (
+    "When someone asks to talk anonymously, you'll get a private message saying how heavy it feels "
+    "and what it is about. Tap 'Reply anonymously' to answer: they won't see your name, and you won't "
+    "see theirs. The first person to answer takes the conversation."
+)
+
+
+# --- cards and forms -------------------------------------------------------------------------------
+
+
+def report_form() -> Form:
+    return Form(
+        form_id=REPORT_FORM,
+        title=FORM_TITLE,
+        fields=(
+            FormField(
+                "intensity",
+                "How heavy does it feel?",
+                kind="choice",
+                choices=tuple(
+                    Choice(f"{level} · {label}", str(level)) for level, label in enumerate(INTENSITIES, 1)
+                ),
+            ),
+            FormField(
+                "category",
+                "What is it mostly about?",
+                kind="choice",
+                choices=tuple(Choice(value.capitalize(), value) for value in CATEGORIES),
+            ),
+            FormField(
+                "words",
+                "Anything you want to say?",
+                kind="long_text",
+                required=False,
+                max_length=MAX_WORDS,
+                hint=FORM_HINT_WORDS,
+            ),
+            FormField(
+                "support",
+                "What would help?",
+                kind="choice",
+                choices=tuple(Choice(label, value) for value, label in SUPPORT_CHOICES.items()),
+            ),
+            FormField(
+                "person",
+                "Who should reach out to you?",
+                kind="person",
+                required=False,
+                hint=FORM_HINT_PERSON,
+            ),
+        ),
+        submit_label="Send",
+    )
+
+
+def message_form(token: str, title: str = MESSAGE_TITLE) -> Form:
+    return Form(
+        form_id=MESSAGE_FORM,
+        title=title,
+        fields=(
+            FormField("message", MESSAGE_LABEL, kind="long_text", max_length=MAX_MESSAGE, hint=MESSAGE_HINT),
+        ),
+        submit_label="Send",
+        state=token,
+    )
+
+
+def _about(report: StressReport) -> dict[str, object]:
+    return {"intensity": report.intensity, "category": CATEGORIES.get(report.category, report.category)}
+
+
+def ask_card(report: StressReport, token: str) -> Card:
+    """What each person on the rota sees: how heavy, what about, their words; never who."""
+    blocks: list[Text | Fine | Buttons] = [Text(ASK_TEXT.format(**_about(report)))]
+    if report.text:
+        blocks.append(Text(ASK_WORDS.format(words=report.text)))
+    blocks += [Fine(ASK_FINE), Buttons((Button(REPLY_ANON, REPLY, token, style="primary"),))]
+    return Card(title=ASK_TITLE, blocks=tuple(blocks))
+
+
+def reminder_card(report: StressReport, token: str) -> Card:
+    hours = int(SUPPORT_WINDOW.total_seconds() // 3600)
+    return Card(
+        title=REMINDER_TITLE,
+        blocks=(
+            Text(REMINDER_TEXT.format(hours=hours, **_about(report))),
+            Buttons((Button(REPLY_ANON, REPLY, token, style="primary"),)),
+        ),
+    )
+
+
+def reach_card(reporter: Member, token: str) -> Card:
+    return Card(
+        title=REACH_TITLE,
+        blocks=(
+            Text(REACH_TEXT.format(name=reporter.display_name)),
+            Fine(REACH_FINE),
+            Buttons((Button(REACHED_BUTTON, REACHED, token, style="primary"),)),
+        ),
+    )
+
+
+def reach_reminder_card(token: str) -> Card:
+    return Card(
+        title=REACH_TITLE,
+        blocks=(Text(REACH_REMINDER), Buttons((Button(REACHED_BUTTON, REACHED, token, style="primary"),))),
+    )
+
+
+def relayed_card(title: str, message: str, fine: str, token: str) -> Card:
+    return Card(
+        title=title,
+        blocks=(
+            Text(message),
+            Fine(fine),
+            Buttons((Button("Reply", REPLY, token, style="primary"), Button(CLOSE_BUTTON, CLOSE, token))),
+        ),
+    )
+
+
+def _answer(*texts: str) -> Outcome:
+    return Outcome((Reply(Card(title="", blocks=tuple(Text(text) for text in texts))),))
+
+
+def _try_again(text: str) -> Outcome:
+    """A mistake in the form: say what to fix and offer the form again (it closed on submit)."""
+    return Outcome((Reply(Card(title="", blocks=(Text(text), Buttons((Button(AGAIN, START),))))),))
+
+
+def _names(members: list[Member]) -> str:
+    names = [f"@{member.display_name}" for member in members]
+    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"{joined} {'is' if len(names) == 1 else 'are'}"
+
+
+# --- the report ------------------------------------------------------------------------------------
 
 
 async def start(ctx: PracticeContext) -> Outcome:
-    raise NotImplementedError
+    """``/tend stress`` and the opener's "I could use support" button: the private form."""
+    return Outcome((OpenForm(report_form()),))
+
+
+async def submit_report(ctx: PracticeContext, values: dict[str, str]) -> Outcome:
+    """Checks everything first, so a mistake stores nothing; then stores the report without its author."""
+    intensity_text = values.get("intensity", "").strip()
+    if intensity_text not in {str(level) for level in range(1, 6)}:
+        return _try_again(BAD_INTENSITY)
+    category = values.get("category", "").strip().lower()
+    if category not in CATEGORIES:
+        return _try_again(BAD_CATEGORY)
+    words = values.get("words", "").strip()
+    if len(words) > MAX_WORDS:
+        return _try_again(LONG_WORDS.format(count=len(words)))
+    support = values.get("support", "").strip().lower()
+    if support not in SUPPORT_CHOICES:
+        return _try_again(BAD_SUPPORT)
+    chosen: Member | None = None
+    if support == "reach_out":
+        found = await _chosen_person(ctx, values.get("person", ""))
+        if isinstance(found, Outcome):
+            return found
+        chosen = found
+
+    team_id = await _team_if_large_enough(ctx)
+    report = await store.add_report(
+        ctx.session,
+        StressReport(
+            organization_id=ctx.workspace.organization_id,
+            team_id=team_id,
+            intensity=int(intensity_text),
+            category=category,
+            text=words or None,
+            week=signals.iso_week(ctx.now),
+            support=support,
+            support_state="none" if support == "count" else "requested",
+        ),
+    )
+    await record_for_report(ctx.session, report, "stress_reported", value=float(report.intensity))
+    promise = PROMISE.format(team=PROMISE_TEAM if team_id is not None else "")
+    if support == "count":
+        return _answer(COUNTED, promise)
+    await record_for_report(ctx.session, report, "stress_support_requested")
+    if chosen is not None:
+        return await _ask_to_reach_out(ctx, report, chosen, promise)
+    return await _ask_the_rota(ctx, report, promise)
+
+
+async def _chosen_person(ctx: PracticeContext, person: str) -> Member | Outcome:
+    """The person picked in the form, by platform id or by a unique name (like shout-outs)."""
+    person = person.strip()
+    if not person:
+        return _try_again(NO_PERSON)
+    member = await find_member(ctx.session, ctx.workspace_id, person)
+    if member is None:
+        matches = await find_members_by_name(ctx.session, ctx.workspace_id, person)
+        member = matches[0] if len(matches) == 1 else None
+    if member is None:
+        return _try_again(UNKNOWN_PERSON.format(name=person if person.startswith("@") else f"@{person}"))
+    if member.id == ctx.actor_id:
+        return _try_again(SELF_PERSON)
+    if member.is_bot:
+        return _try_again(BOT_PERSON.format(name=member.display_name))
+    return member
+
+
+async def _team_if_large_enough(ctx: PracticeContext) -> int | None:
+    """The reporter's team, only when it has enough people that a report cannot point at anyone."""
+    teams = await teams_of(ctx.session, ctx.actor_id)
+    if not teams or teams[0].id is None:
+        return None
+    size = await store.team_size(ctx.session, teams[0].id)
+    return teams[0].id if size >= ctx.min_group_size else None
+
+
+async def _ask_the_rota(ctx: PracticeContext, report: StressReport, promise: str) -> Outcome:
+    rota = [m for m in await store.support_members(ctx.session, ctx.workspace_id) if m.id != ctx.actor_id]
+    assert report.id is not None
+    if not rota:
+        await store.set_report_state(ctx.session, report.id, "unsupported", only_from=("requested",))
+        await record_for_report(ctx.session, report, "stress_unsupported")
+        return _answer(NO_ROTA, promise)
+    token = secrets.token_urlsafe(24)
+    await store.add_relay(
+        ctx.session,
+        StressRelay(
+            token=token,
+            report_id=report.id,
+            author_member_id=ctx.actor_id,
+            support_due_at=ctx.now + SUPPORT_WINDOW,
+            expires_at=ctx.now + RELAY_LIFETIME,
+        ),
+    )
+    card = ask_card(report, token)
+    intents: list[Intent] = [
+        DirectMessage(member.id or 0, card, key=f"stress-ask:{token}:{member.id}") for member in rota
+    ]
+    intents.append(Reply(Card(title="", blocks=(Text(TALK_SENT), Text(promise)))))
+    return Outcome(tuple(intents))
+
+
+async def _ask_to_reach_out(
+    ctx: PracticeContext, report: StressReport, chosen: Member, promise: str
+) -> Outcome:
+    """The chosen person's message is the only place the report meets a name; the relay has no author."""
+    assert report.id is not None and chosen.id is not None
+    token = secrets.token_urlsafe(24)
+    await store.add_relay(
+        ctx.session,
+        StressRelay(
+            token=token,
+            report_id=report.id,
+            author_member_id=None,
+            supporter_member_id=chosen.id,
+            support_due_at=ctx.now + SUPPORT_WINDOW,
+            expires_at=ctx.now + RELAY_LIFETIME,
+        ),
+    )
+    return Outcome(
+        (
+            DirectMessage(chosen.id, reach_card(ctx.actor, token), key=f"stress-reach:{token}"),
+            Reply(
+                Card(title="", blocks=(Text(REACH_OUT_SENT.format(name=chosen.display_name)), Text(promise)))
+            ),
+        )
+    )
+
+
+async def record_for_report(
+    session: Session, report: StressReport, kind: signals.SignalKind, *, value: float = 0.0
+) -> None:
+    """Counts against the report's own week and team, so support rates line up with the reports."""
+    await signal_store.bump(
+        session, report.organization_id, report.team_id or signals.NO_TEAM, report.week, kind, value=value
+    )
+
+
+# --- the relay -------------------------------------------------------------------------------------
+
+
+async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: str | None) -> Outcome:
+    if action == START:
+        return await start(ctx)
+    if action == REPLY:
+        return await open_reply(ctx, value)
+    if action == CLOSE:
+        return await close(ctx, value)
+    if action == REACHED:
+        return await reached(ctx, value, message_ref)
+    return Outcome.reply(UNKNOWN_BUTTON)
+
+
+async def on_form(ctx: PracticeContext, form_id: str, values: dict[str, str], state: str) -> Outcome:
+    if form_id == REPORT_FORM:
+        return await submit_report(ctx, values)
+    if form_id == MESSAGE_FORM:
+        return await pass_on(ctx, state, values.get("message", ""))
+    return Outcome.reply(UNKNOWN_BUTTON)
+
+
+async def open_reply(ctx: PracticeContext, token: str) -> Outcome:
+    """ "Reply anonymously" (rota) or "Reply" (either side of a conversation): the message form."""
+    relay = await store.get_relay(ctx.session, token)
+    if relay is None or relay.author_member_id is None:
+        return Outcome.reply(GONE)
+    if relay.author_member_id == ctx.actor_id:
+        return (
+            Outcome.reply(WAITING)
+            if relay.supporter_member_id is None
+            else Outcome((OpenForm(message_form(token)),))
+        )
+    refusal = _supporter_refusal(ctx, relay)
+    if refusal is not None:
+        return refusal
+    title = REPLY_ANON if relay.supporter_member_id is None else MESSAGE_TITLE
+    return Outcome((OpenForm(message_form(token, title)),))
+
+
+def _supporter_refusal(ctx: PracticeContext, relay: StressRelay) -> Outcome | None:
+    if relay.supporter_member_id == ctx.actor_id:
+        return None
+    if relay.supporter_member_id is not None:
+        return Outcome.reply(TAKEN)
+    return None if ctx.actor.is_support and not ctx.actor.is_bot else Outcome.reply(NOT_ROTA)
+
+
+async def pass_on(ctx: PracticeContext, token: str, message: str) -> Outcome:
+    """One message across the relay. Only the relay's token travels; the text is not stored here."""
+    message = message.strip()
+    if not message:
+        return Outcome.reply(EMPTY_MESSAGE)
+    if len(message) > MAX_MESSAGE:
+        return Outcome.reply(LONG_MESSAGE.format(count=len(message)))
+    relay = await store.get_relay(ctx.session, token)
+    if relay is None or relay.author_member_id is None:
+        return Outcome.reply(GONE)
+    if relay.author_member_id == ctx.actor_id:
+        if relay.supporter_member_id is None:
+            return Outcome.reply(WAITING)
+        card = relayed_card(TO_SUPPORTER_TITLE, message, TO_SUPPORTER_FINE, token)
+        return Outcome((DirectMessage(relay.supporter_member_id, card), Reply(text_card(SENT_TO_SUPPORTER))))
+    refusal = _supporter_refusal(ctx, relay)
+    if refusal is not None:
+        return refusal
+    if relay.supporter_member_id is None:
+        if not await store.claim_relay(ctx.session, token, ctx.actor_id):
+            return Outcome.reply(TAKEN)
+        await _mark_answered(ctx.session, relay.report_id)
+    card = relayed_card(TO_AUTHOR_TITLE, message, TO_AUTHOR_FINE, token)
+    return Outcome((DirectMessage(relay.author_member_id, card), Reply(text_card(SENT_TO_AUTHOR))))
+
+
+async def _mark_answered(session: Session, report_id: int) -> None:
+    """First answer: the report counts as supported (even when it came after the reminder)."""
+    if await store.set_report_state(session, report_id, "answered", only_from=("requested", "unsupported")):
+        report = await store.get_report(session, report_id)
+        if report is not None:
+            await record_for_report(session, report, "stress_supported")
+
+
+async def close(ctx: PracticeContext, token: str) -> Outcome:
+    """Either side ends the conversation: the relay row (the link to the author) is deleted."""
+    relay = await store.get_relay(ctx.session, token)
+    if relay is None or relay.author_member_id is None:
+        return Outcome.reply(GONE)
+    if ctx.actor_id == relay.author_member_id:
+        other, for_other, for_you = relay.supporter_member_id, CLOSED_FOR_SUPPORTER, CLOSED_BY_YOU_AUTHOR
+    elif ctx.actor_id == relay.supporter_member_id:
+        other, for_other, for_you = relay.author_member_id, CLOSED_FOR_AUTHOR, CLOSED_BY_YOU_SUPPORTER
+    else:
+        return Outcome.reply(NOT_YOURS)
+    if not await store.delete_relay(ctx.session, token):
+        return Outcome.reply(GONE)
+    intents: list[Intent] = []
+    if other is not None:
+        intents.append(DirectMessage(other, text_card(for_other, CLOSED_TITLE), key=f"stress-closed:{token}"))
+    intents.append(Reply(text_card(for_you)))
+    return Outcome(tuple(intents))
+
+
+async def reached(ctx: PracticeContext, token: str, message_ref: str | None) -> Outcome:
+    """The chosen person reached out: the request is answered and its link deleted."""
+    relay = await store.get_relay(ctx.session, token)
+    if relay is None or relay.author_member_id is not None:
+        return Outcome.reply(REACHED_DONE if relay is None else UNKNOWN_BUTTON)
+    if relay.supporter_member_id != ctx.actor_id:
+        return Outcome.reply(NOT_YOURS)
+    await _mark_answered(ctx.session, relay.report_id)
+    await store.delete_relay(ctx.session, token)
+    intents: list[Intent] = []
+    if message_ref and ctx.place_id:
+        intents.append(UpdateCard(message_ref, ctx.place_id, text_card(REACHED_DONE, REACH_TITLE)))
+    intents.append(Reply(text_card(REACHED_DONE)))
+    return Outcome(tuple(intents))
+
+
+# --- the sweep -------------------------------------------------------------------------------------
+
+
+async def sweep(ctx: SweepContext) -> list[SweepResult]:
+    """Flags requests nobody answered in time (once each, with one reminder) and drops old relays."""
+    results: list[SweepResult] = []
+    for relay, report in await store.overdue_relays(ctx.session, ctx.now):
+        assert report.id is not None
+        # The state change is the marker: only the replica (and the tick) that makes it reminds.
+        if not await store.set_report_state(ctx.session, report.id, "unsupported", only_from=("requested",)):
+            continue
+        await record_for_report(ctx.session, report, "stress_unsupported")
+        key = f"stress-reminder:{relay.token}"
+        if relay.author_member_id is not None:
+            workspace = await store.workspace_of_member(ctx.session, relay.author_member_id)
+            rota = await store.support_members(ctx.session, workspace.id or 0) if workspace else []
+            card = reminder_card(report, relay.token)
+            intents: list[Intent] = [
+                DirectMessage(member.id or 0, card, key=f"{key}:{member.id}")
+                for member in rota
+                if member.id != relay.author_member_id
+            ]
+        else:  # a reach-out: only the chosen person can act, and the reminder names nobody
+            workspace = await store.workspace_of_member(ctx.session, relay.supporter_member_id)
+            intents = [
+                DirectMessage(relay.supporter_member_id or 0, reach_reminder_card(relay.token), key=key)
+            ]
+        if workspace is not None and intents:
+            results.append(SweepResult(workspace, Outcome(tuple(intents)), key))
+    await store.delete_expired_relays(ctx.session, ctx.now)
+    return results
+
+
+# --- the support rota ------------------------------------------------------------------------------
 
 
 async def list_support(ctx: PracticeContext) -> Outcome:
-    raise NotImplementedError
+    rota = await store.support_members(ctx.session, ctx.workspace_id)
+    if not rota:
+        return Outcome.reply(ROTA_EMPTY)
+    return Outcome.reply(ROTA_LIST.format(names=", ".join(f"@{m.display_name}" for m in rota)))
 
 
 async def add_support(ctx: PracticeContext, members: list[Member]) -> Outcome:
-    raise NotImplementedError
+    """Admins only; each new person is told privately what being on the rota means."""
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    bots = [member for member in members if member.is_bot]
+    if bots:
+        return Outcome.reply(ROTA_BOT.format(names=", ".join(f"@{m.display_name}" for m in bots)))
+    intents: list[Intent] = []
+    for member in members:
+        if not member.is_support and member.id is not None:
+            member.is_support = True
+            ctx.session.add(member)
+            intents.append(DirectMessage(member.id, text_card(ROTA_WELCOME, ROTA_WELCOME_TITLE)))
+    intents.append(Reply(text_card(ROTA_ADDED.format(names=_names(members)))))
+    return Outcome(tuple(intents))
 
 
 async def remove_support(ctx: PracticeContext, members: list[Member]) -> Outcome:
-    raise NotImplementedError
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    for member in members:
+        if member.is_support:
+            member.is_support = False
+            ctx.session.add(member)
+    return Outcome.reply(ROTA_REMOVED.format(names=_names(members)))
+
+
+ACTIONS = {"stress": on_action}
+FORMS = {"stress": on_form}
+SWEEPS = (sweep,)

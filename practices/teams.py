@@ -1,31 +1,272 @@
-"""Teams: the unit the index reports on (stub: being written)."""
+"""Team administration (``/tend team list|create|add|remove|manager|delete``).
+
+A team is the unit the Compassion Impact Index reports on and usually maps to one channel: what
+happens in that channel (shout-outs, rituals) counts for the team. Admins create and delete teams
+and name their managers; a manager may change who is in their own team. Anyone may list the teams,
+which shows membership only (never a figure per person), and warns when a team is too small for its
+figures to be shown. Every lookup happens inside the caller's workspace.
+"""
 
 from __future__ import annotations
 
 from practices.context import PracticeContext
 from practices.messages import Outcome
-from storage.models import Member
+from practices.roles import ONLY_ADMINS, names
+from storage import teams as store
+from storage.models import Member, Team
+
+MAX_NAME = 80
+
+EXAMPLE_CREATE = "/tend team create platform #platform-team"
+EXAMPLE_ADD = "/tend team add {team} @sam @kim"
+
+# --- what people read (one place, to review and translate) ---------------------------------------
+NO_TEAMS = "There are no teams yet. An admin can create one, for example: " + EXAMPLE_CREATE
+UNKNOWN = "There is no team called {name} here. Teams: {known}. Example: /tend team add {first} @sam"
+UNKNOWN_NONE = "There is no team called {name} here, nor any other yet. Example: " + EXAMPLE_CREATE
+BAD_NAME = "A team name is 1–80 letters, digits, - _ or . with no spaces. Example: " + EXAMPLE_CREATE
+DUPLICATE = (
+    "There is already a team called *{name}* here; team names are unique. "
+    "Pick another name. Example: /tend team create {name}-web #{place}"
+)
+CHANNEL_TAKEN = (
+    "#{place} already reports for team *{team}*, and a channel counts for one team only. "
+    "Pick another channel. Example: /tend team create {name} #{name}-team"
+)
+CREATED = "Created team *{name}*."
+CREATED_IN = (
+    "Created team *{name}* for #{place}. What happens in #{place} counts for {name}, and shout-outs its "
+    "members send from a private chat are posted there."
+)
+RITUALS_ATTRIBUTED = "{rituals} already in #{place} will count for {name} from now on."
+NO_CHANNEL_NOTE = "It has no channel; to give it one, delete it and create it again with a #channel."
+NEXT_STEP = "Add people next: " + EXAMPLE_ADD
+ONLY_MANAGERS = (
+    "Only a Tend admin or a manager of *{team}* can change who is in it. "
+    "Type /tend team list to see its managers."
+)
+NOBODY = "Mention at least one person. Example: " + EXAMPLE_ADD
+BOTS = "Teams are for people, so bots can't join one: {names}. Nothing changed. Example: " + EXAMPLE_ADD
+ADDED = "Added {who} to *{team}*."
+ALREADY_IN = "{who} already in *{team}*, so nothing changed for them."
+REMOVED = "Removed {who} from *{team}*."
+NOT_IN = "{who} not in *{team}*, so nothing changed for them."
+MANAGERS_SET = "*{team}* is now managed by {who}."
+JOINED_TOO = "{who} also joined the team."
+ALREADY_MANAGING = "{who} already managing *{team}*, so nothing changed for them."
+DELETED = (
+    "Deleted team *{name}*: nobody is in it any more, and its rituals keep running without a team. "
+    "Figures already counted stay in the index history."
+)
+LIST_TITLE = "Teams"
+HIDDEN = "fewer than {size} people: figures for this team stay hidden"
+LIST_FOOTER = "Membership only: Tend never shows a figure per person."
+
+
+def _who(members: list[Member]) -> str:
+    """``@bo is`` / ``@bo, @cy are``, so one template reads well for one person or several."""
+    return f"{names(members)} {'is' if len(members) == 1 else 'are'}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _unique(ctx: PracticeContext, members: list[Member]) -> list[Member]:
+    """Each person once, and only people of this workspace (mentions are resolved here, but be sure)."""
+    seen: dict[int, Member] = {}
+    for member in members:
+        if member.id is not None and member.workspace_id == ctx.workspace_id:
+            seen.setdefault(member.id, member)
+    return list(seen.values())
+
+
+async def _find(ctx: PracticeContext, name: str) -> Team | Outcome:
+    """The team by name, or a friendly answer listing the teams that do exist."""
+    team = await store.team_by_name(ctx.session, ctx.workspace_id, name)
+    if team is not None:
+        return team
+    known = [team.name for team in await store.list_teams(ctx.session, ctx.workspace_id)]
+    if not known:
+        return Outcome.reply(UNKNOWN_NONE.format(name=name))
+    return Outcome.reply(UNKNOWN.format(name=name, known=", ".join(known), first=known[0]))
+
+
+async def _may_change_members(ctx: PracticeContext, team: Team) -> bool:
+    if ctx.is_admin:
+        return True
+    assert team.id is not None
+    own = await store.membership(ctx.session, team.id, ctx.actor_id)
+    return own is not None and own.is_manager
+
+
+def _describe(team: Team, count: int, managers: list[Member], min_group_size: int) -> str:
+    where = f"#{team.channel_id}" if team.channel_id else "no channel"
+    if team.shoutout_channel_id and team.shoutout_channel_id != team.channel_id:
+        where += f", shout-outs in #{team.shoutout_channel_id}"
+    people = _plural(count, "member")
+    led = f"managed by {names(managers)}" if managers else "no manager yet"
+    line = f"• *{team.name}* ({where}): {people}, {led}"
+    if count < min_group_size:
+        line += f". Heads-up: {HIDDEN.format(size=min_group_size)}"
+    return line
 
 
 async def list_teams(ctx: PracticeContext) -> Outcome:
-    raise NotImplementedError
+    """Names, channel, member count and managers; open to everyone, as membership is not a figure."""
+    found = await store.list_teams(ctx.session, ctx.workspace_id)
+    if not found:
+        return Outcome.reply(NO_TEAMS)
+    counts = await store.member_counts(ctx.session, ctx.workspace_id)
+    managers = await store.managers_by_team(ctx.session, ctx.workspace_id)
+    lines = [
+        _describe(team, counts.get(team.id or 0, 0), managers.get(team.id or 0, []), ctx.min_group_size)
+        for team in found
+    ]
+    lines.append(LIST_FOOTER)
+    return Outcome.reply("\n".join(lines), title=LIST_TITLE)
 
 
 async def create(ctx: PracticeContext, name: str, place_id: str | None) -> Outcome:
-    raise NotImplementedError
+    """A new team; with a channel, that channel is both where it reports from and its shout-out channel."""
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    name = name.strip()
+    if not name or len(name) > MAX_NAME or any(ch.isspace() for ch in name):
+        return Outcome.reply(BAD_NAME)
+    existing = await store.team_by_name(ctx.session, ctx.workspace_id, name)
+    if existing is not None:
+        return Outcome.reply(DUPLICATE.format(name=existing.name, place=place_id or "channel"))
+    if place_id:
+        owner = await store.team_for_channel(ctx.session, ctx.workspace_id, place_id)
+        if owner is not None:
+            return Outcome.reply(CHANNEL_TAKEN.format(place=place_id, team=owner.name, name=name))
+    team = await store.add_team(
+        ctx.session,
+        Team(
+            workspace_id=ctx.workspace_id,
+            name=name,
+            channel_id=place_id,
+            shoutout_channel_id=place_id,
+            created_at=ctx.now,
+        ),
+    )
+    if team is None or team.id is None:  # created by a concurrent request a moment ago
+        return Outcome.reply(DUPLICATE.format(name=name, place=place_id or "channel"))
+    lines = [CREATED_IN.format(name=name, place=place_id) if place_id else CREATED.format(name=name)]
+    if place_id:
+        attributed = await store.attribute_rituals(ctx.session, ctx.workspace_id, place_id, team.id)
+        if attributed:
+            lines.append(
+                RITUALS_ATTRIBUTED.format(rituals=_plural(attributed, "ritual"), place=place_id, name=name)
+            )
+    else:
+        lines.append(NO_CHANNEL_NOTE)
+    lines.append(NEXT_STEP.format(team=name))
+    return Outcome.reply("\n".join(lines), title="Team created")
 
 
 async def add_members(ctx: PracticeContext, name: str, members: list[Member]) -> Outcome:
-    raise NotImplementedError
+    """Admins, or a manager of the team; someone already in it is a no-op with a note."""
+    team = await _find(ctx, name)
+    if isinstance(team, Outcome):
+        return team
+    assert team.id is not None
+    if not await _may_change_members(ctx, team):
+        return Outcome.reply(ONLY_MANAGERS.format(team=team.name))
+    people = _unique(ctx, members)
+    if not people:
+        return Outcome.reply(NOBODY.format(team=team.name))
+    bots = [member for member in people if member.is_bot]
+    if bots:
+        return Outcome.reply(BOTS.format(names=names(bots), team=team.name))
+    added: list[Member] = []
+    already: list[Member] = []
+    for member in people:
+        joined = await store.add_membership(ctx.session, team.id, member.id or 0)
+        (added if joined else already).append(member)
+    lines = []
+    if added:
+        lines.append(ADDED.format(who=names(added), team=team.name))
+    if already:
+        lines.append(ALREADY_IN.format(who=_who(already), team=team.name))
+    return Outcome.reply("\n".join(lines))
 
 
 async def remove_members(ctx: PracticeContext, name: str, members: list[Member]) -> Outcome:
-    raise NotImplementedError
+    """Admins, or a manager of the team; someone not in it is a no-op with a note."""
+    team = await _find(ctx, name)
+    if isinstance(team, Outcome):
+        return team
+    assert team.id is not None
+    if not await _may_change_members(ctx, team):
+        return Outcome.reply(ONLY_MANAGERS.format(team=team.name))
+    people = _unique(ctx, members)
+    if not people:
+        return Outcome.reply(NOBODY.format(team=team.name))
+    removed: list[Member] = []
+    absent: list[Member] = []
+    for member in people:
+        left = await store.remove_membership(ctx.session, team.id, member.id or 0)
+        (removed if left else absent).append(member)
+    lines = []
+    if removed:
+        lines.append(REMOVED.format(who=names(removed), team=team.name))
+    if absent:
+        lines.append(NOT_IN.format(who=_who(absent), team=team.name))
+    return Outcome.reply("\n".join(lines))
 
 
 async def set_managers(ctx: PracticeContext, name: str, members: list[Member]) -> Outcome:
-    raise NotImplementedError
+    """Admins only. Managers join the team if they were not in it, and a plain member's role rises."""
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    team = await _find(ctx, name)
+    if isinstance(team, Outcome):
+        return team
+    assert team.id is not None
+    people = _unique(ctx, members)
+    if not people:
+        return Outcome.reply(NOBODY.format(team=team.name))
+    bots = [member for member in people if member.is_bot]
+    if bots:
+        return Outcome.reply(BOTS.format(names=names(bots), team=team.name))
+    promoted: list[Member] = []
+    joined: list[Member] = []
+    already: list[Member] = []
+    for member in people:
+        assert member.id is not None
+        found = await store.membership(ctx.session, team.id, member.id)
+        if found is None and await store.add_membership(ctx.session, team.id, member.id, is_manager=True):
+            joined.append(member)
+        else:  # in the team already (or added a moment ago by a concurrent request)
+            found = found or await store.membership(ctx.session, team.id, member.id)
+            if found is None or found.is_manager:
+                already.append(member)
+                continue
+            found.is_manager = True
+            ctx.session.add(found)
+        promoted.append(member)
+        if member.role == "member":
+            member.role = "manager"
+            ctx.session.add(member)
+    lines = []
+    if promoted:
+        lines.append(MANAGERS_SET.format(who=names(promoted), team=team.name))
+    if joined:
+        lines.append(JOINED_TOO.format(who=names(joined)))
+    if already:
+        lines.append(ALREADY_MANAGING.format(who=_who(already), team=team.name))
+    return Outcome.reply("\n".join(lines))
 
 
 async def delete(ctx: PracticeContext, name: str) -> Outcome:
-    raise NotImplementedError
+    """Admins only. Memberships go; rituals that counted for the team carry on without one."""
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    team = await _find(ctx, name)
+    if isinstance(team, Outcome):
+        return team
+    shown = team.name
+    await store.delete_team(ctx.session, team)
+    return Outcome.reply(DELETED.format(name=shown))

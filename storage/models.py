@@ -81,10 +81,15 @@ class TeamMembership(SQLModel, table=True):
     is_manager: bool = Field(default=False)
 
 
+# SQLite reuses the highest row id after a delete unless told not to. Idempotency keys are built
+# from these ids ("occ:12:0"), so a reused id would make a new message look like an old one.
+NO_ID_REUSE = {"sqlite_autoincrement": True}
+
+
 class Ritual(SQLModel, table=True):
     """A recurring practice: what kind, where it posts, when (recurrence + time zone)."""
 
-    __table_args__ = (Index("ix_ritual_due", "paused", "next_run_at"),)
+    __table_args__ = (Index("ix_ritual_due", "paused", "next_run_at"), NO_ID_REUSE)
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
@@ -103,7 +108,10 @@ class Ritual(SQLModel, table=True):
 class Occurrence(SQLModel, table=True):
     """One firing of a ritual. Unique on (ritual, scheduled time): a second insert is a no-op."""
 
-    __table_args__ = (UniqueConstraint("ritual_id", "scheduled_at", name="uq_occurrence_ritual_time"),)
+    __table_args__ = (
+        UniqueConstraint("ritual_id", "scheduled_at", name="uq_occurrence_ritual_time"),
+        NO_ID_REUSE,
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     ritual_id: int = Field(foreign_key="ritual.id", index=True, ondelete="CASCADE")
@@ -129,7 +137,7 @@ class OpenerAnswer(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """Every message Tend sends on a schedule; the idempotency key makes a retry a no-op."""
 
-    __table_args__ = (Index("ix_outbox_ready", "state", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_ready", "state", "next_attempt_at"), NO_ID_REUSE)
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)

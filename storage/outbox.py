@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,30 +22,20 @@ from storage.models import Outbox
 PENDING, SENDING, SENT, PARKED = "pending", "sending", "sent", "parked"
 
 
-async def enqueue(
-    session: AsyncSession,
-    *,
-    workspace_id: int,
-    key: str,
-    target_kind: str,
-    target_id: str,
-    payload: str,
-    send_at: datetime,
-    now: datetime,
-) -> bool:
-    """Adds a message unless one with the same key exists; True when this call added it."""
-    if (await session.exec(select(Outbox.id).where(Outbox.idempotency_key == key))).first() is not None:
-        return False
-    try:
-        async with session.begin_nested():
-            session.add(
-                Outbox(workspace_id=workspace_id, idempotency_key=key, target_kind=target_kind,
-                       target_id=target_id, payload=payload, next_attempt_at=send_at, created_at=now)
-            )
-            await session.flush()
-    except IntegrityError:
-        return False
-    return True
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, object]]) -> int:
+    """Adds messages in one statement, skipping keys that exist; returns how many were new.
+
+    Each row has workspace_id, idempotency_key, target_kind, target_id, payload, next_attempt_at and
+    created_at. ``ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL) makes a retry or a concurrent
+    replica's copy a no-op without a savepoint per row.
+    """
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Outbox.id)
+    result = await session.exec(statement, params=rows)  # type: ignore[call-overload]
+    return len(result.all())
 
 
 async def claim(session: AsyncSession, now: datetime, lease: timedelta, limit: int = 50) -> list[Outbox]:

@@ -8,11 +8,13 @@ scheduled time), is the second guard.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,31 +48,44 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Ri
     return list((await session.exec(query)).all())
 
 
-async def move_on(
-    session: AsyncSession, ritual: Ritual, expected: datetime, next_run_at: datetime | None
-) -> bool:
-    """Compare-and-set: True when this caller moved the ritual on (and so owns this firing)."""
-    result = await session.exec(
-        update(Ritual)  # type: ignore[call-overload]
-        .where(col(Ritual.id) == ritual.id, col(Ritual.next_run_at) == expected)
-        .values(next_run_at=next_run_at)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 1:
-        ritual.next_run_at = next_run_at
+async def move_on_many(session: AsyncSession, moves: list[tuple[int, datetime, datetime | None]]) -> bool:
+    """Moves claimed rituals on in one statement; False when another process moved one first.
+
+    On PostgreSQL the rows are locked by ``claim_due``, so this cannot lose. On SQLite the
+    compare-and-set on the old ``next_run_at`` detects a concurrent writer; the caller then rolls
+    the whole batch back and claims again.
+    """
+    if not moves:
         return True
-    return False
+    statement = (
+        update(Ritual)
+        .where(col(Ritual.id) == bindparam("ritual_id"), col(Ritual.next_run_at) == bindparam("expected"))
+        .values(next_run_at=bindparam("upcoming"))
+    )
+    params = [{"ritual_id": rid, "expected": old, "upcoming": new} for rid, old, new in moves]
+    connection = await session.connection()
+    result = await connection.execute(statement, params)
+    return session.get_bind().dialect.name == "postgresql" or result.rowcount == len(moves)
 
 
-async def add_occurrence(
-    session: AsyncSession, ritual_id: int, scheduled_at: datetime, now: datetime, salt: str | None = None
-) -> Occurrence | None:
-    """The occurrence, or None when it was already fired (by a retry, a restart or another replica)."""
-    occurrence = Occurrence(ritual_id=ritual_id, scheduled_at=scheduled_at, fired_at=now, answer_salt=salt)
-    try:
-        async with session.begin_nested():
-            session.add(occurrence)
-            await session.flush()
-    except IntegrityError:
-        return None
-    return occurrence
+async def add_occurrences(
+    session: AsyncSession, firings: list[tuple[int, datetime]], now: datetime
+) -> dict[int, Occurrence]:
+    """Records firings in one statement; returns the new occurrences by ritual id.
+
+    A firing that already exists (unique on ritual and time) is left out, so it is not fired again.
+    """
+    if not firings:
+        return {}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Occurrence)
+        .on_conflict_do_nothing(index_elements=["ritual_id", "scheduled_at"])
+        .returning(Occurrence)
+    )
+    rows = [
+        {"ritual_id": rid, "scheduled_at": at, "fired_at": now, "answer_salt": secrets.token_hex(16)}
+        for rid, at in firings
+    ]
+    result = await session.exec(statement, params=rows)  # type: ignore[call-overload]
+    return {occurrence.ritual_id: occurrence for occurrence in result.scalars().all()}

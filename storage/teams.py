@@ -1,21 +1,31 @@
-"""Teams and who is in them."""
+"""Teams and who is in them.
+
+Every query takes the workspace id (or a team id already found inside one), so one workspace's team
+is never visible to another. Team names are matched ignoring letter case: "Platform" and "platform"
+are the same team to the people typing them.
+"""
 
 from __future__ import annotations
 
+from sqlalchemy import delete, func, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Member, Team, TeamMembership
+from storage.models import Member, Ritual, StressReport, Team, TeamMembership
 
 
 async def team_for_channel(session: AsyncSession, workspace_id: int, channel_id: str) -> Team | None:
     query = select(Team).where(Team.workspace_id == workspace_id, Team.channel_id == channel_id)
-    return (await session.exec(query)).first()
+    return (await session.exec(query.order_by(col(Team.id)))).first()
 
 
 async def team_by_name(session: AsyncSession, workspace_id: int, name: str) -> Team | None:
-    query = select(Team).where(Team.workspace_id == workspace_id, Team.name == name)
-    return (await session.exec(query)).first()
+    """The team called ``name`` in this workspace, ignoring letter case."""
+    query = select(Team).where(
+        Team.workspace_id == workspace_id, func.lower(Team.name) == func.lower(name.strip())
+    )
+    return (await session.exec(query.order_by(col(Team.id)))).first()
 
 
 async def teams_of(session: AsyncSession, member_id: int) -> list[Team]:
@@ -46,3 +56,103 @@ async def members_of(session: AsyncSession, team_id: int) -> list[tuple[Member, 
 
 async def membership(session: AsyncSession, team_id: int, member_id: int) -> TeamMembership | None:
     return await session.get(TeamMembership, (team_id, member_id))
+
+
+async def add_team(session: AsyncSession, team: Team) -> Team | None:
+    """Inserts the team; None when the name was taken meanwhile (another request, another replica)."""
+    try:
+        async with session.begin_nested():
+            session.add(team)
+            await session.flush()
+    except IntegrityError:
+        return None
+    return team
+
+
+async def attribute_rituals(session: AsyncSession, workspace_id: int, channel_id: str, team_id: int) -> int:
+    """Rituals already posting in the team's channel now count for it; returns how many."""
+    result = await session.exec(
+        update(Ritual)  # type: ignore[call-overload]
+        .where(col(Ritual.workspace_id) == workspace_id, col(Ritual.place_id) == channel_id)
+        .values(team_id=team_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount or 0)
+
+
+async def add_membership(
+    session: AsyncSession, team_id: int, member_id: int, *, is_manager: bool = False
+) -> bool:
+    """Adds a member; False when they were already in (also when a concurrent request just added them)."""
+    if await membership(session, team_id, member_id) is not None:
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(TeamMembership(team_id=team_id, member_id=member_id, is_manager=is_manager))
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def remove_membership(session: AsyncSession, team_id: int, member_id: int) -> bool:
+    """Removes a member; False when they were not in the team."""
+    found = await membership(session, team_id, member_id)
+    if found is None:
+        return False
+    await session.delete(found)
+    await session.flush()
+    return True
+
+
+async def member_counts(session: AsyncSession, workspace_id: int) -> dict[int, int]:
+    """Team id → how many people are in it, for every team of the workspace that has anyone."""
+    query = (
+        select(TeamMembership.team_id, func.count())
+        .join(Team, col(Team.id) == col(TeamMembership.team_id))
+        .where(Team.workspace_id == workspace_id)
+        .group_by(col(TeamMembership.team_id))
+    )
+    return {team_id: int(count) for team_id, count in (await session.exec(query)).all()}
+
+
+async def managers_by_team(session: AsyncSession, workspace_id: int) -> dict[int, list[Member]]:
+    """Team id → its managers, by name, for every team of the workspace that has one."""
+    query = (
+        select(TeamMembership.team_id, Member)
+        .join(Member, col(Member.id) == col(TeamMembership.member_id))
+        .join(Team, col(Team.id) == col(TeamMembership.team_id))
+        .where(Team.workspace_id == workspace_id, col(TeamMembership.is_manager).is_(True))
+        .order_by(col(Member.display_name), col(Member.id))
+    )
+    found: dict[int, list[Member]] = {}
+    for team_id, member in (await session.exec(query)).all():
+        found.setdefault(team_id, []).append(member)
+    return found
+
+
+async def delete_team(session: AsyncSession, team: Team) -> None:
+    """Deletes a team and its memberships; its rituals and stress reports carry on without a team.
+
+    Signals keep their counters under the old team id: the index's history is aggregated already.
+    """
+    team_id = team.id
+    await session.exec(
+        update(Ritual)  # type: ignore[call-overload]
+        .where(col(Ritual.team_id) == team_id)
+        .values(team_id=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    await session.exec(
+        update(StressReport)  # type: ignore[call-overload]
+        .where(col(StressReport.team_id) == team_id)
+        .values(team_id=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    await session.exec(
+        delete(TeamMembership)  # type: ignore[call-overload]
+        .where(col(TeamMembership.team_id) == team_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    await session.delete(team)
+    await session.flush()

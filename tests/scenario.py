@@ -49,6 +49,7 @@ class Scenario:
         self.engine = Engine(database, self.clock, {platform: self.sender}, min_group_size=min_group_size)
         self.scheduler = Scheduler(database, self.clock, min_group_size=min_group_size)
         self.last_answers: tuple[Answer, ...] = ()
+        self.names: dict[str, str] = {}  # display names given to join(), kept when people act
 
     def origin(
         self,
@@ -63,7 +64,7 @@ class Scenario:
             platform=self.platform,
             workspace_id=workspace,
             workspace_name="Acme",  # type: ignore[arg-type]
-            actor=PersonRef(user, user.lower()),
+            actor=PersonRef(user, self.names.get(user, user.lower())),
             place_id=place,
             is_direct=direct,
             actor_time_zone=tz,
@@ -83,6 +84,7 @@ class Scenario:
         workspace: str = WORKSPACE,
     ) -> None:
         """A person the platform told Tend about (name and time zone)."""
+        self.names[user] = name or user.lower()
         origin = self.origin(user, None, tz=tz, workspace=workspace)
         await self._handle(MemberSeen(origin, display_name=name or user.lower(), time_zone=tz, is_bot=is_bot))
 

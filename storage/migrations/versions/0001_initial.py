@@ -111,6 +111,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["workspace_id"], ["workspace.id"]),
         sa.ForeignKeyConstraint(["team_id"], ["team.id"]),
         sa.ForeignKeyConstraint(["created_by_member_id"], ["member.id"], ondelete="SET NULL"),
+        sqlite_autoincrement=True,  # ids feed idempotency keys: never reuse one
     )
     op.create_index("ix_ritual_workspace_id", "ritual", ["workspace_id"])
     op.create_index("ix_ritual_due", "ritual", ["paused", "next_run_at"])
@@ -126,6 +127,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.ForeignKeyConstraint(["ritual_id"], ["ritual.id"], ondelete="CASCADE"),
         sa.UniqueConstraint("ritual_id", "scheduled_at", name="uq_occurrence_ritual_time"),
+        sqlite_autoincrement=True,  # ids feed idempotency keys: never reuse one
     )
     op.create_index("ix_occurrence_ritual_id", "occurrence", ["ritual_id"])
 
@@ -157,6 +159,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.ForeignKeyConstraint(["workspace_id"], ["workspace.id"]),
         sa.UniqueConstraint("idempotency_key"),
+        sqlite_autoincrement=True,  # ids feed idempotency keys: never reuse one
     )
     op.create_index("ix_outbox_workspace_id", "outbox", ["workspace_id"])
     op.create_index("ix_outbox_ready", "outbox", ["state", "next_attempt_at"])

@@ -1,0 +1,117 @@
+"""Anonymous stress reports and their support relays.
+
+A report row never holds who wrote it. The relay is the only link back to an author, so every
+change that two people (or two replicas) could make at once is a compare-and-set: the first
+supporter to answer wins, and an overdue request is flagged exactly once. The ORM's
+``synchronize_session`` keeps rows already loaded in the session in step with these updates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, update
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Member, StressRelay, StressReport, TeamMembership, Workspace
+
+
+async def add_report(session: AsyncSession, report: StressReport) -> StressReport:
+    """Stores a report and returns it with its id (needed to open a relay in the same transaction)."""
+    session.add(report)
+    await session.flush()
+    return report
+
+
+async def get_report(session: AsyncSession, report_id: int) -> StressReport | None:
+    return await session.get(StressReport, report_id)
+
+
+async def team_size(session: AsyncSession, team_id: int) -> int:
+    query = select(func.count()).select_from(TeamMembership).where(TeamMembership.team_id == team_id)
+    return int((await session.exec(query)).one())
+
+
+async def support_members(session: AsyncSession, workspace_id: int) -> list[Member]:
+    """The people on a workspace's support rota, by name (bots never answer support requests)."""
+    query = (
+        select(Member)
+        .where(
+            Member.workspace_id == workspace_id,
+            col(Member.is_support).is_(True),
+            col(Member.is_bot).is_(False),
+        )
+        .order_by(col(Member.display_name), col(Member.id))
+    )
+    return list((await session.exec(query)).all())
+
+
+async def add_relay(session: AsyncSession, relay: StressRelay) -> None:
+    session.add(relay)
+    await session.flush()
+
+
+async def get_relay(session: AsyncSession, token: str) -> StressRelay | None:
+    if not token:
+        return None
+    return await session.get(StressRelay, token)
+
+
+async def claim_relay(session: AsyncSession, token: str, supporter_member_id: int) -> bool:
+    """Makes this supporter the one who answers; False when someone else already did."""
+    result = await session.exec(
+        update(StressRelay)  # type: ignore[call-overload]
+        .where(col(StressRelay.token) == token, col(StressRelay.supporter_member_id).is_(None))
+        .values(supporter_member_id=supporter_member_id, answered=True)
+    )
+    return bool(result.rowcount == 1)
+
+
+async def set_report_state(
+    session: AsyncSession, report_id: int, state: str, *, only_from: tuple[str, ...]
+) -> bool:
+    """Moves a report's support state if it is still in one of ``only_from``; True when this call did."""
+    result = await session.exec(
+        update(StressReport)  # type: ignore[call-overload]
+        .where(col(StressReport.id) == report_id, col(StressReport.support_state).in_(only_from))
+        .values(support_state=state)
+    )
+    return bool(result.rowcount == 1)
+
+
+async def delete_relay(session: AsyncSession, token: str) -> bool:
+    """Deletes the link to the author; True when this call deleted it."""
+    result = await session.exec(
+        delete(StressRelay).where(col(StressRelay.token) == token)  # type: ignore[call-overload]
+    )
+    return bool(result.rowcount == 1)
+
+
+async def overdue_relays(session: AsyncSession, now: datetime) -> list[tuple[StressRelay, StressReport]]:
+    """Requests nobody answered in time and not flagged yet (the report still says ``requested``)."""
+    query = (
+        select(StressRelay, StressReport)
+        .join(StressReport, col(StressReport.id) == col(StressRelay.report_id))
+        .where(
+            col(StressRelay.answered).is_(False),
+            col(StressRelay.support_due_at) <= now,
+            StressReport.support_state == "requested",
+        )
+        .order_by(col(StressRelay.support_due_at))
+    )
+    return [(relay, report) for relay, report in (await session.exec(query)).all()]
+
+
+async def delete_expired_relays(session: AsyncSession, now: datetime) -> int:
+    result = await session.exec(
+        delete(StressRelay).where(col(StressRelay.expires_at) <= now)  # type: ignore[call-overload]
+    )
+    return int(result.rowcount or 0)
+
+
+async def workspace_of_member(session: AsyncSession, member_id: int | None) -> Workspace | None:
+    if member_id is None:
+        return None
+    member = await session.get(Member, member_id)
+    return await session.get(Workspace, member.workspace_id) if member is not None else None
