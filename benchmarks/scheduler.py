@@ -25,11 +25,11 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.clock import FixedClock  # noqa: E402
-from bot.scheduler import Scheduler  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import Organization, Ritual, Workspace  # noqa: E402
+from bot.clock import FixedClock
+from bot.scheduler import Scheduler
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Organization, Ritual, Workspace
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
 TOTAL, DUE = 100_000, 1_000
@@ -39,20 +39,29 @@ async def seed(database: Database) -> None:
     async with database.session() as session:
         session.add(Organization(id=1, name="Bench", created_at=NOW))
         await session.flush()
-        session.add(Workspace(id=1, organization_id=1, platform="console", external_id="bench", created_at=NOW))
+        session.add(
+            Workspace(id=1, organization_id=1, platform="console", external_id="bench", created_at=NOW)
+        )
     rows = []
     for index in range(TOTAL):
         due = index < DUE
-        rows.append({
-            "workspace_id": 1, "kind": "shoutout-prompt", "place_id": f"room-{index % 500}",
-            "schedule": "daily 10:00", "time_zone": "UTC", "options": "{}", "paused": False,
-            # 1,000 due now; the rest spread over the coming week.
-            "next_run_at": NOW if due else NOW + timedelta(minutes=1 + index % 10_000),
-            "created_at": NOW,
-        })
+        rows.append(
+            {
+                "workspace_id": 1,
+                "kind": "shoutout-prompt",
+                "place_id": f"room-{index % 500}",
+                "schedule": "daily 10:00",
+                "time_zone": "UTC",
+                "options": "{}",
+                "paused": False,
+                # 1,000 due now; the rest spread over the coming week.
+                "next_run_at": NOW if due else NOW + timedelta(minutes=1 + index % 10_000),
+                "created_at": NOW,
+            }
+        )
     async with database.engine.begin() as connection:
         for start in range(0, TOTAL, 5_000):
-            await connection.execute(insert(Ritual.__table__), rows[start:start + 5_000])  # type: ignore[attr-defined]
+            await connection.execute(insert(Ritual.__table__), rows[start : start + 5_000])  # type: ignore[attr-defined]
         if not database.is_sqlite:
             await connection.execute(text("ANALYZE"))
 
@@ -74,14 +83,18 @@ async def measure(url: str, label: str) -> None:
         clock.set(NOW)
         busy_ms, fired = await timed_tick(scheduler)
         after_ms, _ = await timed_tick(scheduler)
-        print(f"{label:10} rituals={TOTAL:,} nothing due: median {statistics.median(idle):6.1f} ms "
-              f"(max {max(idle):.1f})   {fired:,} due: {busy_ms:7.1f} ms   next tick: {after_ms:.1f} ms")
+        print(
+            f"{label:10} rituals={TOTAL:,} nothing due: median {statistics.median(idle):6.1f} ms "
+            f"(max {max(idle):.1f})   {fired:,} due: {busy_ms:7.1f} ms   next tick: {after_ms:.1f} ms"
+        )
     finally:
         await database.dispose()
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--postgres", help="a PostgreSQL server URL; a throwaway database is created there")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
