@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from bot.clock import FixedClock
 from bot.delivery import DeliveryWorker
 from bot.errors import SendError
 from practices.messages import Card
@@ -114,12 +115,13 @@ class BlockingSender(InMemorySender):
 
 async def test_a_delivery_cancelled_between_claim_and_send_is_delivered_after_restart_once(database):
     s = Scenario(database, TUESDAY_10)
-    s.engine.delivery.senders = {}  # enqueue only: nothing sends during the command
+    # The engine only enqueues here: its own worker lives a day in the past, so nothing is due for it.
+    s.engine.delivery = DeliveryWorker(database, FixedClock(TUESDAY_10 - timedelta(days=1)), {})
     await s.command("U1", "kudos <@U2|bo> thanks")
     blocking = BlockingSender()
     crashed = DeliveryWorker(database, s.clock, {"slack": blocking})
     task = asyncio.create_task(crashed.deliver_due())
-    await blocking.entered.wait()
+    await asyncio.wait_for(blocking.entered.wait(), timeout=10)  # a guard, not a sync: it is set at once
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
 
