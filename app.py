@@ -1,9 +1,9 @@
 """Tend's composition root: read settings, build the pieces, start them.
 
-    python app.py            serve Slack/Teams when their credentials are set, else the local console
-    python app.py serve      HTTP only (health, metrics, platform endpoints)
-    python app.py console    the local console only
-    python app.py migrate    upgrade the database and exit
+python app.py            serve Slack/Teams when their credentials are set, else the local console
+python app.py serve      HTTP only (health, metrics, platform endpoints)
+python app.py console    the local console only
+python app.py migrate    upgrade the database and exit
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import contextlib
 import logging
 import signal
 import sys
+from datetime import timedelta
+from typing import TypedDict
 
 from adapters.console.repl import build_console, run_repl
 from bot.clock import ShiftedClock, SystemClock
@@ -32,6 +34,19 @@ logger = logging.getLogger("tend.app")
 USAGE = __doc__ or ""
 
 
+class Policy(TypedDict):
+    min_group_size: int
+    support_window: timedelta
+
+
+def policy_of(settings: Settings) -> Policy:
+    """The privacy and care settings the engine and scheduler both apply."""
+    return Policy(
+        min_group_size=settings.min_group_size,
+        support_window=timedelta(hours=settings.tend_support_reply_hours),
+    )
+
+
 async def serve(settings: Settings) -> None:
     """Runs the HTTP server until SIGINT/SIGTERM; the database is upgraded first."""
     await upgrade(settings.database_url)
@@ -39,8 +54,9 @@ async def serve(settings: Settings) -> None:
     metrics = Metrics()
     clock = SystemClock()
     senders: dict[str, Sender] = {}  # platform adapters register here (Slack, Teams)
-    engine = Engine(database, clock, senders, metrics=metrics, min_group_size=settings.min_group_size)
-    scheduler = Scheduler(database, clock, metrics=metrics, min_group_size=settings.min_group_size)
+    policy = policy_of(settings)
+    engine = Engine(database, clock, senders, metrics=metrics, **policy)
+    scheduler = Scheduler(database, clock, metrics=metrics, **policy)
     app = create_http_app(database, metrics)
     runner = await run_http(app, settings.host, settings.port)
     background = start_background(scheduler, engine.delivery)
@@ -63,11 +79,12 @@ async def console(settings: Settings) -> None:
     await upgrade(settings.database_url)
     database = Database(settings.database_url)
     clock = ShiftedClock()
-    scheduler = Scheduler(database, clock, min_group_size=settings.min_group_size)
+    policy = policy_of(settings)
+    scheduler = Scheduler(database, clock, **policy)
     engines: list[Engine] = []
 
     def make_engine(sender: Sender) -> Engine:
-        engines.append(Engine(database, clock, {"console": sender}, min_group_size=settings.min_group_size))
+        engines.append(Engine(database, clock, {"console": sender}, **policy))
         return engines[0]
 
     async def catch_up() -> None:

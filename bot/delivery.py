@@ -51,8 +51,9 @@ PACING: dict[str, timedelta] = {"slack": timedelta(seconds=1), "teams": timedelt
 
 
 def hours_of(member: Member) -> WorkingHours:
-    return WorkingHours.of(member.time_zone, member.work_days, member.work_start, member.work_end,
-                           member.paused_until)
+    return WorkingHours.of(
+        member.time_zone, member.work_days, member.work_start, member.work_end, member.paused_until
+    )
 
 
 def personal_send_time(member: Member, wanted: datetime) -> datetime | None:
@@ -102,17 +103,19 @@ async def outbox_rows(
             target_kind, target_id = "person", str(intent.member_id)
         else:
             continue
-        rows.append({
-            "workspace_id": workspace.id,
-            "idempotency_key": intent.key or f"{scope}:{index}",
-            "target_kind": target_kind,
-            "target_id": target_id,
-            "payload": json.dumps({"card": card_to_dict(intent.card), "ritual": ritual_id}),
-            "state": outbox.PENDING,
-            "attempts": 0,
-            "next_attempt_at": send_at,
-            "created_at": now,
-        })
+        rows.append(
+            {
+                "workspace_id": workspace.id,
+                "idempotency_key": intent.key or f"{scope}:{index}",
+                "target_kind": target_kind,
+                "target_id": target_id,
+                "payload": json.dumps({"card": card_to_dict(intent.card), "ritual": ritual_id}),
+                "state": outbox.PENDING,
+                "attempts": 0,
+                "next_attempt_at": send_at,
+                "created_at": now,
+            }
+        )
     return rows
 
 
@@ -202,8 +205,15 @@ class DeliveryWorker:
         async with self.database.session() as session:
             await outbox.mark_sent(session, row.id, message_ref, self.clock.now())
         self.metrics.messages_sent.inc(platform=workspace.platform)
-        log_event(logger, "message sent", platform=workspace.platform, workspace=workspace.id or 0,
-                  ritual=ritual, target=row.target_kind, outbox=row.id)
+        log_event(
+            logger,
+            "message sent",
+            platform=workspace.platform,
+            workspace=workspace.id or 0,
+            ritual=ritual,
+            target=row.target_kind,
+            outbox=row.id,
+        )
         return Sent(row.id, message_ref)
 
     async def _send(self, workspace: Workspace, row: Outbox, member: Member | None, card: Card) -> str | None:
@@ -227,19 +237,29 @@ class DeliveryWorker:
         else:
             retry_at = now + self.backoff(attempts)
         self.metrics.messages_failed.inc(platform=workspace.platform)
-        log_event(logger, "message failed", level=logging.WARNING, platform=workspace.platform,
-                  workspace=workspace.id or 0, outbox=row.id, attempts=attempts,
-                  outcome="parked" if retry_at is None else "retry")
+        log_event(
+            logger,
+            "message failed",
+            level=logging.WARNING,
+            platform=workspace.platform,
+            workspace=workspace.id or 0,
+            outbox=row.id,
+            attempts=attempts,
+            outcome="parked" if retry_at is None else "retry",
+        )
         async with self.database.session() as session:
             await outbox.mark_failed(session, row.id, f"{type(error).__name__}: {error}", retry_at)
             if retry_at is None and not row.idempotency_key.startswith("parked:"):
                 await self._notify_admins(session, workspace, row, attempts, str(error), now)
 
-    async def _notify_admins(self, session: Session, workspace: Workspace, row: Outbox, attempts: int,
-                             error: str, now: datetime) -> None:
+    async def _notify_admins(
+        self, session: Session, workspace: Workspace, row: Outbox, attempts: int, error: str, now: datetime
+    ) -> None:
         target = f"#{row.target_id}" if row.target_kind == "place" else "a person's private chat"
-        card = text_card(PARKED_NOTICE.format(attempts=attempts, target=target, error=error[:200]),
-                         "A message could not be delivered")
+        card = text_card(
+            PARKED_NOTICE.format(attempts=attempts, target=target, error=error[:200]),
+            "A message could not be delivered",
+        )
         admins = await members_with_role(session, workspace.id or 0, "admin")
         notices = [DirectMessage(admin.id or 0, card, key=f"parked:{row.id}:{admin.id}") for admin in admins]
         await enqueue_intents(session, workspace, notices, now, f"parked:{row.id}")

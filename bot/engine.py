@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from datetime import timedelta
 
 from bot.clock import Clock
 from bot.delivery import DeliveryWorker, enqueue_intents
@@ -22,7 +23,7 @@ from bot.metrics import Metrics
 from bot.ports import Sender
 from bot.recurrence import next_run
 from bot.routes import route
-from practices.context import PracticeContext
+from practices.context import SUPPORT_WINDOW, PracticeContext
 from practices.messages import OpenForm, Outcome, Reply, UpdateCard, text_card
 from storage.db import Conflict, Database
 from storage.events import mark_processed
@@ -61,12 +62,14 @@ class Engine:
         metrics: Metrics | None = None,
         min_group_size: int = 5,
         delivery: DeliveryWorker | None = None,
+        support_window: timedelta = SUPPORT_WINDOW,
     ) -> None:
         self.database = database
         self.clock = clock
         self.senders = dict(senders)
         self.metrics = metrics or Metrics()
         self.min_group_size = min_group_size
+        self.support_window = support_window
         self.delivery = delivery or DeliveryWorker(database, clock, self.senders, metrics=self.metrics)
 
     async def handle(self, event: InboundEvent) -> tuple[Answer, ...]:
@@ -113,6 +116,7 @@ class Engine:
                     is_direct=origin.is_direct,
                     min_group_size=self.min_group_size,
                     next_run=next_run,
+                    support_window=self.support_window,
                 )
                 outcome = await route(context, event)
                 scope = f"{origin.platform}:{event_id}" if event_id else f"event:{uuid.uuid4().hex}"
@@ -141,5 +145,10 @@ class Engine:
                 await sender.update(workspace.external_id, intent.place_id, intent.message_ref, intent.card)
             except (SendError, UnsupportedByPlatform) as error:
                 self.metrics.messages_failed.inc(platform=workspace.platform)
-                log_event(logger, "card update failed", platform=workspace.platform,
-                          workspace=workspace.id or 0, outcome=type(error).__name__)
+                log_event(
+                    logger,
+                    "card update failed",
+                    platform=workspace.platform,
+                    workspace=workspace.id or 0,
+                    outcome=type(error).__name__,
+                )

@@ -94,9 +94,7 @@ class KeyValueFormatter(logging.Formatter):
             ("logger", record.name),
             ("msg", record.getMessage()),
         ]
-        fields.extend(
-            (key, value) for key, value in record.__dict__.items() if key not in _RECORD_ATTRIBUTES
-        )
+        fields.extend((key, value) for key, value in record.__dict__.items() if key not in _RECORD_ATTRIBUTES)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
@@ -104,6 +102,9 @@ class KeyValueFormatter(logging.Formatter):
         if record.stack_info:
             fields.append(("stack", record.stack_info))
         return " ".join(f"{key}={_quote(value)}" for key, value in fields)
+
+
+QUIET_DRIVERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool")
 
 
 def setup_logging(
@@ -123,6 +124,10 @@ def setup_logging(
         root.removeHandler(previous)
     root.addHandler(handler)
     root.setLevel(numeric)
+    # Database drivers log statements with their parameters at DEBUG, which would put message text
+    # and reporter ids in the logs: they never go below WARNING, whatever Tend's own level.
+    for driver in QUIET_DRIVERS:
+        logging.getLogger(driver).setLevel(max(numeric, logging.WARNING))
     return handler
 
 

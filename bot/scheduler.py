@@ -25,12 +25,13 @@ from bot.logs import log_event
 from bot.metrics import Metrics
 from bot.recurrence import next_run
 from bot.routes import RITUALS, SWEEPS
-from practices.context import FireContext, SweepContext
+from practices.context import SUPPORT_WINDOW, FireContext, SweepContext
 from practices.rituals import GRACE, anchor_of, lead_of, recurrence_of
 from storage import rituals as store
 from storage.db import Database, Session
 from storage.events import RETENTION, forget_processed_before
 from storage.models import Ritual, Workspace
+from storage.outbox import KEEP_DONE, forget_done_before
 from storage.outbox import enqueue_many as enqueue
 
 logger = logging.getLogger("tend.scheduler")
@@ -76,12 +77,14 @@ class Scheduler:
         metrics: Metrics | None = None,
         min_group_size: int = 5,
         batch: int = 1000,
+        support_window: timedelta = SUPPORT_WINDOW,
     ) -> None:
         self.database = database
         self.clock = clock
         self.metrics = metrics or Metrics()
         self.min_group_size = min_group_size
         self.batch = batch
+        self.support_window = support_window
         self._last_purge: datetime | None = None
 
     async def tick(self) -> TickReport:
@@ -94,7 +97,7 @@ class Scheduler:
                 break
         for sweep in SWEEPS:
             async with self.database.session() as session:
-                results = await sweep(SweepContext(session, now, self.min_group_size))
+                results = await sweep(SweepContext(session, now, self.min_group_size, self.support_window))
                 for result in results:
                     report.swept += await enqueue_intents(
                         session, result.workspace, result.outcome.intents, now, result.scope
@@ -102,6 +105,7 @@ class Scheduler:
         if self._last_purge is None or now - self._last_purge >= PURGE_EVERY:
             async with self.database.session() as session:
                 await forget_processed_before(session, now - RETENTION)
+                await forget_done_before(session, now - KEEP_DONE)
             self._last_purge = now
         return report
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from practices.messages import Outcome
 from practices.schedules import Recurrence
 from storage.db import Session
 from storage.models import Member, Occurrence, Ritual, Workspace
+
+# How long an anonymous support request may wait for a human reply before it counts as unsupported
+# (TEND_SUPPORT_REPLY_HOURS; the engine and scheduler pass the configured value).
+SUPPORT_WINDOW = timedelta(hours=48)
 
 # (recurrence, IANA time zone, strictly after, anchor date for every-N-weeks) -> next instant (UTC)
 NextRun = Callable[[Recurrence, str, datetime, date | None], datetime | None]
@@ -35,6 +39,7 @@ class PracticeContext:
     is_direct: bool = False
     min_group_size: int = 5
     next_run: NextRun = _no_recurrence
+    support_window: timedelta = SUPPORT_WINDOW
 
     @property
     def workspace_id(self) -> int:
@@ -75,6 +80,7 @@ class SweepContext:
     session: Session
     now: datetime
     min_group_size: int = 5
+    support_window: timedelta = SUPPORT_WINDOW
 
 
 # What a practice module may export for the router and the scheduler to find (see bot/routes.py):

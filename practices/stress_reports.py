@@ -40,7 +40,6 @@ from storage.teams import teams_of
 
 # How long the rota has to answer before a request counts as unsupported. Settings carry
 # TEND_SUPPORT_REPLY_HOURS (default 48), but practices cannot read settings; see the module report.
-SUPPORT_WINDOW = timedelta(hours=48)
 RELAY_LIFETIME = timedelta(days=30)
 MAX_WORDS = 2000
 MAX_MESSAGE = 2000
@@ -280,8 +279,8 @@ def ask_card(report: StressReport, token: str) -> Card:
     return Card(title=ASK_TITLE, blocks=tuple(blocks))
 
 
-def reminder_card(report: StressReport, token: str) -> Card:
-    hours = int(SUPPORT_WINDOW.total_seconds() // 3600)
+def reminder_card(report: StressReport, token: str, window: timedelta) -> Card:
+    hours = int(window.total_seconds() // 3600)
     return Card(
         title=REMINDER_TITLE,
         blocks=(
@@ -429,7 +428,7 @@ async def _ask_the_rota(ctx: PracticeContext, report: StressReport, promise: str
             token=token,
             report_id=report.id,
             author_member_id=ctx.actor_id,
-            support_due_at=ctx.now + SUPPORT_WINDOW,
+            support_due_at=ctx.now + ctx.support_window,
             expires_at=ctx.now + RELAY_LIFETIME,
         ),
     )
@@ -454,7 +453,7 @@ async def _ask_to_reach_out(
             report_id=report.id,
             author_member_id=None,
             supporter_member_id=chosen.id,
-            support_due_at=ctx.now + SUPPORT_WINDOW,
+            support_due_at=ctx.now + ctx.support_window,
             expires_at=ctx.now + RELAY_LIFETIME,
         ),
     )
@@ -511,19 +510,23 @@ async def open_reply(ctx: PracticeContext, token: str) -> Outcome:
             if relay.supporter_member_id is None
             else Outcome((OpenForm(message_form(token)),))
         )
-    refusal = _supporter_refusal(ctx, relay)
+    refusal = await _supporter_refusal(ctx, relay)
     if refusal is not None:
         return refusal
     title = REPLY_ANON if relay.supporter_member_id is None else MESSAGE_TITLE
     return Outcome((OpenForm(message_form(token, title)),))
 
 
-def _supporter_refusal(ctx: PracticeContext, relay: StressRelay) -> Outcome | None:
+async def _supporter_refusal(ctx: PracticeContext, relay: StressRelay) -> Outcome | None:
+    """Why this person may not answer, if they may not: only the reporter's own workspace's rota can."""
     if relay.supporter_member_id == ctx.actor_id:
         return None
     if relay.supporter_member_id is not None:
         return Outcome.reply(TAKEN)
-    return None if ctx.actor.is_support and not ctx.actor.is_bot else Outcome.reply(NOT_ROTA)
+    if not ctx.actor.is_support or ctx.actor.is_bot:
+        return Outcome.reply(NOT_ROTA)
+    workspace = await store.workspace_of_member(ctx.session, relay.author_member_id)
+    return None if workspace is not None and workspace.id == ctx.workspace_id else Outcome.reply(NOT_ROTA)
 
 
 async def pass_on(ctx: PracticeContext, token: str, message: str) -> Outcome:
@@ -541,7 +544,7 @@ async def pass_on(ctx: PracticeContext, token: str, message: str) -> Outcome:
             return Outcome.reply(WAITING)
         card = relayed_card(TO_SUPPORTER_TITLE, message, TO_SUPPORTER_FINE, token)
         return Outcome((DirectMessage(relay.supporter_member_id, card), Reply(text_card(SENT_TO_SUPPORTER))))
-    refusal = _supporter_refusal(ctx, relay)
+    refusal = await _supporter_refusal(ctx, relay)
     if refusal is not None:
         return refusal
     if relay.supporter_member_id is None:
@@ -612,7 +615,7 @@ async def sweep(ctx: SweepContext) -> list[SweepResult]:
         if relay.author_member_id is not None:
             workspace = await store.workspace_of_member(ctx.session, relay.author_member_id)
             rota = await store.support_members(ctx.session, workspace.id or 0) if workspace else []
-            card = reminder_card(report, relay.token)
+            card = reminder_card(report, relay.token, ctx.support_window)
             intents: list[Intent] = [
                 DirectMessage(member.id or 0, card, key=f"{key}:{member.id}")
                 for member in rota

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -20,6 +20,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Outbox
 
 PENDING, SENDING, SENT, PARKED = "pending", "sending", "sent", "parked"
+# What a row's payload becomes once it is sent or parked: the words (a relayed support message, a
+# private note) are not kept after delivery; the row stays only as the idempotency record.
+ERASED = ""
+KEEP_DONE = timedelta(days=30)
 
 
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, object]]) -> int:
@@ -63,8 +67,9 @@ async def claim(session: AsyncSession, now: datetime, lease: timedelta, limit: i
         # SQLite: only the worker whose update still sees the row as it read it wins it.
         result = await session.exec(
             update(Outbox)  # type: ignore[call-overload]
-            .where(col(Outbox.id) == row.id, col(Outbox.state) == row.state,
-                   col(Outbox.attempts) == row.attempts)
+            .where(
+                col(Outbox.id) == row.id, col(Outbox.state) == row.state, col(Outbox.attempts) == row.attempts
+            )
             .values(state=SENDING, lease_until=now + lease)
         )
         if result.rowcount == 1:
@@ -78,14 +83,18 @@ async def mark_sent(session: AsyncSession, row_id: int, message_ref: str | None,
     await session.exec(
         update(Outbox)  # type: ignore[call-overload]
         .where(col(Outbox.id) == row_id)
-        .values(state=SENT, platform_message_id=message_ref, sent_at=now, lease_until=None,
-                attempts=Outbox.attempts + 1)  # type: ignore[operator]
+        .values(
+            state=SENT,
+            platform_message_id=message_ref,
+            sent_at=now,
+            lease_until=None,
+            payload=ERASED,
+            attempts=Outbox.attempts + 1,
+        )  # type: ignore[operator]
     )
 
 
-async def mark_failed(
-    session: AsyncSession, row_id: int, error: str, retry_at: datetime | None
-) -> None:
+async def mark_failed(session: AsyncSession, row_id: int, error: str, retry_at: datetime | None) -> None:
     """Schedules another attempt at ``retry_at``, or parks the row when that is None."""
     values: dict[str, object] = {
         "attempts": Outbox.attempts + 1,  # type: ignore[operator]
@@ -93,6 +102,8 @@ async def mark_failed(
         "lease_until": None,
         "state": PARKED if retry_at is None else PENDING,
     }
+    if retry_at is None:
+        values["payload"] = ERASED
     if retry_at is not None:
         values["next_attempt_at"] = retry_at
     await session.exec(update(Outbox).where(col(Outbox.id) == row_id).values(**values))  # type: ignore[call-overload]
@@ -105,6 +116,14 @@ async def reschedule(session: AsyncSession, row_id: int, send_at: datetime) -> N
         .where(col(Outbox.id) == row_id)
         .values(state=PENDING, lease_until=None, next_attempt_at=send_at)
     )
+
+
+async def forget_done_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Drops sent and parked rows older than ``cutoff``; their causes can no longer recur by then."""
+    result = await session.exec(
+        delete(Outbox).where(col(Outbox.state).in_((SENT, PARKED)), col(Outbox.created_at) < cutoff)  # type: ignore[call-overload]
+    )
+    return int(result.rowcount or 0)
 
 
 async def pending_count(session: AsyncSession) -> int:

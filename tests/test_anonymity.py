@@ -7,6 +7,7 @@ every log record of the run is checked, on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from dataclasses import replace
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from bot.events import PersonRef
-from bot.logs import KeyValueFormatter
+from bot.logs import KeyValueFormatter, setup_logging
 from practices import stress_reports as stress
 from tests.helpers import at
 from tests.scenario import Scenario
@@ -161,14 +162,14 @@ async def test_no_stress_table_holds_anything_that_points_at_the_reporter(s, dat
 
 async def test_the_reporter_never_appears_in_any_log_line(s, database, caplog):
     member_id = await reporter_id(database)
-    # Every logger, Tend's at DEBUG. aiosqlite's DEBUG trace is the one exception: it prints each
-    # SQL call with its parameters (see the report; setup_logging should pin it at INFO or above).
+    # Production logging at its most verbose (TEND_LOG_LEVEL=DEBUG), every logger captured.
+    handler = setup_logging("DEBUG", stream=io.StringIO())
     caplog.set_level(logging.DEBUG)
-    caplog.set_level(logging.DEBUG, logger="tend")
-    caplog.set_level(logging.INFO, logger="aiosqlite")
-
-    await run_every_option(s, database)
-    await s.run_until(START + timedelta(days=31), step=timedelta(hours=12))  # reminders, expiry
+    try:
+        await run_every_option(s, database)
+        await s.run_until(START + timedelta(days=31), step=timedelta(hours=12))  # reminders, expiry
+    finally:
+        logging.getLogger().removeHandler(handler)
 
     formatter = KeyValueFormatter()
     lines = [formatter.format(record) for record in caplog.records]

@@ -132,3 +132,12 @@ async def test_a_delivery_cancelled_between_claim_and_send_is_delivered_after_re
     await restarted.deliver_due()
     await restarted.deliver_due()
     assert len(s.sender.posts("C1")) == 1
+
+
+async def test_the_words_are_not_kept_once_sent_and_old_rows_are_dropped(database):
+    s = Scenario(database, TUESDAY_10)
+    await s.command("U1", "kudos <@U2|bo> thanks for listening yesterday")
+    assert [r.state for r in await rows(database)] == ["sent", "sent"]
+    assert all("listening" not in r.payload for r in await rows(database))
+    await s.run_until(TUESDAY_10 + timedelta(days=31), step=timedelta(days=1))
+    assert await rows(database) == []

@@ -50,7 +50,7 @@ class Named(Scenario):
 async def s(database) -> Scenario:
     """ana (admin), bojana (who reports), kim and lee (the support rota), max (nobody in particular)."""
     scenario = Named(database, START)
-    scenario.engine.delivery.pacing = {}  # several notes to one person at one instant; pacing is tested elsewhere
+    scenario.engine.delivery.pacing = {}  # several notes to one person at one instant (pacing: test_delivery)
     for user in NAMES:
         await scenario.join(user, NAMES[user])
     assert "now on the support rota" in await scenario.command(
