@@ -9,11 +9,12 @@ from practices.messages import Button, Buttons, Card, Divider, Facts, Fine, Form
 
 WIDTH = 78
 _BOLD = re.compile(r"\*(.+?)\*")
+_ITALIC = re.compile(r"(?<!\w)_(.+?)_(?!\w)")
 
 
 def plain(markup: str) -> str:
     """Drops the little markup cards use; a terminal shows it as it is meant, not as asterisks."""
-    return _BOLD.sub(r"\1", markup)
+    return _ITALIC.sub(r"\1", _BOLD.sub(r"\1", markup))
 
 
 def _wrap(text: str, indent: str) -> list[str]:

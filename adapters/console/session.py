@@ -51,6 +51,8 @@ CONSOLE_HELP = """Console commands (everything else is typed exactly as in Slack
   /cancel                              abandon a form you are filling in
   /quit                                leave"""
 
+WAIT_STEP = timedelta(minutes=10)  # shorter than the tightest grace window (an opener's 15 minutes)
+MAX_WAIT = timedelta(days=31)
 _DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$")
 
 
@@ -172,9 +174,13 @@ class ConsoleSession:
     async def handle_line(self, line: str) -> None:
         """One typed line; never raises for anything a person can type."""
         line = line.strip()
-        if self.pending is not None and not line.startswith("/cancel"):
-            await self._fill_field(line)
-            return
+        if self.pending is not None:
+            if line.startswith("/") and not line.startswith("/cancel"):
+                self.write("You are filling in a form: answer the question above, or type /cancel.")
+                return
+            if not line.startswith("/cancel"):
+                await self._fill_field(line)
+                return
         if not line:
             return
         word, _, rest = line.partition(" ")
@@ -293,13 +299,18 @@ class ConsoleSession:
 
     async def _wait(self, text: str) -> None:
         duration = parse_duration(text)
-        if duration is None or duration <= timedelta():
-            self.write("Usage: /wait 2d, /wait 3h or /wait 30m (days, hours or minutes).")
+        if duration is None or duration <= timedelta() or duration > MAX_WAIT:
+            self.write("Usage: /wait 2d, /wait 3h or /wait 30m (days, hours or minutes; at most 31d).")
             return
-        self.clock.advance(duration)
+        # Time passes in steps, so what falls due on the way fires on time, as on a running server.
+        remaining = duration
+        while remaining > timedelta():
+            step = min(WAIT_STEP, remaining)
+            self.clock.advance(step)
+            remaining -= step
+            if self.on_time_moved is not None:
+                await self.on_time_moved()
         self._tell_time()
-        if self.on_time_moved is not None:
-            await self.on_time_moved()
 
     def _tell_time(self) -> None:
         now = self.clock.now()
