@@ -13,6 +13,8 @@ from typing import Any
 from bot import commands as c
 from bot.events import ButtonClicked, CommandReceived, DirectText, FormSubmitted, InboundEvent, PersonRef
 from practices import (
+    data_rights,
+    index,
     meeting_openers,
     one_on_ones,
     preferences,
@@ -28,7 +30,16 @@ from practices.messages import Outcome
 from storage.identity import ensure_member, find_members_by_name
 from storage.models import Member
 
-PRACTICES: tuple[ModuleType, ...] = (shoutouts, rituals, meeting_openers, one_on_ones, stress_reports, teams)
+PRACTICES: tuple[ModuleType, ...] = (
+    shoutouts,
+    rituals,
+    meeting_openers,
+    one_on_ones,
+    stress_reports,
+    teams,
+    index,
+    data_rights,
+)
 
 
 def _merged(table: str) -> dict[str, Any]:
@@ -143,6 +154,14 @@ async def run_command(ctx: PracticeContext, command: c.Command) -> Outcome:
             return await stress_reports.add_support(ctx, await resolve_people(ctx, members))
         case c.SupportRemove(members=members):
             return await stress_reports.remove_support(ctx, await resolve_people(ctx, members))
+        case c.IndexShow(team=team, weeks=weeks):
+            return await index.show(ctx, team, weeks)
+        case c.IndexExport():
+            return await index.export(ctx)
+        case c.ExportMyData():
+            return await data_rights.export_my_data(ctx)
+        case c.ForgetMe(confirmed=confirmed):
+            return await data_rights.forget_me(ctx, confirmed)
         case c.OneOnOneList():
             return await one_on_ones.list_pairs(ctx)
         case c.OneOnOneAdd(report=report, schedule=schedule, manager=manager):
