@@ -1,0 +1,169 @@
+"""Slack payloads → neutral events: pure functions, no I/O, so they are tested with plain dicts.
+
+Slash commands arrive form-encoded (Bolt hands them over as a dict), interactivity as JSON. The
+engine never sees a Slack shape: only ``CommandReceived``, ``ButtonClicked`` and ``FormSubmitted``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bot.events import ButtonClicked, CommandReceived, FormSubmitted, Origin, PersonRef
+
+PLATFORM = "slack"
+DIRECT_CHANNEL_NAME = "directmessage"  # what Slack calls a person's DM with the app
+COMMANDS = {"/kudos": "kudos", "/tend": "tend"}
+
+# Slack escapes a mention as <@U123> or <@U123|name> (also <@W...> on Enterprise Grid).
+_MENTION = re.compile(r"<@(?P<uid>[UW][A-Z0-9]+)(?:\|(?P<name>[^<>]*))?>")
+# Two buttons with the same action in one actions block need distinct action ids: "kudos.open~1".
+_DUPLICATE_SUFFIX = re.compile(r"~\d+$")
+
+
+def event_id(kind: str, body: Mapping[str, Any]) -> str:
+    """A stable id for a request: Slack's trigger id when there is one, else a hash of the payload.
+
+    A retried delivery carries the same trigger id (or the same bytes), so the engine drops it.
+    """
+    trigger = body.get("trigger_id")
+    if trigger:
+        return f"{kind}:{trigger}"
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{kind}:{digest[:32]}"
+
+
+def split_mentions(text: str) -> tuple[str, tuple[PersonRef, ...]]:
+    """``<@U2|bo> thanks`` → (``<@U2> thanks``, (PersonRef("U2", "bo"),)); names stay out of the text."""
+    people: dict[str, str] = {}
+    for match in _MENTION.finditer(text):
+        name = (match["name"] or "").strip()
+        if name or match["uid"] not in people:
+            people[match["uid"]] = name
+    plain = _MENTION.sub(lambda match: f"<@{match['uid']}>", text)
+    return plain, tuple(PersonRef(uid, name) for uid, name in people.items())
+
+
+def _is_direct(channel_id: str | None, channel_name: str | None) -> bool:
+    return channel_name == DIRECT_CHANNEL_NAME or bool(channel_id and channel_id.startswith("D"))
+
+
+def command_event(body: Mapping[str, Any]) -> CommandReceived | None:
+    """A slash command payload → ``CommandReceived``; None for a command Tend does not own."""
+    command = COMMANDS.get(str(body.get("command", "")).strip().lower())
+    if command is None:
+        return None
+    channel_id = body.get("channel_id") or None
+    origin = Origin(
+        platform=PLATFORM,
+        workspace_id=str(body.get("team_id", "")),
+        workspace_name=str(body.get("team_domain", "")),
+        actor=PersonRef(str(body.get("user_id", "")) or None, str(body.get("user_name", ""))),
+        place_id=channel_id,
+        is_direct=_is_direct(channel_id, body.get("channel_name")),
+    )
+    text, mentions = split_mentions(str(body.get("text", "")))
+    return CommandReceived(
+        origin=origin,
+        command=command,  # type: ignore[arg-type]
+        text=text,
+        mentions=mentions,
+        event_id=event_id("command", body),
+    )
+
+
+def _interactive_origin(body: Mapping[str, Any], place_id: str | None) -> Origin:
+    user = body.get("user") or {}
+    team = body.get("team") or {}
+    channel = body.get("channel") or {}
+    return Origin(
+        platform=PLATFORM,
+        workspace_id=str(team.get("id") or user.get("team_id") or ""),
+        workspace_name=str(team.get("domain", "")),
+        actor=PersonRef(str(user.get("id", "")) or None, str(user.get("username") or user.get("name") or "")),
+        place_id=place_id,
+        is_direct=_is_direct(place_id, channel.get("name")),
+    )
+
+
+def neutral_action(action_id: str) -> str:
+    """The practice's action id, without the suffix that kept duplicates apart in one block."""
+    return _DUPLICATE_SUFFIX.sub("", action_id)
+
+
+def action_event(body: Mapping[str, Any]) -> ButtonClicked | None:
+    """A ``block_actions`` payload (a button tap) → ``ButtonClicked``; None when nothing was tapped."""
+    actions = body.get("actions") or []
+    if not actions:
+        return None
+    action = actions[0]
+    container = body.get("container") or {}
+    channel = body.get("channel") or {}
+    message = body.get("message") or {}
+    place_id = channel.get("id") or container.get("channel_id") or None
+    message_ref = message.get("ts") or container.get("message_ts") or None
+    trigger = body.get("trigger_id")
+    # One trigger per tap; the action's own timestamp separates taps without one (App Home replays).
+    id_source = {"trigger_id": trigger} if trigger else {"action": action, "user": body.get("user")}
+    return ButtonClicked(
+        origin=_interactive_origin(body, place_id),
+        action=neutral_action(str(action.get("action_id", ""))),
+        value=str(action.get("value") or ""),
+        message_ref=message_ref,
+        event_id=event_id("action", id_source),
+    )
+
+
+def form_metadata(private_metadata: str) -> tuple[str, str | None]:
+    """The form's opaque state and the channel it was opened from, as ``blocks.modal_view`` stored them."""
+    try:
+        data = json.loads(private_metadata or "{}")
+    except ValueError:
+        return "", None
+    if not isinstance(data, dict):
+        return "", None
+    channel = data.get("channel")
+    return str(data.get("state", "")), (str(channel) if channel else None)
+
+
+def _field_value(element: Mapping[str, Any]) -> str:
+    kind = element.get("type")
+    if kind in ("static_select", "external_select", "radio_buttons"):
+        option = element.get("selected_option") or {}
+        return str(option.get("value", ""))
+    if kind == "users_select":
+        return str(element.get("selected_user") or "")
+    if kind == "conversations_select":
+        return str(element.get("selected_conversation") or "")
+    if kind == "channels_select":
+        return str(element.get("selected_channel") or "")
+    return str(element.get("value") or "")
+
+
+def form_values(view: Mapping[str, Any]) -> dict[str, str]:
+    """``view.state.values`` back to the neutral field names (each input's block id is its field name)."""
+    values: dict[str, str] = {}
+    state = (view.get("state") or {}).get("values") or {}
+    for block_id, elements in state.items():
+        for element in (elements or {}).values():
+            values[str(block_id)] = _field_value(element or {})
+    return values
+
+
+def submission_event(body: Mapping[str, Any]) -> FormSubmitted | None:
+    """A ``view_submission`` payload → ``FormSubmitted``; the channel comes back from private metadata."""
+    view = body.get("view") or {}
+    form_id = str(view.get("callback_id") or "")
+    if not form_id:
+        return None
+    state, channel = form_metadata(str(view.get("private_metadata") or ""))
+    return FormSubmitted(
+        origin=_interactive_origin(body, channel),
+        form_id=form_id,
+        values=form_values(view),
+        state=state,
+        event_id=event_id("form", body if not body.get("trigger_id") else {"trigger_id": body["trigger_id"]}),
+    )
