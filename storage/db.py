@@ -64,17 +64,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Database:
-    """Owns the engine; hands out short-lived sessions."""
+    """Owns the engine; hands out short-lived sessions.
+
+    ``hide_parameters`` keeps bound values (a shout-out's words, a report's text) out of database
+    error messages, which end up in logs.
+    """
 
     def __init__(self, url: str = DEFAULT_DATABASE_URL, *, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = is_sqlite(url)
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
-            self.engine: AsyncEngine = create_async_engine(async_url(url), echo=echo)
+            self.engine: AsyncEngine = create_async_engine(async_url(url), echo=echo, hide_parameters=True)
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_async_engine(async_url(url), echo=echo, pool_pre_ping=True)
+            self.engine = create_async_engine(
+                async_url(url), echo=echo, pool_pre_ping=True, hide_parameters=True
+            )
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
     @asynccontextmanager
