@@ -1,14 +1,329 @@
-"""The Compassion Impact Index (stub: being written)."""
+"""The Compassion Impact Index: ``/tend index [team] [weeks]`` and ``/tend index export``.
+
+Admins see any team or the whole organisation; managers see the teams they manage; everyone else
+gets a friendly refusal. Figures come from the weekly signal rollups only, and every figure passes
+through ``index_maths.week_figures``, which hides whatever could point at fewer than
+``ctx.min_group_size`` people. Reports cover finished ISO weeks, so stress figures are complete.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+from practices import index_maths as maths
 from practices.context import PracticeContext
-from practices.messages import Outcome
+from practices.messages import Block, Card, Fact, Facts, Fine, Image, Outcome, Reply, Text
+from storage import index as store
+from storage.models import Team
+from storage.teams import team_by_name
+
+DEFAULT_WEEKS = 12
+EXAMPLE = "/tend index platform 8"
+
+# --- what people read (one place, to review and translate) ---------------------------------------
+NOT_ALLOWED = (
+    "The index is for Tend admins and team managers; ask one of them to share it with you. "
+    "Type /tend admin list to see who the admins are."
+)
+ONLY_ADMINS_EXPORT = (
+    "Only a Tend admin can export the index. Type /tend admin list to see who the admins are."
+)
+PICK_A_TEAM = "Name one of the teams you manage: {teams}. Example: /tend index {example} 8"
+NOT_YOUR_TEAM = "You can see the index of the teams you manage: {teams}. Example: /tend index {example} 8"
+NO_SUCH_TEAM = "I couldn't find a team called “{name}”. Type /tend team list to see them. Example: " + EXAMPLE
+ORGANISATION = "the organisation"
+TITLE = "Compassion Index: {name}"
+HEADLINE = "*{index}* / 100 {arrow} in week {week}"
+NO_DATA = (
+    "No figures for week {week} yet: the index fills in as people use shout-outs, 1:1 nudges and "
+    "meeting openers."
+)
+HIDDEN = "Hidden: {reason}."
+NO_COMPONENT_DATA = "no data"
+HIDDEN_FACT = "hidden: {reason}"
+CALLOUT_SUPPORT = (
+    "{requested} asked for support in week {week} and {unanswered} got none within {hours} hours."
+)
+HISTORY = "Index, last {weeks} (oldest first): {values}"
+FOOTER = (
+    "Aggregates only: figures from fewer than {minimum} people are hidden. "
+    "Formula v{version}, explained in docs/index.md."
+)
+CHART_ALT = "Compassion Index and its components for {name}, weeks {first} to {last}"
+CHART_AXIS = "score (100 = best)"
+EXPORT_TITLE = "Compassion Index export"
+EXPORT_NOTE = (
+    "CSV, one row per group and week, formula v{version}; hidden figures are blank with the reason. "
+    "Copy it into a spreadsheet."
+)
+GAP = "–"
+
+
+# --- weeks ---------------------------------------------------------------------------------------------
+
+
+def week_of(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def finished_weeks(today: date, count: int) -> list[str]:
+    """The ``count`` ISO weeks before the current one, oldest first."""
+    monday = today - timedelta(days=today.weekday())
+    return [week_of(monday - timedelta(weeks=back)) for back in range(count, 0, -1)]
+
+
+# --- formatting ----------------------------------------------------------------------------------------
+
+
+def show_value(name: str, raw: float) -> str:
+    if name == "supportive":
+        return f"{raw:.2f} per person"
+    if name == "mood":
+        return f"{raw:.1f} of 5"
+    return f"{round(100 * raw)}%"
+
+
+def show_index(value: float | None) -> str:
+    return GAP if value is None else f"{value:.1f}"
+
+
+def people(count: int) -> str:
+    return "1 person" if count == 1 else f"{count} people"
+
+
+def figure_line(name: str, latest: maths.WeekFigures, previous: maths.WeekFigures | None) -> str:
+    figure = latest.figures.get(name)
+    if figure is None:
+        return NO_COMPONENT_DATA
+    if figure.raw is None:
+        return HIDDEN_FACT.format(reason=figure.hidden)
+    before = previous.figures.get(name) if previous is not None else None
+    arrow = maths.trend(figure.raw, before.raw if before is not None else None)
+    return f"{show_value(name, figure.raw)} {arrow}".rstrip()
+
+
+def index_card(
+    ctx: PracticeContext, name: str, weeks: list[maths.WeekFigures], count: int, chart: Image | None = None
+) -> Card:
+    """The card for one group: ``weeks`` oldest first, the last ``count`` shown, the one before for trends."""
+    footer = Fine(FOOTER.format(minimum=ctx.min_group_size, version=maths.INDEX_VERSION))
+    title = TITLE.format(name=name)
+    latest = weeks[-1]
+    if latest.hidden is not None:
+        return Card(title=title, blocks=(Text(HIDDEN.format(reason=latest.hidden)), footer))
+    previous = weeks[-2] if len(weeks) > 1 else None
+    blocks: list[Block] = []
+    if latest.index is None:
+        blocks.append(Text(NO_DATA.format(week=latest.week)))
+    else:
+        arrow = maths.trend(latest.index, previous.index if previous is not None else None)
+        headline = HEADLINE.format(index=show_index(latest.index), arrow=arrow, week=latest.week)
+        blocks.append(Text(" ".join(headline.split())))
+    facts = tuple(Fact(maths.LABELS[c], figure_line(c, latest, previous)) for c in maths.COMPONENTS)
+    blocks.append(Facts(facts))
+    if latest.support_requested:
+        hours = round(ctx.support_window.total_seconds() / 3600)
+        callout = CALLOUT_SUPPORT.format(
+            requested=people(latest.support_requested),
+            week=latest.week,
+            unanswered=latest.support_unanswered or 0,
+            hours=hours,
+        )
+        blocks.append(Text(callout))
+    shown = weeks[-count:]
+    values = " · ".join(show_index(w.index) for w in shown)
+    span = "week" if len(shown) == 1 else f"{len(shown)} weeks"
+    blocks.append(Text(HISTORY.format(weeks=span, values=values)))
+    if chart is not None:
+        blocks.append(chart)
+    blocks.append(footer)
+    return Card(title=title, blocks=tuple(blocks))
+
+
+# --- the chart (optional: only when matplotlib is installed) ----------------------------------------
+
+
+def chart_folder() -> Path:
+    return Path(tempfile.gettempdir()) / "tend-index"
+
+
+def draw_chart(name: str, weeks: list[maths.WeekFigures], path: Path) -> Image | None:
+    """A PNG of the index and its components (the data is ``maths.trend_lines``); None without matplotlib.
+
+    matplotlib is imported here, lazily, and draws on an Agg canvas: Tend starts without it, never
+    needs a display, and the caller runs this in a worker thread so the event loop keeps answering.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    lines = maths.trend_lines(weeks)
+    labels = [w.week for w in weeks]
+    positions = list(range(len(labels)))
+    figure = Figure(figsize=(8, 4), dpi=100)
+    FigureCanvasAgg(figure)  # the Agg canvas, without pyplot's global state (safe in a worker thread)
+    axes = figure.subplots()
+    for key, values in lines.items():
+        points = [float("nan") if v is None else v for v in values]
+        label = "Index" if key == "index" else maths.LABELS[key]
+        axes.plot(positions, points, marker="o", linewidth=2.5 if key == "index" else 1, label=label)
+    axes.set_xticks(positions, labels)
+    axes.set_ylim(0, 100)
+    axes.set_ylabel(CHART_AXIS)
+    axes.set_title(TITLE.format(name=name))
+    axes.tick_params(axis="x", labelrotation=45, labelsize=7)
+    axes.legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png")
+    alt = CHART_ALT.format(name=name, first=labels[0], last=labels[-1])
+    return Image(url=path.resolve().as_uri(), alt=alt, path=str(path.resolve()))
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+async def _groups_data(ctx: PracticeContext) -> tuple[dict[int, set[int]], set[int]]:
+    organization_id = ctx.workspace.organization_id
+    return (
+        await store.team_people(ctx.session, organization_id),
+        await store.organization_people(ctx.session, organization_id),
+    )
+
+
+async def _rollups(ctx: PracticeContext, weeks: list[str]) -> maths.Rollups:
+    return maths.rollup(await store.signals_for_weeks(ctx.session, ctx.workspace.organization_id, weeks))
+
+
+def _current_week(ctx: PracticeContext) -> str:
+    return week_of(ctx.now.date())
+
+
+def _names(teams: list[Team]) -> str:
+    return ", ".join(team.name for team in teams)
+
+
+async def _choose_team(ctx: PracticeContext, name: str | None) -> Team | Outcome | None:
+    """The team asked about (None = the organisation), or the refusal to send instead."""
+    managed_ids = await store.managed_team_ids(ctx.session, ctx.actor_id)
+    teams = await store.organization_teams(ctx.session, ctx.workspace.organization_id)
+    managed = [team for team in teams if team.id in managed_ids]
+    if not ctx.is_admin and not managed:
+        return Outcome.reply(NOT_ALLOWED)
+    if name is None:
+        if ctx.is_admin:
+            return None
+        if len(managed) == 1:
+            return managed[0]
+        return Outcome.reply(PICK_A_TEAM.format(teams=_names(managed), example=managed[0].name))
+    team = await team_by_name(ctx.session, ctx.workspace_id, name)
+    if team is None:
+        return Outcome.reply(NO_SUCH_TEAM.format(name=name))
+    if not ctx.is_admin and team.id not in managed_ids:
+        return Outcome.reply(NOT_YOUR_TEAM.format(teams=_names(managed), example=managed[0].name))
+    return team
 
 
 async def show(ctx: PracticeContext, team: str | None, weeks: int | None) -> Outcome:
-    return Outcome.reply("This part of Tend is not available in this version yet.")
+    """The index card for a team or the organisation, over ``weeks`` finished weeks (default 12)."""
+    chosen = await _choose_team(ctx, team)
+    if isinstance(chosen, Outcome):
+        return chosen
+    count = weeks or DEFAULT_WEEKS
+    week_list = finished_weeks(ctx.now.date(), count + 1)  # one more, for the first week's trend
+    team_people, organization_people = await _groups_data(ctx)
+    if chosen is None:
+        name, ids = ORGANISATION, None
+    else:
+        assert chosen.id is not None
+        name, ids = chosen.name, [chosen.id]
+    group = maths.group_for(name, ids, team_people, organization_people, ctx.min_group_size)
+    rollups = await _rollups(ctx, week_list)
+    figures = maths.series(group, rollups, week_list, _current_week(ctx), ctx.min_group_size)
+    chart = None
+    if group.hidden is None:
+        key = "org" if chosen is None else f"team-{chosen.id}"
+        path = chart_folder() / f"index-{ctx.workspace.organization_id}-{key}-{week_list[-1]}-{count}.png"
+        chart = await asyncio.to_thread(draw_chart, name, figures[-count:], path)  # off the event loop
+    return Outcome((Reply(index_card(ctx, name, figures, count, chart)),))
+
+
+CSV_COLUMNS = (
+    "week",
+    "group",
+    "people",
+    "index",
+    *maths.COMPONENTS,
+    "support_requested",
+    "support_unanswered",
+    "formula_version",
+    "hidden",
+)
+
+
+def csv_rows(name: str, group: maths.Group, weeks: list[maths.WeekFigures]) -> list[list[str]]:
+    """One group's rows: blanks where figures are hidden or missing, the reasons in the last column."""
+    rows: list[list[str]] = []
+    for week in weeks:
+        reasons = [week.hidden] if week.hidden else []
+        values: list[str] = []
+        for component in maths.COMPONENTS:
+            figure = week.figures.get(component)
+            if figure is not None and figure.hidden:
+                reasons.append(f"{component}: {figure.hidden}")
+            values.append("" if figure is None or figure.raw is None else f"{figure.raw:.3f}")
+        rows.append(
+            [
+                week.week,
+                name,
+                "" if week.hidden else str(group.people),
+                "" if week.index is None else f"{week.index:.1f}",
+                *values,
+                "" if week.support_requested is None else str(week.support_requested),
+                "" if week.support_unanswered is None else str(week.support_unanswered),
+                maths.INDEX_VERSION,
+                "; ".join(dict.fromkeys(reasons)),
+            ]
+        )
+    return rows
+
+
+async def export_table(ctx: PracticeContext, weeks: int = DEFAULT_WEEKS) -> str:
+    """The organisation and every team, ``weeks`` finished weeks, as CSV text."""
+    week_list = finished_weeks(ctx.now.date(), weeks)
+    team_people, organization_people = await _groups_data(ctx)
+    rollups = await _rollups(ctx, week_list)
+    groups: list[tuple[str, list[int] | None]] = [(ORGANISATION, None)]
+    for team in await store.organization_teams(ctx.session, ctx.workspace.organization_id):
+        assert team.id is not None
+        groups.append((team.name, [team.id]))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for name, ids in groups:
+        group = maths.group_for(name, ids, team_people, organization_people, ctx.min_group_size)
+        figures = maths.series(group, rollups, week_list, _current_week(ctx), ctx.min_group_size)
+        writer.writerows(csv_rows(name, group, figures))
+    return buffer.getvalue()
 
 
 async def export(ctx: PracticeContext) -> Outcome:
-    return Outcome.reply("This part of Tend is not available in this version yet.")
+    """The aggregate table as CSV for admins, with the same suppression as the card.
+
+    The CSV travels as the text of a Reply card for now; adapters will attach it as a file later.
+    """
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS_EXPORT)
+    table = await export_table(ctx)
+    card = Card(
+        title=EXPORT_TITLE,
+        blocks=(Text(table), Fine(EXPORT_NOTE.format(version=maths.INDEX_VERSION))),
+    )
+    return Outcome((Reply(card),))

@@ -16,6 +16,10 @@ from storage.types import UTCDateTime
 PLATFORMS = ("slack", "teams", "console")
 ROLES = ("admin", "manager", "member")
 
+# SQLite reuses the highest row id after a delete unless told not to. Idempotency keys are built
+# from these ids ("occ:12:0"), so a reused id would make a new message look like an old one.
+NO_ID_REUSE = {"sqlite_autoincrement": True}
+
 
 class Organization(SQLModel, table=True):
     """The customer: one company, possibly several chat workspaces."""
@@ -42,7 +46,10 @@ class Workspace(SQLModel, table=True):
 class Member(SQLModel, table=True):
     """A person as seen in one workspace, with the hours Tend may reach them."""
 
-    __table_args__ = (UniqueConstraint("workspace_id", "platform_user_id", name="uq_member_workspace_user"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "platform_user_id", name="uq_member_workspace_user"),
+        NO_ID_REUSE,  # a forgotten member's id must never be handed to someone new
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
@@ -79,11 +86,6 @@ class TeamMembership(SQLModel, table=True):
     team_id: int = Field(foreign_key="team.id", primary_key=True, ondelete="CASCADE")
     member_id: int = Field(foreign_key="member.id", primary_key=True, index=True, ondelete="CASCADE")
     is_manager: bool = Field(default=False)
-
-
-# SQLite reuses the highest row id after a delete unless told not to. Idempotency keys are built
-# from these ids ("occ:12:0"), so a reused id would make a new message look like an old one.
-NO_ID_REUSE = {"sqlite_autoincrement": True}
 
 
 class Ritual(SQLModel, table=True):

@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.ForeignKeyConstraint(["workspace_id"], ["workspace.id"]),
         sa.UniqueConstraint("workspace_id", "platform_user_id", name="uq_member_workspace_user"),
+        sqlite_autoincrement=True,  # ids feed idempotency keys and links: never reuse one
     )
     op.create_index("ix_member_workspace_id", "member", ["workspace_id"])
 

@@ -1,0 +1,222 @@
+"""/tend index and /tend index export end to end: permissions, cards, suppression, CSV and the chart."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from practices import index as practice
+from practices.messages import Facts, Image, Reply
+from storage import signals as signal_store
+from storage.models import Team, Workspace
+from tests.scenario import Scenario
+
+START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday in 2026-W48
+LAST_WEEK = "2026-W47"
+
+# platform: U2 (manager) .. U8, 7 people; design: U9 (manager) .. U14, 6 people; tiny: U15, U16.
+TEAMS = {"platform": range(2, 9), "design": range(9, 15), "tiny": range(15, 17)}
+
+
+def mention(n: int) -> str:
+    return f"<@U{n}|p{n}>"
+
+
+@pytest.fixture
+async def s(database) -> Scenario:
+    scenario = Scenario(database, START)
+    await scenario.join("U1", "ada")  # the first member is the admin; in no team
+    for n in range(2, 18):  # U17 is in no team either
+        await scenario.join(f"U{n}", f"p{n}")
+    for name, people in TEAMS.items():
+        await scenario.command("U1", f"tend team create {name} #C-{name}")
+        await scenario.command("U1", f"tend team add {name} " + " ".join(mention(n) for n in people))
+    await scenario.command("U1", f"tend team manager platform {mention(2)}")
+    await scenario.command("U1", f"tend team manager design {mention(9)}")
+    await scenario.command("U1", f"tend team manager tiny {mention(15)}")
+    return scenario
+
+
+async def ids(s: Scenario) -> tuple[int, dict[str, int]]:
+    async with s.database.session() as session:
+        workspace = (await session.exec(select(Workspace))).one()
+        teams = {team.name: team.id for team in (await session.exec(select(Team))).all()}
+    return workspace.organization_id, teams
+
+
+async def bump(s: Scenario, team: str | None, week: str, kind: str, count: int = 1, value: float = 0.0):
+    org, teams = await ids(s)
+    async with s.database.session() as session:
+        await signal_store.bump(
+            session, org, teams[team] if team else 0, week, kind, count=count, value=value
+        )
+
+
+async def example_week(s: Scenario, team: str, week: str = LAST_WEEK) -> None:
+    """docs/index.md's example counters (for a team of 7 the per-person figures differ)."""
+    for kind, count, value in [
+        ("shoutout_given", 6, 0.0),
+        ("shoutout_contagion", 3, 0.0),
+        ("nudge_sent", 4, 0.0),
+        ("nudge_done", 3, 0.0),
+        ("stress_support_requested", 4, 0.0),
+        ("stress_supported", 2, 0.0),
+        ("stress_unsupported", 2, 0.0),
+        ("opener_occurrence", 2, 0.0),
+        ("opener_answer", 12, 42.0),
+    ]:
+        await bump(s, team, week, kind, count, value)
+
+
+def png_header(path: str) -> bytes:
+    return Path(path).read_bytes()[:8]
+
+
+def card(s: Scenario):
+    [reply] = [a for a in s.last_answers if isinstance(a, Reply)]
+    return reply.card
+
+
+def facts(s: Scenario) -> dict[str, str]:
+    [block] = [b for b in card(s).blocks if isinstance(b, Facts)]
+    return {fact.label: fact.value for fact in block.facts}
+
+
+# --- permissions -------------------------------------------------------------------------------------
+
+
+async def test_people_who_are_neither_admin_nor_manager_get_a_friendly_refusal(s):
+    assert await s.command("U3", "tend index") == practice.NOT_ALLOWED
+    assert await s.command("U3", "tend index platform") == practice.NOT_ALLOWED
+    assert await s.command("U3", "tend index export") == practice.ONLY_ADMINS_EXPORT
+
+
+async def test_a_manager_sees_their_own_team_and_no_other(s):
+    await example_week(s, "platform")
+    answer = await s.command("U2", "tend index")
+    assert card(s).title == "Compassion Index: platform"
+    assert "in week 2026-W47" in answer
+    answer = await s.command("U2", "tend index design")
+    assert (
+        answer == "You can see the index of the teams you manage: platform. Example: /tend index platform 8"
+    )
+    assert await s.command("U2", "tend index export") == practice.ONLY_ADMINS_EXPORT
+
+
+async def test_an_unknown_team_gets_an_example(s):
+    answer = await s.command("U1", "tend index nowhere")
+    assert "couldn't find a team called “nowhere”" in answer and "/tend index platform 8" in answer
+
+
+# --- the card ----------------------------------------------------------------------------------------
+
+
+async def test_admin_sees_a_team_card_with_components_trends_and_the_support_callout(s):
+    await bump(s, "platform", "2026-W46", "shoutout_given", 14)  # 2 per person the week before
+    await bump(s, "platform", "2026-W46", "nudge_sent", 4)
+    await bump(s, "platform", "2026-W46", "nudge_done", 1)
+    await example_week(s, "platform")
+    answer = await s.command("U1", "tend index platform 4")
+    # team of 7: supportive 11/7 per person (score 11/14), participation 12/14, the rest as in the docs
+    index = 100 * (0.25 * 11 / 14 + 0.2 * 0.75 + 0.15 * 12 / 14 + 0.1 * 0.625 + 0.2 * 0.5 + 0.1 * 1.0)
+    assert f"*{index:.1f}* / 100 ↑ in week 2026-W47" in answer
+    shown = facts(s)
+    assert shown["Supportive interactions per person"] == "1.57 per person ↓"  # 11/7, down from 2.00
+    assert shown["1:1 follow-through"] == "75% ↑"  # from 25%
+    assert shown["Opener participation"] == "86%"  # 12 / (2 × 7); no earlier week to compare
+    assert shown["Opener mean score"] == "3.5 of 5"
+    assert shown["Support requests left unanswered"] == "50%"
+    assert "4 people asked for support in week 2026-W47 and 2 got none within 48 hours." in answer
+    assert "last 4 weeks (oldest first): – · – ·" in answer
+    assert "Formula v1.0" in card(s).blocks[-1].text
+
+
+async def test_the_organisation_is_the_default_for_admins(s):
+    answer = await s.command("U1", "tend index")
+    assert card(s).title == "Compassion Index: the organisation"
+    # teams of 7, 6 and 2 (+2 people in no team): subtracting 7 and 6 from the total would leave 4.
+    assert "worked out by subtraction; hidden to keep answers anonymous" in answer
+
+
+async def test_a_team_below_the_minimum_is_hidden_with_the_reason(s):
+    await example_week(s, "tiny")
+    answer = await s.command("U1", "tend index tiny")
+    assert "Hidden: fewer than 5 people in tiny; hidden to keep answers anonymous." in answer
+    assert not any(isinstance(b, Facts | Image) for b in card(s).blocks)
+    assert "asked for support" not in answer
+    assert await s.command("U15", "tend index") == answer  # its manager sees no more than an admin
+
+
+async def test_no_allowed_query_reveals_the_two_person_team(s):
+    """Teams of 7, 6 and 2: the organisation and each team, as an admin asks; only 7 and 6 show."""
+    for team in TEAMS:
+        await bump(s, team, LAST_WEEK, "shoutout_given", 10 * len(TEAMS[team]))
+    shown = {}
+    for target in [None, *TEAMS]:
+        await s.command("U1", "tend index" + (f" {target}" if target else ""))
+        shown[target] = not any("Hidden:" in b.text for b in card(s).blocks if hasattr(b, "text"))
+    assert shown == {None: False, "platform": True, "design": True, "tiny": False}
+
+
+async def test_the_organisation_shows_once_the_hidden_remainder_meets_the_minimum(s):
+    for n in range(18, 21):
+        await s.join(f"U{n}", f"p{n}")  # 3 more people in no team: the remainder is now 2 + 2 + 3 = 7
+    await bump(s, "platform", LAST_WEEK, "shoutout_given", 7)
+    await bump(s, None, LAST_WEEK, "shoutout_given", 3)
+    await s.command("U1", "tend index")
+    assert facts(s)["Supportive interactions per person"] == "0.50 per person"  # 10 / 20 people
+
+
+async def test_this_weeks_signals_appear_once_the_week_is_over(s):
+    await s.command("U3", f"kudos {mention(4)} thanks for the review", place="C-platform")
+    answer = await s.command("U2", "tend index")
+    assert "No figures for week 2026-W47 yet" in answer
+    s.clock.set(START + timedelta(days=6))  # Monday of 2026-W49
+    answer = await s.command("U2", "tend index")
+    assert "in week 2026-W48" in answer
+    assert facts(s)["Supportive interactions per person"] == "0.14 per person"  # 1 of 7 people
+
+
+async def test_the_chart_is_a_non_empty_png_attached_as_an_image(s):
+    await example_week(s, "platform")
+    await s.command("U1", "tend index platform 6")
+    [image] = [b for b in card(s).blocks if isinstance(b, Image)]
+    assert image.path is not None and image.url.startswith("file://")
+    assert png_header(image.path) == b"\x89PNG\r\n\x1a\n"  # the file exists and is a non-empty PNG
+    assert "2026-W42 to 2026-W47" in image.alt
+
+
+# --- export ------------------------------------------------------------------------------------------
+
+
+async def test_export_is_a_csv_with_the_same_suppression(s):
+    await example_week(s, "platform")
+    await example_week(s, "tiny")
+    await s.command("U1", "tend index export")
+    [table, note] = card(s).blocks
+    assert "CSV" in note.text
+    rows = list(csv.DictReader(io.StringIO(table.text)))
+    assert len(rows) == 4 * 12  # the organisation and three teams, 12 finished weeks each
+    by_group = {(row["group"], row["week"]): row for row in rows}
+    platform = by_group[("platform", LAST_WEEK)]
+    assert platform["people"] == "7" and platform["follow_through"] == "0.750"
+    assert platform["support_requested"] == "4" and platform["formula_version"] == "1.0"
+    tiny = by_group[("tiny", LAST_WEEK)]
+    assert tiny["index"] == tiny["supportive"] == tiny["support_requested"] == tiny["people"] == ""
+    assert "fewer than 5 people in tiny" in tiny["hidden"]
+    org = by_group[("the organisation", LAST_WEEK)]
+    assert org["index"] == "" and "subtraction" in org["hidden"]
+
+
+async def test_a_manager_of_several_teams_is_asked_to_name_one(s):
+    await s.command("U1", f"tend team manager design {mention(2)}")
+    answer = await s.command("U2", "tend index")
+    assert answer == "Name one of the teams you manage: design, platform. Example: /tend index design 8"
+    await s.command("U2", "tend index design 1")
+    assert card(s).title == "Compassion Index: design"
+    assert "Index, last week (oldest first)" in card(s).fallback
