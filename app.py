@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import TypedDict
 
 from adapters.console.repl import build_console, run_repl
+from adapters.slack.listeners import add_slack_route, build_slack, sender_for
 from bot.clock import ShiftedClock, SystemClock
 from bot.engine import Engine
 from bot.errors import SettingsError
@@ -54,10 +55,20 @@ async def serve(settings: Settings) -> None:
     metrics = Metrics()
     clock = SystemClock()
     senders: dict[str, Sender] = {}  # platform adapters register here (Slack, Teams)
+    slack_sender = slack = None
+    if settings.slack_enabled and settings.slack_bot_token is not None:  # one workspace; OAuth comes later
+        slack_sender = sender_for(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+        senders["slack"] = slack_sender
     policy = policy_of(settings)
     engine = Engine(database, clock, senders, metrics=metrics, **policy)
     scheduler = Scheduler(database, clock, metrics=metrics, **policy)
     app = create_http_app(database, metrics)
+    if slack_sender is not None and settings.slack_signing_secret is not None:
+        secret = settings.slack_signing_secret.get_secret_value()
+        slack = build_slack(engine, slack_sender, signing_secret=secret)
+        add_slack_route(app, slack)
+    elif settings.slack_enabled:
+        logger.warning("slack oauth is not supported yet: set SLACK_BOT_TOKEN to serve one workspace")
     runner = await run_http(app, settings.host, settings.port)
     background = start_background(scheduler, engine.delivery)
     logger.info("serving", extra={"host": settings.host, "port": settings.port})
@@ -71,6 +82,9 @@ async def serve(settings: Settings) -> None:
     finally:
         background.shutdown(wait=False)
         await runner.cleanup()
+        if slack is not None:  # requests already acked still get their answers, within a bound
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(slack.drain(), timeout=10)
         await database.dispose()
 
 

@@ -1,0 +1,174 @@
+"""Neutral cards and forms → Block Kit: pure functions, kept inside Slack's published limits.
+
+Cards already speak Slack's mrkdwn (``*bold*``, ``_italic_``), so text passes through; what could
+exceed a limit is cut with "…" rather than rejected by Slack at send time.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from practices.messages import Button, Buttons, Card, Divider, Facts, Fine, Form, FormField, Image, Text
+
+# Block Kit limits (https://api.slack.com/reference/block-kit).
+MAX_BLOCKS = 50  # per message
+MAX_MODAL_BLOCKS = 100
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_FIELD_TEXT = 2000
+MAX_FIELDS = 10  # per section
+MAX_CONTEXT_TEXT = 3000
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_ACTION_ID = 255
+MAX_ACTIONS = 25  # elements per actions block
+MAX_ALT_TEXT = 2000
+MAX_URL = 3000
+MAX_MODAL_TITLE = 24
+MAX_MODAL_BUTTON = 24
+MAX_LABEL = 2000
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
+MAX_OPTIONS = 100
+MAX_INPUT_LENGTH = 3000
+MAX_PRIVATE_METADATA = 3000
+MAX_FALLBACK = 3000  # the notification text; Slack allows more, nobody reads more
+ELLIPSIS = "…"
+
+Blocks = list[dict[str, Any]]
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, marked with "…" when it had to be shortened."""
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": cut(text or " ", limit), "emoji": True}
+
+
+def mrkdwn(text: str, limit: int = MAX_SECTION_TEXT) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": cut(text or " ", limit)}
+
+
+def _button(button: Button, action_id: str) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": plain(button.label, MAX_BUTTON_TEXT),
+        "action_id": action_id[:MAX_ACTION_ID],
+    }
+    if button.value:
+        element["value"] = button.value[:MAX_BUTTON_VALUE]
+    if button.style in ("primary", "danger"):
+        element["style"] = button.style
+    return element
+
+
+def _actions(buttons: tuple[Button, ...]) -> Blocks:
+    """Buttons in rows of 25; an action repeated in one row gets a ``~n`` suffix (ids must be unique)."""
+    rows: Blocks = []
+    for start in range(0, len(buttons), MAX_ACTIONS):
+        seen: set[str] = set()
+        elements = []
+        for index, button in enumerate(buttons[start : start + MAX_ACTIONS]):
+            action_id = button.action if button.action not in seen else f"{button.action}~{index}"
+            seen.add(button.action)
+            elements.append(_button(button, action_id))
+        rows.append({"type": "actions", "elements": elements})
+    return rows
+
+
+def _facts(facts: Facts) -> Blocks:
+    fields = [mrkdwn(f"*{fact.label}*\n{fact.value}", MAX_FIELD_TEXT) for fact in facts.facts]
+    return [
+        {"type": "section", "fields": fields[start : start + MAX_FIELDS]}
+        for start in range(0, len(fields), MAX_FIELDS)
+    ]
+
+
+def _image(image: Image) -> Blocks:
+    if not image.url.startswith(("http://", "https://")) or len(image.url) > MAX_URL:
+        # A local file only (Slack needs a public URL): say what it shows instead.
+        return [{"type": "context", "elements": [mrkdwn(f"[{image.alt}]", MAX_CONTEXT_TEXT)]}]
+    return [{"type": "image", "image_url": image.url, "alt_text": cut(image.alt or "image", MAX_ALT_TEXT)}]
+
+
+def card_blocks(card: Card) -> Blocks:
+    """The card as Block Kit blocks, at most 50; a longer card ends with a "…" line."""
+    blocks: Blocks = []
+    if card.title:
+        blocks.append({"type": "header", "text": plain(card.title, MAX_HEADER_TEXT)})
+    for block in card.blocks:
+        if isinstance(block, Text):
+            blocks.append({"type": "section", "text": mrkdwn(block.text)})
+        elif isinstance(block, Fine):
+            blocks.append({"type": "context", "elements": [mrkdwn(block.text, MAX_CONTEXT_TEXT)]})
+        elif isinstance(block, Facts):
+            blocks += _facts(block)
+        elif isinstance(block, Image):
+            blocks += _image(block)
+        elif isinstance(block, Buttons):
+            blocks += _actions(block.buttons)
+        elif isinstance(block, Divider):
+            blocks.append({"type": "divider"})
+    if len(blocks) > MAX_BLOCKS:
+        blocks = [*blocks[: MAX_BLOCKS - 1], {"type": "context", "elements": [mrkdwn(ELLIPSIS)]}]
+    return blocks
+
+
+def fallback_text(card: Card) -> str:
+    """The plain text Slack shows in notifications and where blocks cannot be drawn."""
+    return cut(card.fallback or card.title or " ", MAX_FALLBACK)
+
+
+def _element(field: FormField) -> dict[str, Any]:
+    action_id = field.name[:MAX_ACTION_ID]
+    if field.kind == "person":
+        return {"type": "users_select", "action_id": action_id}
+    if field.kind == "choice":
+        options = [
+            {"text": plain(choice.label, MAX_OPTION_TEXT), "value": choice.value[:MAX_OPTION_VALUE]}
+            for choice in field.choices[:MAX_OPTIONS]
+        ]
+        return {"type": "static_select", "action_id": action_id, "options": options}
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": action_id}
+    if field.kind == "long_text":
+        element["multiline"] = True
+    if field.max_length is not None:
+        element["max_length"] = max(1, min(field.max_length, MAX_INPUT_LENGTH))
+    return element
+
+
+def _input(field: FormField) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": field.name[:MAX_ACTION_ID],
+        "label": plain(field.label, MAX_LABEL),
+        "element": _element(field),
+        "optional": not field.required,
+    }
+    if field.hint:
+        block["hint"] = plain(field.hint, MAX_LABEL)
+    return block
+
+
+def private_metadata(form: Form, channel_id: str | None) -> str:
+    """What a modal carries back on submit: the form's state and where it was opened from."""
+    data = json.dumps({"state": form.state, "channel": channel_id})
+    if len(data) > MAX_PRIVATE_METADATA:
+        raise ValueError("form state too long for a Slack modal")
+    return data
+
+
+def modal_view(form: Form, channel_id: str | None = None) -> dict[str, Any]:
+    """A form as a modal; each input's block id is the field name, so answers map straight back."""
+    return {
+        "type": "modal",
+        "callback_id": form.form_id,
+        "title": plain(form.title, MAX_MODAL_TITLE),
+        "submit": plain(form.submit_label, MAX_MODAL_BUTTON),
+        "close": plain("Cancel", MAX_MODAL_BUTTON),
+        "private_metadata": private_metadata(form, channel_id),
+        "blocks": [_input(field) for field in form.fields[:MAX_MODAL_BLOCKS]],
+    }

@@ -1,0 +1,204 @@
+"""How long one Compassion Impact Index query takes, at full size and at one tenth.
+
+    .venv/bin/python benchmarks/index.py                      # SQLite (a temporary file)
+    .venv/bin/python benchmarks/index.py --postgres postgresql://postgres@127.0.0.1:5432/test
+
+Full size (issue 5): 10,000 members in 200 teams, 52 weeks of signals rolled up from at least
+1,000,000 practice actions. The actions are drawn here and rolled up in memory into the same
+(organisation, team, week, kind) counters the practices write with ``storage.signals.bump``; the
+index only ever reads those rollups. Printed per size: the organisation query and one team query,
+each as "figures" (the reads plus the maths, which is what the target is about: under 100 ms per
+organisation query at full size) and as the whole card with its PNG chart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy import insert, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from practices import index, index_maths
+from practices.context import PracticeContext
+from practices.signals import iso_week
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Member, Organization, Signal, Team, TeamMembership, Workspace
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+KINDS = (
+    "shoutout_given",
+    "shoutout_contagion",
+    "nudge_sent",
+    "nudge_done",
+    "opener_answer",
+    "opener_occurrence",
+    "stress_reported",
+    "stress_support_requested",
+    "stress_supported",
+    "stress_unsupported",
+)
+
+
+def rolled_up_signals(teams: int, weeks: int, actions: int, seed: int = 7) -> tuple[list[dict], int]:
+    """``actions`` random practice actions rolled up into counters; returns the rows and the total."""
+    rng = random.Random(seed)
+    counts: Counter[tuple[int, str, str]] = Counter()
+    sums: Counter[tuple[int, str, str]] = Counter()
+    week_names = [iso_week(NOW - timedelta(weeks=w)) for w in range(weeks)]
+    for _ in range(actions):
+        key = (rng.randint(1, teams), rng.choice(week_names), rng.choice(KINDS))
+        counts[key] += 1
+        if key[2] == "opener_answer":
+            sums[key] += rng.randint(1, 5)
+    rows = [
+        {
+            "organization_id": 1,
+            "team_id": team,
+            "week": week,
+            "kind": kind,
+            "count": count,
+            "value_sum": float(sums[(team, week, kind)]),
+        }
+        for (team, week, kind), count in counts.items()
+    ]
+    return rows, sum(counts.values())
+
+
+async def seed(database: Database, members: int, teams: int, weeks: int, actions: int) -> int:
+    async with database.session() as session:
+        session.add(Organization(id=1, name="Bench", created_at=NOW))
+        await session.flush()
+        session.add(
+            Workspace(id=1, organization_id=1, platform="console", external_id="bench", created_at=NOW)
+        )
+    people = [
+        {
+            "id": i,
+            "workspace_id": 1,
+            "platform_user_id": f"u{i}",
+            "display_name": f"person {i}",
+            "time_zone": "UTC",
+            "work_days": "mon,tue,wed,thu,fri",
+            "work_start": "09:00",
+            "work_end": "17:30",
+            "role": "admin" if i == 1 else "member",
+            "is_bot": False,
+            "is_support": False,
+            "created_at": NOW,
+        }
+        for i in range(1, members + 1)
+    ]
+    team_rows = [
+        {"id": t, "workspace_id": 1, "name": f"team-{t}", "created_at": NOW} for t in range(1, teams + 1)
+    ]
+    memberships = [
+        {"team_id": 1 + (i - 1) % teams, "member_id": i, "is_manager": i <= teams}
+        for i in range(1, members + 1)
+    ]
+    signals, total = rolled_up_signals(teams, weeks, actions)
+    async with database.engine.begin() as connection:
+        for table, rows in (
+            (Member, people),
+            (Team, team_rows),
+            (TeamMembership, memberships),
+            (Signal, signals),
+        ):
+            for start in range(0, len(rows), 5_000):
+                await connection.execute(insert(table.__table__), rows[start : start + 5_000])  # type: ignore[attr-defined]
+        if not database.is_sqlite:
+            for table in ("member", "team", "teammembership", "signal"):
+                await connection.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT MAX(id) FROM {table}))"
+                    )
+                    if table != "teammembership"
+                    else text("SELECT 1")
+                )
+            await connection.execute(text("ANALYZE"))
+    return total
+
+
+async def figures_only(ctx: PracticeContext, team_id: int | None) -> None:
+    """The reads and the maths of one query, without drawing the chart."""
+    week_list = index.finished_weeks(ctx.now.date(), index.DEFAULT_WEEKS + 1)
+    team_people, organization_people = await index._groups_data(ctx)
+    group = index_maths.group_for(
+        "x", [team_id] if team_id else None, team_people, organization_people, ctx.min_group_size
+    )
+    rollups = await index._rollups(ctx, week_list)
+    index_maths.series(group, rollups, week_list, index._current_week(ctx), ctx.min_group_size)
+
+
+async def timed(make, repeats: int = 7) -> float:
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        await make()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+async def measure(url: str, label: str, scale: float) -> None:
+    members, teams, actions = int(10_000 * scale), max(int(200 * scale), 2), int(1_000_000 * scale)
+    await upgrade(url)
+    database = Database(url)
+    try:
+        total = await seed(database, members, teams, 52, actions)
+        async with database.session() as session:
+            workspace = await session.get(Workspace, 1)
+            admin = await session.get(Member, 1)
+            assert workspace is not None and admin is not None
+            ctx = PracticeContext(session=session, workspace=workspace, actor=admin, now=NOW)
+            org_fig = await timed(lambda: figures_only(ctx, None))
+            team_fig = await timed(lambda: figures_only(ctx, 7))
+            org_card = await timed(lambda: index.show(ctx, None, 12), repeats=3)
+            team_card = await timed(lambda: index.show(ctx, "team-7", 12), repeats=3)
+        print(
+            f"{label:10} {members:>6,} members {teams:>3} teams {total:>9,} actions | figures: organisation "
+            f"{org_fig:6.1f} ms, team {team_fig:6.1f} ms | card with chart: organisation {org_card:6.1f} ms, "
+            f"team {team_card:6.1f} ms"
+        )
+    finally:
+        await database.dispose()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--postgres", help="a PostgreSQL server URL; a throwaway database is created there")
+    args = parser.parse_args()
+    for scale in (0.1, 1.0):
+        with tempfile.TemporaryDirectory() as folder:
+            await measure(f"sqlite:///{folder}/bench.db", "SQLite", scale)
+        if args.postgres:
+            name = f"tend_bench_{uuid.uuid4().hex[:8]}"
+            server = await asyncpg.connect(args.postgres)
+            await server.execute(f'CREATE DATABASE "{name}"')
+            try:
+                await measure(
+                    make_url(args.postgres).set(database=name).render_as_string(False), "PostgreSQL", scale
+                )
+            finally:
+                await server.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+                await server.close()
+
+
+if __name__ == "__main__":
+    _ = date  # dates come from NOW
+    asyncio.run(main())
