@@ -22,7 +22,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -120,15 +120,6 @@ async def seed(database: Database, members: int, teams: int, weeks: int, actions
             for start in range(0, len(rows), 5_000):
                 await connection.execute(insert(table.__table__), rows[start : start + 5_000])  # type: ignore[attr-defined]
         if not database.is_sqlite:
-            for table in ("member", "team", "teammembership", "signal"):
-                await connection.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                        f"(SELECT MAX(id) FROM {table}))"
-                    )
-                    if table != "teammembership"
-                    else text("SELECT 1")
-                )
             await connection.execute(text("ANALYZE"))
     return total
 
@@ -200,5 +191,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    _ = date  # dates come from NOW
     asyncio.run(main())

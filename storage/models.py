@@ -209,6 +209,7 @@ class Signal(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("organization_id", "team_id", "week", "kind", name="uq_signal_bucket"),
+        Index("ix_signal_org_week", "organization_id", "week"),  # the index reads whole weeks
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -232,6 +232,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["organization_id"], ["organization.id"]),
         sa.UniqueConstraint("organization_id", "team_id", "week", "kind", name="uq_signal_bucket"),
     )
+    op.create_index("ix_signal_org_week", "signal", ["organization_id", "week"])
     op.create_index("ix_signal_organization_id", "signal", ["organization_id"])
 
     op.create_table(
