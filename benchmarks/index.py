@@ -13,24 +13,20 @@ organisation query at full size) and as the whole card with its PNG chart.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.databases import arguments, postgres_url, sqlite_url
 from practices import index, index_maths
 from practices.context import PracticeContext
 from practices.signals import iso_week
@@ -169,25 +165,13 @@ async def measure(url: str, label: str, scale: float) -> None:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--postgres", help="a PostgreSQL server URL; a throwaway database is created there")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     for scale in (0.1, 1.0):
-        with tempfile.TemporaryDirectory() as folder:
-            await measure(f"sqlite:///{folder}/bench.db", "SQLite", scale)
+        async with sqlite_url() as url:
+            await measure(url, "SQLite", scale)
         if args.postgres:
-            name = f"tend_bench_{uuid.uuid4().hex[:8]}"
-            server = await asyncpg.connect(args.postgres)
-            await server.execute(f'CREATE DATABASE "{name}"')
-            try:
-                await measure(
-                    make_url(args.postgres).set(database=name).render_as_string(False), "PostgreSQL", scale
-                )
-            finally:
-                await server.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-                await server.close()
+            async with postgres_url(args.postgres) as url:
+                await measure(url, "PostgreSQL", scale)
 
 
 if __name__ == "__main__":

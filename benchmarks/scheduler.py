@@ -9,22 +9,18 @@ On PostgreSQL the script creates and drops a throwaway database of its own.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy import insert, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.databases import arguments, postgres_url, sqlite_url
 from bot.clock import FixedClock
 from bot.scheduler import Scheduler
 from storage.db import Database
@@ -92,22 +88,12 @@ async def measure(url: str, label: str) -> None:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--postgres", help="a PostgreSQL server URL; a throwaway database is created there")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        await measure(f"sqlite:///{folder}/bench.db", "SQLite")
+    args = arguments(__doc__)
+    async with sqlite_url() as url:
+        await measure(url, "SQLite")
     if args.postgres:
-        name = f"tend_bench_{uuid.uuid4().hex[:8]}"
-        server = await asyncpg.connect(args.postgres)
-        await server.execute(f'CREATE DATABASE "{name}"')
-        try:
-            await measure(make_url(args.postgres).set(database=name).render_as_string(False), "PostgreSQL")
-        finally:
-            await server.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            await server.close()
+        async with postgres_url(args.postgres) as url:
+            await measure(url, "PostgreSQL")
 
 
 if __name__ == "__main__":
