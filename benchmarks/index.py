@@ -121,14 +121,14 @@ async def seed(database: Database, members: int, teams: int, weeks: int, actions
 
 
 async def figures_only(ctx: PracticeContext, team_id: int | None) -> None:
-    """The reads and the maths of one query, without drawing the chart."""
+    """The reads and the maths of one ``/tend index`` query, without drawing the chart."""
     week_list = index.finished_weeks(ctx.now.date(), index.DEFAULT_WEEKS + 1)
-    team_people, organization_people = await index._groups_data(ctx)
-    group = index_maths.group_for(
-        "x", [team_id] if team_id else None, team_people, organization_people, ctx.min_group_size
+    ids = [team_id] if team_id else None
+    group = index_maths.group_from_sizes("x", ids, await index._sizes(ctx, ids), ctx.min_group_size)
+    counters = await index.store.group_counters(ctx.session, 1, week_list, ids)
+    index_maths.series(
+        group, index_maths.rollup(counters), week_list, index._current_week(ctx), ctx.min_group_size
     )
-    rollups = await index._rollups(ctx, week_list)
-    index_maths.series(group, rollups, week_list, index._current_week(ctx), ctx.min_group_size)
 
 
 async def timed(make, repeats: int = 7) -> float:

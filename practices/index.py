@@ -198,6 +198,21 @@ async def _groups_data(ctx: PracticeContext) -> tuple[dict[int, set[int]], set[i
     )
 
 
+async def _sizes(ctx: PracticeContext, team_ids: list[int] | None) -> maths.Sizes:
+    """The sizes the privacy rule needs, counted in the database (no member ids are loaded)."""
+    organization_id = ctx.workspace.organization_id
+    teams = await store.team_sizes(ctx.session, organization_id)
+    shown = maths.shown_on_their_own(teams, ctx.min_group_size)
+    return maths.Sizes(
+        organization=await store.organization_size(ctx.session, organization_id),
+        teams=teams,
+        outside_shown=await store.people_outside(ctx.session, organization_id, shown)
+        if team_ids is None
+        else 0,
+        union=await store.people_in(ctx.session, organization_id, team_ids) if team_ids else 0,
+    )
+
+
 async def _rollups(ctx: PracticeContext, weeks: list[str]) -> maths.Rollups:
     return maths.rollup(await store.signals_for_weeks(ctx.session, ctx.workspace.organization_id, weeks))
 
@@ -238,14 +253,14 @@ async def show(ctx: PracticeContext, team: str | None, weeks: int | None) -> Out
         return chosen
     count = weeks or DEFAULT_WEEKS
     week_list = finished_weeks(ctx.now.date(), count + 1)  # one more, for the first week's trend
-    team_people, organization_people = await _groups_data(ctx)
     if chosen is None:
         name, ids = ORGANISATION, None
     else:
         assert chosen.id is not None
         name, ids = chosen.name, [chosen.id]
-    group = maths.group_for(name, ids, team_people, organization_people, ctx.min_group_size)
-    rollups = await _rollups(ctx, week_list)
+    group = maths.group_from_sizes(name, ids, await _sizes(ctx, ids), ctx.min_group_size)
+    organization_id = ctx.workspace.organization_id
+    rollups = maths.rollup(await store.group_counters(ctx.session, organization_id, week_list, ids))
     figures = maths.series(group, rollups, week_list, _current_week(ctx), ctx.min_group_size)
     chart = None
     if group.hidden is None:

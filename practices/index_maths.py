@@ -181,6 +181,36 @@ class Group:
     hidden: str | None = None  # why every figure of this group is hidden, if it is
 
 
+@dataclass(frozen=True)
+class Sizes:
+    """Group sizes as the privacy rule needs them (the database counts them, or ``sizes_from_sets``).
+
+    ``teams`` holds each team's number of people; ``outside_shown`` the people of the organisation in
+    no team that is shown on its own; ``union`` the distinct people of the teams asked about.
+    """
+
+    organization: int
+    teams: Mapping[int, int]
+    outside_shown: int
+    union: int
+
+
+def shown_on_their_own(team_sizes: Mapping[int, int], minimum: int) -> list[int]:
+    return [team_id for team_id, size in team_sizes.items() if size >= minimum]
+
+
+def sizes_from_sets(
+    team_ids: Collection[int] | None,
+    team_people: Mapping[int, Collection[int]],
+    organization_people: Collection[int],
+    minimum: int,
+) -> Sizes:
+    teams = {team_id: len(set(people)) for team_id, people in team_people.items()}
+    shown: set[int] = set().union(*(set(team_people[t]) for t in shown_on_their_own(teams, minimum)))
+    union: set[int] = set().union(*(set(team_people.get(t, ())) for t in (team_ids or ())))
+    return Sizes(len(set(organization_people)), teams, len(set(organization_people) - shown), len(union))
+
+
 def group_for(
     name: str,
     team_ids: Collection[int] | None,
@@ -188,6 +218,13 @@ def group_for(
     organization_people: Collection[int],
     minimum: int,
 ) -> Group:
+    """``group_from_sizes`` for people given as sets of member ids."""
+    return group_from_sizes(
+        name, team_ids, sizes_from_sets(team_ids, team_people, organization_people, minimum), minimum
+    )
+
+
+def group_from_sizes(name: str, team_ids: Collection[int] | None, sizes: Sizes, minimum: int) -> Group:
     """Sizes a group and decides whether it may be shown at all, including complementary suppression.
 
     A team (or set of teams) needs ``minimum`` people. A set of several teams that holds a small team
@@ -196,25 +233,18 @@ def group_for(
     or more: then the only thing subtraction yields is that pooled remainder.
     """
     if team_ids is None:
-        people = set(organization_people)
-        shown_teams = [set(p) for p in team_people.values() if len(set(p)) >= minimum]
-        hidden_teams = [t for t, p in team_people.items() if len(set(p)) < minimum]
-        if len(people) < minimum:
-            return Group(name, None, len(people), TOO_FEW_PEOPLE.format(minimum=minimum, name=name))
-        if hidden_teams:
-            remainder = people - set().union(*shown_teams)
-            if len(remainder) < minimum:
-                return Group(name, None, len(people), SMALL_REMAINDER.format(minimum=minimum))
-        return Group(name, None, len(people))
+        people = sizes.organization
+        if people < minimum:
+            return Group(name, None, people, TOO_FEW_PEOPLE.format(minimum=minimum, name=name))
+        if any(size < minimum for size in sizes.teams.values()) and sizes.outside_shown < minimum:
+            return Group(name, None, people, SMALL_REMAINDER.format(minimum=minimum))
+        return Group(name, None, people)
     ids = frozenset(team_ids)
-    members: set[int] = set()
-    for team_id in ids:
-        members |= set(team_people.get(team_id, ()))
-    if len(members) < minimum:
-        return Group(name, ids, len(members), TOO_FEW_PEOPLE.format(minimum=minimum, name=name))
-    if len(ids) > 1 and any(len(set(team_people.get(t, ()))) < minimum for t in ids):
-        return Group(name, ids, len(members), SMALL_TEAM_INSIDE.format(minimum=minimum))
-    return Group(name, ids, len(members))
+    if sizes.union < minimum:
+        return Group(name, ids, sizes.union, TOO_FEW_PEOPLE.format(minimum=minimum, name=name))
+    if len(ids) > 1 and any(sizes.teams.get(t, 0) < minimum for t in ids):
+        return Group(name, ids, sizes.union, SMALL_TEAM_INSIDE.format(minimum=minimum))
+    return Group(name, ids, sizes.union)
 
 
 @dataclass(frozen=True)

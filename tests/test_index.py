@@ -220,3 +220,27 @@ async def test_a_manager_of_several_teams_is_asked_to_name_one(s):
     await s.command("U2", "tend index design 1")
     assert card(s).title == "Compassion Index: design"
     assert "Index, last week (oldest first)" in card(s).fallback
+
+
+async def test_sizes_counted_in_the_database_match_the_sizes_counted_from_member_sets(s):
+    """The card counts people in SQL; the export and the maths tests count sets. Both must agree."""
+    await s.join("B1", "deploybot", is_bot=True)
+    await s.command("U1", f"tend team add design {mention(2)} <@B1|deploybot>")  # overlap, and a bot refused
+    org, teams = await ids(s)
+    async with s.database.session() as session:
+        workspace = (await session.exec(select(Workspace))).one()
+        everyone = await practice.store.organization_people(session, org)
+        team_people = await practice.store.team_people(session, org)
+        ctx = practice.PracticeContext(session=session, workspace=workspace, actor=None, now=START)  # type: ignore[arg-type]
+        ctx.min_group_size = 5
+        for asked in (None, [teams["design"]], [teams["tiny"]], [teams["platform"], teams["design"]]):
+            counted = await practice._sizes(ctx, asked)
+            from_sets = practice.maths.sizes_from_sets(asked, team_people, everyone, 5)
+            expected_outside = from_sets.outside_shown if asked is None else 0
+            expected_union = from_sets.union if asked else 0
+            assert (counted.organization, dict(counted.teams), counted.outside_shown, counted.union) == (
+                from_sets.organization,
+                dict(from_sets.teams),
+                expected_outside,
+                expected_union,
+            )
