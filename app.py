@@ -60,7 +60,7 @@ async def serve(settings: Settings) -> None:
         slack_sender = sender_for(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
         senders["slack"] = slack_sender
     policy = policy_of(settings)
-    engine = Engine(database, clock, senders, metrics=metrics, **policy)
+    engine = Engine(database, clock, senders, metrics=metrics, index_weights=settings.index_weights, **policy)
     scheduler = Scheduler(database, clock, metrics=metrics, **policy)
     app = create_http_app(database, metrics)
     if slack_sender is not None and settings.slack_signing_secret is not None:
@@ -98,7 +98,9 @@ async def console(settings: Settings) -> None:
     engines: list[Engine] = []
 
     def make_engine(sender: Sender) -> Engine:
-        engines.append(Engine(database, clock, {"console": sender}, **policy))
+        engines.append(
+            Engine(database, clock, {"console": sender}, index_weights=settings.index_weights, **policy)
+        )
         return engines[0]
 
     async def catch_up() -> None:

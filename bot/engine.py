@@ -24,6 +24,7 @@ from bot.ports import Sender
 from bot.recurrence import next_run
 from bot.routes import route
 from practices.context import SUPPORT_WINDOW, PracticeContext
+from practices.index_maths import DEFAULT_WEIGHTS
 from practices.messages import OpenForm, Outcome, Reply, UpdateCard, text_card
 from storage.db import Conflict, Database
 from storage.events import mark_processed
@@ -63,6 +64,7 @@ class Engine:
         min_group_size: int = 5,
         delivery: DeliveryWorker | None = None,
         support_window: timedelta = SUPPORT_WINDOW,
+        index_weights: Mapping[str, float] | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
@@ -70,6 +72,7 @@ class Engine:
         self.metrics = metrics or Metrics()
         self.min_group_size = min_group_size
         self.support_window = support_window
+        self.index_weights = dict(index_weights or DEFAULT_WEIGHTS)
         self.delivery = delivery or DeliveryWorker(database, clock, self.senders, metrics=self.metrics)
 
     async def handle(self, event: InboundEvent) -> tuple[Answer, ...]:
@@ -117,6 +120,7 @@ class Engine:
                     min_group_size=self.min_group_size,
                     next_run=next_run,
                     support_window=self.support_window,
+                    index_weights=self.index_weights,
                 )
                 outcome = await route(context, event)
                 scope = f"{origin.platform}:{event_id}" if event_id else f"event:{uuid.uuid4().hex}"

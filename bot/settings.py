@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from bot.errors import SettingsError
+from practices.index_maths import COMPONENTS, DEFAULT_WEIGHTS
 
 logger = logging.getLogger("tend.settings")
 
@@ -46,6 +47,9 @@ _RULES: dict[str, str] = {
     "tend_log_level": "must be one of " + ", ".join(LOG_LEVELS),
     "tend_dev_insecure": "must be true or false",
     "tend_support_reply_hours": "must be a whole number of hours, at least 1",
+    "tend_index_weights": "must be name=weight pairs separated by commas, names from "
+    + ", ".join(COMPONENTS)
+    + ", weights 0 or more, at least one above 0 (e.g. supportive=0.3,contagion=0.2)",
 }
 
 # Set only while load_settings runs with an explicit mapping, so that call never sees os.environ.
@@ -62,6 +66,22 @@ class _MappingEnvSource(EnvSettingsSource):
     def _load_env_vars(self) -> Mapping[str, str | None]:
         # Same normalisation the real source applies for this config: names case-insensitive, "" unset.
         return {key.lower(): value for key, value in self._environ.items() if value != ""}
+
+
+def parse_index_weights(text: str) -> dict[str, float]:
+    """``supportive=0.3,contagion=0.2`` over the defaults; raises ValueError on anything else."""
+    weights = dict(DEFAULT_WEIGHTS)
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, raw = pair.partition("=")
+        if not sep or name.strip() not in COMPONENTS:
+            raise ValueError(f"unknown component in {pair!r}")
+        value = float(raw)
+        if not value >= 0:  # also refuses nan
+            raise ValueError(f"negative weight in {pair!r}")
+        weights[name.strip()] = value
+    if not any(weight > 0 for weight in weights.values()):
+        raise ValueError("every weight is 0")
+    return weights
 
 
 def mask_database_url(url: str) -> str:
@@ -135,6 +155,7 @@ class Settings(BaseSettings):
     # Privacy
     tend_min_group_size: int = 5
     tend_support_reply_hours: int = Field(default=48, ge=1)
+    tend_index_weights: str = ""  # overrides of the index weights; the rest keep their defaults
 
     # Logging and development
     tend_log_level: str = "INFO"
@@ -188,6 +209,12 @@ class Settings(BaseSettings):
             return next((known for known in APP_TYPES if known.lower() == value.strip().lower()), value)
         return value
 
+    @field_validator("tend_index_weights")
+    @classmethod
+    def _index_weights(cls, value: str) -> str:
+        parse_index_weights(value)
+        return value
+
     @field_validator("tend_log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -232,6 +259,10 @@ class Settings(BaseSettings):
     @property
     def teams_enabled(self) -> bool:
         return bool(self.microsoft_app_id) or self.tend_dev_insecure
+
+    @property
+    def index_weights(self) -> dict[str, float]:
+        return parse_index_weights(self.tend_index_weights)
 
     @property
     def min_group_size(self) -> int:

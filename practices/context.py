@@ -8,10 +8,11 @@ APScheduler, which only ``bot`` may import.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from practices.index_maths import DEFAULT_WEIGHTS
 from practices.messages import Outcome
 from practices.schedules import Recurrence
 from storage.db import Session
@@ -40,6 +41,7 @@ class PracticeContext:
     min_group_size: int = 5
     next_run: NextRun = _no_recurrence
     support_window: timedelta = SUPPORT_WINDOW
+    index_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
     @property
     def workspace_id(self) -> int:

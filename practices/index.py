@@ -261,7 +261,9 @@ async def show(ctx: PracticeContext, team: str | None, weeks: int | None) -> Out
     group = maths.group_from_sizes(name, ids, await _sizes(ctx, ids), ctx.min_group_size)
     organization_id = ctx.workspace.organization_id
     rollups = maths.rollup(await store.group_counters(ctx.session, organization_id, week_list, ids))
-    figures = maths.series(group, rollups, week_list, _current_week(ctx), ctx.min_group_size)
+    figures = maths.series(
+        group, rollups, week_list, _current_week(ctx), ctx.min_group_size, ctx.index_weights
+    )
     chart = None
     if group.hidden is None:
         key = "org" if chosen is None else f"team-{chosen.id}"
@@ -324,7 +326,9 @@ async def export_table(ctx: PracticeContext, weeks: int = DEFAULT_WEEKS) -> str:
     writer.writerow(CSV_COLUMNS)
     for name, ids in groups:
         group = maths.group_for(name, ids, team_people, organization_people, ctx.min_group_size)
-        figures = maths.series(group, rollups, week_list, _current_week(ctx), ctx.min_group_size)
+        figures = maths.series(
+            group, rollups, week_list, _current_week(ctx), ctx.min_group_size, ctx.index_weights
+        )
         writer.writerows(csv_rows(name, group, figures))
     return buffer.getvalue()
 

@@ -93,6 +93,7 @@ def test_defaults() -> None:
         ({"TEND_LOG_LEVEL": "debug"}, "tend_log_level", "DEBUG"),
         ({"TEND_DEV_INSECURE": "true"}, "tend_dev_insecure", True),
         ({"TEND_SUPPORT_REPLY_HOURS": "24"}, "tend_support_reply_hours", 24),
+        ({"TEND_INDEX_WEIGHTS": "mood=0.5"}, "tend_index_weights", "mood=0.5"),
     ],
 )
 def test_each_variable_is_read(extra_env: dict[str, str], attribute: str, expected: object) -> None:
