@@ -163,8 +163,6 @@ class DeliveryWorker:
             result = await self._deliver(row)
             if result is not None:
                 delivered.append(result)
-        async with self.database.session() as session:
-            self.metrics.outbox_pending.set(await outbox.pending_count(session))
         return delivered
 
     async def _deliver(self, row: Outbox) -> Sent | None:

@@ -8,7 +8,7 @@ grammar type.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Any
+from typing import Any, assert_never
 
 from bot import commands as c
 from bot.events import ButtonClicked, CommandReceived, DirectText, FormSubmitted, InboundEvent, PersonRef
@@ -57,7 +57,6 @@ SWEEPS: tuple[SweepHandler, ...] = tuple(
     sweep for module in PRACTICES for sweep in getattr(module, "SWEEPS", ())
 )
 
-NOT_YET = "`{what}` is not available in this version of Tend yet."
 UNKNOWN_PERSON = (
     "I don't know anyone called @{name} here. Mention them so your chat app completes the name "
     "(for example @{name} → pick from the list)."
@@ -171,7 +170,7 @@ async def run_command(ctx: PracticeContext, command: c.Command) -> Outcome:
             return await one_on_ones.remove(ctx, pair_id)
         case c.OneOnOnePrep(pair_id=pair_id, enabled=enabled):
             return await one_on_ones.set_prep(ctx, pair_id, enabled)
-    return Outcome.reply(NOT_YET.format(what=describe_command(command)))
+    assert_never(command)
 
 
 def place_id(ctx: PracticeContext, place: c.PlaceRef) -> str | None:
@@ -179,12 +178,6 @@ def place_id(ctx: PracticeContext, place: c.PlaceRef) -> str | None:
     if place.is_here:
         return ctx.place_id if not ctx.is_direct else None
     return place.place_id or place.name or None
-
-
-def describe_command(command: c.Command) -> str:
-    if isinstance(command, c.Kudos):
-        return "/kudos"
-    return "/tend " + type(command).__name__
 
 
 async def route(ctx: PracticeContext, event: InboundEvent) -> Outcome:

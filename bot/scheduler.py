@@ -31,7 +31,7 @@ from storage import rituals as store
 from storage.db import Database, Session
 from storage.events import RETENTION, forget_processed_before
 from storage.models import Ritual, Workspace
-from storage.outbox import KEEP_DONE, forget_done_before
+from storage.outbox import KEEP_DONE, forget_done_before, pending_count
 from storage.outbox import enqueue_many as enqueue
 
 logger = logging.getLogger("tend.scheduler")
@@ -102,6 +102,8 @@ class Scheduler:
                     report.swept += await enqueue_intents(
                         session, result.workspace, result.outcome.intents, now, result.scope
                     )
+        async with self.database.session() as session:  # once a tick, not on every event's delivery
+            self.metrics.outbox_pending.set(await pending_count(session))
         if self._last_purge is None or now - self._last_purge >= PURGE_EVERY:
             async with self.database.session() as session:
                 await forget_processed_before(session, now - RETENTION)

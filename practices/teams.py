@@ -9,10 +9,13 @@ figures to be shown. Every lookup happens inside the caller's workspace.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from practices.context import PracticeContext
 from practices.messages import Outcome
 from practices.roles import ONLY_ADMINS, names
 from storage import teams as store
+from storage.db import Session
 from storage.models import Member, Team
 
 MAX_NAME = 80
@@ -168,6 +171,27 @@ async def create(ctx: PracticeContext, name: str, place_id: str | None) -> Outco
 
 async def add_members(ctx: PracticeContext, name: str, members: list[Member]) -> Outcome:
     """Admins, or a manager of the team; someone already in it is a no-op with a note."""
+    return await _change_membership(
+        ctx, name, members, store.add_membership, ADDED, ALREADY_IN, refuse_bots=True
+    )
+
+
+async def remove_members(ctx: PracticeContext, name: str, members: list[Member]) -> Outcome:
+    """Admins, or a manager of the team; someone not in it is a no-op with a note."""
+    return await _change_membership(ctx, name, members, store.remove_membership, REMOVED, NOT_IN)
+
+
+async def _change_membership(
+    ctx: PracticeContext,
+    name: str,
+    members: list[Member],
+    change: Callable[[Session, int, int], Awaitable[bool]],
+    done: str,
+    unchanged: str,
+    *,
+    refuse_bots: bool = False,
+) -> Outcome:
+    """Adds or removes people; ``change`` says whether it changed anything for each person."""
     team = await _find(ctx, name)
     if isinstance(team, Outcome):
         return team
@@ -178,42 +202,15 @@ async def add_members(ctx: PracticeContext, name: str, members: list[Member]) ->
     if not people:
         return Outcome.reply(NOBODY.format(team=team.name))
     bots = [member for member in people if member.is_bot]
-    if bots:
+    if refuse_bots and bots:
         return Outcome.reply(BOTS.format(names=names(bots), team=team.name))
-    added: list[Member] = []
-    already: list[Member] = []
+    changed: list[Member] = []
+    same: list[Member] = []
     for member in people:
-        joined = await store.add_membership(ctx.session, team.id, member.id or 0)
-        (added if joined else already).append(member)
-    lines = []
-    if added:
-        lines.append(ADDED.format(who=names(added), team=team.name))
-    if already:
-        lines.append(ALREADY_IN.format(who=_who(already), team=team.name))
-    return Outcome.reply("\n".join(lines))
-
-
-async def remove_members(ctx: PracticeContext, name: str, members: list[Member]) -> Outcome:
-    """Admins, or a manager of the team; someone not in it is a no-op with a note."""
-    team = await _find(ctx, name)
-    if isinstance(team, Outcome):
-        return team
-    assert team.id is not None
-    if not await _may_change_members(ctx, team):
-        return Outcome.reply(ONLY_MANAGERS.format(team=team.name))
-    people = _unique(ctx, members)
-    if not people:
-        return Outcome.reply(NOBODY.format(team=team.name))
-    removed: list[Member] = []
-    absent: list[Member] = []
-    for member in people:
-        left = await store.remove_membership(ctx.session, team.id, member.id or 0)
-        (removed if left else absent).append(member)
-    lines = []
-    if removed:
-        lines.append(REMOVED.format(who=names(removed), team=team.name))
-    if absent:
-        lines.append(NOT_IN.format(who=_who(absent), team=team.name))
+        (changed if await change(ctx.session, team.id, member.id or 0) else same).append(member)
+    lines = [done.format(who=names(changed), team=team.name)] if changed else []
+    if same:
+        lines.append(unchanged.format(who=_who(same), team=team.name))
     return Outcome.reply("\n".join(lines))
 
 

@@ -43,17 +43,6 @@ async def list_teams(session: AsyncSession, workspace_id: int) -> list[Team]:
     return list((await session.exec(query)).all())
 
 
-async def members_of(session: AsyncSession, team_id: int) -> list[tuple[Member, bool]]:
-    """Each member with whether they manage the team."""
-    query = (
-        select(Member, TeamMembership.is_manager)
-        .join(TeamMembership, col(TeamMembership.member_id) == col(Member.id))
-        .where(TeamMembership.team_id == team_id)
-        .order_by(col(Member.display_name))
-    )
-    return [(member, bool(is_manager)) for member, is_manager in (await session.exec(query)).all()]
-
-
 async def membership(session: AsyncSession, team_id: int, member_id: int) -> TeamMembership | None:
     return await session.get(TeamMembership, (team_id, member_id))
 
