@@ -13,9 +13,11 @@ APScheduler (3.x) only drives the ticks here, and its triggers compute recurrenc
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -26,6 +28,7 @@ from bot.metrics import Metrics
 from bot.recurrence import next_run
 from bot.routes import RITUALS, SWEEPS
 from practices.context import SUPPORT_WINDOW, FireContext, SweepContext
+from practices.index import purge_old_charts
 from practices.rituals import GRACE, anchor_of, lead_of, recurrence_of
 from storage import rituals as store
 from storage.db import Database, Session
@@ -38,7 +41,7 @@ logger = logging.getLogger("tend.scheduler")
 
 MAX_CATCH_UP = 1000  # occurrences walked to find the latest missed one after a long outage
 MAX_BATCHES = 100  # per tick; anything left is claimed by the next tick
-PURGE_EVERY = timedelta(hours=1)  # how often old inbound event ids are dropped
+PURGE_EVERY = timedelta(hours=1)  # how often old inbound event ids and index charts are dropped
 
 
 @dataclass
@@ -78,8 +81,10 @@ class Scheduler:
         min_group_size: int = 5,
         batch: int = 1000,
         support_window: timedelta = SUPPORT_WINDOW,
+        charts: Path | None = None,
     ) -> None:
         self.database = database
+        self.charts = charts  # /tend index's chart folder, purged hourly; None leaves it alone (tests)
         self.clock = clock
         self.metrics = metrics or Metrics()
         self.min_group_size = min_group_size
@@ -108,6 +113,11 @@ class Scheduler:
             async with self.database.session() as session:
                 await forget_processed_before(session, now - RETENTION)
                 await forget_done_before(session, now - KEEP_DONE)
+            if self.charts is not None:
+                try:
+                    await asyncio.to_thread(purge_old_charts, self.charts, now)  # file system: off the loop
+                except OSError as error:  # an unreadable folder must not stop the ticks
+                    logger.warning("old index charts not purged", extra={"error": type(error).__name__})
             self._last_purge = now
         return report
 

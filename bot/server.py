@@ -1,4 +1,4 @@
-"""The one aiohttp application: health, metrics, and whatever routes the adapters add.
+"""The one aiohttp application: health, metrics, index charts, and whatever routes the adapters add.
 
 Every request, the adapters' included, passes one middleware that counts it by route template and
 status and turns an unhandled exception into a plain 500, so no traceback ever reaches a client.
@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.metrics import CONTENT_TYPE, Metrics
+from practices.index import CHART_NAME, chart_folder
 from storage.db import Database
 
 logger = logging.getLogger("tend.server")
@@ -21,6 +23,13 @@ UNMATCHED_ROUTE = "unmatched"
 DATABASE_KEY = web.AppKey("tend_database", Database)
 METRICS_KEY = web.AppKey("tend_metrics", Metrics)
 HEALTH_TIMEOUT_KEY = web.AppKey("tend_health_timeout", float)
+CHARTS_KEY = web.AppKey("tend_charts", Path)
+CHART_ROUTE = "/charts/{name}"
+CHART_HEADERS = {
+    "Content-Type": "image/png",
+    "Cache-Control": "private, max-age=3600",  # the person's client may keep it; shared caches not
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 def _route_label(request: web.Request) -> str:
@@ -68,11 +77,39 @@ async def _metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
-def create_http_app(database: Database, metrics: Metrics, *, health_timeout: float = 5.0) -> web.Application:
-    """The app with /healthz and /metrics; adapters then add their own routes to it before it starts.
+async def _chart(request: web.Request) -> web.StreamResponse:
+    """One index chart, by its unguessable name; anything else is a plain 404.
+
+    The name must match the chart pattern exactly, so no ``..``, slash or other extension gets
+    through, and the file must sit directly in the chart folder.
+    """
+    name = request.match_info["name"]
+    if not CHART_NAME.fullmatch(name):
+        raise web.HTTPNotFound()
+    folder = request.app[CHARTS_KEY]
+    path = folder / name
+    if path.parent.resolve() != folder.resolve() or not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers=CHART_HEADERS)
+
+
+def add_chart_route(app: web.Application, folder: Path) -> None:
+    """Serves the PNGs of ``/tend index`` under /charts/{name}, for Teams cards to show (TEND_PUBLIC_URL).
+
+    Slack uploads the file instead and the console prints its path; the route costs nothing there.
+    """
+    app[CHARTS_KEY] = folder
+    app.router.add_get(CHART_ROUTE, _chart)
+
+
+def create_http_app(
+    database: Database, metrics: Metrics, *, health_timeout: float = 5.0, charts: Path | None = None
+) -> web.Application:
+    """The app with /healthz, /metrics and /charts/{name}; adapters then add their own routes to it.
 
     ``health_timeout`` bounds the database check so a hung database makes /healthz answer 503
-    instead of hanging the orchestrator's probe.
+    instead of hanging the orchestrator's probe. ``charts`` is the index chart folder (default
+    ``practices.index.chart_folder()``).
     """
     app = web.Application(middlewares=[_observe])
     app[DATABASE_KEY] = database
@@ -80,6 +117,7 @@ def create_http_app(database: Database, metrics: Metrics, *, health_timeout: flo
     app[HEALTH_TIMEOUT_KEY] = health_timeout
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
+    add_chart_route(app, charts or chart_folder())
     return app
 
 

@@ -43,6 +43,7 @@ _RULES: dict[str, str] = {
     "teams_login_url": "must be an http:// or https:// URL",
     "host": "must be a host name or IP address to listen on",
     "port": "must be a whole number between 1 and 65535",
+    "tend_public_url": "must be the http:// or https:// base URL where Slack and Teams reach Tend",
     "tend_min_group_size": f"must be a whole number; values below {PRIVACY_FLOOR} are raised to it",
     "tend_log_level": "must be one of " + ", ".join(LOG_LEVELS),
     "tend_dev_insecure": "must be true or false",
@@ -151,6 +152,7 @@ class Settings(BaseSettings):
     # Server
     host: str = Field(default="0.0.0.0", min_length=1)
     port: int = Field(default=3000, ge=1, le=65535)
+    tend_public_url: str | None = None  # https base URL clients reach Tend at; Teams cards link charts here
 
     # Privacy
     tend_min_group_size: int = 5
@@ -194,6 +196,16 @@ class Settings(BaseSettings):
     @classmethod
     def _optional_http_url(cls, value: str | None) -> str | None:
         return _http_url(value)
+
+    @field_validator("tend_public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        url = _http_url(value)
+        if url is None:
+            return None
+        if urlsplit(url).query or urlsplit(url).fragment:
+            raise ValueError(_RULES["tend_public_url"])
+        return url.rstrip("/")  # callers append "/charts/..."
 
     @field_validator("teams_token_issuer", "host")
     @classmethod

@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
+import secrets
 import tempfile
-from datetime import date, timedelta
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from practices import index_maths as maths
@@ -24,6 +27,10 @@ from storage.teams import team_by_name
 
 DEFAULT_WEEKS = 12
 EXAMPLE = "/tend index platform 8"
+# A chart's file name: a random token, so nobody can guess another organisation's chart URL (Teams
+# cards link to it through GET /charts/{name}). secrets.token_urlsafe(16) gives 22 characters.
+CHART_NAME = re.compile(r"index-[A-Za-z0-9_-]{22}\.png")
+CHART_MAX_AGE = timedelta(days=1)  # older charts are deleted by the scheduler's hourly purge
 
 # --- what people read (one place, to review and translate) ---------------------------------------
 NOT_ALLOWED = (
@@ -54,6 +61,9 @@ FOOTER = (
     "Aggregates only: figures from fewer than {minimum} people are hidden. "
     "Formula v{version}, explained in docs/index.md."
 )
+WEIGHTS_NOTE = (
+    "Weights set by your admin: {weights}; compare only with figures computed with the same weights."
+)
 CHART_ALT = "Compassion Index and its components for {name}, weeks {first} to {last}"
 CHART_AXIS = "score (100 = best)"
 EXPORT_TITLE = "Compassion Index export"
@@ -61,6 +71,7 @@ EXPORT_NOTE = (
     "CSV, one row per group and week, formula v{version}; hidden figures are blank with the reason. "
     "Copy it into a spreadsheet."
 )
+EXPORT_WEIGHTS_COLUMN = "weights"  # blank with the default weights
 GAP = "–"
 
 
@@ -79,6 +90,26 @@ def finished_weeks(today: date, count: int) -> list[str]:
 
 
 # --- formatting ----------------------------------------------------------------------------------------
+
+
+def custom_weights(weights: Mapping[str, float]) -> bool:
+    """Whether an admin changed the weights (TEND_INDEX_WEIGHTS), so the figures say so."""
+    return any(abs(weights.get(name, 0.0) - maths.DEFAULT_WEIGHTS[name]) > 1e-12 for name in maths.COMPONENTS)
+
+
+def weights_text(weights: Mapping[str, float]) -> str:
+    """Every weight in the setting's own syntax, so it can be compared or copied."""
+    return ",".join(f"{name}={weights.get(name, 0.0):g}" for name in maths.COMPONENTS)
+
+
+def weights_note(weights: Mapping[str, float]) -> str:
+    """The footer line naming the weights in use; empty with the defaults (nothing to warn about).
+
+    Two organisations' indexes are only comparable under the same weights, so a changed set is shown.
+    """
+    if not custom_weights(weights):
+        return ""
+    return WEIGHTS_NOTE.format(weights=weights_text(weights).replace(",", ", "))
 
 
 def show_value(name: str, raw: float) -> str:
@@ -112,7 +143,9 @@ def index_card(
     ctx: PracticeContext, name: str, weeks: list[maths.WeekFigures], count: int, chart: Image | None = None
 ) -> Card:
     """The card for one group: ``weeks`` oldest first, the last ``count`` shown, the one before for trends."""
-    footer = Fine(FOOTER.format(minimum=ctx.min_group_size, version=maths.INDEX_VERSION))
+    footer_text = FOOTER.format(minimum=ctx.min_group_size, version=maths.INDEX_VERSION)
+    note = weights_note(ctx.index_weights)
+    footer = Fine(f"{footer_text} {note}" if note else footer_text)
     title = TITLE.format(name=name)
     latest = weeks[-1]
     if latest.hidden is not None:
@@ -153,6 +186,43 @@ def chart_folder() -> Path:
     return Path(tempfile.gettempdir()) / "tend-index"
 
 
+def chart_path(token: str, folder: Path | None = None) -> Path:
+    """Where a chart is written: its name is ``token`` alone, so it says nothing about who it is for.
+
+    ``token`` comes from ``secrets.token_urlsafe(16)``; tests hand in their own.
+    """
+    name = f"index-{token}.png"
+    if not CHART_NAME.fullmatch(name):
+        raise ValueError("a chart token is 22 URL-safe characters (secrets.token_urlsafe(16))")
+    return (folder or chart_folder()) / name
+
+
+def new_chart_path(folder: Path | None = None) -> Path:
+    return chart_path(secrets.token_urlsafe(16), folder)
+
+
+def purge_old_charts(folder: Path, now: datetime, max_age: timedelta = CHART_MAX_AGE) -> int:
+    """Deletes chart PNGs last written before ``now - max_age``; returns how many went.
+
+    Only files named like a chart are touched, so a misconfigured folder loses nothing else. A file
+    another process deletes first is not an error.
+    """
+    cutoff = (now - max_age).timestamp()
+    removed = 0
+    try:
+        candidates = [entry for entry in folder.iterdir() if CHART_NAME.fullmatch(entry.name)]
+    except FileNotFoundError:
+        return 0
+    for entry in candidates:
+        try:
+            if entry.is_file() and entry.stat().st_mtime < cutoff:
+                entry.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
 def draw_chart(name: str, weeks: list[maths.WeekFigures], path: Path) -> Image | None:
     """A PNG of the index and its components (the data is ``maths.trend_lines``); None without matplotlib.
 
@@ -181,7 +251,7 @@ def draw_chart(name: str, weeks: list[maths.WeekFigures], path: Path) -> Image |
     axes.tick_params(axis="x", labelrotation=45, labelsize=7)
     axes.legend(fontsize=7, loc="upper left")
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # other local users need not read them
     figure.savefig(path, format="png")
     alt = CHART_ALT.format(name=name, first=labels[0], last=labels[-1])
     return Image(url=path.resolve().as_uri(), alt=alt, path=str(path.resolve()))
@@ -266,8 +336,7 @@ async def show(ctx: PracticeContext, team: str | None, weeks: int | None) -> Out
     )
     chart = None
     if group.hidden is None:
-        key = "org" if chosen is None else f"team-{chosen.id}"
-        path = chart_folder() / f"index-{ctx.workspace.organization_id}-{key}-{week_list[-1]}-{count}.png"
+        path = new_chart_path()
         chart = await asyncio.to_thread(draw_chart, name, figures[-count:], path)  # off the event loop
     return Outcome((Reply(index_card(ctx, name, figures, count, chart)),))
 
@@ -281,12 +350,18 @@ CSV_COLUMNS = (
     "support_requested",
     "support_unanswered",
     "formula_version",
+    EXPORT_WEIGHTS_COLUMN,
     "hidden",
 )
 
 
-def csv_rows(name: str, group: maths.Group, weeks: list[maths.WeekFigures]) -> list[list[str]]:
-    """One group's rows: blanks where figures are hidden or missing, the reasons in the last column."""
+def csv_rows(
+    name: str, group: maths.Group, weeks: list[maths.WeekFigures], weights: str = ""
+) -> list[list[str]]:
+    """One group's rows: blanks where figures are hidden or missing, the reasons in the last column.
+
+    ``weights`` is ``weights_text`` when an admin changed them, else blank.
+    """
     rows: list[list[str]] = []
     for week in weeks:
         reasons = [week.hidden] if week.hidden else []
@@ -306,6 +381,7 @@ def csv_rows(name: str, group: maths.Group, weeks: list[maths.WeekFigures]) -> l
                 "" if week.support_requested is None else str(week.support_requested),
                 "" if week.support_unanswered is None else str(week.support_unanswered),
                 maths.INDEX_VERSION,
+                weights,
                 "; ".join(dict.fromkeys(reasons)),
             ]
         )
@@ -317,6 +393,7 @@ async def export_table(ctx: PracticeContext, weeks: int = DEFAULT_WEEKS) -> str:
     week_list = finished_weeks(ctx.now.date(), weeks)
     team_people, organization_people = await _groups_data(ctx)
     rollups = await _rollups(ctx, week_list)
+    weights = weights_text(ctx.index_weights) if custom_weights(ctx.index_weights) else ""
     groups: list[tuple[str, list[int] | None]] = [(ORGANISATION, None)]
     for team in await store.organization_teams(ctx.session, ctx.workspace.organization_id):
         assert team.id is not None
@@ -329,7 +406,7 @@ async def export_table(ctx: PracticeContext, weeks: int = DEFAULT_WEEKS) -> str:
         figures = maths.series(
             group, rollups, week_list, _current_week(ctx), ctx.min_group_size, ctx.index_weights
         )
-        writer.writerows(csv_rows(name, group, figures))
+        writer.writerows(csv_rows(name, group, figures, weights))
     return buffer.getvalue()
 
 
@@ -341,8 +418,8 @@ async def export(ctx: PracticeContext) -> Outcome:
     if not ctx.is_admin:
         return Outcome.reply(ONLY_ADMINS_EXPORT)
     table = await export_table(ctx)
-    card = Card(
-        title=EXPORT_TITLE,
-        blocks=(Text(table), Fine(EXPORT_NOTE.format(version=maths.INDEX_VERSION))),
-    )
+    note = EXPORT_NOTE.format(version=maths.INDEX_VERSION)
+    if weights := weights_note(ctx.index_weights):
+        note = f"{note} {weights}"
+    card = Card(title=EXPORT_TITLE, blocks=(Text(table), Fine(note)))
     return Outcome((Reply(card),))

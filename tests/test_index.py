@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
+from adapters.console.render import render_card
+from bot.clock import FixedClock
+from bot.engine import Engine
+from bot.scheduler import Scheduler
 from practices import index as practice
-from practices.messages import Facts, Image, Reply
+from practices.index_maths import DEFAULT_WEIGHTS
+from practices.messages import Facts, Fine, Image, Reply
 from storage import signals as signal_store
 from storage.models import Team, Workspace
 from tests.scenario import Scenario
@@ -191,6 +197,115 @@ async def test_the_chart_is_a_non_empty_png_attached_as_an_image(s):
     assert "2026-W42 to 2026-W47" in image.alt
 
 
+async def test_each_chart_gets_an_unguessable_name_that_says_nothing_about_whom_it_shows(s):
+    await example_week(s, "platform")
+    names = []
+    for _ in range(2):
+        await s.command("U1", "tend index platform 6")
+        [image] = [b for b in card(s).blocks if isinstance(b, Image)]
+        assert image.path is not None
+        names.append(Path(image.path).name)
+    assert names[0] != names[1]  # the same question twice: two names, neither derivable from the other
+    for name in names:
+        assert practice.CHART_NAME.fullmatch(name)
+        assert "platform" not in name and "W47" not in name and "team" not in name
+
+
+def test_a_charts_name_is_its_token_alone(tmp_path):
+    token = "Zq3_-" + "x" * 17  # what secrets.token_urlsafe(16) gives: 22 URL-safe characters
+    assert practice.chart_path(token, tmp_path) == tmp_path / f"index-{token}.png"
+    assert practice.new_chart_path(tmp_path) != practice.new_chart_path(tmp_path)
+    for bad in ("../../../etc/pass", "short", "x" * 21 + "/", "x" * 23):
+        with pytest.raises(ValueError):
+            practice.chart_path(bad, tmp_path)
+
+
+def chart_written(folder: Path, when: datetime, token: str | None = None) -> Path:
+    """A chart file whose last write was at ``when`` (os.utime: no waiting for time to pass)."""
+    path = practice.chart_path(token, folder) if token else practice.new_chart_path(folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n")
+    os.utime(path, (when.timestamp(), when.timestamp()))
+    return path
+
+
+def test_charts_older_than_a_day_are_deleted_and_nothing_else(tmp_path):
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    old = chart_written(tmp_path, now - timedelta(days=1, seconds=1))
+    fresh = chart_written(tmp_path, now - timedelta(hours=23))
+    other = tmp_path / "notes.png"  # an old PNG that is not a chart: not ours to delete
+    other.write_bytes(b"keep")
+    os.utime(other, (0, 0))
+    assert practice.purge_old_charts(tmp_path, now) == 1
+    assert not old.exists() and fresh.exists() and other.exists()
+    assert practice.purge_old_charts(tmp_path / "never-created", now) == 0
+
+
+async def test_the_schedulers_hourly_purge_deletes_old_charts(database, tmp_path):
+    clock = FixedClock(START)
+    scheduler = Scheduler(database, clock, charts=tmp_path)
+    old = chart_written(tmp_path, START - timedelta(days=2))
+    fresh = chart_written(tmp_path, START - timedelta(hours=23, minutes=45))
+    await scheduler.tick()
+    assert not old.exists() and fresh.exists()
+    clock.advance(timedelta(minutes=30))  # ``fresh`` is now over a day old, but the purge is hourly
+    await scheduler.tick()
+    assert fresh.exists()
+    clock.advance(timedelta(minutes=30))
+    await scheduler.tick()
+    assert not fresh.exists()
+
+
+async def test_the_console_prints_where_the_chart_is(s):
+    await example_week(s, "platform")
+    await s.command("U1", "tend index platform 6")
+    [image] = [b for b in card(s).blocks if isinstance(b, Image)]
+    assert image.path is not None
+    assert f"{image.alt}] {image.path}" in render_card(card(s))  # a path the person can open
+
+
+# --- the weights in use --------------------------------------------------------------------------------
+
+ADMIN_WEIGHTS = {**DEFAULT_WEIGHTS, "supportive": 0.5, "contagion": 0.0}
+
+
+def with_weights(s: Scenario, weights: dict[str, float]) -> None:
+    s.engine = Engine(s.database, s.clock, {"slack": s.sender}, index_weights=weights)
+
+
+async def test_default_weights_add_nothing_to_the_card_or_the_export(s):
+    with_weights(s, dict(DEFAULT_WEIGHTS))
+    await example_week(s, "platform")
+    await s.command("U1", "tend index platform 4")
+    footer = card(s).blocks[-1]
+    assert isinstance(footer, Fine) and "Formula v1.0" in footer.text
+    assert "Weights" not in card(s).fallback
+    await s.command("U1", "tend index export")
+    [table, note] = card(s).blocks
+    assert "Weights" not in note.text
+    assert {row["weights"] for row in csv.DictReader(io.StringIO(table.text))} == {""}
+
+
+async def test_weights_set_by_an_admin_are_named_on_the_card_and_in_the_export(s):
+    with_weights(s, ADMIN_WEIGHTS)
+    await example_week(s, "platform")
+    await s.command("U1", "tend index platform 4")
+    footer = card(s).blocks[-1]
+    assert isinstance(footer, Fine) and "Formula v1.0" in footer.text
+    assert (
+        "Weights set by your admin: supportive=0.5, follow_through=0.2, participation=0.15, mood=0.1, "
+        "unsupported=0.2, contagion=0;" in footer.text
+    )
+    await s.command("U1", "tend index tiny")  # a hidden team's card names them too: same footer
+    assert "Weights set by your admin" in card(s).blocks[-1].text
+    await s.command("U1", "tend index export")
+    [table, note] = card(s).blocks
+    assert "Weights set by your admin: supportive=0.5" in note.text
+    rows = list(csv.DictReader(io.StringIO(table.text)))
+    expected = "supportive=0.5,follow_through=0.2,participation=0.15,mood=0.1,unsupported=0.2,contagion=0"
+    assert {row["weights"] for row in rows} == {expected}  # every row carries them, ready to paste back
+
+
 # --- export ------------------------------------------------------------------------------------------
 
 
@@ -244,3 +359,12 @@ async def test_sizes_counted_in_the_database_match_the_sizes_counted_from_member
                 expected_outside,
                 expected_union,
             )
+
+
+async def test_an_unreadable_chart_folder_does_not_stop_the_scheduler(database, tmp_path, caplog):
+    not_a_folder = tmp_path / "charts"
+    not_a_folder.write_text("a file where the folder should be")
+    scheduler = Scheduler(database, FixedClock(START), charts=not_a_folder)
+    with caplog.at_level("WARNING", logger="tend.scheduler"):
+        await scheduler.tick()  # returns: rituals keep firing
+    assert any(r.getMessage() == "old index charts not purged" for r in caplog.records)

@@ -50,6 +50,7 @@ def test_defaults() -> None:
     assert settings.teams_openid_metadata_url is None
     assert settings.teams_token_issuer is None
     assert settings.teams_login_url is None
+    assert settings.tend_public_url is None
     assert not settings.slack_enabled and not settings.teams_enabled
 
 
@@ -89,6 +90,7 @@ def test_defaults() -> None:
         ({"TEAMS_LOGIN_URL": "https://127.0.0.1:9/adfs"}, "teams_login_url", "https://127.0.0.1:9/adfs"),
         ({"HOST": "127.0.0.1"}, "host", "127.0.0.1"),
         ({"PORT": "8080"}, "port", 8080),
+        ({"TEND_PUBLIC_URL": "https://tend.example.com/"}, "tend_public_url", "https://tend.example.com"),
         ({"TEND_MIN_GROUP_SIZE": "7"}, "min_group_size", 7),
         ({"TEND_LOG_LEVEL": "debug"}, "tend_log_level", "DEBUG"),
         ({"TEND_DEV_INSECURE": "true"}, "tend_dev_insecure", True),
@@ -230,6 +232,9 @@ def test_half_configured_platforms_name_what_is_missing(env: dict[str, str], mis
         ({"TEND_SUPPORT_REPLY_HOURS": "0"}, "TEND_SUPPORT_REPLY_HOURS"),
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL"),
         ({"TEAMS_LOGIN_URL": "login.example"}, "TEAMS_LOGIN_URL"),
+        ({"TEND_PUBLIC_URL": "tend.example.com"}, "TEND_PUBLIC_URL"),
+        ({"TEND_PUBLIC_URL": "ftp://tend.example.com"}, "TEND_PUBLIC_URL"),
+        ({"TEND_PUBLIC_URL": "https://tend.example.com/?next=x"}, "TEND_PUBLIC_URL"),
     ],
 )
 def test_other_bad_values_name_the_setting(env: dict[str, str], setting: str) -> None:
@@ -313,3 +318,10 @@ def test_app_type_is_accepted_in_any_case() -> None:
         MICROSOFT_APP_TENANT_ID="t",
     )
     assert settings.microsoft_app_type == "SingleTenant"
+
+
+def test_public_url_keeps_its_path_without_the_trailing_slash() -> None:
+    """Teams cards append /charts/<name> to it, so a trailing slash would double up."""
+    settings = load(TEND_PUBLIC_URL=" https://example.com/tend/ ")
+    assert settings.tend_public_url == "https://example.com/tend"
+    assert "TEND_PUBLIC_URL: must be the http:// or https:// base URL" in problems_of(TEND_PUBLIC_URL="/tend")
