@@ -32,7 +32,7 @@ from practices.messages import (
     card_to_dict,
     text_card,
 )
-from storage import outbox
+from storage import addresses, outbox
 from storage.db import Database, Session
 from storage.identity import get_member, members_with_role
 from storage.models import Member, Outbox, Workspace
@@ -44,6 +44,8 @@ PARKED_NOTICE = (
     "set aside. The last error was: {error}. Check that Tend is still in that channel or conversation."
 )
 
+
+UNREACHABLE = "unreachable: the person blocked or removed Tend"
 
 # The gap between two messages to one channel or person, per platform (published limits: Slack about
 # one chat.postMessage per second per channel; Teams 7 per second per conversation).
@@ -175,6 +177,11 @@ class DeliveryWorker:
             async with self.database.session() as session:
                 await outbox.mark_failed(session, row.id, "workspace inactive", None)
             return None
+        if member is not None and member.unreachable:
+            # They blocked or removed Tend; nothing goes to them until they write to Tend again.
+            async with self.database.session() as session:
+                await outbox.mark_failed(session, row.id, UNREACHABLE, None)
+            return None
         if member is not None and not is_within(hours_of(member), now):
             # Hours or a pause changed since the row was written: hold it for the next window.
             later = personal_send_time(member, now)
@@ -235,6 +242,9 @@ class DeliveryWorker:
         else:
             retry_at = now + self.backoff(attempts)
         self.metrics.messages_failed.inc(platform=workspace.platform)
+        if getattr(error, "unreachable", False) and row.target_kind == "person":
+            await self._unreachable(workspace, row)
+            return
         log_event(
             logger,
             "message failed",
@@ -249,6 +259,24 @@ class DeliveryWorker:
             await outbox.mark_failed(session, row.id, f"{type(error).__name__}: {error}", retry_at)
             if retry_at is None and not row.idempotency_key.startswith("parked:"):
                 await self._notify_admins(session, workspace, row, attempts, str(error), now)
+
+    async def _unreachable(self, workspace: Workspace, row: Outbox) -> None:
+        """The platform refused private messages to this person: stop, and drop what waits for them."""
+        assert row.id is not None and workspace.id is not None
+        member_id = int(row.target_id)
+        async with self.database.session() as session:
+            await outbox.mark_failed(session, row.id, UNREACHABLE, None)
+            await addresses.set_unreachable(session, member_id, True)
+            dropped = await addresses.drop_pending_for_member(session, workspace.id, member_id, UNREACHABLE)
+        log_event(
+            logger,
+            "member unreachable",
+            level=logging.WARNING,
+            platform=workspace.platform,
+            workspace=workspace.id,
+            outbox=row.id,
+            dropped=dropped,
+        )
 
     async def _notify_admins(
         self, session: Session, workspace: Workspace, row: Outbox, attempts: int, error: str, now: datetime

@@ -23,10 +23,20 @@ class SettingsError(TendError):
 class SendError(TendError):
     """An outbound message failed; the attributes tell the delivery worker whether and when to retry."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        unreachable: bool = False,
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after  # seconds the platform asked us to wait (HTTP 429 Retry-After)
-        self.permanent = permanent  # retrying cannot help (blocked bot, deleted channel, bad auth)
+        self.permanent = permanent or unreachable  # retrying cannot help (blocked bot, deleted channel)
+        # The person blocked or removed Tend (Teams 403 MessageWritesBlocked): stop DMing them until
+        # they write to Tend again.
+        self.unreachable = unreachable
 
 
 class UnsupportedByPlatform(TendError):

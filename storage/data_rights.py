@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.addresses import forget_person
 from storage.models import Member, Outbox, Ritual, Shoutout, StressRelay, Team, TeamMembership
 from storage.outbox import PENDING, SENDING
 
@@ -159,6 +160,7 @@ async def delete_member(session: AsyncSession, member: Member) -> bool:
     by a random token, hours, role), so a later message from the same person is a first contact.
     """
     member_id = member.id
+    await forget_person(session, member.workspace_id, member.platform_user_id)  # their Teams 1:1 chat
     try:
         async with session.begin_nested():
             await session.exec(

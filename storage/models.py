@@ -64,6 +64,9 @@ class Member(SQLModel, table=True):
     is_support: bool = Field(default=False)  # on the rota that answers anonymous support requests
     paused_until: date | None = Field(default=None)
     dm_channel_id: str | None = Field(default=None, max_length=128)
+    # The platform refused private messages (Teams 403 MessageWritesBlocked: the person blocked or
+    # removed Tend); no DMs until they write to Tend again.
+    unreachable: bool = Field(default=False)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -227,3 +230,23 @@ class ProcessedEvent(SQLModel, table=True):
     platform: str = Field(primary_key=True, max_length=16)
     event_id: str = Field(primary_key=True, max_length=200)
     received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class ConversationRef(SQLModel, table=True):
+    """Where Tend can write later (Teams proactive messages need the reference of a conversation).
+
+    ``kind`` is ``place`` (key: the channel or chat id) or ``person`` (key: the person's AAD object id;
+    the reference is their personal chat with Tend). ``reference`` is the platform's serialized
+    conversation reference, refreshed whenever an activity arrives from there.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "kind", "key", name="uq_conversationref_workspace_kind_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=16)
+    key: str = Field(max_length=200)
+    reference: str = Field(sa_type=Text)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

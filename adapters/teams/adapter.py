@@ -1,0 +1,223 @@
+"""botbuilder's CloudAdapter on Tend's aiohttp server: verify → remember → translate → engine → answer.
+
+``POST /api/messages`` authenticates first (``adapters/teams/auth.py``: every failure is a 401 and
+nothing is stored or sent), then runs the activity through the CloudAdapter. Each verified activity
+refreshes the stored conversation reference of its place (and, in a 1:1 chat, of the person, who is
+reachable again), is translated by ``adapters/teams/translate.py`` and handled by the engine. Teams
+has no ephemeral messages, so a private answer to something done in a channel goes to the person's
+1:1 chat with Tend, and so does a form. A card tap sent as an ``adaptiveCard/action`` invoke gets its
+invoke response (200); the card itself is updated in place by the engine through the sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, ActivityTypes
+
+from adapters.teams.auth import AuthUnavailable, TeamsAuth, TeamsConfig, Unauthorized, build_authentication
+from adapters.teams.cards import card_attachment, form_card
+from adapters.teams.sender import TeamsSender, message, no_sdk_retries, send_error
+from adapters.teams.translate import activity_events
+from bot.addresses import PERSON, PLACE, Addresses
+from bot.engine import Answer, Engine
+from bot.errors import SendError
+from bot.events import InboundEvent, MemberSeen, Origin, PersonRef
+from bot.logs import log_event
+from practices.messages import FieldErrors, OpenForm, Reply
+
+logger = logging.getLogger("tend.teams")
+
+MESSAGES_PATH = "/api/messages"
+INVOKE_DONE = "Done."
+TEAMS_ADAPTER_KEY = web.AppKey("tend_teams_adapter", object)
+
+
+def place_key(conversation_id: str) -> str:
+    """A channel thread (``19:...;messageid=...``) is remembered as its channel."""
+    return conversation_id.split(";messageid=", 1)[0]
+
+
+class TeamsAdapter:
+    """One endpoint; the sender is the same one the outbox uses."""
+
+    def __init__(self, engine: Engine, sender: TeamsSender, auth: TeamsAuth, addresses: Addresses) -> None:
+        self.engine = engine
+        self.sender = sender
+        self.auth = auth
+        self.addresses = addresses
+        self.cloud: CloudAdapter = sender.cloud
+        self.app_id = auth.config.app_id or ""
+        self._in_flight: set[asyncio.Task[None]] = set()  # work still running after the response
+
+    async def drain(self) -> None:
+        """Waits for work started by a request that already has its answer (shutdown; tests)."""
+        while self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def on_request(self, request: web.Request) -> web.Response:
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return web.Response(status=415)
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.Response(status=400)
+        if not isinstance(body, dict) or not body.get("type"):
+            return web.Response(status=400)
+        activity = Activity().deserialize(body)
+        try:
+            verified = await self.auth.authenticate(activity, request.headers.get("Authorization"))
+        except Unauthorized as error:
+            log_event(
+                logger, "teams request refused", level=logging.WARNING, outcome=str(error)[:40] or "denied"
+            )
+            return web.Response(status=401)
+        except AuthUnavailable:
+            return web.Response(status=503)
+
+        async def turn(context: TurnContext) -> None:
+            await self._turn(context, body)
+
+        invoke = await self.cloud.process_activity(verified, activity, turn)
+        if invoke is not None:
+            return web.json_response(invoke.body, status=invoke.status)
+        return web.Response(status=200)
+
+    async def _turn(self, context: TurnContext, body: dict[str, Any]) -> None:
+        no_sdk_retries(context)
+        await self._remember(context.activity)
+        answers: tuple[Answer, ...] = ()
+        invoked = context.activity.type == ActivityTypes.invoke
+        for event in activity_events(body, self.app_id):  # several only for membersAdded
+            answers = await self.engine.handle(event)
+            for answer in answers:
+                if invoked and isinstance(answer, Reply) and answer.private:
+                    continue  # shown to the person alone, as the invoke's answer below
+                try:
+                    await self._answer(context, answer, event)
+                except Exception as error:
+                    log_event(
+                        logger,
+                        "teams answer failed",
+                        level=logging.WARNING,
+                        answer=type(answer).__name__,
+                        outcome=type(send_error(error, "answer")).__name__,
+                    )
+        if self._tend_was_added(context.activity):  # a big team takes a while: after the response
+            task = asyncio.create_task(self._meet_everyone(context.activity))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        if invoked:
+            text = (
+                next((a.card.fallback for a in answers if isinstance(a, Reply) and a.private), "")
+                or INVOKE_DONE
+            )
+            body_out = {
+                "statusCode": 200,
+                "type": "application/vnd.microsoft.activity.message",
+                "value": text,
+            }
+            await context.send_activity(
+                Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body_out))
+            )
+
+    def _tend_was_added(self, activity: Activity) -> bool:
+        recipient = activity.recipient.id if activity.recipient else None
+        added = activity.members_added or []
+        return activity.type == ActivityTypes.conversation_update and any(m.id == recipient for m in added)
+
+    async def _meet_everyone(self, activity: Activity) -> None:
+        """Tend was added to a team or chat: everyone in it becomes a member (read from the roster)."""
+        tenant = _tenant(activity)
+        if not tenant or activity.conversation is None:
+            return
+        place = place_key(activity.conversation.id)
+        data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+        team = data.get("team") if isinstance(data.get("team"), dict) else {}
+        try:
+            roster = await self.sender.roster(tenant, place, str(team.get("id") or place))
+        except SendError as error:
+            log_event(logger, "teams roster failed", level=logging.WARNING, outcome=type(error).__name__)
+            return
+        for account in roster:
+            if not account.id or account.id.startswith("28:"):
+                continue
+            origin = Origin("teams", tenant, PersonRef(account.id, account.name or ""), place_id=place)
+            await self.engine.handle(MemberSeen(origin, display_name=account.name or ""))
+        log_event(logger, "teams roster read", platform="teams", members=len(roster))
+
+    async def _remember(self, activity: Activity) -> None:
+        """Keeps where this came from, so scheduled messages can go there later."""
+        conversation = activity.conversation
+        tenant = _tenant(activity)
+        if not tenant or conversation is None or not conversation.id:
+            return
+        reference = TurnContext.get_conversation_reference(activity).serialize()
+        reference.pop("activityId", None)
+        key = place_key(conversation.id)
+        reference["conversation"]["id"] = key  # posts start a new thread in the channel, not a reply
+        person = reference.pop("user", None)  # a place's reference need not name who spoke last
+        await self.addresses.remember(tenant, PLACE, key, reference)
+        sender = activity.from_property
+        if conversation.conversation_type == "personal" and sender is not None and sender.id:
+            await self.addresses.remember(tenant, PERSON, sender.id, {**reference, "user": person})
+            if await self.addresses.mark_reachable(tenant, sender.id):
+                log_event(logger, "member reachable again", platform="teams")
+
+    async def _answer(self, context: TurnContext, answer: Answer, event: InboundEvent) -> None:
+        origin = event.origin
+        user_id = origin.actor.user_id
+        if isinstance(answer, FieldErrors):
+            await context.send_activity(Activity(type=ActivityTypes.message, text=answer.text))
+            return
+        if isinstance(answer, OpenForm):
+            content = card_attachment(form_card(answer.form))
+        elif isinstance(answer, Reply):
+            content = self.sender.content(answer.card)
+        else:
+            return
+        private = isinstance(answer, OpenForm) or answer.private
+        if origin.is_direct or not private:
+            await context.send_activity(message(content))
+        elif user_id:  # Teams has no ephemeral messages: a private answer goes to the 1:1 chat
+            try:
+                await self.sender.direct_content(origin.workspace_id, user_id, content)
+            except SendError as error:
+                if not error.unreachable:
+                    raise
+
+
+def _tenant(activity: Activity) -> str | None:
+    """The tenant: ``channelData.tenant.id`` (what translate.py uses), else ``conversation.tenantId``."""
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = data.get("tenant") if isinstance(data.get("tenant"), dict) else {}
+    found = tenant.get("id") if tenant else None
+    return found or (activity.conversation.tenant_id if activity.conversation else None)
+
+
+def build_teams_sender(
+    config: TeamsConfig, addresses: Addresses, *, public_url: str | None = None
+) -> TeamsSender:
+    """The outbound half: a CloudAdapter with Tend's authentication, built before the engine."""
+    cloud = CloudAdapter(build_authentication(config))
+    return TeamsSender(cloud, addresses, config.app_id, public_url=public_url)
+
+
+def build_teams(
+    engine: Engine, sender: TeamsSender, config: TeamsConfig, addresses: Addresses
+) -> TeamsAdapter:
+    """The inbound half, verifying with the same authentication the sender's CloudAdapter uses."""
+    return TeamsAdapter(
+        engine, sender, TeamsAuth(config, sender.cloud.bot_framework_authentication), addresses
+    )
+
+
+def add_teams_route(app: web.Application, adapter: TeamsAdapter) -> None:
+    """Mounts ``POST /api/messages`` on the shared server."""
+    app[TEAMS_ADAPTER_KEY] = adapter
+    app.router.add_post(MESSAGES_PATH, adapter.on_request)

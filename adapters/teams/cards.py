@@ -1,0 +1,263 @@
+"""Neutral cards and forms → Adaptive Cards 1.5: pure functions, plain dicts, kept inside Teams' limits.
+
+Every card validates against ``shared/reference/adaptive-card-1.5.schema.json`` (the tests check each
+shape this module makes). That schema forbids unknown properties, so there is no ``msteams`` key on
+the card. Buttons and forms submit with ``Action.Submit``; Tend's own hidden data travels under one
+key, ``"tend"`` (``adapters/teams/translate.py`` reads it back):
+
+- a button: ``{"tend": {"kind": KIND_CLICK, "action": <Button.action>, "value": <Button.value>}}``
+- a form:   ``{"tend": {"kind": KIND_FORM, "form_id": <Form.form_id>, "state": <Form.state>}}``; Teams
+  puts each input's value beside it, keyed by the input id, which is the field's name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import PurePath
+from typing import Any
+
+from practices.messages import Button, Buttons, Card, Divider, Facts, Fine, Form, FormField, Image, Text
+
+SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
+VERSION = "1.5"
+CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+DATA_KEY = "tend"  # the one key of Tend's hidden submit data (translate.py reads it)
+KIND_CLICK = "click"
+KIND_FORM = "form"
+CHARTS_PATH = "/charts/"  # where bot/server.py serves index charts
+
+# Teams rejects a message over ~28 KB (the whole activity); the card keeps room for the rest.
+MAX_CARD_BYTES = 24_000
+MAX_TITLE = 200
+MAX_FALLBACK = 1_000
+MAX_BUTTON_LABEL = 80
+MAX_ACTIONS_PER_SET = 6  # Teams shows up to six buttons in a row before hiding the rest in "..."
+ROW_CHARACTERS = 48  # about what a row of buttons shows in a channel card before labels are cut
+BUTTON_PADDING = 4  # a button's frame, counted in characters
+MAX_CHOICES = 100
+ELLIPSIS = "…"
+
+# User-facing text.
+REQUIRED = "Please fill in “{label}”."
+TOO_LONG = "Please keep “{label}” to {limit:,} characters."
+REQUIRED_TOO_LONG = "Please fill in “{label}”, in at most {limit:,} characters."
+PERSON_PLACEHOLDER = "Their name, as shown in Teams"
+CHOICE_PLACEHOLDER = "Choose one"
+IMAGE_MISSING = "[{alt}]"
+
+Element = dict[str, Any]
+
+# Slack-style *bold* (what practices write) → Markdown **bold**; _italic_ is the same in both.
+_BOLD = re.compile(r"(?<![\w*\\])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, marked with "…" when it had to be shortened."""
+    return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def markdown(text: str) -> str:
+    """The card's ``*bold*`` / ``_italic_`` as the Markdown subset TextBlocks render."""
+    return _BOLD.sub(r"**\1**", text)
+
+
+def size_of(content: Any) -> int:
+    """Bytes on the wire, as Teams counts them."""
+    return len(json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def text_block(text: str, **style: Any) -> Element:
+    return {"type": "TextBlock", "text": text or " ", "wrap": True, **style}
+
+
+def heading(title: str) -> Element:
+    return text_block(cut(title, MAX_TITLE), size="large", weight="bolder", style="heading")
+
+
+def _button(button: Button) -> Element:
+    action: Element = {
+        "type": "Action.Submit",
+        "title": cut(button.label or " ", MAX_BUTTON_LABEL),
+        "data": {DATA_KEY: {"kind": KIND_CLICK, "action": button.action, "value": button.value}},
+    }
+    if button.style == "primary":
+        action["style"] = "positive"
+    elif button.style == "danger":
+        action["style"] = "destructive"
+    return action
+
+
+def button_rows(buttons: tuple[Button, ...]) -> list[list[Button]]:
+    """Rows short enough that Teams shows every label whole and hides no button in an overflow menu."""
+    rows: list[list[Button]] = []
+    width = 0
+    for button in buttons:
+        needed = len(cut(button.label, MAX_BUTTON_LABEL)) + BUTTON_PADDING
+        if not rows or len(rows[-1]) == MAX_ACTIONS_PER_SET or width + needed > ROW_CHARACTERS:
+            rows.append([])
+            width = 0
+        rows[-1].append(button)
+        width += needed
+    return rows
+
+
+def _action_sets(buttons: Buttons) -> list[Element]:
+    return [
+        {"type": "ActionSet", "actions": [_button(button) for button in row]}
+        for row in button_rows(buttons.buttons)
+    ]
+
+
+def image_url(image: Image, public_url: str | None) -> str | None:
+    """A URL Teams can fetch: the image's own http(s) URL, or a local chart served under public_url."""
+    if image.url.startswith(("https://", "http://")):
+        return image.url
+    if image.path and public_url:
+        return public_url.rstrip("/") + CHARTS_PATH + PurePath(image.path).name
+    return None
+
+
+def _image(image: Image, public_url: str | None) -> Element:
+    url = image_url(image, public_url)
+    if url is None:  # nowhere Teams could load it from: say what it shows
+        return text_block(IMAGE_MISSING.format(alt=image.alt or "image"), size="small", isSubtle=True)
+    return {"type": "Image", "url": url, "altText": image.alt or "image"}
+
+
+def _elements(card: Card, public_url: str | None) -> list[Element]:
+    body: list[Element] = []
+    if card.title:
+        body.append(heading(card.title))
+    separate = False
+    for block in card.blocks:
+        made: list[Element] = []
+        if isinstance(block, Text):
+            made = [text_block(markdown(block.text))]
+        elif isinstance(block, Fine):
+            made = [text_block(markdown(block.text), size="small", isSubtle=True, spacing="small")]
+        elif isinstance(block, Facts):
+            facts = [{"title": fact.label, "value": markdown(fact.value)} for fact in block.facts]
+            made = [{"type": "FactSet", "facts": facts}] if facts else []
+        elif isinstance(block, Image):
+            made = [_image(block, public_url)]
+        elif isinstance(block, Buttons):
+            made = _action_sets(block)
+        elif isinstance(block, Divider):
+            separate = True  # Adaptive Cards draw a line above an element, not a divider element
+            continue
+        if made and separate:
+            made[0]["separator"] = True
+            separate = False
+        body += made
+    return body
+
+
+def _fit(body: list[Element], shell: Element) -> list[Element]:
+    """As much of ``body`` as fits in ``MAX_CARD_BYTES``; a cut card ends with a visible "…"."""
+    if size_of({**shell, "body": body}) <= MAX_CARD_BYTES:
+        return body
+    marker = text_block(ELLIPSIS, isSubtle=True)
+    budget = MAX_CARD_BYTES - size_of({**shell, "body": [marker]})
+    kept: list[Element] = []
+    used = 0
+    for element in body:
+        cost = size_of(element) + 1  # the comma
+        if used + cost <= budget:
+            kept.append(element)
+            used += cost
+            continue
+        if element.get("type") == "TextBlock":  # keep the start of a long paragraph
+            room = budget - used - 1
+            text = element["text"]
+            low, high = 0, len(text)
+            while low < high:  # the longest start of the text that fits, "…" included
+                middle = (low + high + 1) // 2
+                fits = size_of({**element, "text": text[:middle] + ELLIPSIS}) <= room
+                low, high = (middle, high) if fits else (low, middle - 1)
+            if low > 0:
+                kept.append({**element, "text": text[:low].rstrip() + ELLIPSIS})
+                return kept
+        break
+    return [*kept, marker]
+
+
+def _shell(fallback: str) -> Element:
+    return {
+        "$schema": SCHEMA_URL,
+        "type": "AdaptiveCard",
+        "version": VERSION,
+        "fallbackText": cut(fallback or " ", MAX_FALLBACK),
+    }
+
+
+def adaptive_card(card: Card, public_url: str | None = None) -> dict[str, Any]:
+    """A neutral card as an Adaptive Card 1.5; ``public_url`` lets local charts be shown as images."""
+    shell = _shell(card.fallback)
+    return {**shell, "body": _fit(_elements(card, public_url), shell)}
+
+
+# --- forms ------------------------------------------------------------------------------------------
+
+
+def _error_message(field: FormField) -> str | None:
+    limit = field.max_length
+    if field.required and limit:
+        return REQUIRED_TOO_LONG.format(label=field.label, limit=limit)
+    if field.required:
+        return REQUIRED.format(label=field.label)
+    if limit:
+        return TOO_LONG.format(label=field.label, limit=limit)
+    return None
+
+
+def _input(field: FormField) -> Element:
+    element: Element
+    if field.kind == "choice":
+        element = {
+            "type": "Input.ChoiceSet",
+            "style": "compact",
+            "placeholder": CHOICE_PLACEHOLDER,
+            "choices": [
+                {"title": choice.label, "value": choice.value} for choice in field.choices[:MAX_CHOICES]
+            ],
+        }
+    else:
+        # A person is typed by name: the 1.5 schema has no people picker (Data.Query came later), and a
+        # picker answers with AAD ids while Tend knows people by their Teams ids.
+        element = {"type": "Input.Text"}
+        if field.kind == "long_text":
+            element["isMultiline"] = True
+        if field.kind == "person":
+            element["placeholder"] = PERSON_PLACEHOLDER
+        if field.max_length:
+            element["maxLength"] = field.max_length
+            element["regex"] = f"^[\\s\\S]{{0,{field.max_length}}}$"  # Teams enforces regex, not maxLength
+    element.update({"id": field.name, "label": field.label, "isRequired": field.required})
+    message = _error_message(field)
+    if message:
+        element["errorMessage"] = message
+    return element
+
+
+def form_card(form: Form) -> dict[str, Any]:
+    """A form as a card with inputs; its id and state ride in the submit button's data."""
+    body: list[Element] = [heading(form.title)]
+    for field in form.fields:
+        if field.name == DATA_KEY:
+            raise ValueError(f"a form field may not be called {DATA_KEY!r}: Tend's own submit data uses it")
+        body.append(_input(field))
+        if field.hint:
+            body.append(text_block(field.hint, size="small", isSubtle=True, spacing="none"))
+    submit = {
+        "type": "Action.Submit",
+        "title": cut(form.submit_label or "Send", MAX_BUTTON_LABEL),
+        "style": "positive",
+        "data": {DATA_KEY: {"kind": KIND_FORM, "form_id": form.form_id, "state": form.state}},
+    }
+    return {**_shell(form.title), "body": body, "actions": [submit]}
+
+
+def card_attachment(content: dict[str, Any]) -> dict[str, Any]:
+    """An Adaptive Card as a Bot Framework attachment (what ``Activity.attachments`` holds)."""
+    return {"contentType": CONTENT_TYPE, "content": content}

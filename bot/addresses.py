@@ -1,0 +1,64 @@
+"""Conversation references and reachability, for adapters that send proactively (Teams).
+
+Adapters never touch storage; this is their one door to it. References are the platform's own JSON
+(a dict here), stored per workspace as ``place`` (a channel or chat id) or ``person`` (a user id,
+the reference being their personal chat with Tend).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.clock import Clock
+from storage import addresses
+from storage.db import Database
+from storage.identity import ensure_workspace, find_workspace
+
+PLACE, PERSON = "place", "person"
+
+
+class Addresses:
+    """Remembers where Tend can write later, and who may be written to."""
+
+    def __init__(self, database: Database, clock: Clock, platform: str) -> None:
+        self.database = database
+        self.clock = clock
+        self.platform = platform
+
+    async def remember(
+        self, workspace_external_id: str, kind: str, key: str, reference: dict[str, Any]
+    ) -> None:
+        """Stores or refreshes a reference; the workspace is created on first contact."""
+        now = self.clock.now()
+        async with self.database.session() as session:
+            workspace = await ensure_workspace(session, self.platform, workspace_external_id, "", now)
+            assert workspace.id is not None
+            await addresses.save_reference(
+                session, workspace.id, kind, key, json.dumps(reference, sort_keys=True), now
+            )
+
+    async def reference(self, workspace_external_id: str, kind: str, key: str) -> dict[str, Any] | None:
+        async with self.database.session() as session:
+            workspace = await find_workspace(session, self.platform, workspace_external_id)
+            if workspace is None or workspace.id is None:
+                return None
+            raw = await addresses.get_reference(session, workspace.id, kind, key)
+        return json.loads(raw) if raw else None
+
+    async def latest(self, workspace_external_id: str) -> dict[str, Any] | None:
+        """Any recent reference of the workspace: its service URL is where new chats are created."""
+        async with self.database.session() as session:
+            workspace = await find_workspace(session, self.platform, workspace_external_id)
+            if workspace is None or workspace.id is None:
+                return None
+            raw = await addresses.latest_reference(session, workspace.id)
+        return json.loads(raw) if raw else None
+
+    async def mark_reachable(self, workspace_external_id: str, user_id: str) -> bool:
+        """The person wrote to Tend: private messages may reach them again. True if that changed."""
+        async with self.database.session() as session:
+            workspace = await find_workspace(session, self.platform, workspace_external_id)
+            if workspace is None or workspace.id is None:
+                return False
+            return await addresses.set_unreachable_by_user(session, workspace.id, user_id, False)

@@ -1,0 +1,125 @@
+"""Where Tend can write later: stored conversation references, and members it may no longer DM.
+
+A reference is the platform's own serialized JSON, kept opaque here. Saving is an upsert on
+(workspace, kind, key), so the same activity seen on two replicas writes one row.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage import outbox
+from storage.models import ConversationRef, Member, Outbox
+
+KINDS = ("place", "person")
+
+
+async def save_reference(
+    session: AsyncSession, workspace_id: int, kind: str, key: str, reference: str, now: datetime
+) -> None:
+    """Inserts or refreshes the reference for (workspace, kind, key)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown reference kind {kind!r}")
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    values = {
+        "workspace_id": workspace_id,
+        "kind": kind,
+        "key": key,
+        "reference": reference,
+        "updated_at": now,
+    }
+    statement = insert(ConversationRef).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["workspace_id", "kind", "key"],
+        set_={"reference": statement.excluded.reference, "updated_at": statement.excluded.updated_at},
+    )
+    await session.exec(statement)  # type: ignore[call-overload]
+
+
+async def get_reference(session: AsyncSession, workspace_id: int, kind: str, key: str) -> str | None:
+    query = select(ConversationRef.reference).where(
+        ConversationRef.workspace_id == workspace_id, ConversationRef.kind == kind, ConversationRef.key == key
+    )
+    return (await session.exec(query)).first()
+
+
+async def latest_reference(session: AsyncSession, workspace_id: int) -> str | None:
+    """The most recently refreshed reference of a workspace (its service URL starts new chats)."""
+    query = (
+        select(ConversationRef.reference)
+        .where(ConversationRef.workspace_id == workspace_id)
+        .order_by(col(ConversationRef.updated_at).desc())
+        .limit(1)
+    )
+    return (await session.exec(query)).first()
+
+
+async def forget_reference(session: AsyncSession, workspace_id: int, kind: str, key: str) -> None:
+    """Drops one reference (forget-me: a person's personal chat reference carries their ids)."""
+    reference = (
+        await session.exec(
+            select(ConversationRef).where(
+                ConversationRef.workspace_id == workspace_id,
+                ConversationRef.kind == kind,
+                ConversationRef.key == key,
+            )
+        )
+    ).first()
+    if reference is not None:
+        await session.delete(reference)
+
+
+async def forget_person(session: AsyncSession, workspace_id: int, user_id: str) -> None:
+    """Forget-me: drops the person's 1:1 chat reference, and that chat's own place reference."""
+    raw = await get_reference(session, workspace_id, "person", user_id)
+    chat = ((json.loads(raw) if raw else {}).get("conversation") or {}).get("id")
+    await forget_reference(session, workspace_id, "person", user_id)
+    if chat:
+        await forget_reference(session, workspace_id, "place", str(chat))
+
+
+async def set_unreachable(session: AsyncSession, member_id: int, unreachable: bool) -> None:
+    await session.exec(  # type: ignore[call-overload]
+        update(Member).where(col(Member.id) == member_id).values(unreachable=unreachable)
+    )
+
+
+async def set_unreachable_by_user(
+    session: AsyncSession, workspace_id: int, platform_user_id: str, unreachable: bool
+) -> bool:
+    """Sets the flag for a platform user; True when a member's flag actually changed."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Member)
+        .where(
+            col(Member.workspace_id) == workspace_id,
+            col(Member.platform_user_id) == platform_user_id,
+            col(Member.unreachable) != unreachable,
+        )
+        .values(unreachable=unreachable)
+    )
+    return bool(result.rowcount)
+
+
+async def drop_pending_for_member(
+    session: AsyncSession, workspace_id: int, member_id: int, reason: str
+) -> int:
+    """Parks every message still waiting for one person (no retries, no payload kept)."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Outbox)
+        .where(
+            col(Outbox.workspace_id) == workspace_id,
+            col(Outbox.target_kind) == "person",
+            col(Outbox.target_id) == str(member_id),
+            col(Outbox.state).in_([outbox.PENDING, outbox.SENDING]),
+        )
+        .values(state=outbox.PARKED, last_error=reason[:500], payload=outbox.ERASED, lease_until=None)
+    )
+    return int(result.rowcount or 0)
