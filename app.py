@@ -4,6 +4,7 @@ python app.py            serve Slack/Teams when their credentials are set, else 
 python app.py serve      HTTP only (health, metrics, platform endpoints)
 python app.py console    the local console only
 python app.py migrate    upgrade the database and exit
+python app.py teams-package [--out tend-teams.zip]   build the Teams app package (needs MICROSOFT_APP_ID)
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from datetime import timedelta
 from typing import TypedDict
 
 from adapters.console.repl import build_console, run_repl
-from adapters.slack.listeners import add_slack_route, build_slack, sender_for
+from adapters.slack.listeners import add_slack_route, build_slack, prepare_slack
+from adapters.teams.adapter import add_teams_route, build_teams, build_teams_sender
+from adapters.teams.auth import TeamsConfig
+from bot.addresses import Addresses
 from bot.clock import ShiftedClock, SystemClock
 from bot.engine import Engine
 from bot.errors import SettingsError
@@ -27,6 +31,7 @@ from bot.ports import Sender
 from bot.scheduler import Scheduler, start_background
 from bot.server import create_http_app, run_http
 from bot.settings import Settings, load_settings
+from practices.index import chart_folder
 from storage.db import Database
 from storage.migrate import upgrade, upgrade_sync
 
@@ -55,20 +60,38 @@ async def serve(settings: Settings) -> None:
     metrics = Metrics()
     clock = SystemClock()
     senders: dict[str, Sender] = {}  # platform adapters register here (Slack, Teams)
-    slack_sender = slack = None
-    if settings.slack_enabled and settings.slack_bot_token is not None:  # one workspace; OAuth comes later
-        slack_sender = sender_for(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    slack_sender = slack_oauth = slack = None
+    if settings.slack_enabled:  # OAuth (many workspaces) when a client id and secret are set
+        if settings.slack_oauth and settings.slack_bot_token is not None:
+            logger.warning("slack oauth is configured: SLACK_BOT_TOKEN is ignored")
+        client_secret = settings.slack_client_secret if settings.slack_oauth else None
+        bot_token = settings.slack_bot_token
+        slack_sender, slack_oauth = await prepare_slack(
+            api_url=settings.slack_api_url,
+            bot_token=bot_token.get_secret_value() if bot_token is not None else None,
+            client_id=settings.slack_client_id if settings.slack_oauth else None,
+            client_secret=client_secret.get_secret_value() if client_secret is not None else None,
+            database_engine=database.engine,
+            public_url=settings.tend_public_url,
+        )
         senders["slack"] = slack_sender
+    teams_config = TeamsConfig.from_settings(settings) if settings.teams_enabled else None
+    teams_addresses = Addresses(database, clock, "teams")  # Teams conversation references
+    teams_sender = teams = None
+    if teams_config is not None:  # proactive sends continue conversations stored in the database
+        teams_sender = build_teams_sender(teams_config, teams_addresses, public_url=settings.tend_public_url)
+        senders["teams"] = teams_sender
     policy = policy_of(settings)
     engine = Engine(database, clock, senders, metrics=metrics, index_weights=settings.index_weights, **policy)
-    scheduler = Scheduler(database, clock, metrics=metrics, **policy)
+    scheduler = Scheduler(database, clock, metrics=metrics, charts=chart_folder(), **policy)
     app = create_http_app(database, metrics)
     if slack_sender is not None and settings.slack_signing_secret is not None:
         secret = settings.slack_signing_secret.get_secret_value()
-        slack = build_slack(engine, slack_sender, signing_secret=secret)
-        add_slack_route(app, slack)
-    elif settings.slack_enabled:
-        logger.warning("slack oauth is not supported yet: set SLACK_BOT_TOKEN to serve one workspace")
+        slack = build_slack(engine, slack_sender, signing_secret=secret, oauth=slack_oauth)
+        add_slack_route(app, slack)  # POST /slack/events; with OAuth also GET /slack/install, /oauth_redirect
+    if teams_config is not None and teams_sender is not None:  # POST /api/messages
+        teams = build_teams(engine, teams_sender, teams_config, teams_addresses)
+        add_teams_route(app, teams)
     runner = await run_http(app, settings.host, settings.port)
     background = start_background(scheduler, engine.delivery)
     logger.info("serving", extra={"host": settings.host, "port": settings.port})
@@ -85,6 +108,9 @@ async def serve(settings: Settings) -> None:
         if slack is not None:  # requests already acked still get their answers, within a bound
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(slack.drain(), timeout=10)
+        if teams is not None:  # e.g. a roster still being read after Tend was added to a team
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(teams.drain(), timeout=10)
         await database.dispose()
 
 
@@ -94,7 +120,7 @@ async def console(settings: Settings) -> None:
     database = Database(settings.database_url)
     clock = ShiftedClock()
     policy = policy_of(settings)
-    scheduler = Scheduler(database, clock, **policy)
+    scheduler = Scheduler(database, clock, charts=chart_folder(), **policy)
     engines: list[Engine] = []
 
     def make_engine(sender: Sender) -> Engine:
@@ -122,6 +148,10 @@ def main(argv: list[str]) -> int:
     if mode in ("-h", "--help", "help"):
         print(USAGE)
         return 0
+    if mode == "teams-package":  # needs only the app id, not a whole valid configuration
+        from adapters.teams.package import package_command
+
+        return package_command(argv[2:])
     if mode not in ("auto", "serve", "console", "migrate"):
         print(f"Unknown command {mode!r}.\n{USAGE}", file=sys.stderr)
         return 2

@@ -17,7 +17,16 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.delivery import DeliveryWorker, enqueue_intents
 from bot.errors import SendError, UnsupportedByPlatform
-from bot.events import ButtonClicked, CommandReceived, DirectText, FormSubmitted, InboundEvent, MemberSeen
+from bot.events import (
+    ButtonClicked,
+    CommandReceived,
+    DirectText,
+    FormSubmitted,
+    HomeOpened,
+    InboundEvent,
+    MemberSeen,
+    WorkspaceRemoved,
+)
 from bot.logs import log_event
 from bot.metrics import Metrics
 from bot.ports import Sender
@@ -25,15 +34,15 @@ from bot.recurrence import next_run
 from bot.routes import route
 from practices.context import SUPPORT_WINDOW, PracticeContext
 from practices.index_maths import DEFAULT_WEIGHTS
-from practices.messages import OpenForm, Outcome, Reply, UpdateCard, text_card
+from practices.messages import FieldErrors, OpenForm, Outcome, Reply, UpdateCard, text_card
 from storage.db import Conflict, Database
 from storage.events import mark_processed
-from storage.identity import ensure_member, ensure_workspace
+from storage.identity import deactivate_workspace, ensure_member, ensure_workspace
 from storage.models import Workspace
 
 logger = logging.getLogger("tend.engine")
 
-Answer = Reply | OpenForm
+Answer = Reply | OpenForm | FieldErrors
 
 SORRY = (
     "Something went wrong on my side and nothing was changed. Please try again in a minute; "
@@ -48,6 +57,8 @@ def event_kind(event: InboundEvent) -> str:
         FormSubmitted: "form",
         DirectText: "text",
         MemberSeen: "member",
+        HomeOpened: "home",
+        WorkspaceRemoved: "removed",
     }[type(event)]
 
 
@@ -90,6 +101,10 @@ class Engine:
                         logger, "event ignored", platform=origin.platform, kind=kind, outcome="duplicate"
                     )
                     return ()
+                if isinstance(event, WorkspaceRemoved):
+                    removed = await deactivate_workspace(session, origin.platform, origin.workspace_id)
+                    log_event(logger, "workspace removed", platform=origin.platform, workspace=removed or 0)
+                    return ()
                 workspace = await ensure_workspace(
                     session, origin.platform, origin.workspace_id, origin.workspace_name, now
                 )
@@ -105,8 +120,10 @@ class Engine:
                     now,
                     display_name=(event.display_name if isinstance(event, MemberSeen) else "")
                     or origin.actor.name,
-                    time_zone=(event.time_zone if isinstance(event, MemberSeen) else None)
-                    or origin.actor_time_zone,
+                    # The platform's zone on an ordinary event only fills in one never learned, so
+                    # a zone the person chose is kept; MemberSeen says the platform's zone changed.
+                    time_zone=event.time_zone if isinstance(event, MemberSeen) else None,
+                    default_time_zone=origin.actor_time_zone,
                     is_installer=origin.actor_is_installer,
                     is_bot=origin.actor_is_bot or (isinstance(event, MemberSeen) and event.is_bot),
                 )
@@ -137,7 +154,7 @@ class Engine:
         log_event(logger, "event handled", platform=origin.platform, workspace=workspace.id or 0, kind=kind)
         await self._update_cards(workspace, outcome)
         await self.delivery.deliver_due()
-        return tuple(intent for intent in outcome.intents if isinstance(intent, Reply | OpenForm))
+        return tuple(intent for intent in outcome.intents if isinstance(intent, Answer))
 
     async def _update_cards(self, workspace: Workspace, outcome: Outcome) -> None:
         """Card updates answer a tap on a card just shown, so they go at once, not via the outbox."""

@@ -90,4 +90,25 @@ class MemberSeen:
     is_bot: bool = False
 
 
-InboundEvent = CommandReceived | ButtonClicked | FormSubmitted | DirectText | MemberSeen
+@dataclass(frozen=True)
+class HomeOpened:
+    """A person opened their own page of Tend (Slack's App Home); the answer is their home card."""
+
+    origin: Origin
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkspaceRemoved:
+    """The platform removed Tend from a workspace (Slack: app uninstalled or its bot token revoked).
+
+    The engine marks the workspace inactive: its rituals and deliveries stop.
+    """
+
+    origin: Origin
+    event_id: str | None = None
+
+
+InboundEvent = (
+    CommandReceived | ButtonClicked | FormSubmitted | DirectText | MemberSeen | HomeOpened | WorkspaceRemoved
+)

@@ -11,9 +11,18 @@ from types import ModuleType
 from typing import Any, assert_never
 
 from bot import commands as c
-from bot.events import ButtonClicked, CommandReceived, DirectText, FormSubmitted, InboundEvent, PersonRef
+from bot.events import (
+    ButtonClicked,
+    CommandReceived,
+    DirectText,
+    FormSubmitted,
+    HomeOpened,
+    InboundEvent,
+    PersonRef,
+)
 from practices import (
     data_rights,
+    home,
     index,
     meeting_openers,
     one_on_ones,
@@ -39,6 +48,7 @@ PRACTICES: tuple[ModuleType, ...] = (
     teams,
     index,
     data_rights,
+    preferences,
 )
 
 
@@ -200,6 +210,8 @@ async def _route(ctx: PracticeContext, event: InboundEvent) -> Outcome:
         return await _dispatch(FORMS, event.form_id, ctx, event.values, event.state)
     if isinstance(event, DirectText):
         return Outcome.reply(DIRECT_TEXT_HELP)
+    if isinstance(event, HomeOpened):
+        return await home.show(ctx)
     return Outcome()
 
 

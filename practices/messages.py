@@ -175,6 +175,19 @@ class OpenForm:
 
 
 @dataclass(frozen=True)
+class FieldErrors:
+    """A submitted form had bad values: field name → what to fix. Returned INSTEAD of storing anything,
+    so the person corrects the field in place (Slack marks it in the modal, the console asks again)."""
+
+    errors: tuple[tuple[str, str], ...]
+
+    @property
+    def text(self) -> str:
+        """All the messages as one answer, for platforms that can only reply."""
+        return "\n".join(message for _, message in self.errors)
+
+
+@dataclass(frozen=True)
 class UpdateCard:
     """Replace a card Tend posted earlier (e.g. the opener aggregate after a tap)."""
 
@@ -183,7 +196,7 @@ class UpdateCard:
     card: Card
 
 
-Intent = Reply | PostToPlace | DirectMessage | OpenForm | UpdateCard
+Intent = Reply | PostToPlace | DirectMessage | OpenForm | UpdateCard | FieldErrors
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,34 @@ here, in the person's own time zone, or while they are paused.
 
 from __future__ import annotations
 
+import re
+import zoneinfo
 from datetime import date, time
+from functools import lru_cache
 
 from practices.context import PracticeContext
-from practices.messages import Outcome
+from practices.hours import DAY_NAMES, WorkingHours
+from practices.messages import FieldErrors, Form, FormField, OpenForm, Outcome
 
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+OPEN_HOURS = "prefs.hours"
+HOURS_FORM = "prefs.hoursform"
+EXPLICIT_UTC = "Etc/UTC"  # how a person's own choice of UTC is stored: plain "UTC" means "not learned yet"
+
+# --- what people read (one place, to review and translate) ---------------------------------------
+HOURS_TITLE = "Hours and time zone"
+DAYS_LABEL, START_LABEL, END_LABEL, ZONE_LABEL = "Working days", "Start", "End", "Time zone"
+DAYS_HINT = "Names or ranges, like mon-fri or mon,wed,fri. Now: {now}"
+START_HINT = "24-hour HH:MM, like 08:00. Now: {now}"
+END_HINT = "24-hour HH:MM, like 16:30. Now: {now}"
+ZONE_HINT = "An IANA name, like Europe/Berlin or America/New_York. Now: {now}"
+BAD_DAY = "“{raw}” isn't a day; use names like mon or ranges like mon-fri."
+NO_DAYS = "Pick at least one working day, like mon-fri."
+BAD_TIME = "“{raw}” isn't a time; use 24-hour HH:MM, like 08:00."
+START_AFTER_END = "The end ({end}) must be after the start ({start})."
+BAD_ZONE = "I don't know the time zone “{raw}”; try Europe/Berlin."
+UNUSED_FORM = "That form is no longer in use. Type /tend settings to see your settings."
+
+_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 
 
 def describe_days(days: tuple[str, ...]) -> str:
@@ -29,7 +51,7 @@ def describe(ctx: PracticeContext) -> str:
     days = tuple(actor.work_days.split(","))
     lines = [
         f"*Your hours:* {describe_days(days)} {actor.work_start}–{actor.work_end}",
-        f"*Your time zone:* {actor.time_zone}",
+        f"*Your time zone:* {shown_zone(actor.time_zone)}",
     ]
     if actor.paused_until and actor.paused_until > ctx.now.date():
         lines.append(f"*Personal prompts paused until* {actor.paused_until.isoformat()}")
@@ -50,7 +72,7 @@ async def set_hours(ctx: PracticeContext, start: time, end: time, days: tuple[st
 
 
 async def set_time_zone(ctx: PracticeContext, time_zone: str) -> Outcome:
-    ctx.actor.time_zone = time_zone
+    ctx.actor.time_zone = chosen_zone(time_zone)
     ctx.session.add(ctx.actor)
     return Outcome.reply("Saved. " + describe(ctx), title="Your settings")
 
@@ -73,3 +95,115 @@ async def pause_off(ctx: PracticeContext) -> Outcome:
     ctx.actor.paused_until = None
     ctx.session.add(ctx.actor)
     return Outcome.reply("Welcome back: personal prompts are on again.")
+
+
+# --- the hours form (from the home page) ----------------------------------------------------------
+
+
+def shown_zone(time_zone: str) -> str:
+    return "UTC" if time_zone == EXPLICIT_UTC else time_zone
+
+
+def chosen_zone(time_zone: str) -> str:
+    """A zone the person picked; UTC is stored as Etc/UTC so the platform's zone never replaces it."""
+    return EXPLICIT_UTC if time_zone == "UTC" else time_zone
+
+
+def hours_form(ctx: PracticeContext) -> Form:
+    actor = ctx.actor
+    days = tuple(actor.work_days.split(","))
+    return Form(
+        form_id=HOURS_FORM,
+        title=HOURS_TITLE,
+        fields=(
+            FormField("days", DAYS_LABEL, max_length=60, hint=DAYS_HINT.format(now=describe_days(days))),
+            FormField("start", START_LABEL, max_length=5, hint=START_HINT.format(now=actor.work_start)),
+            FormField("end", END_LABEL, max_length=5, hint=END_HINT.format(now=actor.work_end)),
+            FormField(
+                "time_zone", ZONE_LABEL, max_length=64, hint=ZONE_HINT.format(now=shown_zone(actor.time_zone))
+            ),
+        ),
+        submit_label="Save",
+    )
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> dict[str, str]:
+    return {name.casefold(): name for name in zoneinfo.available_timezones() | {"UTC"}}
+
+
+def parse_zone(raw: str) -> str | None:
+    """The canonical IANA name for ``raw`` in any letter case, or None."""
+    name = _zone_names().get(raw.strip().casefold())
+    if name is None:
+        return None
+    try:
+        WorkingHours(name, (), time(9), time(17))  # the zone check delivery itself relies on
+    except ValueError:
+        return None
+    return name
+
+
+def parse_time(raw: str) -> time | None:
+    match = _TIME.fullmatch(raw.strip())
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        return None
+    return time(int(match[1]), int(match[2]))
+
+
+def _day(raw: str) -> int | None:
+    names = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    return next((i for i, name in enumerate(names) if len(raw) >= 3 and name.startswith(raw)), None)
+
+
+def parse_days(raw: str) -> tuple[str, ...] | str:
+    """Week-ordered day names from ``mon-fri`` / ``mon, wed``, or the part that wasn't a day."""
+    spec = re.sub(r"\s*[-–]\s*", "-", raw.casefold().strip())
+    picked: set[int] = set()
+    for part in filter(None, re.split(r"[,\s]+", spec)):
+        ends = part.split("-")
+        first, last = _day(ends[0]), _day(ends[-1])
+        if len(ends) > 2 or first is None or last is None:
+            return part
+        picked.update((first + step) % 7 for step in range((last - first) % 7 + 1))
+    return tuple(DAY_NAMES[index] for index in sorted(picked))
+
+
+async def submit_hours(ctx: PracticeContext, values: dict[str, str]) -> Outcome:
+    """Checks every field first; any bad one is named back and nothing is stored."""
+    errors: list[tuple[str, str]] = []
+    days = parse_days(values.get("days", ""))
+    if isinstance(days, str):
+        errors.append(("days", BAD_DAY.format(raw=days[:40])))
+    elif not days:
+        errors.append(("days", NO_DAYS))
+    raw_start, raw_end = values.get("start", "").strip(), values.get("end", "").strip()
+    start, end = parse_time(raw_start), parse_time(raw_end)
+    if start is None:
+        errors.append(("start", BAD_TIME.format(raw=raw_start[:20])))
+    if end is None:
+        errors.append(("end", BAD_TIME.format(raw=raw_end[:20])))
+    if start is not None and end is not None and start >= end:
+        errors.append(("end", START_AFTER_END.format(start=raw_start, end=raw_end)))
+    raw_zone = values.get("time_zone", "").strip()
+    zone = parse_zone(raw_zone)
+    if zone is None:
+        errors.append(("time_zone", BAD_ZONE.format(raw=raw_zone[:64])))
+    if errors or isinstance(days, str) or start is None or end is None or zone is None:
+        return Outcome((FieldErrors(tuple(errors)),))
+    ctx.actor.time_zone = chosen_zone(zone)
+    return await set_hours(ctx, start, end, days)
+
+
+async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: str | None) -> Outcome:
+    return Outcome((OpenForm(hours_form(ctx)),))
+
+
+async def on_form(ctx: PracticeContext, form_id: str, values: dict[str, str], state: str) -> Outcome:
+    if form_id == HOURS_FORM:
+        return await submit_hours(ctx, values)
+    return Outcome.reply(UNUSED_FORM)
+
+
+ACTIONS = {"prefs": on_action}
+FORMS = {"prefs": on_form}

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Member, Organization, Workspace
 
 Row = TypeVar("Row", Workspace, Member)
+UNSET_TIME_ZONE = "UTC"  # a member's zone until one is learned; a person choosing UTC is stored as Etc/UTC
 
 
 async def _insert_or_read(session: AsyncSession, row: Row, read: Callable[[], Awaitable[Row | None]]) -> Row:
@@ -87,10 +88,15 @@ async def ensure_member(
     *,
     display_name: str = "",
     time_zone: str | None = None,
+    default_time_zone: str | None = None,
     is_installer: bool = False,
     is_bot: bool = False,
 ) -> Member:
-    """The member for a platform user; the first member of a workspace, or its installer, is admin."""
+    """The member for a platform user; the first member of a workspace, or its installer, is admin.
+
+    ``time_zone`` replaces the stored zone; ``default_time_zone`` only fills in one never learned
+    (still ``UTC``), so a zone the person chose themselves survives the platform's on every event.
+    """
     assert workspace.id is not None
     found = await find_member(session, workspace.id, platform_user_id)
     if found is not None:
@@ -99,6 +105,8 @@ async def ensure_member(
             found.display_name, changed = display_name, True
         if time_zone and found.time_zone != time_zone:
             found.time_zone, changed = time_zone, True
+        elif default_time_zone not in (None, "", UNSET_TIME_ZONE) and found.time_zone == UNSET_TIME_ZONE:
+            found.time_zone, changed = str(default_time_zone), True
         if is_installer and found.role != "admin":
             found.role, changed = "admin", True
         if changed:
@@ -109,7 +117,7 @@ async def ensure_member(
         workspace_id=workspace.id,
         platform_user_id=platform_user_id,
         display_name=display_name or platform_user_id,
-        time_zone=time_zone or "UTC",
+        time_zone=time_zone or default_time_zone or UNSET_TIME_ZONE,
         role="admin" if ((first and not is_bot) or is_installer) else "member",
         is_bot=is_bot,
         created_at=now,
@@ -137,3 +145,15 @@ async def members_by_ids(session: AsyncSession, member_ids: set[int]) -> list[Me
         return []
     query = select(Member).where(col(Member.id).in_(sorted(member_ids)))
     return list((await session.exec(query)).all())
+
+
+async def deactivate_workspace(session: AsyncSession, platform: str, external_id: str) -> int | None:
+    """Marks a workspace the platform removed Tend from as inactive (its rituals and deliveries stop;
+    its rows stay for the data-rights tools). Returns its id, or None when Tend never knew it."""
+    found = await find_workspace(session, platform, external_id)
+    if found is None:
+        return None
+    if found.active:
+        found.active = False
+        session.add(found)
+    return found.id

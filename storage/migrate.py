@@ -31,6 +31,10 @@ ADVISORY_LOCK_KEY = 0x54656E64
 
 _in_process = threading.Lock()
 
+# Tables in Tend's database that Tend's models do not describe: slack_sdk's OAuth installation and
+# state stores create and own them (adapters/slack/oauth.py). Alembic neither creates nor drops them.
+EXTERNAL_TABLES = frozenset({"slack_installations", "slack_bots", "slack_oauth_states"})
+
 
 def alembic_config(url: str) -> Config:
     """An Alembic config that needs no alembic.ini and works from any working directory."""
@@ -49,7 +53,16 @@ def context_options(dialect_name: str) -> dict[str, Any]:
         # SQLite can only ALTER by copying the table; batch mode does that for us.
         "render_as_batch": dialect_name == "sqlite",
         "render_item": _render_item,
+        "include_object": _include_object,
     }
+
+
+def _include_object(obj: Any, name: str | None, type_: str, _reflected: bool, _compare_to: Any) -> bool:
+    # Autogenerate would otherwise propose dropping the OAuth stores' tables (and their indexes).
+    if type_ == "table":
+        return name not in EXTERNAL_TABLES
+    table = getattr(obj, "table", None)
+    return getattr(table, "name", None) not in EXTERNAL_TABLES
 
 
 def _render_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:

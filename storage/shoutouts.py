@@ -24,3 +24,16 @@ async def given_between(
     if channel_id is not None:
         query = query.where(Shoutout.channel_id == channel_id)
     return list((await session.exec(query.order_by(col(Shoutout.created_at), col(Shoutout.id)))).all())
+
+
+async def received_recently(
+    session: AsyncSession, member_id: int, since: datetime, limit: int
+) -> list[Shoutout]:
+    """The newest shout-outs a person received since ``since`` (their own home page reads them back)."""
+    query = (
+        select(Shoutout)
+        .where(Shoutout.receiver_member_id == member_id, Shoutout.created_at >= since)
+        .order_by(col(Shoutout.created_at).desc(), col(Shoutout.id).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(query)).all())

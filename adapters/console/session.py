@@ -21,11 +21,12 @@ from bot.events import (
     CommandReceived,
     DirectText,
     FormSubmitted,
+    HomeOpened,
     MemberSeen,
     Origin,
     PersonRef,
 )
-from practices.messages import Button, Card, Form, OpenForm, Reply
+from practices.messages import Button, Card, FieldErrors, Form, OpenForm, Reply
 
 WORKSPACE = "console"
 DIRECT = "dm"
@@ -46,6 +47,7 @@ CONSOLE_HELP = """Console commands (everything else is typed exactly as in Slack
   /as <name>                           type as someone else (demo people: {people})
   /in #channel | /in dm                move to a channel, or to your private chat with Tend
   /click N                             press button N of a card
+  /home                                your own page (what Slack shows in Tend's App Home)
   /wait 2d | 3h | 30m                  move the clock forward; scheduled prompts fire
   /now                                 show the time
   /cancel                              abandon a form you are filling in
@@ -71,6 +73,7 @@ class PendingForm:
     place_id: str
     values: dict[str, str] = field(default_factory=dict)
     index: int = 0
+    fixing: list[int] | None = None  # after a submission named bad fields: the ones still to ask again
 
 
 @dataclass
@@ -129,6 +132,7 @@ class ConsoleSession:
         self.buttons: dict[int, ShownButton] = {}
         self._next_button = 1
         self.pending: PendingForm | None = None
+        self.submitted: PendingForm | None = None  # the form just sent, to ask again what it got wrong
         self.finished = False
 
     @property
@@ -193,6 +197,8 @@ class ConsoleSession:
             self._move(rest)
         elif word == "/click":
             await self._click(rest)
+        elif word == "/home":
+            await self._present(await self.engine.handle(HomeOpened(replace(self.origin(), place_id=None))))
         elif word == "/wait":
             await self._wait(rest)
         elif word == "/now":
@@ -226,6 +232,22 @@ class ConsoleSession:
                 self.pending = PendingForm(answer.form, self.place_id)
                 self.write(f"── {answer.form.title} ── (fill in each field; /cancel to stop)")
                 self._ask()
+            elif isinstance(answer, FieldErrors):
+                self._ask_again(answer)
+
+    def _ask_again(self, answer: FieldErrors) -> None:
+        """Says what was wrong and asks just those fields again; the rest keep their answers."""
+        for _, message in answer.errors:
+            self.write(message)
+        submitted, self.submitted = self.submitted, None
+        if submitted is None:
+            return
+        names = {name for name, _ in answer.errors}
+        wrong = [i for i, form_field in enumerate(submitted.form.fields) if form_field.name in names]
+        if not wrong:
+            return
+        self.pending = replace(submitted, index=wrong[0], fixing=wrong[1:])
+        self._ask()
 
     def _ask(self) -> None:
         assert self.pending is not None
@@ -256,11 +278,17 @@ class ConsoleSession:
             self.write(f"That is {len(value)} characters; please keep it under {form_field.max_length}.")
             return
         pending.values[form_field.name] = value
-        pending.index += 1
-        if pending.index < len(pending.form.fields):
+        if pending.fixing:
+            pending.index = pending.fixing.pop(0)
             self._ask()
             return
+        if pending.fixing is None:
+            pending.index += 1
+            if pending.index < len(pending.form.fields):
+                self._ask()
+                return
         self.pending = None
+        self.submitted = pending
         event = FormSubmitted(self.origin(), pending.form.form_id, dict(pending.values), pending.form.state)
         await self._present(await self.engine.handle(event))
 

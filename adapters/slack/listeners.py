@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -19,40 +20,98 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackClientError
+from slack_sdk.oauth.installation_store import Installation
 
 from adapters.slack.blocks import card_blocks, fallback_text, modal_view
+from adapters.slack.members import MemberProfiles, Profile, profile_of
+from adapters.slack.oauth import REDIRECT_PATH, SlackOAuth, removed_event, slack_oauth
 from adapters.slack.sender import SlackSender, make_client, sdk_logger
-from adapters.slack.translate import COMMANDS, action_event, command_event, submission_event
+from adapters.slack.translate import (
+    COMMANDS,
+    HANDLED_EVENTS,
+    PLATFORM,
+    action_event,
+    command_event,
+    event_user,
+    home_event,
+    home_view,
+    submission_event,
+    view_errors,
+)
 from bot.engine import Answer, Engine
 from bot.errors import SendError
-from bot.events import InboundEvent
+from bot.events import InboundEvent, MemberSeen, Origin, PersonRef
 from bot.logs import log_event
-from practices.messages import OpenForm, Reply
+from practices.messages import FieldErrors, Image, OpenForm, Reply, text_card
 
 logger = logging.getLogger("tend.slack")
 
 EVENTS_PATH = "/slack/events"
 ANY = re.compile(".+")  # every action id / modal callback id: the engine routes by prefix
 SLACK_APP_KEY = web.AppKey("tend_slack_app", AsyncApp)
+SUBMISSION_BUDGET = 2.5  # seconds the engine may take before a modal's ack (Slack allows 3)
+
+
+async def _unhandled_event(body: dict[str, Any]) -> bool:
+    """Bolt matcher for the catch-all: an event type none of Tend's listeners takes."""
+    return str((body.get("event") or {}).get("type", "")) not in HANDLED_EVENTS
+
+
+def _with(event: InboundEvent, profile: Profile | None) -> InboundEvent:
+    """The event with the person's Slack name and time zone on its origin (unchanged without one)."""
+    if profile is None:
+        return event
+    origin = event.origin
+    actor = PersonRef(origin.actor.user_id, profile.name or origin.actor.name)
+    zone = profile.time_zone or origin.actor_time_zone
+    return replace(event, origin=replace(origin, actor=actor, actor_time_zone=zone))
 
 
 class SlackAdapter:
-    """The Bolt app and its listeners; ``sender`` is the same one the outbox uses."""
+    """The Bolt app and its listeners; ``sender`` is the same one the outbox uses.
 
-    def __init__(self, engine: Engine, sender: SlackSender, signing_secret: str) -> None:
+    One workspace: the sender's fixed client carries the bot token (Bolt checks it with auth.test
+    once). Many workspaces (``oauth``): Bolt authorizes each request from the installation store and
+    serves the install pages. ``signing_secret`` None turns Bolt's request verification off, for
+    Socket Mode only, where the app token authenticates the connection instead.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        sender: SlackSender,
+        signing_secret: str | None,
+        oauth: SlackOAuth | None = None,
+    ) -> None:
         self.engine = engine
         self.sender = sender
+        self.oauth = oauth
         self._in_flight: set[asyncio.Task[Any]] = set()  # work still running after its ack
-        self.bolt = AsyncApp(
-            client=sender.client,  # carries the bot token; Bolt checks it with auth.test once
-            signing_secret=signing_secret,
-            process_before_response=False,  # ack first, work after: the 3-second rule
-            logger=sdk_logger("bolt"),  # Bolt's own loggers take this level: no bodies in logs
-        )
+        common: dict[str, Any] = {
+            "signing_secret": signing_secret or "",  # "" rather than None: Bolt would read the env
+            "request_verification_enabled": signing_secret is not None,
+            "process_before_response": False,  # ack first, work after: the 3-second rule
+            "logger": sdk_logger("bolt"),  # Bolt's own loggers take this level: no bodies in logs
+        }
+        if oauth is None:
+            if sender.fixed_client is None:
+                raise ValueError("one workspace needs SlackSender.single(client)")
+            self.bolt = AsyncApp(client=sender.fixed_client, **common)
+        else:
+            client = make_client(None, oauth.api_url)  # Bolt gives each request a copy with its token
+            self.bolt = AsyncApp(
+                client=client,
+                oauth_settings=oauth.settings(self.on_installed),
+                authorize=oauth.authorize(client),
+                **common,
+            )
+        self.bolt.event("app_uninstalled")(self.on_removed)
+        self.bolt.event("tokens_revoked")(self.on_removed)
         for command in COMMANDS:
             self.bolt.command(command)(self.on_command)
         self.bolt.block_action(ANY)(self.on_action)
         self.bolt.view_submission(ANY)(self.on_submission)
+        self._listen_to_events()
 
     async def on_command(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         self._track()
@@ -71,12 +130,154 @@ class SlackAdapter:
         await self._handle(event, body, respond if body.get("response_url") else None)
 
     async def on_submission(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Runs the engine BEFORE the ack, so a bad field is marked in the still-open modal.
+
+        Bounded: if the engine needs longer than ``submission_budget`` the modal closes with a plain
+        ack and the answers follow as ephemeral messages. No Web API call happens before the ack
+        (the person's name comes from the cache here and is refreshed after it).
+        """
         self._track()
-        await ack()  # closes the modal; answers follow as ephemeral messages
         event = submission_event(body)
         if event is None:
+            await ack()
             return
-        await self._handle(event, body, None)
+        work = asyncio.ensure_future(self.engine.handle(self._with_known_profile(event)))
+        try:
+            answers = await asyncio.wait_for(asyncio.shield(work), self.submission_budget)
+        except TimeoutError:
+            await ack()  # closes the modal; the answers follow as ephemeral messages
+            answers = await work
+        else:
+            errors = [answer for answer in answers if isinstance(answer, FieldErrors)]
+            if errors:
+                await ack(response_action="errors", errors=view_errors(errors, body.get("view") or {}))
+            else:
+                await ack()  # closes the modal; answers follow as ephemeral messages
+            answers = tuple(answer for answer in answers if not isinstance(answer, FieldErrors))
+        await self._refresh_profile(event.origin.workspace_id, event.origin.actor.user_id)
+        await self._deliver(answers, event, body, None)
+
+    # --- Events API: App Home, people's names and time zones, and everything else -------------------
+
+    def _listen_to_events(self) -> None:
+        self.profiles = MemberProfiles(self.engine.clock)
+        self.submission_budget = SUBMISSION_BUDGET
+        self.bolt.event("app_home_opened")(self.on_home_opened)
+        self.bolt.event("user_change")(self.on_member_changed)
+        self.bolt.event("team_join")(self.on_member_changed)
+        # Bolt answers 404 (and logs the body) for an event nobody listens to; Slack then retries and
+        # eventually disables the subscription. Anything Tend does not handle is acked and dropped.
+        self.bolt.event(ANY, matchers=[_unhandled_event])(self.on_other_event)
+
+    async def on_home_opened(self, body: dict[str, Any]) -> None:
+        """The Home tab (acked by Bolt already): the person's own page, published as their App Home."""
+        self._track()
+        event = home_event(body)
+        if event is None or not event.origin.actor.user_id:
+            return
+        event = await self._with_profile(event)
+        for answer in await self.engine.handle(event):
+            if not isinstance(answer, Reply):
+                continue
+            try:
+                client = await self.sender.client_for(event.origin.workspace_id)
+                await client.views_publish(user_id=event.origin.actor.user_id, view=home_view(answer.card))
+            except (SendError, SlackClientError, aiohttp.ClientError, OSError, ValueError) as error:
+                log_event(logger, "slack home failed", level=logging.WARNING, outcome=type(error).__name__)
+
+    async def on_member_changed(self, body: dict[str, Any]) -> None:
+        """``user_change`` / ``team_join``: the cache learns the new name and zone at once. The engine is
+        told only about people Tend has already met, and of a time zone only when Slack's changed, so
+        a zone the person chose in Tend survives their status updates."""
+        self._track()
+        found = event_user(body)
+        if found is None:
+            return
+        team, user_id, user = found
+        profile = profile_of(user)
+        previous = self.profiles.remember(team, user_id, profile)
+        if previous is None:
+            return
+        zone_changed = profile.time_zone is not None and profile.time_zone != previous.time_zone
+        origin = Origin(
+            platform=PLATFORM,
+            workspace_id=team,
+            actor=PersonRef(user_id, profile.name),
+            actor_time_zone=profile.time_zone,
+        )
+        seen = MemberSeen(
+            origin,
+            display_name=profile.name,
+            time_zone=profile.time_zone if zone_changed else None,
+            is_bot=profile.is_bot,
+        )
+        await self.engine.handle(seen)
+
+    async def on_other_event(self) -> None:
+        """An event type Tend does not handle: acked by Bolt (200), nothing changes, nothing logged."""
+
+    async def _with_profile(self, event: InboundEvent) -> InboundEvent:
+        """The event with the person's Slack name and time zone (``users.info``, cached); after the ack."""
+        origin = event.origin
+        user_id = origin.actor.user_id
+        if not user_id or not origin.workspace_id or origin.platform != PLATFORM:
+            return event
+        try:
+            client = await self.sender.client_for(origin.workspace_id)
+        except SendError:
+            return event
+        return _with(event, await self.profiles.lookup(client, origin.workspace_id, user_id))
+
+    def _with_known_profile(self, event: InboundEvent) -> InboundEvent:
+        """The same from the cache only: for work that must not wait for the Web API (before an ack)."""
+        user_id = event.origin.actor.user_id
+        return _with(event, self.profiles.known(event.origin.workspace_id, user_id) if user_id else None)
+
+    async def _refresh_profile(self, team_id: str, user_id: str | None) -> None:
+        """After an ack: look the person up if the cache has nothing fresh, and tell the engine once."""
+        if not user_id or self.profiles.fresh(team_id, user_id)[0]:
+            return
+        known = self.profiles.known(team_id, user_id)
+        try:
+            client = await self.sender.client_for(team_id)
+        except SendError:
+            return
+        profile = await self.profiles.lookup(client, team_id, user_id)
+        if profile is not None and profile != known:
+            origin = Origin(
+                platform=PLATFORM,
+                workspace_id=team_id,
+                actor=PersonRef(user_id, profile.name),
+                actor_time_zone=profile.time_zone,
+            )
+            await self.engine.handle(MemberSeen(origin, display_name=profile.name, is_bot=profile.is_bot))
+
+    async def on_removed(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """``app_uninstalled`` / ``tokens_revoked``: forget the tokens, tell the engine."""
+        self._track()
+        await ack()
+        event = removed_event(body)
+        if event is None:
+            return
+        team_id = event.origin.workspace_id
+        if self.oauth is not None:
+            await self.oauth.remove(team_id, body.get("enterprise_id"))
+        self.sender.forget(team_id)
+        await self.engine.handle(event)
+        log_event(logger, "slack workspace removed", outcome=str((body.get("event") or {}).get("type")))
+
+    async def on_installed(self, installation: Installation) -> None:
+        """After an install: the installer becomes the new workspace's first admin."""
+        if not installation.team_id or not installation.user_id:
+            return
+        origin = Origin(
+            platform="slack",
+            workspace_id=installation.team_id,
+            actor=PersonRef(installation.user_id),
+            workspace_name=installation.team_name or "",
+            actor_is_installer=True,
+        )
+        await self.engine.handle(MemberSeen(origin))
 
     def _track(self) -> None:
         """Remembers the listener's task before it acks, so ``drain`` never misses work."""
@@ -91,8 +292,19 @@ class SlackAdapter:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def _handle(self, event: InboundEvent, body: dict[str, Any], respond: AsyncRespond | None) -> None:
-        answers = await self.engine.handle(event)
+        answers = await self.engine.handle(await self._with_profile(event))
+        await self._deliver(answers, event, body, respond)
+
+    async def _deliver(
+        self,
+        answers: tuple[Answer, ...],
+        event: InboundEvent,
+        body: dict[str, Any],
+        respond: AsyncRespond | None,
+    ) -> None:
         for answer in answers:
+            if isinstance(answer, FieldErrors):  # only a late form answer: the modal is already closed
+                answer = Reply(text_card(answer.text))
             try:
                 await self._answer(answer, event, body, respond)
             except (SendError, SlackClientError, aiohttp.ClientError, OSError, ValueError) as error:
@@ -115,9 +327,8 @@ class SlackAdapter:
                 form_id = answer.form.form_id
                 log_event(logger, "slack form without trigger", level=logging.WARNING, form=form_id)
                 return
-            await self.sender.client.views_open(
-                trigger_id=trigger_id, view=modal_view(answer.form, origin.place_id)
-            )
+            client = await self.sender.client_for(origin.workspace_id)
+            await client.views_open(trigger_id=trigger_id, view=modal_view(answer.form, origin.place_id))
             return
         if not isinstance(answer, Reply):
             return
@@ -130,14 +341,22 @@ class SlackAdapter:
                 replace_original=False,
             )
         elif origin.place_id and origin.actor.user_id and not origin.is_direct:
-            await self.sender.ephemeral(origin.place_id, origin.actor.user_id, card)
+            await self.sender.ephemeral(origin.workspace_id, origin.place_id, origin.actor.user_id, card)
         elif origin.actor.user_id:
             await self.sender.direct(origin.workspace_id, origin.actor.user_id, card)
+        # A chart drawn on Tend's disk cannot be linked from Block Kit: it follows as a file in the DM.
+        for block in card.blocks:
+            if isinstance(block, Image) and block.path and origin.actor.user_id:
+                await self.sender.upload_image(origin.workspace_id, origin.actor.user_id, block)
 
 
-def build_slack(engine: Engine, sender: SlackSender, *, signing_secret: str) -> SlackAdapter:
-    """The adapter for one workspace (the sender's bot token); OAuth and Socket Mode are not wired yet."""
-    return SlackAdapter(engine, sender, signing_secret)
+def build_slack(
+    engine: Engine, sender: SlackSender, *, signing_secret: str | None, oauth: SlackOAuth | None = None
+) -> SlackAdapter:
+    """The adapter for both modes: one workspace (``sender`` from ``sender_for``) or many through
+    OAuth (``oauth`` from ``adapters.slack.oauth.slack_oauth``, ``sender`` from ``oauth_sender``).
+    ``signing_secret`` None (Socket Mode only) turns request verification off."""
+    return SlackAdapter(engine, sender, signing_secret, oauth)
 
 
 def add_slack_route(app: web.Application, adapter: SlackAdapter) -> None:
@@ -149,8 +368,53 @@ def add_slack_route(app: web.Application, adapter: SlackAdapter) -> None:
         return await to_aiohttp_response(bolt_response)
 
     app.router.add_post(EVENTS_PATH, slack_events)
+    flow = adapter.bolt.oauth_flow
+    if flow is None:
+        return
+
+    async def slack_install(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await flow.handle_installation(await to_bolt_request(request)))
+
+    async def slack_oauth_redirect(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+
+    app.router.add_get(flow.install_path, slack_install)
+    app.router.add_get(flow.redirect_uri_path, slack_oauth_redirect)
 
 
 def sender_for(token: str, api_url: str) -> SlackSender:
-    """The outbound half, built before the engine so the engine and outbox can be given it."""
-    return SlackSender(make_client(token, api_url))
+    """The outbound half for one workspace, built before the engine so the outbox can be given it."""
+    return SlackSender.single(make_client(token, api_url))
+
+
+def oauth_sender(oauth: SlackOAuth) -> SlackSender:
+    """The outbound half for many workspaces: each team's bot token from the installation store."""
+    return SlackSender(oauth.tokens.client)
+
+
+async def prepare_slack(
+    *,
+    api_url: str,
+    bot_token: str | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    database_engine: Any = None,
+    public_url: str | None = None,
+) -> tuple[SlackSender, SlackOAuth | None]:
+    """The sender (and, with a client id and secret, the OAuth pieces) for ``build_slack``: OAuth
+    when ``client_id`` and ``client_secret`` are given (``database_engine``: the SQLAlchemy AsyncEngine
+    of Tend's database, where installations are kept), else the one workspace of ``bot_token``."""
+    if client_id and client_secret:
+        if database_engine is None:
+            raise ValueError("Slack OAuth keeps installations in Tend's database: pass its engine")
+        oauth = await slack_oauth(
+            client_id=client_id,
+            client_secret=client_secret,
+            api_url=api_url,
+            engine=database_engine,
+            redirect_uri=public_url.rstrip("/") + REDIRECT_PATH if public_url else None,
+        )
+        return oauth_sender(oauth), oauth
+    if not bot_token:
+        raise ValueError("Slack needs a bot token (one workspace) or a client id and secret (OAuth)")
+    return sender_for(bot_token, api_url), None

@@ -7,6 +7,8 @@ Retry-After per message) instead of being slept on inside slack_sdk.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -14,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import card_blocks, fallback_text
 from bot.errors import SendError
-from practices.messages import Card
+from practices.messages import Card, Image
 
 logger = logging.getLogger("tend.slack")
 
@@ -55,8 +57,9 @@ def sdk_logger(name: str) -> logging.Logger:
     return sdk
 
 
-def make_client(token: str, base_url: str) -> AsyncWebClient:
-    """A Web API client at ``base_url`` (tests point it at a local fake) with retries left to Tend."""
+def make_client(token: str | None, base_url: str) -> AsyncWebClient:
+    """A Web API client at ``base_url`` (tests point it at a local fake) with retries left to Tend;
+    ``token`` None for calls that authenticate otherwise (oauth.v2.access) or pass one per call."""
     return AsyncWebClient(token=token, base_url=base_url, retry_handlers=[], logger=sdk_logger("sdk"))
 
 
@@ -79,54 +82,104 @@ def send_error(error: SlackClientError | aiohttp.ClientError | TimeoutError, met
 
 
 class SlackSender:
-    """``bot.ports.Sender`` over one workspace's bot token (OAuth and many workspaces come later)."""
+    """``bot.ports.Sender`` over any number of workspaces: ``clients`` maps a Slack team id to a ready
+    Web API client (with OAuth: the installation's bot token, refreshed first when it rotates)."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
-        self._dm_channels: dict[str, str] = {}  # user id -> DM channel id (conversations.open is tier 3)
+    def __init__(self, clients: Callable[[str], Awaitable[AsyncWebClient]]) -> None:
+        self._clients = clients
+        self.fixed_client: AsyncWebClient | None = None  # set by ``single``: Bolt checks it once
+        # (team, user) -> DM channel id: conversations.open is tier 3, so each is opened once.
+        self._dm_channels: dict[tuple[str, str], str] = {}
+
+    @classmethod
+    def single(cls, client: AsyncWebClient) -> SlackSender:
+        """One workspace, one bot token (SLACK_BOT_TOKEN): every team id gets the same client."""
+
+        async def same(_team_id: str) -> AsyncWebClient:
+            return client
+
+        sender = cls(same)
+        sender.fixed_client = client
+        return sender
+
+    async def client_for(self, team_id: str) -> AsyncWebClient:
+        """The client for ``team_id``; a missing installation or failed refresh is a ``SendError``."""
+        try:
+            return await self._clients(team_id)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+            raise send_error(error, "auth") from None
+
+    def forget(self, team_id: str) -> None:
+        """Drops what was remembered about a workspace that removed Tend."""
+        for key in [key for key in self._dm_channels if key[0] == team_id]:
+            del self._dm_channels[key]
 
     async def post(self, workspace_external_id: str, place_id: str, card: Card) -> str:
-        return await self._post_message(place_id, card)
+        return await self._post_message(workspace_external_id, place_id, card)
 
     async def direct(self, workspace_external_id: str, user_id: str, card: Card) -> str:
-        channel = await self.dm_channel(user_id)
-        return await self._post_message(channel, card)
+        channel = await self.dm_channel(workspace_external_id, user_id)
+        return await self._post_message(workspace_external_id, channel, card)
 
     async def update(self, workspace_external_id: str, place_id: str, message_ref: str, card: Card) -> None:
+        client = await self.client_for(workspace_external_id)
         try:
-            await self.client.chat_update(
+            await client.chat_update(
                 channel=place_id, ts=message_ref, text=fallback_text(card), blocks=card_blocks(card)
             )
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
             raise send_error(error, "chat.update") from None
 
-    async def ephemeral(self, channel_id: str, user_id: str, card: Card) -> None:
+    async def ephemeral(self, team_id: str, channel_id: str, user_id: str, card: Card) -> None:
         """A message only ``user_id`` sees in ``channel_id`` (answers to a submitted form)."""
+        client = await self.client_for(team_id)
         try:
-            await self.client.chat_postEphemeral(
+            await client.chat_postEphemeral(
                 channel=channel_id, user=user_id, text=fallback_text(card), blocks=card_blocks(card)
             )
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
             raise send_error(error, "chat.postEphemeral") from None
 
-    async def dm_channel(self, user_id: str) -> str:
+    async def dm_channel(self, team_id: str, user_id: str) -> str:
         """The person's DM channel with Tend, opened once and then remembered."""
-        cached = self._dm_channels.get(user_id)
+        cached = self._dm_channels.get((team_id, user_id))
         if cached is not None:
             return cached
+        client = await self.client_for(team_id)
         try:
-            response = await self.client.conversations_open(users=user_id)
+            response = await client.conversations_open(users=user_id)
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
             raise send_error(error, "conversations.open") from None
         channel = str((response.get("channel") or {}).get("id", ""))
         if not channel:
             raise SendError("conversations.open: no channel in the answer")
-        self._dm_channels[user_id] = channel
+        self._dm_channels[(team_id, user_id)] = channel
         return channel
 
-    async def _post_message(self, channel: str, card: Card) -> str:
+    async def upload_image(self, team_id: str, user_id: str, image: Image) -> None:
+        """Uploads a local image (the index chart) into the person's DM: Block Kit cannot show a file
+        on Tend's disk, and a DM keeps a team's chart with the person who asked for it."""
+        if not image.path:
+            return
+        channel = await self.dm_channel(team_id, user_id)
+        client = await self.client_for(team_id)
         try:
-            response = await self.client.chat_postMessage(
+            await client.files_upload_v2(
+                file=image.path,
+                filename=Path(image.path).name,
+                title=image.alt,
+                alt_txt=image.alt,
+                channel=channel,
+            )
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+            raise send_error(error, "files.uploadV2") from None
+        except OSError:
+            raise SendError("files.uploadV2: the image file is gone", permanent=True) from None
+
+    async def _post_message(self, team_id: str, channel: str, card: Card) -> str:
+        client = await self.client_for(team_id)
+        try:
+            response = await client.chat_postMessage(
                 channel=channel, text=fallback_text(card), blocks=card_blocks(card)
             )
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:

@@ -1,7 +1,9 @@
 """Slack payloads → neutral events: pure functions, no I/O, so they are tested with plain dicts.
 
-Slash commands arrive form-encoded (Bolt hands them over as a dict), interactivity as JSON. The
-engine never sees a Slack shape: only ``CommandReceived``, ``ButtonClicked`` and ``FormSubmitted``.
+Slash commands arrive form-encoded (Bolt hands them over as a dict), interactivity as JSON, Events
+API envelopes as JSON. The engine never sees a Slack shape: only ``CommandReceived``,
+``ButtonClicked``, ``FormSubmitted`` and ``HomeOpened``. The two answers that need a Slack shape of
+their own (the App Home view, a modal's field errors) are built here too.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.events import ButtonClicked, CommandReceived, FormSubmitted, Origin, PersonRef
+from adapters.slack.blocks import MAX_LABEL, card_blocks, cut
+from bot.events import ButtonClicked, CommandReceived, FormSubmitted, HomeOpened, Origin, PersonRef
+from practices.messages import Card, FieldErrors
 
 PLATFORM = "slack"
 DIRECT_CHANNEL_NAME = "directmessage"  # what Slack calls a person's DM with the app
@@ -167,3 +171,59 @@ def submission_event(body: Mapping[str, Any]) -> FormSubmitted | None:
         state=state,
         event_id=event_id("form", body if not body.get("trigger_id") else {"trigger_id": body["trigger_id"]}),
     )
+
+
+# --- Events API -----------------------------------------------------------------------------------
+# The event types Tend subscribes to (manifest.yml's bot_events lists exactly these); any other type
+# that still arrives is acknowledged and dropped.
+HANDLED_EVENTS = ("app_home_opened", "app_uninstalled", "team_join", "tokens_revoked", "user_change")
+
+
+def envelope_event_id(body: Mapping[str, Any]) -> str | None:
+    """Slack's ``event_id``: the same on every retry of one event, so the engine handles it once."""
+    found = body.get("event_id")
+    return f"event:{found}" if found else None
+
+
+def home_event(body: Mapping[str, Any]) -> HomeOpened | None:
+    """``app_home_opened`` on the Home tab → ``HomeOpened``; the Messages and About tabs → None."""
+    event = body.get("event") or {}
+    user = str(event.get("user") or "")
+    if event.get("type") != "app_home_opened" or event.get("tab", "home") != "home" or not user:
+        return None
+    view = event.get("view") or {}
+    team = str(body.get("team_id") or view.get("team_id") or "")
+    if not team:
+        return None
+    origin = Origin(platform=PLATFORM, workspace_id=team, actor=PersonRef(user, ""))
+    return HomeOpened(origin=origin, event_id=envelope_event_id(body))
+
+
+def event_user(body: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
+    """(team id, user id, user object) from ``user_change`` / ``team_join``; None if it has none."""
+    event = body.get("event") or {}
+    user = event.get("user")
+    if event.get("type") not in ("user_change", "team_join") or not isinstance(user, dict):
+        return None
+    user_id = str(user.get("id") or "")
+    team = str(user.get("team_id") or body.get("team_id") or "")
+    return (team, user_id, user) if user_id and team else None
+
+
+def home_view(card: Card) -> dict[str, Any]:
+    """The person's home card as an App Home view (within a message's 50 blocks; home allows 100)."""
+    return {"type": "home", "blocks": card_blocks(card)}
+
+
+def view_errors(answers: list[FieldErrors], view: Mapping[str, Any]) -> dict[str, str]:
+    """Field errors keyed by the input block ids of the submitted modal (``modal_view`` names each
+    input's block after its field); an error for a field the modal lacks goes on its first input."""
+    blocks = view.get("blocks") or []
+    inputs = [str(block.get("block_id")) for block in blocks if block.get("type") == "input"]
+    errors: dict[str, str] = {}
+    for answer in answers:
+        for name, message in answer.errors:
+            block_id = name[:255] if name[:255] in inputs else (inputs[0] if inputs else name[:255])
+            text = f"{errors[block_id]} {message}" if block_id in errors else message
+            errors[block_id] = cut(text, MAX_LABEL)
+    return errors

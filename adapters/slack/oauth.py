@@ -1,0 +1,373 @@
+"""Many workspaces: Slack's OAuth v2 install, tokens kept in Tend's database, rotation, uninstall.
+
+- Install: ``GET /slack/install`` shows an "Add to Slack" link to Slack's authorize page with a
+  one-time ``state`` (kept in the database and in a cookie, so it works across replicas);
+  ``GET /slack/oauth_redirect`` checks the state, trades the code with ``oauth.v2.access`` and saves
+  the installation. Scopes come from ``manifest.yml``, the one place they are written.
+- Storage: slack_sdk's own SQLAlchemy stores on Tend's database engine. Their tables
+  (``STORE_TABLES``) are created by the stores at start-up (idempotent, under an advisory lock on
+  PostgreSQL) and are not part of Tend's Alembic models: the migration drift check ignores them.
+  slack_sdk keeps tokens there in plain text: protect the database like the tokens themselves.
+- Rotation: a rotating bot token lives 12 hours and Slack refreshes it only when asked. Before any
+  inbound request (Bolt's authorize) and any outbound send (``WorkspaceTokens.client``) a token
+  expiring within ``REFRESH_WITHIN`` minutes is refreshed first. Refreshing twice at once would waste
+  a refresh token, so refreshes of one team are serialised: an asyncio lock per team inside a process,
+  and on PostgreSQL a transaction-scoped advisory lock keyed on the team across replicas; whoever gets
+  the lock second re-reads the installation and finds it already fresh.
+- Uninstall: ``app_uninstalled`` (or ``tokens_revoked`` for the bot) deletes the workspace's
+  installation and bots, and the engine gets a neutral ``WorkspaceRemoved`` that marks the workspace
+  inactive, which stops its rituals and deliveries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs, AsyncSuccessArgs
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackClientError, SlackTokenRotationError
+from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.sender import make_client, sdk_logger, send_error
+from bot.errors import SendError
+from bot.events import Origin, PersonRef, WorkspaceRemoved
+from bot.logs import log_event
+
+logger = logging.getLogger("tend.slack")
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"  # Slack's real one; tests keep it too
+MANIFEST = Path(__file__).with_name("manifest.yml")
+REFRESH_WITHIN = 10  # minutes before expiry when a rotating token is refreshed
+STATE_SECONDS = 600  # how long an install link's state stays valid
+# slack_sdk's default table names; storage.migrate keeps Alembic's drift check away from them.
+STORE_TABLES = ("slack_installations", "slack_bots", "slack_oauth_states")
+# First key of every advisory lock taken here ("TSLK"); the second is derived from the team id.
+LOCK_NAMESPACE = 0x54534C4B
+
+INSTALLED_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Tend is installed</title></head>
+<body><h1>Tend is installed{where}.</h1>
+<p>Type <code>/tend help</code> in any channel to start, or <code>/kudos @someone why</code> to thank
+someone. You can close this page.</p></body></html>"""
+REFUSED_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<title>Tend was not installed</title></head><body><h1>Tend was not installed</h1><p>{why}</p>
+<p><a href="{install}">Start the installation again</a>.</p></body></html>"""
+WHY = {
+    "invalid_state": "This install link has expired or was already used.",
+    "invalid_browser": "This install link was opened in a different browser from the one that started it.",
+    "access_denied": "The installation was cancelled in Slack.",
+    "missing_code": "Slack did not send the code Tend needs.",
+    "invalid_code": "Slack did not accept the install code; it may have expired.",
+}
+WHY_OTHER = "Something went wrong while saving the installation. Nothing was changed."
+
+
+def manifest_scopes(text: str | None = None) -> list[str]:
+    """The bot scopes in ``manifest.yml`` (``oauth_config.scopes.bot``), read without a YAML library
+    so the install asks for exactly what the manifest declares; tests compare with a real parser."""
+    source = MANIFEST.read_text() if text is None else text
+    scopes: list[str] = []
+    path: list[tuple[int, str]] = []
+    for raw in source.splitlines():
+        line = raw.split(" #", 1)[0].rstrip()
+        item = line.strip()
+        if not item or item.startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip())
+        if item.startswith("- "):
+            if [key for _, key in path] == ["oauth_config", "scopes", "bot"]:
+                scopes.append(item[2:].strip().strip("\"'"))
+            continue
+        while path and path[-1][0] >= indent:
+            path.pop()
+        path.append((indent, item.split(":", 1)[0].strip()))
+    return scopes
+
+
+def team_lock_key(team_id: str) -> int:
+    """A stable signed 32-bit key for a team (Python's ``hash`` differs between processes)."""
+    return int.from_bytes(hashlib.sha256(team_id.encode()).digest()[:4], "big", signed=True)
+
+
+def removed_event(body: dict[str, Any]) -> WorkspaceRemoved | None:
+    """``app_uninstalled``, or ``tokens_revoked`` naming the bot, as the neutral event; else None."""
+    event = body.get("event") or {}
+    kind = event.get("type")
+    if kind == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
+        return None  # only people's tokens went: Tend's bot is still there
+    team_id = body.get("team_id")
+    if kind not in ("app_uninstalled", "tokens_revoked") or not team_id:
+        return None
+    origin = Origin(platform="slack", workspace_id=str(team_id), actor=PersonRef(None))
+    event_id = body.get("event_id")
+    return WorkspaceRemoved(origin, event_id=f"event:{event_id}" if event_id else None)
+
+
+class WorkspaceTokens:
+    """Bot tokens per team from the installation store, refreshed shortly before they expire.
+
+    ``engine`` is the SQLAlchemy AsyncEngine of Tend's database (typed loosely: adapters do not
+    import SQLAlchemy); it only serves the stores and the PostgreSQL advisory lock.
+    """
+
+    def __init__(
+        self,
+        installations: AsyncSQLAlchemyInstallationStore,
+        rotator: AsyncTokenRotator,
+        engine: Any,
+        api_url: str,
+        *,
+        refresh_within: int = REFRESH_WITHIN,
+    ) -> None:
+        self.installations = installations
+        self.rotator = rotator
+        self.engine = engine
+        self.api_url = api_url
+        self.refresh_within = refresh_within
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._clients: dict[str, AsyncWebClient] = {}
+
+    async def client(self, team_id: str) -> AsyncWebClient:
+        """A client with the team's current bot token (``SlackSender``'s ``clients`` callable)."""
+        installation = await self.find(team_id)
+        if installation is None or not installation.bot_token:
+            raise SendError("no Slack installation for this workspace", permanent=True)
+        if installation.bot_refresh_token:
+            try:
+                installation = await self.rotate(installation)
+            except SlackTokenRotationError as error:
+                log_event(logger, "slack token refresh failed", level=logging.WARNING, slack_team=team_id)
+                raise send_error(error.api_error, "oauth.v2.access") from None
+            except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+                log_event(logger, "slack token refresh failed", level=logging.WARNING, slack_team=team_id)
+                raise send_error(error, "oauth.v2.access") from None
+        token = installation.bot_token or ""
+        cached = self._clients.get(team_id)
+        if cached is None or cached.token != token:
+            cached = self._clients[team_id] = make_client(token, self.api_url)
+        return cached
+
+    async def find(self, team_id: str) -> Installation | None:
+        """The team's latest installation, also for a workspace inside an Enterprise Grid org."""
+        found = await self.installations.async_find_installation(enterprise_id=None, team_id=team_id)
+        if found is not None:
+            return found
+        table = self.installations.installations
+        query = (
+            table.select()
+            .with_only_columns(table.c.enterprise_id)
+            .where(table.c.client_id == self.installations.client_id, table.c.team_id == team_id)
+            .where(table.c.enterprise_id.is_not(None))
+            .limit(1)
+        )
+        async with self.engine.connect() as connection:
+            enterprise_id = (await connection.execute(query)).scalar()
+        if enterprise_id is None:
+            return None
+        return await self.installations.async_find_installation(enterprise_id=enterprise_id, team_id=team_id)
+
+    async def rotate(self, installation: Installation) -> Installation:
+        """The installation with a bot token good for ``refresh_within`` more minutes (refreshed and
+        saved when it was not). One refresh per team at a time, in this process and across replicas."""
+        if not self._expiring(installation):
+            return installation
+        team_id = installation.team_id or ""
+        lock = self._locks.setdefault(team_id, asyncio.Lock())
+        async with lock, self._replica_lock(team_id):
+            # Whoever waited may find the work done by the task or replica that held the lock.
+            current = await self.installations.async_find_installation(
+                enterprise_id=installation.enterprise_id, team_id=installation.team_id
+            )
+            current = current or installation
+            refreshed = await self.rotator.perform_token_rotation(
+                installation=current, minutes_before_expiration=self.refresh_within
+            )
+            if refreshed is None:
+                return current
+            await self.installations.async_save(refreshed)
+            log_event(logger, "slack token refreshed", slack_team=team_id or "-")
+            return refreshed
+
+    def _expiring(self, installation: Installation) -> bool:
+        expires_at = installation.bot_token_expires_at
+        if expires_at is None or not installation.bot_refresh_token:
+            return False
+        # The expiry is Slack's wall-clock time (as the SDK's rotator reads it), not Tend's clock.
+        return expires_at <= time.time() + self.refresh_within * 60
+
+    @asynccontextmanager
+    async def _replica_lock(self, team_id: str) -> AsyncIterator[None]:
+        """On PostgreSQL, a transaction-scoped advisory lock on the team, held until the block ends
+        (the save happens inside it on another connection and commits first). SQLite serves one
+        process, where the asyncio lock is enough."""
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        async with self.engine.begin() as connection:
+            # Both keys are integers computed here, so the statement is a constant.
+            statement = f"SELECT pg_advisory_xact_lock({LOCK_NAMESPACE}, {team_lock_key(team_id)})"
+            await connection.exec_driver_sql(statement)
+            yield
+
+    def forget(self, team_id: str) -> None:
+        self._clients.pop(team_id, None)
+
+
+class TendAuthorize(AsyncInstallationStoreAuthorize):
+    """Bolt's installation-store authorize, with its token refresh routed through
+    ``WorkspaceTokens.rotate`` so inbound requests take the same per-team locks as outbound sends."""
+
+    def __init__(
+        self, tokens: WorkspaceTokens, *, client_id: str, client_secret: str, client: AsyncWebClient
+    ) -> None:
+        super().__init__(
+            logger=sdk_logger("bolt"),
+            installation_store=tokens.installations,
+            client_id=client_id,
+            client_secret=client_secret,
+            token_rotation_expiration_minutes=tokens.refresh_within,
+            client=client,
+        )
+        self.tokens = tokens
+
+    async def _rotate_and_save_tokens_if_necessary(
+        self, installation: Installation | None
+    ) -> Installation | None:
+        if installation is None or not installation.bot_refresh_token:
+            return None  # Tend asks for no user tokens, so only the bot's can rotate
+        refreshed = await self.tokens.rotate(installation)
+        return refreshed if refreshed is not installation else None
+
+
+@dataclass
+class SlackOAuth:
+    """Everything the OAuth mode needs, built once at start-up by ``slack_oauth``."""
+
+    client_id: str
+    client_secret: str
+    api_url: str
+    installations: AsyncSQLAlchemyInstallationStore
+    states: AsyncSQLAlchemyOAuthStateStore
+    tokens: WorkspaceTokens
+    authorization_url: str = AUTHORIZE_URL
+    redirect_uri: str | None = None
+    scopes: list[str] = field(default_factory=manifest_scopes)
+
+    def settings(self, on_installed: Callable[[Installation], Awaitable[None]]) -> AsyncOAuthSettings:
+        return AsyncOAuthSettings(
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            scopes=self.scopes,
+            user_scopes=[],
+            redirect_uri=self.redirect_uri,
+            install_path=INSTALL_PATH,
+            redirect_uri_path=REDIRECT_PATH,
+            authorization_url=self.authorization_url,
+            installation_store=self.installations,
+            token_rotation_expiration_minutes=self.tokens.refresh_within,
+            state_store=self.states,
+            state_expiration_seconds=STATE_SECONDS,
+            callback_options=_callback_options(on_installed),
+            logger=sdk_logger("bolt"),
+        )
+
+    def authorize(self, client: AsyncWebClient) -> TendAuthorize:
+        return TendAuthorize(
+            self.tokens, client_id=self.client_id, client_secret=self.client_secret, client=client
+        )
+
+    async def remove(self, team_id: str, enterprise_id: str | None = None) -> None:
+        """Deletes every installation and bot of the team (the tokens are dead anyway)."""
+        await self.installations.async_delete_all(enterprise_id=enterprise_id, team_id=team_id)
+        self.tokens.forget(team_id)
+
+
+def _callback_options(on_installed: Callable[[Installation], Awaitable[None]]) -> AsyncCallbackOptions:
+    """Tend's own pages after Slack sends the installer back (Bolt's defaults say "Slack App")."""
+
+    async def success(args: AsyncSuccessArgs) -> BoltResponse:
+        await on_installed(args.installation)
+        name = args.installation.team_name or ""
+        where = f" in {html.escape(name)}" if name else ""
+        return BoltResponse(
+            status=200,
+            body=INSTALLED_PAGE.format(where=where),
+            headers={
+                "Content-Type": "text/html; charset=utf-8",
+                "Set-Cookie": args.settings.state_utils.build_set_cookie_for_deletion(),
+            },
+        )
+
+    async def failure(args: AsyncFailureArgs) -> BoltResponse:
+        log_event(logger, "slack install refused", outcome=args.reason if args.reason in WHY else "other")
+        why = WHY.get(args.reason, WHY_OTHER)
+        return BoltResponse(
+            status=args.suggested_status_code,
+            body=REFUSED_PAGE.format(why=html.escape(why), install=INSTALL_PATH),
+            headers={
+                "Content-Type": "text/html; charset=utf-8",
+                "Set-Cookie": args.settings.state_utils.build_set_cookie_for_deletion(),
+            },
+        )
+
+    return AsyncCallbackOptions(success=success, failure=failure)
+
+
+async def create_store_tables(engine: Any, *stores: Any) -> None:
+    """Creates the stores' tables when missing; replicas starting together take turns on PostgreSQL."""
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_NAMESPACE}, 0)")
+        for store in stores:
+            await connection.run_sync(store.metadata.create_all)
+
+
+async def slack_oauth(
+    *,
+    client_id: str,
+    client_secret: str,
+    api_url: str,
+    engine: Any,
+    authorization_url: str = AUTHORIZE_URL,
+    redirect_uri: str | None = None,
+) -> SlackOAuth:
+    """The OAuth pieces over Tend's database (``engine``: its SQLAlchemy AsyncEngine); creates the
+    store tables if they are missing."""
+    installations = AsyncSQLAlchemyInstallationStore(
+        client_id=client_id, engine=engine, logger=sdk_logger("store")
+    )
+    states = AsyncSQLAlchemyOAuthStateStore(
+        expiration_seconds=STATE_SECONDS, engine=engine, logger=sdk_logger("store")
+    )
+    await create_store_tables(engine, installations, states)
+    rotator = AsyncTokenRotator(
+        client_id=client_id, client_secret=client_secret, client=make_client(None, api_url)
+    )
+    tokens = WorkspaceTokens(installations, rotator, engine, api_url)
+    return SlackOAuth(
+        client_id=client_id,
+        client_secret=client_secret,
+        api_url=api_url,
+        installations=installations,
+        states=states,
+        tokens=tokens,
+        authorization_url=authorization_url,
+        redirect_uri=redirect_uri,
+    )

@@ -1,0 +1,123 @@
+"""A person's own home page (Slack's App Home): what is theirs to read, and the few things they can do.
+
+It shows only what the person could see anyway: shout-outs they received (public by nature), their own
+next 1:1s when they run some, and their own settings. No scores, no counts per person, nothing about
+a colleague beyond what a shout-out or a shared 1:1 already shows them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from practices import preferences, shoutouts, stress_reports
+from practices.context import PracticeContext
+from practices.hours import WorkingHours
+from practices.messages import Block, Button, Buttons, Card, Divider, Fine, Outcome, Reply, Text
+from practices.rituals import lead_of, options_of
+from storage import one_on_ones as pairs_store
+from storage import shoutouts as shoutouts_store
+from storage.identity import members_by_ids
+from storage.models import Member, Ritual
+
+RECENT = timedelta(days=30)
+MAX_SHOUTOUTS = 5
+MAX_ONE_ON_ONES = 3
+
+# --- what people read (one place, to review and translate) ---------------------------------------
+TITLE = "Your Tend"
+GREETING = "Hi {name}. This page is only yours: nobody else sees it."
+THANKS_HEADING = "*Thanks you received lately*"
+THANKS_LINE = "• {when}, *@{giver}*: {text}"
+THANKS_NONE = "No shout-outs in the last 30 days yet. They will show up here when someone thanks you."
+ONE_ON_ONES_HEADING = "*Your next 1:1s*"
+ONE_ON_ONE_LINE = "• {when} with *@{report}*"
+SETTINGS_HEADING = "*Your settings*"
+SOMEONE = "someone"
+KUDOS_BUTTON = "Send a shout-out"
+STRESS_BUTTON = "Report stress privately"
+HOURS_BUTTON = "Change hours or time zone"
+FINE = "Stress reports are anonymous: nobody, admins included, can see who sent one."
+
+
+def _local(moment: datetime, time_zone: str) -> str:
+    zone = WorkingHours.of(time_zone, "", "09:00", "17:00", None).time_zone  # an odd stored zone reads as UTC
+    return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")
+
+
+def _day(moment: datetime, time_zone: str) -> str:
+    zone = WorkingHours.of(time_zone, "", "09:00", "17:00", None).time_zone
+    return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b")
+
+
+def _member_id(options: dict[str, object], key: str) -> int | None:
+    value = options.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+async def _thanks(ctx: PracticeContext) -> list[Block]:
+    rows = await shoutouts_store.received_recently(
+        ctx.session, ctx.actor_id, ctx.now - RECENT, MAX_SHOUTOUTS
+    )
+    if not rows:
+        return [Text(THANKS_HEADING + "\n" + THANKS_NONE)]
+    givers = {row.giver_member_id for row in rows if row.giver_member_id is not None}
+    names = {member.id: member for member in await members_by_ids(ctx.session, givers)}
+    lines = []
+    for row in rows:
+        giver = names.get(row.giver_member_id)
+        lines.append(
+            THANKS_LINE.format(
+                when=_day(row.created_at, ctx.actor.time_zone),
+                giver=giver.display_name if giver else SOMEONE,
+                text=row.text,
+            )
+        )
+    return [Text(THANKS_HEADING + "\n" + "\n".join(lines))]
+
+
+async def _next_one_on_ones(ctx: PracticeContext) -> list[Block]:
+    """The actor's own upcoming 1:1s as the manager; nothing at all for someone who runs none."""
+    upcoming: list[tuple[datetime, Ritual, int | None]] = []
+    for pair in await pairs_store.pairs_in_workspace(ctx.session, ctx.workspace_id):
+        options = options_of(pair)
+        if _member_id(options, "manager") != ctx.actor_id or pair.paused or pair.next_run_at is None:
+            continue
+        upcoming.append((pair.next_run_at + lead_of(pair), pair, _member_id(options, "report")))
+    if not upcoming:
+        return []
+    upcoming.sort(key=lambda item: (item[0], item[1].id or 0))
+    soonest = upcoming[:MAX_ONE_ON_ONES]
+    reports = {r for _, _, r in soonest if r is not None}
+    people: dict[int | None, Member] = {m.id: m for m in await members_by_ids(ctx.session, reports)}
+    lines = [
+        ONE_ON_ONE_LINE.format(
+            when=_local(meeting, ctx.actor.time_zone),
+            report=people[report].display_name if report in people else SOMEONE,
+        )
+        for meeting, _, report in soonest
+    ]
+    return [Text(ONE_ON_ONES_HEADING + "\n" + "\n".join(lines))]
+
+
+async def home_card(ctx: PracticeContext) -> Card:
+    blocks: list[Block] = [Text(GREETING.format(name=ctx.actor.display_name)), Divider()]
+    blocks += await _thanks(ctx)
+    blocks += await _next_one_on_ones(ctx)
+    blocks += [
+        Text(SETTINGS_HEADING + "\n" + preferences.describe(ctx)),
+        Buttons(
+            (
+                Button(KUDOS_BUTTON, shoutouts.OPEN_FORM, style="primary"),
+                Button(STRESS_BUTTON, stress_reports.START),
+                Button(HOURS_BUTTON, preferences.OPEN_HOURS),
+            )
+        ),
+        Fine(FINE),
+    ]
+    return Card(title=TITLE, blocks=tuple(blocks))
+
+
+async def show(ctx: PracticeContext) -> Outcome:
+    """The person's home page, as a private answer the adapter shows where home pages live."""
+    return Outcome((Reply(await home_card(ctx)),))

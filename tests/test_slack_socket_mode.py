@@ -1,0 +1,170 @@
+"""Slack over Socket Mode end to end: envelopes in over a real WebSocket, a fake Web API out.
+
+Nothing in slack_bolt or slack_sdk is mocked: slack_sdk's aiohttp Socket Mode client connects to
+``tests/fake_socket_mode.py`` (which answers ``apps.connections.open`` only for the app token), Bolt
+acks each envelope over the socket, and every Web API call lands on ``tests/fake_slack_api.py``.
+There is no signing secret anywhere in this file: Socket Mode does not use one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from adapters.slack.listeners import SlackAdapter, build_slack, sender_for
+from adapters.slack.socket_mode import SocketMode, start_socket_mode
+from bot.engine import Engine
+from bot.errors import SettingsError
+from storage.db import Database
+from tests.fake_slack_api import Call, FakeSlackApi
+from tests.fake_socket_mode import FakeSocketMode
+from tests.helpers import fixed_clock
+
+TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-1-A1-test-app-token"
+
+
+@dataclass
+class Socket:
+    fake: FakeSlackApi
+    socket: FakeSocketMode
+    adapter: SlackAdapter
+    connection: SocketMode
+    triggers: int = 0
+
+    def command(self, command: str, text: str, *, user: str = "U1", channel: str = "C1") -> dict[str, Any]:
+        """A slash command's payload as Socket Mode carries it: the HTTP form's fields, as JSON."""
+        self.triggers += 1
+        return {
+            "token": "legacy-verification-token",
+            "team_id": "T1",
+            "team_domain": "acme",
+            "channel_id": channel,
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": {"U1": "ana", "U2": "bo"}.get(user, user.lower()),
+            "command": command,
+            "text": text,
+            "api_app_id": "A1",
+            "is_enterprise_install": "false",
+            "trigger_id": f"socket.trigger.{self.triggers}",
+            "response_url": self.fake.response_url(user),
+        }
+
+
+@pytest.fixture
+async def slack(database: Database) -> AsyncIterator[Socket]:
+    fake = FakeSlackApi()
+    await fake.start()
+    socket = FakeSocketMode(APP_TOKEN)
+    await socket.start()
+    sender = sender_for(TOKEN, fake.api_url)
+    engine = Engine(database, fixed_clock("2025-03-03 10:00"), {"slack": sender})
+    adapter = build_slack(engine, sender, signing_secret=None)
+    connection = await start_socket_mode(adapter.bolt, APP_TOKEN, socket.api_url)
+    try:
+        yield Socket(fake, socket, adapter, connection)
+        await adapter.drain()
+    finally:
+        await connection.close()
+        await socket.stop()
+        await fake.stop()
+
+
+def posts_in(channel: str, text: str = "") -> Any:
+    def found(calls: list[Call]) -> list[Call]:
+        return [
+            c
+            for c in calls
+            if c.method == "chat.postMessage"
+            and c.status == 200
+            and c.args.get("channel") == channel
+            and text in json.dumps(c.args)
+        ]
+
+    return found
+
+
+async def test_kudos_over_the_socket_is_acked_by_envelope_id_then_posted(slack: Socket):
+    assert slack.socket.opened == 1 and slack.socket.refused == 0  # the app token, not the bot token
+    envelope_id = await slack.socket.slash_command(
+        slack.command("/kudos", "<@U2|bo> thanks for the socket work")
+    )
+    ack = await slack.socket.ack_of(envelope_id)
+    assert ack["envelope_id"] == envelope_id
+    [public] = await slack.fake.wait_for(posts_in("C1", "socket work"))
+    assert "bo" in json.dumps(public.args["blocks"])
+    await slack.fake.wait_for(posts_in("DU2", "socket work"))  # the receiver hears it privately
+    [answer] = await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "response"])
+    assert answer.args["response_type"] == "ephemeral" and answer.args["_response_url"] == "U1"
+
+
+async def test_a_button_over_the_socket_opens_the_kudos_modal(slack: Socket):
+    click = {
+        "type": "block_actions",
+        "team": {"id": "T1", "domain": "acme"},
+        "user": {"id": "U3", "username": "cy", "team_id": "T1"},
+        "api_app_id": "A1",
+        "trigger_id": "socket.click.1",
+        "channel": {"id": "C1", "name": "general"},
+        "container": {"type": "message", "message_ts": "1700000000.000200", "channel_id": "C1"},
+        "message": {"ts": "1700000000.000200", "type": "message"},
+        "response_url": slack.fake.response_url("U3"),
+        "actions": [
+            {"action_id": "kudos.open", "block_id": "b1", "type": "button", "action_ts": "1700000001.0"}
+        ],
+    }
+    envelope_id = await slack.socket.interactive(click)
+    assert (await slack.socket.ack_of(envelope_id))["envelope_id"] == envelope_id
+    [opened] = await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "views.open"])
+    assert opened.args["trigger_id"] == "socket.click.1"
+    assert opened.args["view"]["callback_id"] == "kudos.form"
+
+
+async def test_when_slack_asks_to_reconnect_commands_keep_arriving(slack: Socket):
+    [first] = slack.socket.live
+    await slack.socket.disconnect()
+    await slack.socket.wait_for(lambda: first not in slack.socket.live and slack.socket.live)
+    assert slack.socket.opened == 2  # a fresh URL was asked for with the app token
+    assert len(slack.socket.live) == 1  # the old socket is closed, one new one serves
+    envelope_id = await slack.socket.slash_command(slack.command("/tend", "ritual list"))
+    assert (await slack.socket.ack_of(envelope_id))["envelope_id"] == envelope_id
+    [answer] = await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "response"])
+    assert answer.args["response_type"] == "ephemeral"
+
+
+async def test_a_wrong_app_token_stops_start_up_with_a_clear_message(database: Database):
+    socket = FakeSocketMode(APP_TOKEN)
+    await socket.start()
+    fake = FakeSlackApi()
+    await fake.start()
+    try:
+        sender = sender_for(TOKEN, fake.api_url)
+        engine = Engine(database, fixed_clock(), {"slack": sender})
+        adapter = build_slack(engine, sender, signing_secret=None)
+        with pytest.raises(SettingsError, match=r"SLACK_APP_TOKEN.*invalid_auth"):
+            await start_socket_mode(adapter.bolt, TOKEN, socket.api_url)  # the bot token by mistake
+        assert (socket.refused, socket.opened, socket.connections) == (1, 0, [])
+    finally:
+        await socket.stop()
+        await fake.stop()
+
+
+async def test_an_event_over_the_socket_is_acked_and_the_home_tab_is_published(slack: Socket):
+    callback = {
+        "token": "legacy-verification-token",
+        "team_id": "T1",
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event_id": "Ev0SOCKET1",
+        "event_time": 1700000000,
+        "event": {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"},
+    }
+    envelope_id = await slack.socket.event(callback)
+    assert (await slack.socket.ack_of(envelope_id))["envelope_id"] == envelope_id  # or Slack retries it
+    [home] = await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "views.publish"])
+    assert home.args["user_id"] == "U1"
