@@ -19,6 +19,7 @@ from typing import TypedDict
 
 from adapters.console.repl import build_console, run_repl
 from adapters.slack.listeners import add_slack_route, build_slack, prepare_slack
+from adapters.slack.socket_mode import SocketMode, start_socket_mode
 from adapters.teams.adapter import add_teams_route, build_teams, build_teams_sender
 from adapters.teams.auth import TeamsConfig
 from bot.addresses import Addresses
@@ -85,14 +86,26 @@ async def serve(settings: Settings) -> None:
     engine = Engine(database, clock, senders, metrics=metrics, index_weights=settings.index_weights, **policy)
     scheduler = Scheduler(database, clock, metrics=metrics, charts=chart_folder(), **policy)
     app = create_http_app(database, metrics)
-    if slack_sender is not None and settings.slack_signing_secret is not None:
-        secret = settings.slack_signing_secret.get_secret_value()
+    slack_socket: SocketMode | None = None
+    if slack_sender is not None:
+        signing = settings.slack_signing_secret
+        secret = signing.get_secret_value() if signing is not None else None
         slack = build_slack(engine, slack_sender, signing_secret=secret, oauth=slack_oauth)
-        add_slack_route(app, slack)  # POST /slack/events; with OAuth also GET /slack/install, /oauth_redirect
+        if secret is not None:  # never an unverified endpoint: without a secret, Socket Mode only
+            add_slack_route(app, slack)  # POST /slack/events; with OAuth also /slack/install, /oauth_redirect
     if teams_config is not None and teams_sender is not None:  # POST /api/messages
         teams = build_teams(engine, teams_sender, teams_config, teams_addresses)
         add_teams_route(app, teams)
     runner = await run_http(app, settings.host, settings.port)
+    if slack is not None and settings.slack_app_token is not None:  # Socket Mode instead of Slack calling us
+        try:
+            slack_socket = await start_socket_mode(
+                slack.bolt, settings.slack_app_token.get_secret_value(), settings.slack_api_url
+            )
+        except BaseException:
+            await runner.cleanup()
+            await database.dispose()
+            raise
     background = start_background(scheduler, engine.delivery)
     logger.info("serving", extra={"host": settings.host, "port": settings.port})
     stop = asyncio.Event()
@@ -103,6 +116,8 @@ async def serve(settings: Settings) -> None:
     try:
         await stop.wait()
     finally:
+        if slack_socket is not None:  # first, so no new envelopes arrive while shutting down
+            await slack_socket.close()
         background.shutdown(wait=False)
         await runner.cleanup()
         if slack is not None:  # requests already acked still get their answers, within a bound
@@ -170,8 +185,12 @@ def main(argv: list[str]) -> int:
         upgrade_sync(settings.database_url)
         print("The database is up to date.")
         return 0
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings) if mode == "serve" else console(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(settings) if mode == "serve" else console(settings))
+    except SettingsError as error:  # found only when connecting, e.g. a wrong SLACK_APP_TOKEN
+        print(f"Tend cannot start: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

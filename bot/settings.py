@@ -261,7 +261,11 @@ class Settings(BaseSettings):
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_signing_secret and (self.slack_bot_token or self.slack_oauth))
+        """Over HTTP every request is verified with the signing secret; Socket Mode needs none (the
+        app-level token authenticates the WebSocket Tend opens itself)."""
+        over_http = bool(self.slack_signing_secret and (self.slack_bot_token or self.slack_oauth))
+        over_socket = bool(self.slack_app_token and self.slack_bot_token)
+        return over_http or over_socket
 
     @property
     def slack_socket_mode(self) -> bool:
@@ -320,7 +324,8 @@ def _slack_problems(settings: Settings) -> list[str]:
             else ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
         )
         problems.append(f"{missing}: missing; {present} is set and Slack OAuth needs both")
-    if not given["SLACK_SIGNING_SECRET"]:
+    socket_only = given["SLACK_APP_TOKEN"] and given["SLACK_BOT_TOKEN"] and not given["SLACK_CLIENT_ID"]
+    if not given["SLACK_SIGNING_SECRET"] and not socket_only:
         problems.append(
             f"SLACK_SIGNING_SECRET: missing; {because}, and Tend does not accept Slack requests "
             "it cannot verify"

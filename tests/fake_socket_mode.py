@@ -21,8 +21,9 @@ from bot.server import bound_port, run_http
 
 
 class FakeSocketMode:
-    def __init__(self, app_token: str) -> None:
+    def __init__(self, app_token: str, web_api: Any = None) -> None:
         self.app_token = app_token
+        self.web_api = web_api  # a FakeSlackApi answering every other method on the same address
         self.opened = 0  # apps.connections.open answered with a URL
         self.refused = 0  # apps.connections.open asked with a wrong token
         self.connections: list[web.WebSocketResponse] = []
@@ -43,6 +44,9 @@ class FakeSocketMode:
         app = web.Application()
         app.router.add_post("/api/apps.connections.open", self._open)
         app.router.add_get("/link/", self._link)
+        if self.web_api is not None:  # one SLACK_API_URL for both, as a real process has
+            app.router.add_post("/api/{method}", self.web_api._api)
+            app.router.add_post("/response/{name}", self.web_api._response)
         self._runner = await run_http(app, "127.0.0.1", 0)
         self.port = bound_port(self._runner)
 

@@ -325,3 +325,10 @@ def test_public_url_keeps_its_path_without_the_trailing_slash() -> None:
     settings = load(TEND_PUBLIC_URL=" https://example.com/tend/ ")
     assert settings.tend_public_url == "https://example.com/tend"
     assert "TEND_PUBLIC_URL: must be the http:// or https:// base URL" in problems_of(TEND_PUBLIC_URL="/tend")
+
+
+def test_socket_mode_needs_no_signing_secret_but_http_does() -> None:
+    socket = load(SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1-A1-app")
+    assert socket.slack_enabled and socket.slack_socket_mode
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET: missing"):
+        load(SLACK_BOT_TOKEN="xoxb-1")

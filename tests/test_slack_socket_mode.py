@@ -168,3 +168,70 @@ async def test_an_event_over_the_socket_is_acked_and_the_home_tab_is_published(s
     assert (await slack.socket.ack_of(envelope_id))["envelope_id"] == envelope_id  # or Slack retries it
     [home] = await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "views.publish"])
     assert home.args["user_id"] == "U1"
+
+
+# --- as a real process: python app.py serve with SLACK_APP_TOKEN -------------------------------------
+
+
+async def test_app_serves_slack_over_the_socket_without_a_signing_secret_or_an_http_endpoint(tmp_path):
+    import asyncio
+    import sys
+
+    import aiohttp
+
+    from tests.test_app import APP, clean_env, free_port
+
+    fake = FakeSlackApi()
+    await fake.start()
+    socket = FakeSocketMode(APP_TOKEN, web_api=fake)
+    await socket.start()
+    port = free_port()
+    env = clean_env(
+        DATABASE_URL=f"sqlite:///{tmp_path}/tend.db",
+        HOST="127.0.0.1",
+        PORT=str(port),
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SLACK_API_URL=socket.api_url,
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, APP, cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        await socket.wait_for(lambda: socket.live, within=20)  # `python app.py` chose serve + socket
+        helper = Socket(fake, socket, None, None)  # type: ignore[arg-type]
+        envelope = await socket.slash_command(helper.command("/kudos", "<@U2|bo> thanks for the review"))
+        assert (await socket.ack_of(envelope, within=10))["envelope_id"] == envelope
+        posted = await fake.wait_for(posts_in("C1", "thanks for the review"), within=10)
+        assert posted and posted[0].args.get("channel") == "C1"
+        url = f"http://127.0.0.1:{port}/slack/events"  # no signing secret: no unverified endpoint either
+        async with aiohttp.ClientSession() as http, http.post(url, data=b"{}") as response:
+            assert response.status == 404
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 15)
+        await socket.stop()
+        await fake.stop()
+
+
+def test_a_wrong_app_token_stops_python_app_py_with_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.test_app import APP, clean_env, free_port
+
+    env = clean_env(
+        DATABASE_URL=f"sqlite:///{tmp_path}/tend.db",
+        HOST="127.0.0.1",
+        PORT=str(free_port()),
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_APP_TOKEN="xapp-wrong",
+        SLACK_API_URL="http://127.0.0.1:9/api/",  # nothing listens there
+    )
+    result = subprocess.run([sys.executable, APP, "serve"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("Tend cannot start: SLACK_API_URL: could not reach Slack")
+    assert "Traceback" not in result.stderr
