@@ -108,6 +108,10 @@ class Engine:
                 workspace = await ensure_workspace(
                     session, origin.platform, origin.workspace_id, origin.workspace_name, now
                 )
+                if not workspace.active and isinstance(event, MemberSeen) and origin.actor_is_installer:
+                    workspace.active = True  # installed again after an uninstall: its rituals resume
+                    session.add(workspace)
+                    log_event(logger, "workspace reinstalled", workspace=workspace.id or 0)
                 if not workspace.active:
                     log_event(logger, "event ignored", workspace=workspace.id or 0, outcome="inactive")
                     return ()

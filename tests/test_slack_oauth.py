@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -361,6 +362,21 @@ async def test_a_workspace_that_removes_tend_is_forgotten_and_its_rituals_stop(
     assert posts_in("CB")(slack.fake.calls) == []  # B's is due too, and sends nothing
     await slack.event("T2", event, "Ev1")  # Slack's retry of the same event changes nothing
     assert not (await workspace(slack.database, "T2")).active
+
+
+async def test_a_workspace_that_installs_tend_again_gets_its_rituals_back(slack: Workspaces):
+    await slack.install("T2", "Beta")
+    await slack.command("T2", "ritual add shoutout-prompt here daily 10:30 utc", channel="CB")
+    await slack.event("T2", {"type": "app_uninstalled", "event_ts": "1700000000.1"}, "Ev1")
+    await slack.fire_due("10:30")
+    assert posts_in("CB")(slack.fake.calls) == []  # removed: nothing goes out
+
+    token = await slack.install("T2", "Beta")  # someone adds Tend again the same day
+    assert (await workspace(slack.database, "T2")).active
+    slack.clock.advance(timedelta(days=1))
+    await slack.scheduler.tick()
+    await slack.engine.delivery.deliver_due(limit=100)
+    assert [c.token for c in posts_in("CB")(slack.fake.calls)] == [token]  # the next prompt, new token
 
 
 async def test_only_the_bots_own_revocation_removes_the_workspace(slack: Workspaces):
