@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Literal
 
 from bot.events import PersonRef
+from practices.hours import parse_clock, parse_days
 
 People = tuple[PersonRef, ...]
 
@@ -629,43 +630,18 @@ def _one_prep(text: str, args: list[_Token]) -> Result:
     return OneOnOnePrep(ident, args[1].word == "on")
 
 
-def _time(raw: str) -> dt.time | None:
-    m = re.fullmatch(r"([0-9]{1,2}):([0-9]{2})", raw)
-    if not m or int(m[1]) > 23 or int(m[2]) > 59:
-        return None
-    return dt.time(int(m[1]), int(m[2]))
-
-
-def _day(raw: str) -> int | None:
-    names = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-    return next((i for i, d in enumerate(names) if len(raw) >= 3 and d.startswith(raw)), None)
-
-
-def _days(spec: str) -> tuple[str, ...] | str:
-    """Week-ordered day names, or the part that wasn't a day (so the error can name it)."""
-    spec = re.sub(r"\s*-\s*", "-", spec.casefold().strip())
-    picked: set[int] = set()
-    for part in filter(None, re.split(r"[,\s]+", spec)):
-        ends = part.split("-")
-        first, last = _day(ends[0]), _day(ends[-1])
-        if len(ends) > 2 or first is None or last is None:
-            return part
-        picked.update((first + k) % 7 for k in range((last - first) % 7 + 1))
-    return tuple(WEEKDAYS[i] for i in sorted(picked)) if picked else spec
-
-
 def _hours(text: str, args: list[_Token]) -> Result:
     ex = _EX["settings"]
     m = re.fullmatch(r"([^\s–-]+)\s*[–-]\s*([^\s–-]+)(?:\s+(.*))?", _span(text, args), re.S)
     if not m:
         return UsageError("Give working hours as start-end in 24-hour time, like 08:00-16:00.", ex)
-    start, end = _time(m[1]), _time(m[2])
+    start, end = parse_clock(m[1]), parse_clock(m[2])
     if start is None or end is None:
         bad = m[1] if start is None else m[2]
         return UsageError(f"“{_show(bad)}” isn't a time; use 24-hour HH:MM, like 08:00.", ex)
     if start >= end:
         return UsageError(f"The start ({m[1]}) must be before the end ({m[2]}).", ex)
-    days = _days(m[3]) if m[3] else WEEKDAYS[:5]
+    days = parse_days(m[3]) if m[3] and m[3].strip() else WEEKDAYS[:5]
     if isinstance(days, str):
         return UsageError(f"“{_show(days)}” isn't a day; use names like mon or ranges like mon-thu.", ex)
     return SettingsHours(start, end, days)

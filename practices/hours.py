@@ -12,6 +12,7 @@ fall-back means its first occurrence.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -213,6 +214,36 @@ def _parse_time(raw: str) -> time | None:
     except (ValueError, AttributeError):
         return None
     return None if parsed.tzinfo is not None else parsed
+
+
+_CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+_DAY_WORDS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def parse_clock(raw: str) -> time | None:
+    """24-hour ``HH:MM``, the one way working hours are written (the command and the form)."""
+    match = _CLOCK.fullmatch(raw.strip())
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        return None
+    return time(int(match[1]), int(match[2]))
+
+
+def _day_index(raw: str) -> int | None:
+    return next((i for i, name in enumerate(_DAY_WORDS) if len(raw) >= 3 and name.startswith(raw)), None)
+
+
+def parse_days(raw: str) -> tuple[str, ...] | str:
+    """Week-ordered day names from ``mon-fri`` / ``mon, wed`` / ``fri-mon``; or the first part that
+    isn't a day, so the answer can name it. Nothing given gives ``()``."""
+    spec = re.sub(r"\s*[-–]\s*", "-", raw.casefold().strip())
+    picked: set[int] = set()
+    for part in filter(None, re.split(r"[,\s]+", spec)):
+        ends = part.split("-")
+        first, last = _day_index(ends[0]), _day_index(ends[-1])
+        if len(ends) > 2 or first is None or last is None:
+            return part
+        picked.update((first + step) % 7 for step in range((last - first) % 7 + 1))
+    return tuple(DAY_NAMES[index] for index in sorted(picked))
 
 
 def _require_aware(moment: datetime, name: str) -> datetime:

@@ -6,13 +6,12 @@ here, in the person's own time zone, or while they are paused.
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 from datetime import date, time
 from functools import lru_cache
 
 from practices.context import PracticeContext
-from practices.hours import DAY_NAMES, WorkingHours
+from practices.hours import DAY_NAMES, WorkingHours, parse_clock, parse_days
 from practices.messages import FieldErrors, Form, FormField, OpenForm, Outcome
 
 OPEN_HOURS = "prefs.hours"
@@ -33,7 +32,6 @@ START_AFTER_END = "The end ({end}) must be after the start ({start})."
 BAD_ZONE = "I don't know the time zone “{raw}”; try Europe/Berlin."
 UNUSED_FORM = "That form is no longer in use. Type /tend settings to see your settings."
 
-_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 
 
 def describe_days(days: tuple[str, ...]) -> str:
@@ -144,31 +142,6 @@ def parse_zone(raw: str) -> str | None:
     return name
 
 
-def parse_time(raw: str) -> time | None:
-    match = _TIME.fullmatch(raw.strip())
-    if not match or int(match[1]) > 23 or int(match[2]) > 59:
-        return None
-    return time(int(match[1]), int(match[2]))
-
-
-def _day(raw: str) -> int | None:
-    names = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-    return next((i for i, name in enumerate(names) if len(raw) >= 3 and name.startswith(raw)), None)
-
-
-def parse_days(raw: str) -> tuple[str, ...] | str:
-    """Week-ordered day names from ``mon-fri`` / ``mon, wed``, or the part that wasn't a day."""
-    spec = re.sub(r"\s*[-–]\s*", "-", raw.casefold().strip())
-    picked: set[int] = set()
-    for part in filter(None, re.split(r"[,\s]+", spec)):
-        ends = part.split("-")
-        first, last = _day(ends[0]), _day(ends[-1])
-        if len(ends) > 2 or first is None or last is None:
-            return part
-        picked.update((first + step) % 7 for step in range((last - first) % 7 + 1))
-    return tuple(DAY_NAMES[index] for index in sorted(picked))
-
-
 async def submit_hours(ctx: PracticeContext, values: dict[str, str]) -> Outcome:
     """Checks every field first; any bad one is named back and nothing is stored."""
     errors: list[tuple[str, str]] = []
@@ -178,7 +151,7 @@ async def submit_hours(ctx: PracticeContext, values: dict[str, str]) -> Outcome:
     elif not days:
         errors.append(("days", NO_DAYS))
     raw_start, raw_end = values.get("start", "").strip(), values.get("end", "").strip()
-    start, end = parse_time(raw_start), parse_time(raw_end)
+    start, end = parse_clock(raw_start), parse_clock(raw_end)
     if start is None:
         errors.append(("start", BAD_TIME.format(raw=raw_start[:20])))
     if end is None:
