@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -29,6 +30,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+async def start_tend(tmp_path: Path, port: int, *args: str, **env: str) -> asyncio.subprocess.Process:
+    """``python app.py ARGS`` in a fresh directory on SQLite, listening on 127.0.0.1:``port``."""
+    database = f"sqlite:///{tmp_path}/tend.db"
+    settings = clean_env(DATABASE_URL=database, HOST="127.0.0.1", PORT=str(port), **env)
+    return await asyncio.create_subprocess_exec(
+        sys.executable, APP, *args, cwd=tmp_path, env=settings,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def test_serve_answers_healthz_within_five_seconds(tmp_path):

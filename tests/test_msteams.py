@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -49,7 +48,7 @@ from storage.identity import find_workspace
 from storage.models import ConversationRef, Member, Occurrence, OpenerAnswer, Outbox, StressReport
 from tests.fake_teams import ConnectorCall, FakeConnector, IdentityServer, TokenServer, new_key
 from tests.helpers import fixed_clock
-from tests.test_app import ROOT, clean_env, free_port
+from tests.test_app import free_port, start_tend
 
 APP_ID = "5f1c2d3e-0000-4000-8000-00000000a11d"
 PASSWORD = "test-app-password"
@@ -505,20 +504,16 @@ async def test_python_app_serve_wires_teams_from_the_microsoft_settings(tmp_path
     connector = FakeConnector()
     await connector.start()
     port = free_port()
-    env = clean_env(
-        DATABASE_URL=f"sqlite:///{tmp_path}/tend.db",
-        HOST="127.0.0.1",
-        PORT=str(port),
+    process = await start_tend(
+        tmp_path,
+        port,
+        "serve",
         MICROSOFT_APP_ID=APP_ID,
         MICROSOFT_APP_PASSWORD=PASSWORD,
         TEAMS_OPENID_METADATA_URL=identity.metadata_url,
         TEAMS_LOGIN_URL=tokens.authority,
         REQUESTS_CA_BUNDLE=str(tokens.cert_path),
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "app.py"), "serve", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:

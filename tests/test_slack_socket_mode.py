@@ -175,31 +175,21 @@ async def test_an_event_over_the_socket_is_acked_and_the_home_tab_is_published(s
 
 async def test_app_serves_slack_over_the_socket_without_a_signing_secret_or_an_http_endpoint(tmp_path):
     import asyncio
-    import sys
 
     import aiohttp
 
-    from tests.test_app import APP, clean_env, free_port
+    from tests.test_app import free_port, start_tend
 
     fake = FakeSlackApi()
     await fake.start()
     socket = FakeSocketMode(APP_TOKEN, web_api=fake)
     await socket.start()
     port = free_port()
-    env = clean_env(
-        DATABASE_URL=f"sqlite:///{tmp_path}/tend.db",
-        HOST="127.0.0.1",
-        PORT=str(port),
-        SLACK_BOT_TOKEN=TOKEN,
-        SLACK_APP_TOKEN=APP_TOKEN,
-        SLACK_API_URL=socket.api_url,
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, APP, cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    process = await start_tend(  # `python app.py` with no mode: it chooses serve, over the socket
+        tmp_path, port, SLACK_BOT_TOKEN=TOKEN, SLACK_APP_TOKEN=APP_TOKEN, SLACK_API_URL=socket.api_url
     )
     try:
-        await socket.wait_for(lambda: socket.live, within=20)  # `python app.py` chose serve + socket
+        await socket.wait_for(lambda: socket.live, within=20)
         helper = Socket(fake, socket, None, None)  # type: ignore[arg-type]
         envelope = await socket.slash_command(helper.command("/kudos", "<@U2|bo> thanks for the review"))
         assert (await socket.ack_of(envelope, within=10))["envelope_id"] == envelope
