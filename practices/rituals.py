@@ -17,6 +17,7 @@ from practices.messages import Outcome, PostToPlace
 from practices.roles import ONLY_ADMINS
 from practices.schedules import Recurrence, ScheduleError, parse_schedule
 from storage import rituals as store
+from storage.addresses import unreachable_members
 from storage.models import Ritual
 from storage.teams import team_for_channel
 
@@ -40,6 +41,11 @@ NO_PLACE = "Say where the ritual posts: a #channel, or `here`. Example: " + EXAM
 NEVER = "That schedule never comes round. Example: " + EXAMPLE
 NOT_FOUND = "There is no ritual #{id} here. Type /tend ritual list to see their numbers."
 NONE_YET = "No rituals yet. Add one, for example: " + EXAMPLE
+UNREACHABLE = (
+    "Tend can't reach {names}: they blocked or removed Tend, so their private prompts and notes are "
+    "skipped until they write to Tend again."
+)
+NAMELESS = "someone with no name yet"
 
 
 def known_zone(name: str) -> bool:
@@ -138,9 +144,13 @@ async def list_rituals(ctx: PracticeContext) -> Outcome:
     if not ctx.is_admin:
         return Outcome.reply(ONLY_ADMINS)
     found = await store.list_for_workspace(ctx.session, ctx.workspace_id, exclude_kinds=PERSONAL_KINDS)
+    lines = [describe(ritual, ctx.actor.time_zone) for ritual in found] or [NONE_YET]
+    unreachable = await unreachable_members(ctx.session, ctx.workspace_id)
+    if unreachable:  # an explicit state the admin sees, not a silent failure
+        names = ", ".join(f"@{m.display_name}" if m.display_name else NAMELESS for m in unreachable)
+        lines.append(UNREACHABLE.format(names=names))
     if not found:
-        return Outcome.reply(NONE_YET)
-    lines = [describe(ritual, ctx.actor.time_zone) for ritual in found]
+        return Outcome.reply("\n".join(lines))
     return Outcome.reply("\n".join(lines), title="Rituals")
 
 

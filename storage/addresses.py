@@ -92,6 +92,20 @@ async def set_unreachable(session: AsyncSession, member_id: int, unreachable: bo
     )
 
 
+async def unreachable_members(session: AsyncSession, workspace_id: int) -> list[Member]:
+    """The people whose platform refuses Tend's private messages, by name (the admin's ritual list)."""
+    query = (
+        select(Member)
+        .where(
+            col(Member.workspace_id) == workspace_id,
+            col(Member.unreachable).is_(True),
+            col(Member.is_bot).is_(False),
+        )
+        .order_by(col(Member.display_name), col(Member.id))
+    )
+    return list((await session.exec(query)).all())
+
+
 async def set_unreachable_by_user(
     session: AsyncSession, workspace_id: int, platform_user_id: str, unreachable: bool
 ) -> bool:

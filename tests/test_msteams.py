@@ -612,3 +612,186 @@ async def test_forget_me_also_forgets_the_stored_reference_of_the_persons_chat(t
     keys = {(r.kind, r.key) for r in await rows(teams.database, ConversationRef)}
     assert (PERSON, BO["id"]) not in keys and (PERSON, ANA["id"]) in keys
     assert BO["id"] not in json.dumps([r.reference for r in await rows(teams.database, ConversationRef)])
+
+
+# --- recorded Teams activities, replayed through the real endpoint --------------------------------------
+
+RECORDINGS = Path(__file__).resolve().parents[2] / "shared/reference"
+needs_recordings = pytest.mark.skipif(
+    not RECORDINGS.exists(), reason="../shared/reference is not beside the repo"
+)
+
+
+def recorded(teams: Teams, name: str) -> dict[str, Any]:
+    """A real Teams activity as recorded (``.body``), its ``serviceUrl`` pointed at the fake connector.
+
+    The token ``teams.post`` mints names that service URL, so replies go where the test can see them;
+    every other field is kept exactly as Teams sent it (other tenant, other bot id, ids with ``f:``).
+    """
+    activity: dict[str, Any] = json.loads((RECORDINGS / f"teams-activity-{name}.json").read_text())["body"]
+    activity["serviceUrl"] = teams.connector.service_url
+    return activity
+
+
+def replies_to(activity: dict[str, Any]) -> Any:
+    conversation = activity["conversation"]["id"]
+    sent = ("send", "reply")
+    return lambda calls: [c for c in calls if c.kind in sent and c.conversation_id == conversation]
+
+
+@needs_recordings
+async def test_a_recorded_channel_mention_is_answered_privately_in_the_senders_own_chat(teams: Teams):
+    activity = recorded(teams, "message-mention-channel")  # "<at>My Combined</at>1\n": Tend, then "1"
+    dave, tenant = activity["from"]["id"], activity["channelData"]["tenant"]["id"]
+    assert (await teams.post(activity)).status == 200
+    # "1" is no command: the friendly usage answer is private, and Teams has no ephemeral messages,
+    # so it goes to a 1:1 chat created in the recorded tenant, with the recorded bot's identity.
+    [answer] = await teams.connector.wait_for(sends_to(f"a:personal-{dave}", "I don't know"))
+    assert "My Combined" not in json.dumps(answer.body)  # Tend's own mention was stripped
+    assert answer.body["from"]["id"] == activity["recipient"]["id"]
+    [created] = teams.connector.of("create")
+    assert created.body["members"] == [{"id": dave}] and created.body["channelData"]["tenant"]["id"] == tenant
+    assert not replies_to(activity)(teams.connector.calls)  # nothing said in the channel
+    assert_valid_sent(teams.connector.calls)
+    refs = {(r.kind, r.key) for r in await rows(teams.database, ConversationRef)}
+    assert (PLACE, "19:097e6717fd7245bdbeba6baa13840db8@thread.skype") in refs  # the channel, not the thread
+    assert (PERSON, dave) in refs
+    [person] = await rows(teams.database, Member)
+    assert (person.platform_user_id, person.display_name) == (dave, "Dave Taniguchi")
+
+
+@needs_recordings
+async def test_a_recorded_personal_message_is_answered_in_the_personal_chat(teams: Teams):
+    activity = recorded(teams, "message-personal")  # "file": not a command
+    assert (await teams.post(activity)).status == 200
+    [answer] = await teams.connector.wait_for(replies_to(activity))
+    assert "tend help" in json.dumps(answer.body)
+    refs = {(r.kind, r.key) for r in await rows(teams.database, ConversationRef)}
+    assert (PERSON, activity["from"]["id"]) in refs  # Tend can now write to Tien later
+
+
+@needs_recordings
+async def test_a_recorded_action_submit_is_handled_when_it_carries_tends_card_data(teams: Teams):
+    foreign = recorded(teams, "message-actionsubmit-value")  # a card Tend did not make: ignored
+    assert (await teams.post(foreign)).status == 200
+    assert teams.connector.calls == [] and await rows(teams.database, Outbox) == []
+
+    # The same recorded envelope, its value now the data of Tend's own working-hours form.
+    mine = recorded(teams, "message-actionsubmit-value")
+    mine["id"] = "f:6208521873967276742"
+    values = {"days": "mon,tue,wed,thu", "start": "08:00", "end": "16:00", "time_zone": "Europe/Berlin"}
+    mine["value"] = {"tend": {"kind": "form", "form_id": "prefs.hoursform", "state": ""}, **values}
+    assert (await teams.post(mine)).status == 200
+    dave = await member(teams.database, mine["from"]["id"])
+    assert (dave.work_days, dave.work_start, dave.work_end) == ("mon,tue,wed,thu", "08:00", "16:00")
+    assert dave.time_zone == "Europe/Berlin"
+
+
+@needs_recordings
+@pytest.mark.parametrize(
+    "name", ["conversationupdate-teammemberadded", "conversationupdate-membersadded-groupchat"]
+)
+async def test_a_recorded_member_added_makes_the_person_a_member(teams: Teams, name: str):
+    activity = recorded(teams, name)
+    assert (await teams.post(activity)).status == 200
+    await teams.adapter.drain()
+    [added] = activity["membersAdded"]
+    [person] = await rows(teams.database, Member)
+    assert person.platform_user_id == added["id"]
+    async with teams.database.session() as session:
+        workspace = await find_workspace(session, "teams", activity["channelData"]["tenant"]["id"])
+    assert workspace is not None and person.workspace_id == workspace.id
+    assert teams.connector.of("members") == []  # a person joined, not Tend: no roster read
+
+
+@needs_recordings
+async def test_a_recorded_nameless_legacy_invoke_is_answered_without_error_and_changes_nothing(teams: Teams):
+    activity = recorded(teams, "invoke-actionsubmit-msteams-invoke")
+    headers = {"Authorization": f"Bearer {teams.identity.token(APP_ID, activity['serviceUrl'])}"}
+    async with teams.http.post(teams.url + MESSAGES_PATH, json=activity, headers=headers) as response:
+        assert response.status == 200
+        assert (await response.json())["statusCode"] == 200  # an invoke always gets its invoke response
+    await teams.adapter.drain()
+    assert teams.connector.calls == []  # not one of Tend's cards: nothing said, nothing changed
+    assert await rows(teams.database, Member) == []
+    assert await rows(teams.database, Outbox) == []
+    refs = {(r.kind, r.key) for r in await rows(teams.database, ConversationRef)}
+    assert refs == {(PLACE, "19:097e6717fd7245bdbeba6baa13840db8@thread.skype")}  # where it came from
+
+
+# --- 1:1 nudges reach a manager Tend has only seen in a team --------------------------------------------
+
+CY = {"id": "29:cy", "name": "Cy", "aadObjectId": "aad-cy"}
+
+
+async def test_a_1on1_nudge_reaches_a_manager_only_seen_in_a_team_in_a_newly_created_personal_chat(
+    teams: Teams,
+):
+    teams.clock.set(teams.clock.now().replace(hour=7))  # Mon 07:00 UTC, before everyone's hours
+    await teams.say("<at>Tend</at> tend help", mentions=(BOT,))  # Ana speaks first: she is the admin
+    joined = teams.activity(type="conversationUpdate", membersAdded=[BO])  # Bo joins the team: that's all
+    joined["channelData"].update({"team": {"id": CHANNEL, "name": "Team"}, "eventType": "teamMemberAdded"})
+    assert (await teams.post(joined)).status == 200
+    assert (await member(teams.database, BO["id"])).display_name == "Bo"
+
+    command = "<at>Tend</at> tend 1on1 add <at>Bo</at> <at>Cy</at> every 2 weeks thu 10:00"
+    await teams.say(command, mentions=(BOT, BO, CY))
+    await teams.connector.wait_for(sends_to(f"a:personal-{ANA['id']}", "Added 1:1"))
+    bo_chat = f"a:personal-{BO['id']}"
+
+    def bo_created() -> list[ConnectorCall]:
+        return [c for c in teams.connector.of("create") if c.body["members"] == [{"id": BO["id"]}]]
+
+    assert bo_created() == [] and not sends_to(bo_chat)(teams.connector.calls)  # Bo: out of hours
+    assert (PERSON, BO["id"]) not in {(r.kind, r.key) for r in await rows(teams.database, ConversationRef)}
+
+    scheduler = Scheduler(teams.database, teams.clock, min_group_size=5)
+    teams.clock.set(teams.clock.now().replace(day=5, hour=10))  # Wed 10:00: the nudge is prepared a day ahead
+    await scheduler.tick()
+    teams.clock.set(teams.clock.now().replace(day=6, hour=9))  # Thu 09:00: an hour before the 1:1
+    await teams.engine.delivery.deliver_due()  # the note held since Monday 07:00 goes first
+    teams.clock.advance(timedelta(seconds=1))  # past the per-conversation pacing
+    await teams.engine.delivery.deliver_due()
+
+    [note] = await teams.connector.wait_for(sends_to(bo_chat, "Ana registered your 1:1 with @Cy"))
+    [nudge] = await teams.connector.wait_for(sends_to(bo_chat, "Your 1:1 with"))
+    assert "Cy" in json.dumps(nudge.body) and "1on1.done" in json.dumps(nudge.body)
+    [created] = bo_created()
+    assert created.body["channelData"]["tenant"]["id"] == TENANT and created.body["isGroup"] is False
+    calls = teams.connector.calls
+    assert calls.index(created) < calls.index(note) < calls.index(nudge)
+    assert_valid_sent([note, nudge])
+    refs = {(r.kind, r.key) for r in await rows(teams.database, ConversationRef)}
+    assert (PERSON, BO["id"]) in refs  # kept for next time
+
+    teams.clock.set(teams.clock.now().replace(day=19, hour=10))  # two weeks on: the next one
+    await scheduler.tick()
+    teams.clock.set(teams.clock.now().replace(day=20, hour=9, second=0))
+    await teams.engine.delivery.deliver_due()
+    await teams.connector.wait_for(lambda calls: len(sends_to(bo_chat, "Your 1:1 with")(calls)) == 2)
+    assert len(bo_created()) == 1  # the stored chat was continued, not created again
+
+
+async def test_an_admin_sees_in_the_ritual_list_who_tend_cannot_reach_until_they_write_again(teams: Teams):
+    ana_chat, bo_chat = f"a:personal-{ANA['id']}", f"a:personal-{BO['id']}"
+    await teams.say("hello", personal=True)  # Ana speaks first: she is the admin
+    await teams.say("hello", user=BO, personal=True)
+    await teams.say("tend ritual list", personal=True)
+    [before] = await teams.connector.wait_for(sends_to(ana_chat, "No rituals yet"))
+    assert "can't reach" not in json.dumps(before.body)
+
+    teams.connector.block_writes(bo_chat)  # Bo blocks Tend in Teams
+    await teams.say(KUDOS, mentions=(BOT, BO))
+    await teams.connector.wait_for(lambda calls: [c for c in calls if c.status == 403])
+    teams.clock.advance(timedelta(seconds=1))
+    await teams.say("tend ritual list", personal=True)
+    [listed] = await teams.connector.wait_for(sends_to(ana_chat, "Tend can't reach @Bo"))
+    assert "until they write to Tend again" in json.dumps(listed.body)
+    assert_valid_sent([listed])
+    assert (await member(teams.database, BO["id"])).unreachable
+
+    await teams.say("I am back", user=BO, personal=True)  # Bo writes to Tend in his chat again
+    teams.clock.advance(timedelta(seconds=1))
+    await teams.say("tend ritual list", personal=True)
+    await teams.connector.wait_for(lambda calls: len(sends_to(ana_chat, "No rituals yet")(calls)) == 3)
+    assert len(sends_to(ana_chat, "can't reach")(teams.connector.calls)) == 1  # the line is gone

@@ -14,7 +14,14 @@ import jsonschema
 import pytest
 from PIL import Image
 
-from adapters.teams.package import MANIFEST_DIR, PackageError, build_manifest, build_package, package_command
+from adapters.teams.package import (
+    MANIFEST_DIR,
+    PLACEHOLDER_ID,
+    PackageError,
+    build_manifest,
+    build_package,
+    package_command,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference"
@@ -48,6 +55,30 @@ def test_the_manifest_is_valid_by_the_teams_1_19_schema(validator):
     assert bot["supportsFiles"] is False
     assert manifest["validDomains"] == ["tend.example.com"]
     assert manifest["icons"] == {"color": "color.png", "outline": "outline.png"}
+
+
+@needs_reference
+def test_the_checked_in_app_package_manifest_is_valid_by_itself_and_the_package_fills_in_the_app_id(
+    validator,
+):
+    """``adapters/teams/appPackage/manifest.json`` is where the issue (and Teams tooling) expects it."""
+    checked_in = json.loads((ROOT / "adapters/teams/appPackage/manifest.json").read_text(encoding="utf-8"))
+    assert problems(validator, checked_in) == []
+    assert checked_in["id"] == PLACEHOLDER_ID
+    assert {bot["botId"] for bot in checked_in["bots"]} == {PLACEHOLDER_ID}
+    for name in checked_in["icons"].values():
+        assert (ROOT / "adapters/teams/appPackage" / name).is_file()
+    built = build_manifest(APP_ID)
+    assert PLACEHOLDER_ID not in json.dumps(built)
+    assert {**built, "id": PLACEHOLDER_ID, "bots": checked_in["bots"]} == checked_in
+
+
+def test_the_placeholder_app_id_is_refused_with_what_to_set(tmp_path, capsys):
+    out = tmp_path / "t.zip"
+    environ = {"MICROSOFT_APP_ID": PLACEHOLDER_ID}
+    assert package_command(["--out", str(out)], environ=environ, env_file=None) == 2
+    assert "your Azure Bot's own Microsoft App ID" in capsys.readouterr().err
+    assert not out.exists()
 
 
 @needs_reference

@@ -1,9 +1,10 @@
 """The Teams app package: ``manifest.json`` plus the two icons, zipped, ready to upload to Teams.
 
-``python app.py teams-package [--out tend-teams.zip]`` builds it from ``manifest/manifest.template.json``
-with the bot's ``MICROSOFT_APP_ID`` (environment or ``.env``) as both the app id and the bot id, and
-the host of ``TEND_PUBLIC_URL`` (when set) as the one valid domain, where Tend serves index charts.
-Only the app id is needed: packaging never reads the password.
+``python app.py teams-package [--out tend-teams.zip]`` builds it from ``appPackage/manifest.json``
+(a valid manifest by itself, with the placeholder GUID ``PLACEHOLDER_ID`` as its app and bot ids) with
+the bot's ``MICROSOFT_APP_ID`` (environment or ``.env``) in place of the placeholder, and the host of
+``TEND_PUBLIC_URL`` (when set) as the one valid domain, where Tend serves index charts. Only the app id
+is needed: packaging never reads the password.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-MANIFEST_DIR = Path(__file__).resolve().parent / "manifest"
-TEMPLATE = MANIFEST_DIR / "manifest.template.json"
+MANIFEST_DIR = Path(__file__).resolve().parent / "appPackage"
+MANIFEST_FILE = MANIFEST_DIR / "manifest.json"
+PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"  # in the checked-in manifest; never shipped
 ICONS = ("color.png", "outline.png")
 DEFAULT_OUT = "tend-teams.zip"
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
@@ -37,6 +39,11 @@ BAD_APP_ID = (
     "MICROSOFT_APP_ID must be the Azure Bot's app id, a GUID like 00000000-0000-0000-0000-000000000000; "
     "got {value!r}."
 )
+PLACEHOLDER_APP_ID = (
+    "MICROSOFT_APP_ID is the example value 00000000-0000-0000-0000-000000000000; set it to your Azure "
+    "Bot's own Microsoft App ID (Azure portal → your bot → Configuration), then run: python app.py "
+    "teams-package"
+)
 BAD_PUBLIC_URL = "TEND_PUBLIC_URL must be an https:// URL such as https://tend.example.com; got {value!r}."
 WRITTEN = "Wrote {out}. Upload it in Teams: Apps → Manage your apps → Upload an app."
 CANNOT_WRITE = "Could not write {out}: {reason}"
@@ -47,11 +54,13 @@ class PackageError(ValueError):
 
 
 def build_manifest(app_id: str, public_url: str | None = None) -> dict[str, Any]:
-    """The manifest for this bot: the template with the app id and the public host filled in."""
+    """The manifest for this bot: the checked-in one with the app id and the public host filled in."""
     app_id = app_id.strip()
     if not _GUID.fullmatch(app_id):
         raise PackageError(BAD_APP_ID.format(value=app_id))
-    manifest: dict[str, Any] = copy.deepcopy(json.loads(TEMPLATE.read_text(encoding="utf-8")))
+    if app_id == PLACEHOLDER_ID:
+        raise PackageError(PLACEHOLDER_APP_ID)
+    manifest: dict[str, Any] = copy.deepcopy(json.loads(MANIFEST_FILE.read_text(encoding="utf-8")))
     manifest["id"] = app_id
     for bot in manifest["bots"]:
         bot["botId"] = app_id

@@ -1,4 +1,4 @@
-"""Draws the Teams app icons once; the PNGs are committed. Run: python adapters/teams/manifest/draw_icons.py
+"""Draws the Teams app icons once; the PNGs are committed. Run: python adapters/teams/appPackage/draw_icons.py
 
 Pure Python (zlib + struct), so it needs nothing beyond the standard library. Teams wants a 192×192
 full-colour icon and a 32×32 outline icon that is white on a transparent background.
