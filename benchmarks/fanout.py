@@ -22,12 +22,11 @@ flight, no database. Ideal = max(limit bound, HTTP floor). It also measures the 
 bookkeeping alone (a sender that does nothing, pacing off), to show where the rest of the time goes.
 Target (issue "Slack adapter"): completion within ideal / 0.9 (≥ 90 % efficiency), 0 lost, 0 duplicated.
 
-Three ways of running the worker are measured, each on a fresh database and fake:
-  app.py       as ``app.py`` runs it: ``start_background`` calls ``deliver_due()`` every 2 s
-  back-to-back ``deliver_due()`` called again as soon as a pass returns (the worker's own ceiling)
-  concurrent   an experiment, not Tend's code: the same worker, but passes claim up to 500 rows and
-               send to different channels concurrently (at most 32 in flight), back to back; one
-               channel's rows still go one at a time. It shows whether concurrency alone is enough
+Two ways of running the worker can be measured, each on a fresh database and fake:
+  app.py       (the default) as ``app.py`` runs it: ``start_background`` starts the worker's loop,
+               passes of up to 500 rows back to back while rows are ready, 32 sends in flight
+  back-to-back ``deliver_due()`` with its default of 50 rows (the pass ``Engine.handle`` runs after an
+               event) called again as soon as it returns
 """
 
 from __future__ import annotations
@@ -57,14 +56,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapters.slack.sender import SlackSender, make_client
 from benchmarks.databases import postgres_url, sqlite_url
 from bot.clock import ShiftedClock
-from bot.delivery import DeliveryWorker, Sent, enqueue_intents
+from bot.delivery import DeliveryWorker, enqueue_intents
 from bot.scheduler import Scheduler, start_background
 from bot.server import bound_port, run_http
 from practices.messages import Card, DirectMessage, Text
 from storage import outbox
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Member, Organization, Outbox, Workspace
+from storage.models import Member, Organization, Workspace
 
 MONDAY_MORNING = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # inside everyone's default working hours
 MARK = re.compile(r"\[prompt (\d+)\.(\d+)\.(\d+)\]")
@@ -81,7 +80,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--people", type=int, default=25, help="people per workspace")
     parser.add_argument("--prompts", type=int, default=4, help="prompts per person")
     parser.add_argument(
-        "--modes", default="app.py,back-to-back,concurrent", help="comma-separated, of the three below"
+        "--modes", default="app.py", help="comma-separated: app.py, back-to-back (see below)"
     )
     parser.add_argument("--postgres", help="a PostgreSQL server URL; a throwaway database is created there")
     return parser.parse_args()
@@ -150,36 +149,6 @@ class RateLimitedSlack:
         return web.json_response({"ok": True, "channel": channel, "ts": f"{now:.6f}"})
 
 
-class ConcurrentDelivery(DeliveryWorker):
-    """The experiment, over the real worker's per-row path (``_deliver``: checks, pacing, send,
-    record): rows for different channels go concurrently instead of one after another."""
-
-    def __init__(self, *args: Any, in_flight: int = 32, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._gate = asyncio.Semaphore(in_flight)
-
-    async def deliver_due(self, limit: int = 500) -> list[Sent]:
-        async with self.database.session() as session:
-            rows = await outbox.claim(session, self.clock.now(), self.lease, limit)
-            for row in rows:
-                session.expunge(row)
-        channels: dict[tuple[int, str], list[Outbox]] = {}
-        for row in rows:
-            channels.setdefault((row.workspace_id, f"{row.target_kind}:{row.target_id}"), []).append(row)
-
-        async def in_order(queue: list[Outbox]) -> list[Sent]:
-            sent = []
-            for row in queue:  # the second row of a channel meets the pacing check and is moved on
-                async with self._gate:
-                    result = await self._deliver(row)
-                if result is not None:
-                    sent.append(result)
-            return sent
-
-        done = await asyncio.gather(*(in_order(queue) for queue in channels.values()))
-        return [sent for group in done for sent in group]
-
-
 def user_id(w: int, m: int) -> str:
     return f"T{w:03d}U{m:03d}"  # starts with the team id, so the fake can check the token used
 
@@ -242,7 +211,7 @@ async def run_worker(
 ) -> None:
     started = time.monotonic()
     if mode == "app.py":
-        background = start_background(scheduler, delivery)  # app.py's cadence: deliver every 2 s
+        background = start_background(scheduler, delivery)  # exactly as app.py starts it
         try:
             while not await done() and time.monotonic() - started < GIVE_UP_AFTER:  # noqa: ASYNC110
                 await asyncio.sleep(0.25)  # polling the fake's records and the outbox, not waiting on work
@@ -250,7 +219,7 @@ async def run_worker(
             background.shutdown(wait=False)
         return
     while not await done() and time.monotonic() - started < GIVE_UP_AFTER:
-        if not await delivery.deliver_due():  # 50 rows a pass (its default); 500 when concurrent
+        if not await delivery.deliver_due():  # 50 rows a pass (its default)
             await asyncio.sleep(0.05)  # nothing was ready (all held by pacing or Retry-After)
 
 
@@ -301,8 +270,7 @@ async def bookkeeping_floor(database_url: str, args: argparse.Namespace) -> floa
         await seed(database, clock, args.workspaces, args.people, args.prompts)
         delivery = DeliveryWorker(database, clock, {"slack": NothingSent()}, pacing={})
         started = time.monotonic()
-        while await delivery.deliver_due():
-            pass
+        await delivery.deliver_backlog()  # the passes the background loop runs
         return time.monotonic() - started
     finally:
         await database.dispose()
@@ -321,8 +289,7 @@ async def measure(
     try:
         await seed(database, clock, args.workspaces, args.people, args.prompts)
         sender = SlackSender(clients_for(args.workspaces, fake.api_url))
-        worker = ConcurrentDelivery if mode == "concurrent" else DeliveryWorker
-        delivery = worker(database, clock, {"slack": sender})
+        delivery = DeliveryWorker(database, clock, {"slack": sender})
         scheduler = Scheduler(database, clock)
 
         async def done() -> bool:

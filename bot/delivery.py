@@ -2,19 +2,27 @@
 
 Writing: ``enqueue_intents`` turns a practice's intents into outbox rows inside the practice's own
 transaction; a personal message gets its send time from the person's working hours and pause.
-Sending: ``DeliveryWorker.deliver_due`` claims ready rows, sends them through the platform's
-``Sender``, and records the result. A 429 waits for Retry-After, other failures back off, a message
-is parked after its last attempt with a notice to the workspace's admins, and sends to one channel
-are paced. Because the row is claimed with a lease before sending, a crash between claim and send
-delays a message; it never loses or doubles one.
+Sending: a pass (``DeliveryWorker.deliver_due``) claims a batch of ready rows in one statement,
+loads their workspaces and people with two queries, sends to different channels and people
+concurrently (``in_flight`` at a time) through the platform's ``Sender`` while each one target's
+messages go in order and paced (``PACING``), and writes the results back every ``RECORD_EVERY``
+sends. ``run`` (started by ``bot.scheduler.start_background``) runs passes back to back while rows
+are ready and otherwise sleeps until the next row's time. A 429 waits for Retry-After (and holds the
+messages queued behind it for that target), other failures back off, a message is parked after its
+last attempt with a notice to the workspace's admins. Because rows are claimed with a lease, a
+second replica never sends a row another one holds, and a crash between claim and send delays a
+message rather than losing it; a crash after a send but before its result was written (at most one
+batch of results) can repeat that message once the lease has expired.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
@@ -35,7 +43,8 @@ from practices.messages import (
 from storage import addresses, outbox
 from storage.db import Database, Session
 from storage.identity import get_member, members_with_role
-from storage.models import Member, Outbox, Workspace
+from storage.models import Member, Workspace
+from storage.outbox import Claimed
 
 logger = logging.getLogger("tend.delivery")
 
@@ -127,8 +136,72 @@ class Sent:
     message_ref: str | None
 
 
+FORGET_PACING_AFTER = 10_000  # targets remembered before times already past are dropped
+# A send is not started once this share of the lease has gone: the row goes back to the queue,
+# so a slow pass never sends a row whose lease another replica may already have taken over.
+LEASE_SHARE_FOR_SENDING = 0.5
+MAX_PASSES = 4  # passes of one backlog alive at once (older ones finishing, or waiting out gaps)
+RECORD_EVERY = 100  # results written per transaction while a pass is still sending
+WAIT_IN_PASS = timedelta(seconds=2)  # longest pacing gap or retry a running pass waits out itself
+TIMER_SLACK = 0.005  # seconds added to an in-pass wait, so a timer firing early is not too soon
+RECHECK_SECONDS = 0.1  # an idle loop's next look when the ready row went to another replica
+
+
+@dataclass
+class _Results:
+    """What a pass learned, written back in a few transactions rather than one per message."""
+
+    sent: list[tuple[int, str | None, datetime]] = field(default_factory=list)
+    failed: list[tuple[int, str, datetime | None]] = field(default_factory=list)
+    moved: list[tuple[int, datetime]] = field(default_factory=list)
+    holds: list[tuple[Claimed, datetime]] = field(default_factory=list)
+    notices: list[tuple[Workspace, Claimed, int, str]] = field(default_factory=list)
+    unreachable: list[tuple[Workspace, Claimed]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.sent) + len(self.failed) + len(self.moved) + len(self.unreachable)
+
+    def take(self) -> _Results:
+        """Hands over what was noted so far and starts empty again."""
+        taken = replace(self)
+        for name in vars(self):
+            setattr(self, name, [])
+        return taken
+
+
+@dataclass
+class _Pass:
+    claimed: list[Claimed]
+    workspaces: dict[int, Workspace]
+    members: dict[int, Member]
+    results: _Results = field(default_factory=_Results)
+    delivered: list[Sent] = field(default_factory=list)
+    done: set[int] = field(default_factory=set)  # rows with a result (or whose send was started)
+    waiting: set[int] = field(default_factory=set)  # rows held in this pass for their target's turn
+    started: asyncio.Event | None = None  # set once every claimed row is done or waiting
+    patient: bool = False  # may wait in memory for a short pacing gap instead of requeueing the row
+
+    def start(self, ids: Iterable[int]) -> None:
+        ids = set(ids)
+        self.done |= ids
+        self.waiting -= ids
+        self._check()
+
+    def wait(self, ids: Iterable[int]) -> None:
+        self.waiting |= set(ids) - self.done
+        self._check()
+
+    def _check(self) -> None:
+        if self.started is not None and len(self.done) + len(self.waiting) >= len(self.claimed):
+            self.started.set()
+
+
 class DeliveryWorker:
-    """Sends what the outbox holds; safe to run in every replica at once."""
+    """Sends what the outbox holds; safe to run in every replica at once.
+
+    A pass claims a batch of ready rows, sends to different targets concurrently (at most
+    ``in_flight`` at a time) and one target's rows one after another, in order and paced.
+    """
 
     def __init__(
         self,
@@ -140,6 +213,7 @@ class DeliveryWorker:
         max_attempts: int = 6,
         lease: timedelta = timedelta(seconds=60),
         pacing: Mapping[str, timedelta] | None = None,
+        in_flight: int = 32,
     ) -> None:
         self.database = database
         self.clock = clock
@@ -148,80 +222,253 @@ class DeliveryWorker:
         self.max_attempts = max_attempts
         self.lease = lease
         self.pacing = dict(PACING if pacing is None else pacing)
-        self._last_send: dict[tuple[int, str], datetime] = {}
+        self.in_flight = in_flight
+        # When a target may next get a message from this worker (pacing, or a retry it waits for).
+        self._not_before: dict[tuple[int, str, str], datetime] = {}
+        # Targets one of this worker's passes is sending to; set when that pass's turn there ends.
+        self._busy: dict[tuple[int, str, str], asyncio.Event] = {}
+        self._after_retry: set[tuple[int, str, str]] = set()  # targets whose last send failed
+        self._wake: asyncio.Event | None = None
+        self._write_lock: asyncio.Lock | None = None
+
+    def _writes(self) -> asyncio.Lock:
+        """This worker's claims and result writes, one at a time: concurrent passes queue here
+        instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms."""
+        if self._write_lock is None:
+            self._write_lock = asyncio.Lock()
+        return self._write_lock
 
     def backoff(self, attempts: int) -> timedelta:
         return min(timedelta(seconds=5 * 2 ** max(attempts - 1, 0)), timedelta(hours=1))
 
     async def deliver_due(self, limit: int = 50) -> list[Sent]:
-        """One pass: claim what is ready, send it, record each result in its own transaction."""
-        now = self.clock.now()
-        async with self.database.session() as session:
-            rows = await outbox.claim(session, now, self.lease, limit)
-            for row in rows:
-                session.expunge(row)
-        delivered: list[Sent] = []
-        for row in rows:
-            result = await self._deliver(row)
-            if result is not None:
-                delivered.append(result)
-        return delivered
+        """One pass: claim up to ``limit`` ready rows, send them, record the results."""
+        return (await self._pass(limit, asyncio.Semaphore(self.in_flight))).delivered
 
-    async def _deliver(self, row: Outbox) -> Sent | None:
-        assert row.id is not None
+    async def deliver_backlog(self, limit: int = 500) -> int:
+        """Passes back to back until one finds nothing ready; returns how many rows were claimed.
+
+        The next pass claims as soon as every row of the current one is under way or waiting out
+        its target's pacing gap in memory, so sends still finishing overlap the next claim; at most
+        ``MAX_PASSES`` passes and ``in_flight`` sends at once.
+        """
+        gate = asyncio.Semaphore(self.in_flight)
+        passes: list[asyncio.Task[_Pass]] = []
+        claimed = 0
+        try:
+            while True:
+                started = asyncio.Event()
+                passes.append(asyncio.create_task(self._pass(limit, gate, started)))
+                await started.wait()
+                if len(passes) == MAX_PASSES:
+                    claimed += len((await passes.pop(0)).claimed)
+                if passes[-1].done() and not passes[-1].result().claimed:  # nothing left ready
+                    while passes:
+                        claimed += len((await passes.pop(0)).claimed)
+                    return claimed
+        finally:
+            for running in passes:
+                running.cancel()  # only on an error or cancellation: a pass normally ends first
+            await asyncio.gather(*passes, return_exceptions=True)
+
+    def wake(self) -> None:
+        """Tells a running ``run`` loop that rows may be ready now (the scheduler just wrote some)."""
+        if self._wake is not None:
+            self._wake.set()
+
+    async def run(self, *, idle_seconds: float = 2.0, limit: int = 500) -> None:
+        """Delivers until cancelled: passes back to back while rows are ready, then sleeps until the
+        next row's time (at most ``idle_seconds``, or until ``wake``). An idle round is one small
+        read (two index-backed MIN lookups), not a claim."""
+        self._wake = asyncio.Event()
+        while True:
+            claimed = 0
+            try:
+                async with self.database.session() as session:
+                    ready_at = await outbox.next_ready_at(session)
+                if ready_at is not None and ready_at <= self.clock.now():
+                    claimed = await self.deliver_backlog(limit)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database restarting must not end delivery for good
+                logger.exception("delivery pass failed")
+                ready_at = None
+            if claimed:
+                continue
+            now = self.clock.now()
+            if ready_at is None:
+                wait = idle_seconds
+            elif ready_at <= now:  # ready, yet another replica claimed it first
+                wait = min(idle_seconds, RECHECK_SECONDS)
+            else:
+                wait = min(idle_seconds, (ready_at - now).total_seconds())
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    async def _pass(
+        self, limit: int, gate: asyncio.Semaphore, started: asyncio.Event | None = None
+    ) -> _Pass:
+        """Claims, sends to different targets concurrently, records; sets ``started`` once every
+        claimed row is under way (or the pass is over)."""
+        work = _Pass([], {}, {}, started=started, patient=started is not None)
+        try:
+            async with self._writes(), self.database.session() as session:
+                work.claimed = await outbox.claim(session, self.clock.now(), self.lease, limit)
+                if not work.claimed:
+                    return work
+                workspaces = {row.workspace_id for row in work.claimed}
+                people = {int(row.target_id) for row in work.claimed if row.target_kind == "person"}
+                work.workspaces = await outbox.workspaces_by_id(session, workspaces)
+                work.members = await outbox.members_by_id(session, people)
+            await self._send_claimed(work, gate)
+            return work
+        finally:
+            if started is not None:
+                started.set()
+
+    async def _send_claimed(self, work: _Pass, gate: asyncio.Semaphore) -> None:
+        targets: dict[tuple[int, str, str], list[Claimed]] = {}
+        for row in work.claimed:
+            targets.setdefault(row.target, []).append(row)
+        try:
+            sending = (self._target(work, rows, gate) for rows in targets.values())
+            outcomes = await asyncio.gather(*sending, return_exceptions=True)
+        finally:
+            # Also on cancellation: what was sent is recorded, and rows not yet tried go back to the
+            # queue at once (a row whose send was under way keeps its lease: it may have arrived).
+            moment = self.clock.now()
+            work.results.moved += [(row.id, moment) for row in work.claimed if row.id not in work.done]
+            await self._record(work.results.take())
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _target(
+        self, work: _Pass, rows: list[Claimed], gate: asyncio.Semaphore
+    ) -> None:
+        """One target's rows, in order: after each one that reaches the platform the rest wait for
+        the pacing gap (or a retry), in this pass when the gap is short and the pass may wait,
+        otherwise back in the outbox; so the target sees them in order and never too fast."""
+        target = rows[0].target
+        if target in self._busy:
+            work.wait(row.id for row in rows)
+            while (busy := self._busy.get(target)) is not None:  # another of this worker's passes
+                await busy.wait()  # is sending there: its outcome (pacing, a retry) decides
+        turn = self._busy[target] = asyncio.Event()
+        try:
+            not_before = self._not_before.get(target)
+            patient = target not in self._after_retry  # a retry waits in the outbox, so must those
+            if not_before is not None and not await self._wait_until(work, rows, not_before, patient):
+                self._hold(work, rows, not_before)
+                return
+            workspace = work.workspaces.get(rows[0].workspace_id)
+            for index, row in enumerate(rows):
+                async with gate:
+                    until = await self._one(work, row, workspace)
+                if len(work.results) >= RECORD_EVERY and not self._writes().locked():
+                    await self._record(work.results.take())
+                if until is not None:
+                    self._not_before[target] = until
+                    rest = rows[index + 1 :]
+                    patient = target not in self._after_retry
+                    if rest and not await self._wait_until(work, rest, until, patient):
+                        self._hold(work, rest, until)
+                        return
+        finally:
+            del self._busy[target]
+            turn.set()
+            if len(self._not_before) > FORGET_PACING_AFTER:
+                now = self.clock.now()
+                self._not_before = {key: when for key, when in self._not_before.items() if when > now}
+                self._after_retry &= set(self._not_before)
+
+    async def _wait_until(
+        self, work: _Pass, rows: Sequence[Claimed], until: datetime, patient: bool
+    ) -> bool:
+        """Waits in this pass for a short gap; False when the rows should go back to the outbox.
+
+        Never after a failed send: the failed row waits in the outbox for its retry, and the rows
+        behind it must not overtake it, so they wait there too (behind it in claim order)."""
+        gap = (until - self.clock.now()).total_seconds()
+        if gap <= 0:
+            return True
+        claimed_at = rows[0].lease_until - self.lease
+        if (
+            not (work.patient and patient)
+            or gap > WAIT_IN_PASS.total_seconds()
+            or until - claimed_at >= self.lease * LEASE_SHARE_FOR_SENDING
+        ):
+            return False
+        work.wait(row.id for row in rows)
+        await asyncio.sleep(gap + TIMER_SLACK)
+        return self.clock.now() >= until  # a clock that does not follow real time: requeue instead
+
+    def _hold(self, work: _Pass, rows: Sequence[Claimed], until: datetime) -> None:
+        work.results.moved += [(row.id, until) for row in rows if row.id not in work.done]
+        work.start(row.id for row in rows)
+
+    async def _one(self, work: _Pass, row: Claimed, workspace: Workspace | None) -> datetime | None:
+        """Checks, sends and notes the result of one row; returns when the target's next row may go
+        (None: at once, nothing reached the platform or pacing is off)."""
+        results = work.results
         now = self.clock.now()
-        async with self.database.session() as session:
-            workspace = await session.get(Workspace, row.workspace_id)
-            member = await get_member(session, int(row.target_id)) if row.target_kind == "person" else None
+        if row.id in work.done:  # a person made unreachable earlier in this pass
+            return None
+        work.start([row.id])
         if workspace is None or not workspace.active:
-            async with self.database.session() as session:
-                await outbox.mark_failed(session, row.id, "workspace inactive", None)
+            results.failed.append((row.id, "workspace inactive", None))
+            return None
+        member = work.members.get(int(row.target_id)) if row.target_kind == "person" else None
+        if row.target_kind == "person" and member is None:
+            results.failed.append((row.id, "member not found", None))
             return None
         if member is not None and member.unreachable:
             # They blocked or removed Tend; nothing goes to them until they write to Tend again.
-            async with self.database.session() as session:
-                await outbox.mark_failed(session, row.id, UNREACHABLE, None)
+            results.failed.append((row.id, UNREACHABLE, None))
             return None
         if member is not None and not is_within(hours_of(member), now):
             # Hours or a pause changed since the row was written: hold it for the next window.
             later = personal_send_time(member, now)
-            async with self.database.session() as session:
-                if later is None:
-                    await outbox.mark_failed(session, row.id, "no working hours", None)
-                else:
-                    await outbox.reschedule(session, row.id, later)
+            if later is None:
+                results.failed.append((row.id, "no working hours", None))
+            else:
+                results.moved.append((row.id, later))
             return None
-        pace_key = (row.workspace_id, f"{row.target_kind}:{row.target_id}")
-        interval = self.pacing.get(workspace.platform, timedelta())
-        last = self._last_send.get(pace_key)
-        if last is not None and now - last < interval:
-            async with self.database.session() as session:
-                await outbox.reschedule(session, row.id, last + interval)
+        if now - (row.lease_until - self.lease) >= self.lease * LEASE_SHARE_FOR_SENDING:
+            results.moved.append((row.id, now))  # the pass took too long: let a fresh claim send it
             return None
         data = json.loads(row.payload)
         card = card_from_dict(data["card"])
-        ritual = data.get("ritual") or 0
+        interval = self.pacing.get(workspace.platform, timedelta())
         try:
             message_ref = await self._send(workspace, row, member, card)
         except (SendError, UnsupportedByPlatform) as error:
-            await self._failed(workspace, row, error)
-            return None
-        self._last_send[pace_key] = self.clock.now()
-        async with self.database.session() as session:
-            await outbox.mark_sent(session, row.id, message_ref, self.clock.now())
+            retry_at = self._failed(work, workspace, row, error)
+            if retry_at is not None:
+                self._after_retry.add(row.target)
+                results.holds.append((row, retry_at))
+                return max(retry_at, self.clock.now() + interval)
+            return self.clock.now() + interval if interval else None
+        sent_at = self.clock.now()
+        self._after_retry.discard(row.target)
+        results.sent.append((row.id, message_ref, sent_at))
+        work.delivered.append(Sent(row.id, message_ref))
         self.metrics.messages_sent.inc(platform=workspace.platform)
         log_event(
             logger,
             "message sent",
             platform=workspace.platform,
             workspace=workspace.id or 0,
-            ritual=ritual,
+            ritual=data.get("ritual") or 0,
             target=row.target_kind,
             outbox=row.id,
         )
-        return Sent(row.id, message_ref)
+        return sent_at + interval if interval else None
 
-    async def _send(self, workspace: Workspace, row: Outbox, member: Member | None, card: Card) -> str | None:
+    async def _send(
+        self, workspace: Workspace, row: Claimed, member: Member | None, card: Card
+    ) -> str | None:
         sender = self.senders.get(workspace.platform)
         if sender is None:
             raise UnsupportedByPlatform(f"no sender for {workspace.platform}")
@@ -229,8 +476,8 @@ class DeliveryWorker:
             return await sender.direct(workspace.external_id, member.platform_user_id, card)
         return await sender.post(workspace.external_id, row.target_id, card)
 
-    async def _failed(self, workspace: Workspace, row: Outbox, error: Exception) -> None:
-        assert row.id is not None
+    def _failed(self, work: _Pass, workspace: Workspace, row: Claimed, error: Exception) -> datetime | None:
+        """Notes a failed send; returns when it is tried again (None: parked)."""
         now = self.clock.now()
         attempts = row.attempts + 1
         permanent = isinstance(error, UnsupportedByPlatform) or getattr(error, "permanent", False)
@@ -243,8 +490,10 @@ class DeliveryWorker:
             retry_at = now + self.backoff(attempts)
         self.metrics.messages_failed.inc(platform=workspace.platform)
         if getattr(error, "unreachable", False) and row.target_kind == "person":
-            await self._unreachable(workspace, row)
-            return
+            # The platform refused private messages to this person: stop, and drop what waits for them.
+            work.results.unreachable.append((workspace, row))
+            work.start(other.id for other in work.claimed if other.target == row.target)
+            return None
         log_event(
             logger,
             "message failed",
@@ -255,19 +504,33 @@ class DeliveryWorker:
             attempts=attempts,
             outcome="parked" if retry_at is None else "retry",
         )
-        async with self.database.session() as session:
-            await outbox.mark_failed(session, row.id, f"{type(error).__name__}: {error}", retry_at)
-            if retry_at is None and not row.idempotency_key.startswith("parked:"):
-                await self._notify_admins(session, workspace, row, attempts, str(error), now)
+        work.results.failed.append((row.id, f"{type(error).__name__}: {error}", retry_at))
+        if retry_at is None and not row.idempotency_key.startswith("parked:"):
+            work.results.notices.append((workspace, row, attempts, str(error)))
+        return retry_at
 
-    async def _unreachable(self, workspace: Workspace, row: Outbox) -> None:
-        """The platform refused private messages to this person: stop, and drop what waits for them."""
-        assert row.id is not None and workspace.id is not None
+    async def _record(self, results: _Results) -> None:
+        """Writes a batch of results in one transaction."""
+        if not len(results) and not results.holds and not results.notices:
+            return
+        now = self.clock.now()
+        async with self._writes(), self.database.session() as session:
+            await outbox.reschedule_many(session, results.moved)
+            await outbox.mark_failed_many(session, results.failed)
+            for row, until in results.holds:
+                await outbox.hold_behind(session, row, until)
+            await outbox.mark_sent_many(session, results.sent)
+            for workspace, row, attempts, error in results.notices:
+                await self._notify_admins(session, workspace, row, attempts, error, now)
+            for workspace, row in results.unreachable:
+                await self._unreachable(session, workspace, row)
+
+    async def _unreachable(self, session: Session, workspace: Workspace, row: Claimed) -> None:
+        assert workspace.id is not None
         member_id = int(row.target_id)
-        async with self.database.session() as session:
-            await outbox.mark_failed(session, row.id, UNREACHABLE, None)
-            await addresses.set_unreachable(session, member_id, True)
-            dropped = await addresses.drop_pending_for_member(session, workspace.id, member_id, UNREACHABLE)
+        await outbox.mark_failed(session, row.id, UNREACHABLE, None)
+        await addresses.set_unreachable(session, member_id, True)
+        dropped = await addresses.drop_pending_for_member(session, workspace.id, member_id, UNREACHABLE)
         log_event(
             logger,
             "member unreachable",
@@ -279,7 +542,7 @@ class DeliveryWorker:
         )
 
     async def _notify_admins(
-        self, session: Session, workspace: Workspace, row: Outbox, attempts: int, error: str, now: datetime
+        self, session: Session, workspace: Workspace, row: Claimed, attempts: int, error: str, now: datetime
     ) -> None:
         target = f"#{row.target_id}" if row.target_kind == "place" else "a person's private chat"
         card = text_card(

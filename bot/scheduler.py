@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
@@ -234,14 +235,27 @@ class _Firing:
 def start_background(
     scheduler: Scheduler, delivery: DeliveryWorker, *, tick_seconds: float = 15, deliver_seconds: float = 2
 ) -> AsyncIOScheduler:
-    """Runs the tick and the delivery worker on APScheduler in this process's event loop.
+    """Runs the tick on APScheduler, and the delivery worker's loop, in this process's event loop.
 
-    The first tick comes after ``tick_seconds``; callers that want one at start-up await ``tick()``.
+    Delivery is one loop, so passes never overlap: back to back while rows are ready, otherwise it
+    sleeps until the next row's time, a tick's wake-up, or ``deliver_seconds`` at most. Shutting the
+    returned scheduler down stops the loop too. The first tick comes after ``tick_seconds``; callers
+    that want one at start-up await ``tick()``.
     """
     background = AsyncIOScheduler(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
     )
-    background.add_job(scheduler.tick, "interval", seconds=tick_seconds, id="tick")
-    background.add_job(delivery.deliver_due, "interval", seconds=deliver_seconds, id="deliver")
+
+    async def tick() -> None:
+        await scheduler.tick()
+        delivery.wake()  # what the tick queued goes now, not at the next idle look
+
+    background.add_job(tick, "interval", seconds=tick_seconds, id="tick")
+    loop = asyncio.create_task(delivery.run(idle_seconds=deliver_seconds), name="tend-delivery")
+
+    def stopped(_event: object) -> None:
+        loop.cancel()
+
+    background.add_listener(stopped, EVENT_SCHEDULER_SHUTDOWN)
     background.start()
     return background

@@ -2,28 +2,54 @@
 
 Rows are written in the same transaction as the action that caused them, keyed by an idempotency
 key, so a retry, a restart or a second replica can never write the same message twice. Workers
-claim ready rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; a compare-and-set on
-SQLite, which has one writer at a time); a worker that dies mid-send leaves a lease that expires and
-another worker picks the row up.
+claim a batch of ready rows with a lease in one statement (``UPDATE … WHERE id IN (SELECT … FOR
+UPDATE SKIP LOCKED) RETURNING …`` on PostgreSQL; the same single UPDATE on SQLite, which runs one
+writer at a time); a worker that dies mid-send leaves a lease that expires and another worker picks
+the row up. Results are written back in batches (one statement per kind of result).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import Table, bindparam, delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Outbox
+from storage.models import Member, Outbox, Workspace
 
 PENDING, SENDING, SENT, PARKED = "pending", "sending", "sent", "parked"
 # What a row's payload becomes once it is sent or parked: the words (a relayed support message, a
 # private note) are not kept after delivery; the row stays only as the idempotency record.
 ERASED = ""
 KEEP_DONE = timedelta(days=30)
+
+OUTBOX: Table = Outbox.__table__  # type: ignore[attr-defined]  # plain Core: no ORM cost per row
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row leased to one worker until ``lease_until``; nobody else sends it before then."""
+
+    id: int
+    workspace_id: int
+    idempotency_key: str
+    target_kind: str
+    target_id: str
+    payload: str
+    attempts: int
+    next_attempt_at: datetime
+    lease_until: datetime
+
+    @property
+    def target(self) -> tuple[int, str, str]:
+        """One channel or one person's private chat: the unit of pacing and ordering."""
+        return (self.workspace_id, self.target_kind, self.target_id)
 
 
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, object]]) -> int:
@@ -42,80 +68,170 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, object]]) -> 
     return len(result.all())
 
 
-async def claim(session: AsyncSession, now: datetime, lease: timedelta, limit: int = 50) -> list[Outbox]:
-    """Leases up to ``limit`` ready rows to this worker; expired leases are ready again."""
-    ready = (col(Outbox.state) == PENDING) | (
-        (col(Outbox.state) == SENDING) & (col(Outbox.lease_until) < now)
+CLAIMED_COLUMNS = [
+    OUTBOX.c[name]
+    for name in (
+        "id",
+        "workspace_id",
+        "idempotency_key",
+        "target_kind",
+        "target_id",
+        "payload",
+        "attempts",
+        "next_attempt_at",
     )
-    query = (
-        select(Outbox)
-        .where(ready, col(Outbox.next_attempt_at) <= now)
-        .order_by(col(Outbox.next_attempt_at), col(Outbox.id))
+]
+
+
+def _ready(now: datetime) -> Any:
+    return ((OUTBOX.c.state == PENDING) | ((OUTBOX.c.state == SENDING) & (OUTBOX.c.lease_until < now))) & (
+        OUTBOX.c.next_attempt_at <= now
+    )
+
+
+async def claim(session: AsyncSession, now: datetime, lease: timedelta, limit: int = 50) -> list[Claimed]:
+    """Leases up to ``limit`` ready rows to this worker in one statement, oldest first.
+
+    Expired leases are ready again. On PostgreSQL, rows another worker is claiming at this moment
+    are skipped (SKIP LOCKED) and the outer WHERE is re-checked on the locked row; on SQLite the
+    statement holds the only write lock, so no other worker can claim in between. Either way it is
+    one statement: ``UPDATE … RETURNING`` (SQLite 3.35 or later).
+    """
+    chosen = (
+        select(OUTBOX.c.id)
+        .where(_ready(now))
+        .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
         .limit(limit)
     )
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        query = query.with_for_update(skip_locked=True)
-    rows = list((await session.exec(query)).all())
-    claimed: list[Outbox] = []
-    for row in rows:
-        if postgres:
-            row.state, row.lease_until = SENDING, now + lease
-            session.add(row)
-            claimed.append(row)
-            continue
-        # SQLite: only the worker whose update still sees the row as it read it wins it.
-        result = await session.exec(
-            update(Outbox)  # type: ignore[call-overload]
-            .where(
-                col(Outbox.id) == row.id, col(Outbox.state) == row.state, col(Outbox.attempts) == row.attempts
-            )
-            .values(state=SENDING, lease_until=now + lease)
-        )
-        if result.rowcount == 1:
-            await session.refresh(row)
-            claimed.append(row)
-    await session.flush()
+    until = now + lease
+    statement = update(OUTBOX).values(state=SENDING, lease_until=until).returning(*CLAIMED_COLUMNS)
+    if session.get_bind().dialect.name == "postgresql":
+        # A CTE runs exactly once; the same SELECT in ``IN (…)`` may be re-run by the plan, and with
+        # SKIP LOCKED every re-run locks another batch (the whole table, not ``limit`` rows). The
+        # lock re-checks the CTE's WHERE on a row changed meanwhile, so the UPDATE joins on the
+        # primary key alone (a second ready filter led the planner into a nested loop over it).
+        batch = chosen.with_for_update(skip_locked=True).cte("batch").prefix_with("MATERIALIZED")
+        statement = statement.where(OUTBOX.c.id == batch.c.id)
+    else:
+        statement = statement.where(OUTBOX.c.id.in_(chosen), _ready(now))
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    claimed = [Claimed(*row, lease_until=until) for row in result.all()]
+    claimed.sort(key=lambda row: (row.next_attempt_at, row.id))  # RETURNING has no order
     return claimed
 
 
-async def mark_sent(session: AsyncSession, row_id: int, message_ref: str | None, now: datetime) -> None:
-    await session.exec(
-        update(Outbox)  # type: ignore[call-overload]
-        .where(col(Outbox.id) == row_id)
+async def workspaces_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Workspace]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    found = await session.exec(select(Workspace).where(col(Workspace.id).in_(wanted)))
+    return {workspace.id or 0: workspace for workspace in found.all()}
+
+
+async def members_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Member]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    found = await session.exec(select(Member).where(col(Member.id).in_(wanted)))
+    return {member.id or 0: member for member in found.all()}
+
+
+async def mark_sent_many(session: AsyncSession, sent: Sequence[tuple[int, str | None, datetime]]) -> None:
+    """(row id, platform message id, sent at) each: sent, words erased, an attempt counted."""
+    if not sent:
+        return
+    statement = (
+        update(OUTBOX)
+        .where(OUTBOX.c.id == bindparam("b_id"))
         .values(
             state=SENT,
-            platform_message_id=message_ref,
-            sent_at=now,
+            platform_message_id=bindparam("b_ref"),
+            sent_at=bindparam("b_at"),
             lease_until=None,
             payload=ERASED,
-            attempts=Outbox.attempts + 1,
-        )  # type: ignore[operator]
+            attempts=OUTBOX.c.attempts + 1,
+        )
     )
+    params = [{"b_id": row_id, "b_ref": ref, "b_at": at} for row_id, ref, at in sent]
+    await session.exec(statement, params=params)  # type: ignore[call-overload]
+
+
+async def mark_failed_many(
+    session: AsyncSession, failed: Sequence[tuple[int, str, datetime | None]]
+) -> None:
+    """(row id, error, retry at) each: another attempt at ``retry at``, or parked when that is None."""
+    retry = [{"b_id": i, "b_error": e[:500], "b_at": at} for i, e, at in failed if at is not None]
+    parked = [{"b_id": i, "b_error": e[:500]} for i, e, at in failed if at is None]
+    counted = {"attempts": OUTBOX.c.attempts + 1, "last_error": bindparam("b_error"), "lease_until": None}
+    if retry:
+        statement = (
+            update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("b_id"))
+            .values(state=PENDING, next_attempt_at=bindparam("b_at"), **counted)
+        )
+        await session.exec(statement, params=retry)  # type: ignore[call-overload]
+    if parked:
+        statement = (
+            update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("b_id"))
+            .values(state=PARKED, payload=ERASED, **counted)
+        )
+        await session.exec(statement, params=parked)  # type: ignore[call-overload]
+
+
+async def reschedule_many(session: AsyncSession, moves: Sequence[tuple[int, datetime]]) -> None:
+    """(row id, send at) each: moved without counting an attempt (pacing, hours, a released lease)."""
+    if not moves:
+        return
+    statement = (
+        update(OUTBOX)
+        .where(OUTBOX.c.id == bindparam("b_id"))
+        .values(state=PENDING, lease_until=None, next_attempt_at=bindparam("b_at"))
+    )
+    await session.exec(statement, params=[{"b_id": i, "b_at": at} for i, at in moves])  # type: ignore[call-overload]
+
+
+async def hold_behind(session: AsyncSession, row: Claimed, until: datetime) -> int:
+    """Keeps the waiting messages queued behind ``row`` for the same target from going before it."""
+    result = await session.exec(
+        update(OUTBOX)  # type: ignore[call-overload]
+        .where(
+            OUTBOX.c.workspace_id == row.workspace_id,
+            OUTBOX.c.target_kind == row.target_kind,
+            OUTBOX.c.target_id == row.target_id,
+            OUTBOX.c.state == PENDING,
+            OUTBOX.c.id > row.id,
+            OUTBOX.c.next_attempt_at < until,
+        )
+        .values(next_attempt_at=until)
+    )
+    return int(result.rowcount or 0)
+
+
+async def mark_sent(session: AsyncSession, row_id: int, message_ref: str | None, now: datetime) -> None:
+    await mark_sent_many(session, [(row_id, message_ref, now)])
 
 
 async def mark_failed(session: AsyncSession, row_id: int, error: str, retry_at: datetime | None) -> None:
     """Schedules another attempt at ``retry_at``, or parks the row when that is None."""
-    values: dict[str, object] = {
-        "attempts": Outbox.attempts + 1,  # type: ignore[operator]
-        "last_error": error[:500],
-        "lease_until": None,
-        "state": PARKED if retry_at is None else PENDING,
-    }
-    if retry_at is None:
-        values["payload"] = ERASED
-    if retry_at is not None:
-        values["next_attempt_at"] = retry_at
-    await session.exec(update(Outbox).where(col(Outbox.id) == row_id).values(**values))  # type: ignore[call-overload]
+    await mark_failed_many(session, [(row_id, error, retry_at)])
 
 
 async def reschedule(session: AsyncSession, row_id: int, send_at: datetime) -> None:
     """Moves a row without counting an attempt (pacing, or holding for working hours)."""
-    await session.exec(
-        update(Outbox)  # type: ignore[call-overload]
-        .where(col(Outbox.id) == row_id)
-        .values(state=PENDING, lease_until=None, next_attempt_at=send_at)
-    )
+    await reschedule_many(session, [(row_id, send_at)])
+
+
+async def next_ready_at(session: AsyncSession) -> datetime | None:
+    """When the next row becomes ready (its send time, or an expired lease); None when none waits.
+
+    Two index-backed MIN lookups, so an idle worker can sleep until then instead of polling.
+    """
+    pending = select(func.min(OUTBOX.c.next_attempt_at)).where(OUTBOX.c.state == PENDING).scalar_subquery()
+    leased = select(func.min(OUTBOX.c.lease_until)).where(OUTBOX.c.state == SENDING).scalar_subquery()
+    first, expiry = (await session.exec(select(pending, leased))).one()  # type: ignore[call-overload]
+    times = [when for when in (first, expiry) if when is not None]
+    return min(times) if times else None
 
 
 async def forget_done_before(session: AsyncSession, cutoff: datetime) -> int:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.clock import FixedClock
-from bot.delivery import DeliveryWorker
+from bot.clock import Clock, FixedClock, ShiftedClock
+from bot.delivery import DeliveryWorker, enqueue_intents
 from bot.errors import SendError
-from practices.messages import Card
+from bot.scheduler import Scheduler, start_background
+from practices.messages import Card, PostToPlace, text_card
+from storage.db import Database
+from storage.identity import find_workspace
 from storage.models import Outbox
 from tests.fakes import InMemorySender
 from tests.helpers import at
-from tests.scenario import Scenario
+from tests.scenario import WORKSPACE, Scenario
 
 TUESDAY_10 = at("2026-11-24 10:00")  # UTC; default working hours are Mon–Fri 09:00–17:30
 
@@ -141,3 +145,168 @@ async def test_the_words_are_not_kept_once_sent_and_old_rows_are_dropped(databas
     assert all("listening" not in r.payload for r in await rows(database))
     await s.run_until(TUESDAY_10 + timedelta(days=31), step=timedelta(days=1))
     assert await rows(database) == []
+
+
+# --- batches: many targets at once, each one in order and paced --------------------------------------
+
+
+async def queue_posts(database: Database, s: Scenario, posts: list[tuple[str, str]], scope: str) -> None:
+    """(channel, words) each, written to the outbox the way a ritual's occurrence writes them."""
+    async with database.session() as session:
+        workspace = await find_workspace(session, "slack", WORKSPACE)
+        assert workspace is not None
+        intents = [PostToPlace(place, text_card(words)) for place, words in posts]
+        await enqueue_intents(session, workspace, intents, s.clock.now(), scope)
+
+
+def words(sender: InMemorySender, place: str) -> list[str]:
+    return [sent.card.fallback for sent in sender.posts(place)]
+
+
+class LimitedChannelSender(InMemorySender):
+    """Answers 429 for the next posts to some channels; every other channel is fine."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock=clock)
+        self.limited: dict[str, list[SendError]] = {}
+
+    async def post(self, workspace_external_id: str, place_id: str, card: Card) -> str:
+        if self.limited.get(place_id):
+            self.attempts += 1
+            raise self.limited[place_id].pop(0)
+        return await super().post(workspace_external_id, place_id, card)
+
+
+async def test_a_429_on_one_channel_does_not_hold_back_other_channels_nor_reorder_its_own(database):
+    s = Scenario(database, TUESDAY_10)
+    await s.command("U1", "help")  # the workspace exists
+    sender = LimitedChannelSender(s.clock)
+    sender.limited["C1"] = [SendError("ratelimited", retry_after=30)]
+    s.engine.delivery = DeliveryWorker(database, s.clock, {"slack": sender})
+    posts = [("C1", "first"), ("C1", "second")] + [(f"C{n}", f"hello {n}") for n in range(2, 8)]
+    await queue_posts(database, s, posts, "batch")
+    await s.engine.delivery.deliver_due()
+    assert {sent.target for sent in sender.posts()} == {f"C{n}" for n in range(2, 8)}  # all at once
+    assert words(sender, "C1") == []
+    await s.advance(seconds=29)
+    assert words(sender, "C1") == []  # "second" did not overtake "first" while it waited
+    await s.advance(seconds=1)
+    assert words(sender, "C1") == ["first"]
+    await s.advance(seconds=1)
+    first, second = sender.posts("C1")
+    assert words(sender, "C1") == ["first", "second"] and second.at - first.at >= timedelta(seconds=1)
+
+
+async def test_many_messages_to_one_channel_go_in_order_one_second_apart_while_others_go_at_once(database):
+    s = Scenario(database, TUESDAY_10)
+    await s.command("U1", "help")
+    s.sender.sent.clear()
+    posts = [("C1", f"part {n}") for n in range(1, 5)] + [(f"C{n}", "hello") for n in range(2, 12)]
+    await queue_posts(database, s, posts, "batch")
+    await s.engine.delivery.deliver_due()
+    assert len(s.sender.posts()) == 11  # ten channels at once, and the first part in C1
+    await s.run_until(TUESDAY_10 + timedelta(seconds=10), step=timedelta(milliseconds=250))
+    assert words(s.sender, "C1") == ["part 1", "part 2", "part 3", "part 4"]
+    times = [sent.at for sent in s.sender.posts("C1")]
+    assert all(later - earlier >= timedelta(seconds=1) for earlier, later in itertools.pairwise(times))
+    assert {sent.at for sent in s.sender.posts() if sent.target != "C1"} == {TUESDAY_10}
+
+
+class SlowSender(InMemorySender):
+    """Lets other work run while a send is under way, as a real HTTP call does."""
+
+    async def post(self, workspace_external_id: str, place_id: str, card: Card) -> str:
+        await asyncio.sleep(0)
+        return await super().post(workspace_external_id, place_id, card)
+
+
+async def test_two_replicas_delivering_at_once_send_every_message_exactly_once(database_url):
+    setup = Scenario(Database(database_url), TUESDAY_10)
+    await setup.command("U1", "help")
+    posts = [(f"room-{n % 40}", f"message {n}") for n in range(400)]
+    await queue_posts(setup.database, setup, posts, "fanout")
+    await setup.database.dispose()
+
+    clock = FixedClock(TUESDAY_10)
+    replicas = [Database(database_url) for _ in range(2)]
+    senders = [SlowSender(clock=clock) for _ in replicas]
+    workers = [
+        DeliveryWorker(db, clock, {"slack": sender}, pacing={}, in_flight=8)
+        for db, sender in zip(replicas, senders, strict=True)
+    ]
+    try:
+        # Each replica runs its loop's passes and, at the same time, an event's small pass.
+        loops = [worker.deliver_backlog(limit=60) for worker in workers]
+        await asyncio.gather(*loops, *(worker.deliver_due() for worker in workers))
+        async with replicas[0].session() as session:
+            states = (await session.exec(select(Outbox.state).where(Outbox.target_kind == "place"))).all()
+    finally:
+        for db in replicas:
+            await db.dispose()
+    delivered = sorted(sent.card.fallback for sender in senders for sent in sender.sent)
+    assert delivered == sorted(f"message {n}" for n in range(400))  # none lost, none twice
+    assert set(states) == {"sent"}
+
+
+async def test_the_background_worker_delivers_a_backlog_without_waiting_for_the_next_interval(database):
+    s = Scenario(database, TUESDAY_10)
+    await s.command("U1", "help")
+    s.sender.sent.clear()
+    await queue_posts(database, s, [(f"C{n}", "hello") for n in range(1200)], "backlog")
+    worker = DeliveryWorker(database, s.clock, {"slack": s.sender})
+    scheduler = Scheduler(database, s.clock)
+    background = start_background(scheduler, worker, tick_seconds=3600, deliver_seconds=600)
+    try:
+        for _ in range(300):  # bounded wait on the condition; the idle interval is ten minutes
+            if {r.state for r in await rows(database)} == {"sent"}:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        background.shutdown(wait=False)
+    assert {r.state for r in await rows(database)} == {"sent"}
+    assert len(s.sender.posts()) == 1200  # more than two passes' worth, all in one go, each once
+
+
+async def test_a_replica_stuck_on_a_slow_send_holds_only_its_batch_and_another_sends_the_rest(database_url):
+    setup = Scenario(Database(database_url), TUESDAY_10)
+    await setup.command("U1", "help")
+    await queue_posts(setup.database, setup, [(f"room-{n}", "hello") for n in range(40)], "batch")
+    await setup.database.dispose()
+    replicas = [Database(database_url) for _ in range(2)]
+    clock = FixedClock(TUESDAY_10)
+    stuck, healthy = BlockingSender(), InMemorySender(clock=clock)
+    try:
+        task = asyncio.create_task(DeliveryWorker(replicas[0], clock, {"slack": stuck}).deliver_due(limit=5))
+        await asyncio.wait_for(stuck.entered.wait(), timeout=10)  # a guard: it is set at once
+        await DeliveryWorker(replicas[1], clock, {"slack": healthy}).deliver_due(limit=100)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    finally:
+        for db in replicas:
+            await db.dispose()
+    assert len(healthy.posts()) == 35  # the five held by the stuck replica wait for its lease
+
+
+async def test_the_running_worker_keeps_one_channel_in_order_and_paced_through_a_429(database):
+    s = Scenario(database, TUESDAY_10)
+    await s.command("U1", "help")
+    clock = ShiftedClock()  # real seconds pass here: the running worker waits out short gaps itself
+    clock.advance(TUESDAY_10 - clock.now())
+    sender = LimitedChannelSender(clock)
+    sender.limited["C1"] = [SendError("ratelimited", retry_after=1)]
+    posts = [("C1", "first"), ("C1", "second"), ("C1", "third"), ("C2", "elsewhere")]
+    await queue_posts(database, s, posts, "live")
+    started = clock.now()
+    worker = DeliveryWorker(database, clock, {"slack": sender})
+    background = start_background(Scheduler(database, clock), worker)
+    try:
+        for _ in range(150):  # bounded wait on the condition (about three seconds are needed)
+            if {r.state for r in await rows(database)} == {"sent"}:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        background.shutdown(wait=False)
+    assert words(sender, "C2") == ["elsewhere"] and sender.posts("C2")[0].at - started < timedelta(seconds=1)
+    assert words(sender, "C1") == ["first", "second", "third"]
+    times = [started] + [sent.at for sent in sender.posts("C1")]
+    assert all(later - earlier >= timedelta(seconds=1) for earlier, later in itertools.pairwise(times))
