@@ -61,6 +61,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # The driver's own BEGIN is deferred: a transaction that reads, then writes while another
+    # connection writes fails at once with "database is locked" (busy_timeout cannot help a read lock
+    # that must be upgraded). Tend emits its own BEGIN IMMEDIATE instead (``_sqlite_begin``).
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Any) -> None:
+    """SQLAlchemy's documented pysqlite/aiosqlite recipe, with IMMEDIATE: every transaction takes
+    the write lock when it starts, so concurrent writers queue on busy_timeout instead of failing."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_pool(url: str) -> dict[str, Any]:
+    """One connection for a SQLite file: its transactions all take the write lock (BEGIN IMMEDIATE),
+    so more connections would only wait inside SQLite's busy handler, which sleeps in growing steps
+    (up to 100 ms) and lets a burst's writers starve each other. Waiting for the pool is first come,
+    first served instead. (Another process, such as a second replica, still waits on busy_timeout.)"""
+    database = make_url(url).database
+    if not database or database == ":memory:" or "mode=memory" in url:
+        return {}  # SQLAlchemy picks a single-connection pool for an in-memory database itself
+    return {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
 
 
 class Database:
@@ -75,8 +96,11 @@ class Database:
         self.is_sqlite = is_sqlite(url)
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
-            self.engine: AsyncEngine = create_async_engine(async_url(url), echo=echo, hide_parameters=True)
+            self.engine: AsyncEngine = create_async_engine(
+                async_url(url), echo=echo, hide_parameters=True, **_sqlite_pool(url)
+            )
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         else:
             self.engine = create_async_engine(
                 async_url(url), echo=echo, pool_pre_ping=True, hide_parameters=True

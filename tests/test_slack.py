@@ -457,3 +457,33 @@ def test_slack_errors_become_send_errors_the_outbox_understands():
     assert not send_error(error(503, "service_unavailable"), "m").permanent
     assert send_error(error(200, "channel_not_found"), "m").permanent
     assert send_error(error(200, "account_inactive"), "m").permanent
+
+
+# --- load --------------------------------------------------------------------------------------------------
+
+
+async def test_a_burst_of_kudos_is_all_acked_stored_and_posted_without_errors(slack: Slack, caplog):
+    """60 people send /kudos at the same moment: every one is acked, kept and posted, none fails
+    (unbounded work after the acks used to exhaust the pool and lock SQLite, losing half a burst)."""
+    import asyncio
+
+    from storage.models import Shoutout
+
+    caplog.set_level(logging.WARNING)
+    burst = 60
+
+    async def kudos(index: int) -> int:
+        giver, receiver = f"U1{index:02d}", f"U2{index:02d}"
+        text = f"<@{receiver}|p{index}> thanks for burst help {index}"
+        return (await slack.command("/kudos", text, user=giver, channel=f"C{index:02d}")).status
+
+    statuses = await asyncio.gather(*(kudos(index) for index in range(burst)))
+    assert statuses == [200] * burst
+    await slack.adapter.drain()
+    await slack.engine.delivery.deliver_due()  # anything a busy moment left in the outbox
+    assert await count(slack.database, Shoutout) == burst
+    for index in range(burst):
+        assert posts_in(f"C{index:02d}", f"burst help {index}")(slack.fake.calls), index
+    answered = [c.args["_response_url"] for c in slack.fake.of("response")]  # each giver's private answer
+    assert sorted(answered) == [f"U1{index:02d}" for index in range(burst)]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("tend")]

@@ -2,8 +2,10 @@
 
 Bolt's own middleware verifies every request's signature and age (401 otherwise) before any listener
 runs. Each listener acks first (Slack gives 3 seconds) and does the engine work after the ack: with
-``process_before_response=False`` Bolt answers Slack as soon as ``ack()`` is called while the listener
-goes on. Answers meant only for the actor go back as ephemeral messages (through the response URL when
+``process_before_response=False`` Bolt answers Slack as soon as ``ack()`` is called; the work is
+queued and a few workers (``POST_ACK_WORKERS``) take it in turn, so a burst cannot swamp the event
+loop (and with it later acks) or the database pool, and ``drain`` still waits for all of it.
+Answers meant only for the actor go back as ephemeral messages (through the response URL when
 Slack gave one) or as a modal opened with the request's trigger id.
 """
 
@@ -12,13 +14,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest, AsyncRespond
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackClientError
 from slack_sdk.oauth.installation_store import Installation
 
@@ -50,11 +56,22 @@ EVENTS_PATH = "/slack/events"
 ANY = re.compile(".+")  # every action id / modal callback id: the engine routes by prefix
 SLACK_APP_KEY = web.AppKey("tend_slack_app", AsyncApp)
 SUBMISSION_BUDGET = 2.5  # seconds the engine may take before a modal's ack (Slack allows 3)
+# Jobs after an ack that run at once; the others wait in a queue (none is dropped). Unbounded, a
+# burst's work starved the event loop (later acks) and the database pool (work failed). While
+# requests are arriving (one answered less than ACKS_BUSY_FOR seconds ago) only one job runs, so the
+# work, which shares the event loop with the acks, takes less of it; when quiet, all run.
+POST_ACK_WORKERS = 4
+ACKS_BUSY_FOR = 0.05
 
 
 async def _unhandled_event(body: dict[str, Any]) -> bool:
     """Bolt matcher for the catch-all: an event type none of Tend's listeners takes."""
     return str((body.get("event") or {}).get("type", "")) not in HANDLED_EVENTS
+
+
+def _kept(body: dict[str, Any]) -> dict[str, Any]:
+    """What the work after an ack still reads from a request's body (a queued job keeps only this)."""
+    return {"trigger_id": body["trigger_id"]} if body.get("trigger_id") else {}
 
 
 def _with(event: InboundEvent, profile: Profile | None) -> InboundEvent:
@@ -82,11 +99,17 @@ class SlackAdapter:
         sender: SlackSender,
         signing_secret: str | None,
         oauth: SlackOAuth | None = None,
+        post_ack_workers: int = POST_ACK_WORKERS,
     ) -> None:
         self.engine = engine
         self.sender = sender
         self.oauth = oauth
         self._in_flight: set[asyncio.Task[Any]] = set()  # work still running after its ack
+        self._jobs: deque[Callable[[], Awaitable[object]]] = deque()  # work acked, not started yet
+        self._workers: set[asyncio.Task[None]] = set()  # at most ``post_ack_workers``; see ``_later``
+        self._max_workers = post_ack_workers
+        self._acking = 0  # requests dispatched (``dispatch``) and not answered yet
+        self._last_answered = float("-inf")  # loop time of the last answer
         common: dict[str, Any] = {
             "signing_secret": signing_secret or "",  # "" rather than None: Bolt would read the env
             "request_verification_enabled": signing_secret is not None,
@@ -119,7 +142,7 @@ class SlackAdapter:
         event = command_event(body)
         if event is None:
             return
-        await self._handle(event, body, respond)
+        self._later(partial(self._handle, event, _kept(body), respond))
 
     async def on_action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         self._track()
@@ -127,7 +150,7 @@ class SlackAdapter:
         event = action_event(body)
         if event is None:
             return
-        await self._handle(event, body, respond if body.get("response_url") else None)
+        self._later(partial(self._handle, event, _kept(body), respond if body.get("response_url") else None))
 
     async def on_submission(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """Runs the engine BEFORE the ack, so a bad field is marked in the still-open modal.
@@ -154,6 +177,11 @@ class SlackAdapter:
             else:
                 await ack()  # closes the modal; answers follow as ephemeral messages
             answers = tuple(answer for answer in answers if not isinstance(answer, FieldErrors))
+        self._later(partial(self._after_submission, event, answers, _kept(body)))
+
+    async def _after_submission(
+        self, event: InboundEvent, answers: tuple[Answer, ...], body: dict[str, Any]
+    ) -> None:
         await self._refresh_profile(event.origin.workspace_id, event.origin.actor.user_id)
         await self._deliver(answers, event, body, None)
 
@@ -175,6 +203,9 @@ class SlackAdapter:
         event = home_event(body)
         if event is None or not event.origin.actor.user_id:
             return
+        self._later(partial(self._publish_home, event))
+
+    async def _publish_home(self, event: InboundEvent) -> None:
         event = await self._with_profile(event)
         for answer in await self.engine.handle(event):
             if not isinstance(answer, Reply):
@@ -211,7 +242,7 @@ class SlackAdapter:
             time_zone=profile.time_zone if zone_changed else None,
             is_bot=profile.is_bot,
         )
-        await self.engine.handle(seen)
+        self._later(partial(self.engine.handle, seen))
 
     async def on_other_event(self) -> None:
         """An event type Tend does not handle: acked by Bolt (200), nothing changes, nothing logged."""
@@ -259,12 +290,17 @@ class SlackAdapter:
         event = removed_event(body)
         if event is None:
             return
+        enterprise_id = body.get("enterprise_id")
+        kind = str((body.get("event") or {}).get("type"))
+        self._later(partial(self._remove, event, enterprise_id, kind))
+
+    async def _remove(self, event: InboundEvent, enterprise_id: str | None, kind: str) -> None:
         team_id = event.origin.workspace_id
         if self.oauth is not None:
-            await self.oauth.remove(team_id, body.get("enterprise_id"))
+            await self.oauth.remove(team_id, enterprise_id)
         self.sender.forget(team_id)
         await self.engine.handle(event)
-        log_event(logger, "slack workspace removed", outcome=str((body.get("event") or {}).get("type")))
+        log_event(logger, "slack workspace removed", outcome=kind)
 
     async def on_installed(self, installation: Installation) -> None:
         """After an install: the installer becomes the new workspace's first admin."""
@@ -286,10 +322,56 @@ class SlackAdapter:
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
 
+    def _later(self, job: Callable[[], Awaitable[object]]) -> None:
+        """Queues work for after the ack; at most ``post_ack_workers`` jobs run at once, first come
+        first served. The listener returns at once, so a backlog holds only these small jobs, not
+        Bolt's request, context and task for each (a big heap makes Python's full garbage collections
+        long enough to hold up a whole wave of acks). ``drain`` waits for the queue: none is dropped.
+        Not for on_submission's engine call before its ack, which its own budget bounds."""
+        self._jobs.append(job)
+        self._start_workers()
+
+    def _worker_limit(self) -> int:
+        """One worker while acks are being sent (see ACKS_BUSY_FOR), all of them when it is quiet."""
+        busy = self._acking or asyncio.get_running_loop().time() - self._last_answered < ACKS_BUSY_FOR
+        return 1 if busy else self._max_workers
+
+    def _start_workers(self) -> None:
+        limit = min(self._worker_limit(), len(self._jobs) + len(self._workers))
+        while len(self._workers) < limit:
+            self._workers.add(asyncio.get_running_loop().create_task(self._work()))
+
+    async def _work(self) -> None:
+        """One worker: takes jobs until the queue is empty, or until there are more workers than the
+        limit (never the last one). It leaves ``_workers`` in the same step that decides to stop, so
+        a job queued later always finds a worker or starts one."""
+        try:
+            while self._jobs and len(self._workers) <= self._worker_limit():
+                self._start_workers()  # more workers again once requests stop arriving
+                job = self._jobs.popleft()
+                try:
+                    await job()
+                except Exception as error:  # one failed job must not stop the queue behind it
+                    logger.exception("slack work failed", extra={"outcome": type(error).__name__})
+        finally:
+            task = asyncio.current_task()
+            if task is not None:
+                self._workers.discard(task)
+
+    async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
+        """Bolt's dispatch, counted, so the work after acks runs on one worker while acks are due."""
+        self._acking += 1
+        try:
+            return await self.bolt.async_dispatch(request)
+        finally:
+            self._acking -= 1
+            self._last_answered = asyncio.get_running_loop().time()
+
     async def drain(self) -> None:
-        """Waits for work acked but not yet finished (a clean shutdown; tests before they look)."""
-        while self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        """Waits for work acked but not yet finished, queued jobs included (a clean shutdown; tests
+        before they look)."""
+        while self._in_flight or self._workers:
+            await asyncio.gather(*self._in_flight, *self._workers, return_exceptions=True)
 
     async def _handle(self, event: InboundEvent, body: dict[str, Any], respond: AsyncRespond | None) -> None:
         answers = await self.engine.handle(await self._with_profile(event))
@@ -364,7 +446,7 @@ def add_slack_route(app: web.Application, adapter: SlackAdapter) -> None:
     app[SLACK_APP_KEY] = adapter.bolt
 
     async def slack_events(request: web.Request) -> web.Response:
-        bolt_response = await adapter.bolt.async_dispatch(await to_bolt_request(request))
+        bolt_response = await adapter.dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
     app.router.add_post(EVENTS_PATH, slack_events)
