@@ -59,6 +59,16 @@ class Slack:
         self.triggers += 1
         return f"trigger.{self.triggers}"
 
+    def envelope(self, kind: str, user: str) -> dict[str, Any]:
+        """How every interaction payload starts: its type, the workspace, the person, a fresh trigger."""
+        return {
+            "type": kind,
+            "team": {"id": "T1", "domain": "acme"},
+            "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+            "api_app_id": "A1",
+            "trigger_id": self.next_trigger(),
+        }
+
     async def post(
         self,
         body: str,

@@ -69,11 +69,7 @@ async def member(slack: Slack, user: str) -> Member:
 def home_click(slack: Slack, user: str, action_id: str) -> dict[str, Any]:
     """A button tap on the App Home: no channel, no message, no response URL."""
     return {
-        "type": "block_actions",
-        "team": {"id": "T1", "domain": "acme"},
-        "user": {"id": user, "username": user.lower(), "team_id": "T1"},
-        "api_app_id": "A1",
-        "trigger_id": slack.next_trigger(),
+        **slack.envelope("block_actions", user),
         "container": {"type": "view", "view_id": "VHOME"},
         "view": {"id": "VHOME", "type": "home"},
         "actions": [{"action_id": action_id, "block_id": "b", "type": "button", "action_ts": "1.2"}],
@@ -83,11 +79,7 @@ def home_click(slack: Slack, user: str, action_id: str) -> dict[str, Any]:
 def submission(slack: Slack, user: str, view: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
     state = {name: {name: {"type": "plain_text_input", "value": value}} for name, value in values.items()}
     return {
-        "type": "view_submission",
-        "team": {"id": "T1", "domain": "acme"},
-        "user": {"id": user, "username": user.lower(), "team_id": "T1"},
-        "api_app_id": "A1",
-        "trigger_id": slack.next_trigger(),
+        **slack.envelope("view_submission", user),
         "view": {**view, "id": "VMODAL", "state": {"values": state}},
     }
 

@@ -23,11 +23,7 @@ PEOPLE = ("U1", "U2", "U3", "U4", "U5")
 def click_payload(slack: Slack, user: str, button: dict[str, Any], post: Call) -> dict[str, Any]:
     ts = post.args.get("ts") or "1700000000.000200"
     return {
-        "type": "block_actions",
-        "team": {"id": "T1", "domain": "acme"},
-        "user": {"id": user, "username": user.lower(), "team_id": "T1"},
-        "api_app_id": "A1",
-        "trigger_id": slack.next_trigger(),
+        **slack.envelope("block_actions", user),
         "channel": {"id": "C2", "name": "standup"},
         "container": {"type": "message", "message_ts": ts, "channel_id": "C2"},
         "message": {"ts": ts, "type": "message"},
@@ -91,11 +87,7 @@ async def test_a_stress_report_through_the_modal_is_stored_with_no_link_to_its_a
     assert view["type"] == "modal"
     await slack.adapter.drain()
     submission = {
-        "type": "view_submission",
-        "team": {"id": "T1", "domain": "acme"},
-        "user": {"id": "U4", "username": "di", "team_id": "T1"},
-        "api_app_id": "A1",
-        "trigger_id": slack.next_trigger(),
+        **slack.envelope("view_submission", "U4"),
         "view": {
             **view,
             "id": "V9",
