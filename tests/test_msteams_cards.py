@@ -46,8 +46,7 @@ from practices.messages import (
 from storage.models import Member, Shoutout
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference"
-pytestmark = pytest.mark.skipif(not REFERENCE.exists(), reason="../shared/reference is not beside the repo")
+REFERENCE = ROOT / "tests" / "reference"  # copies of ../shared/reference (SOURCES.md)
 
 PUBLIC = "https://tend.example.com"
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)

@@ -20,10 +20,7 @@ from bot.events import ButtonClicked, CommandReceived, DirectText, FormSubmitted
 from practices.messages import Button, Buttons, Card, Choice, Form, FormField
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference"
-needs_reference = pytest.mark.skipif(
-    not REFERENCE.exists(), reason="../shared/reference is not beside the repo"
-)
+REFERENCE = ROOT / "tests" / "reference"  # copies of ../shared/reference (SOURCES.md)
 
 RECORDED_APP_ID = "eac5e5c6-ab14-4f50-80cb-49213fe51b1a"  # the recording bot's app id (28:<id>)
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -89,7 +86,6 @@ def in_channel(text: str, entities: list[dict[str, Any]], **extra: Any) -> dict[
 # --- the recordings ------------------------------------------------------------------------------------
 
 
-@needs_reference
 def test_recorded_personal_message_is_private_text_from_the_person_in_their_tenant():
     event = activity_event(recorded("message-personal"), "cd59cf47-aca1-41e0-8441-387faee8331e")
     assert isinstance(event, DirectText)
@@ -104,7 +100,6 @@ def test_recorded_personal_message_is_private_text_from_the_person_in_their_tena
     assert event.event_id and event.event_id.startswith("1571691217375@")
 
 
-@needs_reference
 def test_recorded_channel_mention_of_the_bot_is_a_tend_command_in_the_channel_not_the_thread():
     event = activity_event(recorded("message-mention-channel"), RECORDED_APP_ID)
     assert isinstance(event, CommandReceived)
@@ -117,12 +112,10 @@ def test_recorded_channel_mention_of_the_bot_is_a_tend_command_in_the_channel_no
     assert isinstance(c.parse(event.command, event.text, event.mentions), c.UsageError)
 
 
-@needs_reference
 def test_recorded_submit_from_a_card_tend_did_not_make_is_ignored():
     assert activity_events(recorded("message-actionsubmit-value"), RECORDED_APP_ID) == ()
 
 
-@needs_reference
 def test_recorded_submit_carrying_tends_button_data_is_a_click_on_that_card():
     body = recorded("message-actionsubmit-value")
     body["value"] = {"tend": {"kind": "click", "action": "opener.answer", "value": "7:4"}}
@@ -135,12 +128,10 @@ def test_recorded_submit_carrying_tends_button_data_is_a_click_on_that_card():
     assert event.event_id and event.event_id.startswith("f:6208521873967276741@")
 
 
-@needs_reference
 def test_recorded_nameless_legacy_invoke_is_ignored():
     assert activity_event(recorded("invoke-actionsubmit-msteams-invoke"), RECORDED_APP_ID) is None
 
 
-@needs_reference
 @pytest.mark.parametrize(
     ("name", "member", "place"),
     [
