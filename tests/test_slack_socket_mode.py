@@ -225,3 +225,4 @@ def test_a_wrong_app_token_stops_python_app_py_with_one_line(tmp_path):
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith("Tend cannot start: SLACK_API_URL: could not reach Slack")
     assert "Traceback" not in result.stderr
+    assert "WARNING" not in result.stderr  # e.g. no misleading notice about Bolt's own token lookup

@@ -24,6 +24,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest, AsyncRespond
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackClientError
 from slack_sdk.oauth.installation_store import Installation
@@ -84,6 +85,21 @@ def _with(event: InboundEvent, profile: Profile | None) -> InboundEvent:
     return replace(event, origin=replace(origin, actor=actor, actor_time_zone=zone))
 
 
+class _SameTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and warns that the client Tend gives it
+    wins; the client carries that very token, so the warning only misleads whoever reads the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def bolt_logger() -> logging.Logger:
+    logger = sdk_logger("bolt")
+    if not any(isinstance(f, _SameTokenNotice) for f in logger.filters):
+        logger.addFilter(_SameTokenNotice())
+    return logger
+
+
 class SlackAdapter:
     """The Bolt app and its listeners; ``sender`` is the same one the outbox uses.
 
@@ -114,7 +130,7 @@ class SlackAdapter:
             "signing_secret": signing_secret or "",  # "" rather than None: Bolt would read the env
             "request_verification_enabled": signing_secret is not None,
             "process_before_response": False,  # ack first, work after: the 3-second rule
-            "logger": sdk_logger("bolt"),  # Bolt's own loggers take this level: no bodies in logs
+            "logger": bolt_logger(),  # Bolt's own loggers take this level: no bodies in logs
         }
         if oauth is None:
             if sender.fixed_client is None:
