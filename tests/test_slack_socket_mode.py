@@ -20,9 +20,10 @@ from adapters.slack.socket_mode import SocketMode, start_socket_mode
 from bot.engine import Engine
 from bot.errors import SettingsError
 from storage.db import Database
-from tests.fake_slack_api import Call, FakeSlackApi
+from tests.fake_slack_api import FakeSlackApi
 from tests.fake_socket_mode import FakeSocketMode
 from tests.helpers import fixed_clock
+from tests.test_slack import posts_in
 
 TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-1-A1-test-app-token"
@@ -73,20 +74,6 @@ async def slack(database: Database) -> AsyncIterator[Socket]:
         await connection.close()
         await socket.stop()
         await fake.stop()
-
-
-def posts_in(channel: str, text: str = "") -> Any:
-    def found(calls: list[Call]) -> list[Call]:
-        return [
-            c
-            for c in calls
-            if c.method == "chat.postMessage"
-            and c.status == 200
-            and c.args.get("channel") == channel
-            and text in json.dumps(c.args)
-        ]
-
-    return found
 
 
 async def test_kudos_over_the_socket_is_acked_by_envelope_id_then_posted(slack: Socket):
