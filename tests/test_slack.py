@@ -44,6 +44,25 @@ SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token"
 
 
+def command_fields(
+    fake: FakeSlackApi, command: str, text: str, user: str, channel: str, trigger: str
+) -> dict[str, str]:
+    """A slash command's fields as Slack sends them (a form over HTTP, JSON over Socket Mode)."""
+    return {
+        "team_id": "T1",
+        "team_domain": "acme",
+        "channel_id": channel,
+        "channel_name": "general",
+        "user_id": user,
+        "user_name": {"U1": "ana", "U2": "bo"}.get(user, user.lower()),
+        "command": command,
+        "text": text,
+        "api_app_id": "A1",
+        "trigger_id": trigger,
+        "response_url": fake.response_url(user),
+    }
+
+
 @dataclass
 class Slack:
     fake: FakeSlackApi
@@ -99,21 +118,8 @@ class Slack:
         trigger: str | None = None,
         **extra: Any,
     ) -> aiohttp.ClientResponse:
-        form = {
-            "team_id": "T1",
-            "team_domain": "acme",
-            "channel_id": channel,
-            "channel_name": "general",
-            "user_id": user,
-            "user_name": {"U1": "ana", "U2": "bo"}.get(user, user.lower()),
-            "command": command,
-            "text": text,
-            "api_app_id": "A1",
-            "trigger_id": trigger or self.next_trigger(),
-            "response_url": self.fake.response_url(user),
-            **extra,
-        }
-        return await self.post(urlencode(form), "application/x-www-form-urlencoded")
+        form = command_fields(self.fake, command, text, user, channel, trigger or self.next_trigger())
+        return await self.post(urlencode({**form, **extra}), "application/x-www-form-urlencoded")
 
     async def interaction(self, payload: dict[str, Any]) -> aiohttp.ClientResponse:
         return await self.post(

@@ -23,7 +23,7 @@ from storage.db import Database
 from tests.fake_slack_api import FakeSlackApi
 from tests.fake_socket_mode import FakeSocketMode
 from tests.helpers import fixed_clock
-from tests.test_slack import posts_in
+from tests.test_slack import command_fields, posts_in
 
 TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-1-A1-test-app-token"
@@ -40,21 +40,8 @@ class Socket:
     def command(self, command: str, text: str, *, user: str = "U1", channel: str = "C1") -> dict[str, Any]:
         """A slash command's payload as Socket Mode carries it: the HTTP form's fields, as JSON."""
         self.triggers += 1
-        return {
-            "token": "legacy-verification-token",
-            "team_id": "T1",
-            "team_domain": "acme",
-            "channel_id": channel,
-            "channel_name": "general",
-            "user_id": user,
-            "user_name": {"U1": "ana", "U2": "bo"}.get(user, user.lower()),
-            "command": command,
-            "text": text,
-            "api_app_id": "A1",
-            "is_enterprise_install": "false",
-            "trigger_id": f"socket.trigger.{self.triggers}",
-            "response_url": self.fake.response_url(user),
-        }
+        fields = command_fields(self.fake, command, text, user, channel, f"socket.trigger.{self.triggers}")
+        return {"token": "legacy-verification-token", "is_enterprise_install": "false", **fields}
 
 
 @pytest.fixture
