@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import re
 import sys
@@ -44,8 +43,6 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
@@ -64,6 +61,7 @@ from storage import outbox
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Member, Organization, Workspace
+from tests.fake_slack_api import request_args
 
 MONDAY_MORNING = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # inside everyone's default working hours
 MARK = re.compile(r"\[prompt (\d+)\.(\d+)\.(\d+)\]")
@@ -116,12 +114,7 @@ class RateLimitedSlack:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        raw = await request.text()
-        args: dict[str, Any] = dict(request.query)
-        if raw and request.content_type == "application/json":
-            args.update(json.loads(raw))
-        elif raw:
-            args.update(dict(parse_qsl(raw)))
+        args = await request_args(request)
         token = request.headers.get("Authorization", "").removeprefix("Bearer xoxb-")
         if method == "conversations.open":
             self.opened += 1

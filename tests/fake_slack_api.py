@@ -19,6 +19,20 @@ from aiohttp import web
 from bot.server import bound_port, run_http
 
 
+async def request_args(request: web.Request) -> dict[str, Any]:
+    """A Web API call's arguments, however slack_sdk sent them (query, form or JSON body)."""
+    raw = await request.text()
+    args: dict[str, Any] = dict(request.query)
+    if raw and request.content_type == "application/json":
+        args.update(json.loads(raw))
+    elif raw:
+        args.update(dict(parse_qsl(raw)))
+    for key in ("blocks", "view", "files"):
+        if isinstance(args.get(key), str):
+            args[key] = json.loads(args[key])
+    return args
+
+
 @dataclass
 class Call:
     method: str  # Web API method, "response" for a POST to a response URL, "upload" for a file's bytes
@@ -119,16 +133,7 @@ class FakeSlackApi:
             await self._runner.cleanup()
 
     async def _args(self, request: web.Request) -> dict[str, Any]:
-        raw = await request.text()
-        args: dict[str, Any] = dict(request.query)
-        if raw and request.content_type == "application/json":
-            args.update(json.loads(raw))
-        elif raw:
-            args.update(dict(parse_qsl(raw)))
-        for key in ("blocks", "view", "files"):
-            if isinstance(args.get(key), str):
-                args[key] = json.loads(args[key])
-        return args
+        return await request_args(request)
 
     async def _record(self, call: Call) -> None:
         async with self._changed:
