@@ -530,7 +530,7 @@ class DeliveryWorker:
         member_id = int(row.target_id)
         await outbox.mark_failed(session, row.id, UNREACHABLE, None)
         await addresses.set_unreachable(session, member_id, True)
-        dropped = await addresses.drop_pending_for_member(session, workspace.id, member_id, UNREACHABLE)
+        dropped = await outbox.drop_pending_for_member(session, workspace.id, member_id, UNREACHABLE)
         log_event(
             logger,
             "member unreachable",

@@ -15,8 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import outbox
-from storage.models import ConversationRef, Member, Outbox
+from storage.models import ConversationRef, Member
 
 KINDS = ("place", "person")
 
@@ -120,20 +119,3 @@ async def set_unreachable_by_user(
         .values(unreachable=unreachable)
     )
     return bool(result.rowcount)
-
-
-async def drop_pending_for_member(
-    session: AsyncSession, workspace_id: int, member_id: int, reason: str
-) -> int:
-    """Parks every message still waiting for one person (no retries, no payload kept)."""
-    result = await session.exec(  # type: ignore[call-overload]
-        update(Outbox)
-        .where(
-            col(Outbox.workspace_id) == workspace_id,
-            col(Outbox.target_kind) == "person",
-            col(Outbox.target_id) == str(member_id),
-            col(Outbox.state).in_([outbox.PENDING, outbox.SENDING]),
-        )
-        .values(state=outbox.PARKED, last_error=reason[:500], payload=outbox.ERASED, lease_until=None)
-    )
-    return int(result.rowcount or 0)

@@ -208,18 +208,9 @@ async def hold_behind(session: AsyncSession, row: Claimed, until: datetime) -> i
     return int(result.rowcount or 0)
 
 
-async def mark_sent(session: AsyncSession, row_id: int, message_ref: str | None, now: datetime) -> None:
-    await mark_sent_many(session, [(row_id, message_ref, now)])
-
-
 async def mark_failed(session: AsyncSession, row_id: int, error: str, retry_at: datetime | None) -> None:
     """Schedules another attempt at ``retry_at``, or parks the row when that is None."""
     await mark_failed_many(session, [(row_id, error, retry_at)])
-
-
-async def reschedule(session: AsyncSession, row_id: int, send_at: datetime) -> None:
-    """Moves a row without counting an attempt (pacing, or holding for working hours)."""
-    await reschedule_many(session, [(row_id, send_at)])
 
 
 async def next_ready_at(session: AsyncSession) -> datetime | None:
@@ -249,3 +240,20 @@ async def pending_count(session: AsyncSession) -> int:
 
 async def by_key(session: AsyncSession, key: str) -> Outbox | None:
     return (await session.exec(select(Outbox).where(Outbox.idempotency_key == key))).first()
+
+
+async def drop_pending_for_member(
+    session: AsyncSession, workspace_id: int, member_id: int, reason: str
+) -> int:
+    """Parks every message still waiting for one person (no retries, no payload kept)."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Outbox)
+        .where(
+            col(Outbox.workspace_id) == workspace_id,
+            col(Outbox.target_kind) == "person",
+            col(Outbox.target_id) == str(member_id),
+            col(Outbox.state).in_([PENDING, SENDING]),
+        )
+        .values(state=PARKED, last_error=reason[:500], payload=ERASED, lease_until=None)
+    )
+    return int(result.rowcount or 0)
