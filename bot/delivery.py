@@ -30,7 +30,7 @@ from bot.errors import SendError, UnsupportedByPlatform
 from bot.logs import log_event
 from bot.metrics import Metrics
 from bot.ports import Sender
-from practices.hours import WorkingHours, is_within, next_send_time
+from practices.hours import StoredHours, hours_of, is_within, next_send_time
 from practices.messages import (
     Card,
     DirectMessage,
@@ -43,8 +43,8 @@ from practices.messages import (
 from storage import addresses, outbox
 from storage.db import Database, Session
 from storage.identity import get_member, members_with_role
-from storage.models import Member, Workspace
-from storage.outbox import Claimed
+from storage.models import Workspace
+from storage.outbox import Claimed, Recipient
 
 logger = logging.getLogger("tend.delivery")
 
@@ -61,15 +61,9 @@ UNREACHABLE = "unreachable: the person blocked or removed Tend"
 PACING: dict[str, timedelta] = {"slack": timedelta(seconds=1), "teams": timedelta(milliseconds=150)}
 
 
-def hours_of(member: Member) -> WorkingHours:
-    return WorkingHours.of(
-        member.time_zone, member.work_days, member.work_start, member.work_end, member.paused_until
-    )
-
-
-def personal_send_time(member: Member, wanted: datetime) -> datetime | None:
+def personal_send_time(person: StoredHours, wanted: datetime) -> datetime | None:
     """When a personal message may go: inside the person's hours, not while they are paused."""
-    return next_send_time(hours_of(member), wanted)
+    return next_send_time(hours_of(person), wanted)
 
 
 async def enqueue_intents(
@@ -173,7 +167,7 @@ class _Results:
 class _Pass:
     claimed: list[Claimed]
     workspaces: dict[int, Workspace]
-    members: dict[int, Member]
+    members: dict[int, Recipient]
     results: _Results = field(default_factory=_Results)
     delivered: list[Sent] = field(default_factory=list)
     done: set[int] = field(default_factory=set)  # rows with a result (or whose send was started)
@@ -320,7 +314,7 @@ class DeliveryWorker:
                 workspaces = {row.workspace_id for row in work.claimed}
                 people = {int(row.target_id) for row in work.claimed if row.target_kind == "person"}
                 work.workspaces = await outbox.workspaces_by_id(session, workspaces)
-                work.members = await outbox.members_by_id(session, people)
+                work.members = await outbox.recipients_by_id(session, people)
             await self._send_claimed(work, gate)
             return work
         finally:
@@ -427,9 +421,10 @@ class DeliveryWorker:
             # They blocked or removed Tend; nothing goes to them until they write to Tend again.
             results.failed.append((row.id, UNREACHABLE, None))
             return None
-        if member is not None and not is_within(hours_of(member), now):
+        hours = hours_of(member) if member is not None else None
+        if hours is not None and not is_within(hours, now):
             # Hours or a pause changed since the row was written: hold it for the next window.
-            later = personal_send_time(member, now)
+            later = next_send_time(hours, now)
             if later is None:
                 results.failed.append((row.id, "no working hours", None))
             else:
@@ -467,7 +462,7 @@ class DeliveryWorker:
         return sent_at + interval if interval else None
 
     async def _send(
-        self, workspace: Workspace, row: Claimed, member: Member | None, card: Card
+        self, workspace: Workspace, row: Claimed, member: Recipient | None, card: Card
     ) -> str | None:
         sender = self.senders.get(workspace.platform)
         if sender is None:

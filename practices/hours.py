@@ -11,11 +11,13 @@ fall-back means its first occurrence.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -55,13 +57,15 @@ class WorkingHours:
             raise ValueError(f"start {self.start} must be before end {self.end}")
 
     @classmethod
+    @functools.lru_cache(maxsize=4096)
     def of(
         cls, time_zone: str, work_days: str, work_start: str, work_end: str, paused_until: date | None
     ) -> WorkingHours:
         """From the ``Member`` columns, forgiving bad stored values so one odd row cannot stop delivery.
 
         An unknown zone falls back to UTC, unreadable or reversed times to 09:00–17:30, and unknown day
-        names are dropped (if none are left the person is simply never prompted).
+        names are dropped (if none are left the person is simply never prompted). Cached: delivery
+        reads the same few stored combinations for every message it sends.
         """
         try:
             _zone(time_zone)
@@ -77,6 +81,28 @@ class WorkingHours:
     @property
     def zone(self) -> ZoneInfo:
         return _zone(self.time_zone)
+
+
+class StoredHours(Protocol):
+    """A person's hours as stored (a ``Member`` row, or the slimmer row delivery loads)."""
+
+    @property
+    def time_zone(self) -> str: ...
+    @property
+    def work_days(self) -> str: ...
+    @property
+    def work_start(self) -> str: ...
+    @property
+    def work_end(self) -> str: ...
+    @property
+    def paused_until(self) -> date | None: ...
+
+
+def hours_of(person: StoredHours) -> WorkingHours:
+    """The person's hours, forgiving odd stored values (an unknown zone reads as UTC)."""
+    return WorkingHours.of(
+        person.time_zone, person.work_days, person.work_start, person.work_end, person.paused_until
+    )
 
 
 def local_at(time_zone: str, on: date, at: time) -> datetime:

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from practices import signals
 from practices.context import FireContext, PracticeContext
-from practices.hours import WorkingHours, is_within, local_at, next_send_time
+from practices.hours import WorkingHours, hours_of, is_within, local_at, next_send_time
 from practices.messages import (
     Button,
     Buttons,
@@ -163,13 +163,6 @@ def _nudge_before(options: dict[str, object]) -> timedelta:
 
 def _at(member: Member | None) -> str:
     return member.display_name if member is not None else UNKNOWN_PERSON
-
-
-def hours_of(member: Member) -> WorkingHours:
-    """The member's hours, forgiving odd stored values (an unknown zone reads as UTC)."""
-    return WorkingHours.of(
-        member.time_zone, member.work_days, member.work_start, member.work_end, member.paused_until
-    )
 
 
 def _zone_of(member: Member) -> str:

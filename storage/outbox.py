@@ -11,8 +11,8 @@ the row up. Results are written back in batches (one statement per kind of resul
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, update
@@ -30,6 +30,7 @@ ERASED = ""
 KEEP_DONE = timedelta(days=30)
 
 OUTBOX: Table = Outbox.__table__  # type: ignore[attr-defined]  # plain Core: no ORM cost per row
+MEMBER: Table = Member.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -128,12 +129,32 @@ async def workspaces_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[in
     return {workspace.id or 0: workspace for workspace in found.all()}
 
 
-async def members_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Member]:
+@dataclass(frozen=True)
+class Recipient:
+    """What sending one private message needs to know about the person: plain columns, read
+    without building an ORM object per message."""
+
+    id: int
+    platform_user_id: str
+    time_zone: str
+    work_days: str
+    work_start: str
+    work_end: str
+    paused_until: date | None
+    unreachable: bool
+
+
+RECIPIENT_COLUMNS = [MEMBER.c[column.name] for column in fields(Recipient)]
+
+
+async def recipients_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Recipient]:
     wanted = set(ids)
     if not wanted:
         return {}
-    found = await session.exec(select(Member).where(col(Member.id).in_(wanted)))
-    return {member.id or 0: member for member in found.all()}
+    found = await session.exec(  # type: ignore[call-overload]
+        select(*RECIPIENT_COLUMNS).where(MEMBER.c.id.in_(wanted))
+    )
+    return {row[0]: Recipient(*row) for row in found.all()}
 
 
 async def mark_sent_many(session: AsyncSession, sent: Sequence[tuple[int, str | None, datetime]]) -> None:
