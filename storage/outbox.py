@@ -10,12 +10,13 @@ the row up. Results are written back in batches (one statement per kind of resul
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, update
+from sqlalchemy import Integer, String, Table, bindparam, delete, func, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -157,24 +158,46 @@ async def recipients_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[in
     return {row[0]: Recipient(*row) for row in found.all()}
 
 
+# The rows a batch of results names, as one JSON parameter read back as a table by the database
+# itself: one statement and one bound value per batch, instead of a parameter set per row (which
+# cost about as much as the sends' own bookkeeping). Times are naive UTC, as ``UTCDateTime`` stores
+# them (SQLite keeps SQLAlchemy's text form, so it is written in exactly that form).
+_SENT_ROWS = {
+    "postgresql": "SELECT id, ref, at FROM json_to_recordset(CAST(:rows AS json)) "
+    "AS r(id integer, ref text, at timestamp)",
+    "sqlite": "SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.ref') AS ref, "
+    "json_extract(value, '$.at') AS at FROM json_each(:rows)",
+}
+
+
+def _naive_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
 async def mark_sent_many(session: AsyncSession, sent: Sequence[tuple[int, str | None, datetime]]) -> None:
     """(row id, platform message id, sent at) each: sent, words erased, an attempt counted."""
     if not sent:
         return
+    rows = json.dumps([{"id": row_id, "ref": ref, "at": _naive_utc(at)} for row_id, ref, at in sent])
+    source = (
+        text(_SENT_ROWS[session.get_bind().dialect.name])
+        .bindparams(rows=rows)
+        .columns(id=Integer, ref=String, at=String)
+        .subquery("sent_rows")
+    )
     statement = (
         update(OUTBOX)
-        .where(OUTBOX.c.id == bindparam("b_id"))
+        .where(OUTBOX.c.id == source.c.id)
         .values(
             state=SENT,
-            platform_message_id=bindparam("b_ref"),
-            sent_at=bindparam("b_at"),
+            platform_message_id=source.c.ref,
+            sent_at=source.c.at,
             lease_until=None,
             payload=ERASED,
             attempts=OUTBOX.c.attempts + 1,
         )
     )
-    params = [{"b_id": row_id, "b_ref": ref, "b_at": at} for row_id, ref, at in sent]
-    await session.exec(statement, params=params)  # type: ignore[call-overload]
+    await session.exec(statement)  # type: ignore[call-overload]
 
 
 async def mark_failed_many(

@@ -147,6 +147,16 @@ async def test_the_words_are_not_kept_once_sent_and_old_rows_are_dropped(databas
     assert await rows(database) == []
 
 
+async def test_a_sent_row_keeps_the_platforms_message_id_and_when_it_went(database):
+    s = Scenario(database, TUESDAY_10)
+    await s.command("U1", "kudos <@U2|bo> thanks for listening yesterday")
+    sent = {(r.ref, r.at) for r in s.sender.sent}
+    stored = {(r.platform_message_id, r.sent_at) for r in await rows(database)}
+    assert len(sent) == 2 and stored == sent  # what a later card update and retention go by
+    assert [r.attempts for r in await rows(database)] == [1, 1]
+    assert all(r.lease_until is None for r in await rows(database))
+
+
 # --- batches: many targets at once, each one in order and paced --------------------------------------
 
 
