@@ -118,7 +118,7 @@ async def serve(settings: Settings) -> None:
     finally:
         if slack_socket is not None:  # first, so no new envelopes arrive while shutting down
             await slack_socket.close()
-        background.shutdown(wait=False)
+        await background.stop()
         await runner.cleanup()
         if slack is not None:  # requests already acked still get their answers, within a bound
             with contextlib.suppress(TimeoutError):
@@ -154,7 +154,7 @@ async def console(settings: Settings) -> None:
     try:
         await run_repl(session)
     finally:
-        background.shutdown(wait=False)
+        await background.stop()
         await database.dispose()
 
 

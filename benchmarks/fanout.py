@@ -209,7 +209,7 @@ async def run_worker(
             while not await done() and time.monotonic() - started < GIVE_UP_AFTER:  # noqa: ASYNC110
                 await asyncio.sleep(0.25)  # polling the fake's records and the outbox, not waiting on work
         finally:
-            background.shutdown(wait=False)
+            await background.stop()
         return
     while not await done() and time.monotonic() - started < GIVE_UP_AFTER:
         if not await delivery.deliver_due():  # 50 rows a pass (its default)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
@@ -232,15 +231,35 @@ class _Firing:
     due_at: datetime
 
 
+STOP_SECONDS = 10.0  # how long stopping waits for a cancelled delivery pass to write its results
+
+
+@dataclass
+class Background:
+    """The tick on APScheduler and the delivery loop, as started by ``start_background``."""
+
+    scheduler: AsyncIOScheduler
+    delivery: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        """Stops both and waits (up to ``STOP_SECONDS``) for the delivery loop to end: a pass cancelled
+        mid-way writes down what it already sent, which must happen before the database is closed,
+        or those messages would go again once their lease expired."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self.delivery.cancel()
+        await asyncio.wait({self.delivery}, timeout=STOP_SECONDS)
+
+
 def start_background(
     scheduler: Scheduler, delivery: DeliveryWorker, *, tick_seconds: float = 15, deliver_seconds: float = 2
-) -> AsyncIOScheduler:
+) -> Background:
     """Runs the tick on APScheduler, and the delivery worker's loop, in this process's event loop.
 
     Delivery is one loop, so passes never overlap: back to back while rows are ready, otherwise it
-    sleeps until the next row's time, a tick's wake-up, or ``deliver_seconds`` at most. Shutting the
-    returned scheduler down stops the loop too. The first tick comes after ``tick_seconds``; callers
-    that want one at start-up await ``tick()``.
+    sleeps until the next row's time, a tick's wake-up, or ``deliver_seconds`` at most. Await
+    ``stop()`` on the result before closing the database. The first tick comes after
+    ``tick_seconds``; callers that want one at start-up await ``tick()``.
     """
     background = AsyncIOScheduler(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
@@ -252,10 +271,5 @@ def start_background(
 
     background.add_job(tick, "interval", seconds=tick_seconds, id="tick")
     loop = asyncio.create_task(delivery.run(idle_seconds=deliver_seconds), name="tend-delivery")
-
-    def stopped(_event: object) -> None:
-        loop.cancel()
-
-    background.add_listener(stopped, EVENT_SCHEDULER_SHUTDOWN)
     background.start()
-    return background
+    return Background(background, loop)

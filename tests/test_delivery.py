@@ -272,7 +272,7 @@ async def test_the_background_worker_delivers_a_backlog_without_waiting_for_the_
                 break
             await asyncio.sleep(0.1)
     finally:
-        background.shutdown(wait=False)
+        await background.stop()
     assert {r.state for r in await rows(database)} == {"sent"}
     assert len(s.sender.posts()) == 1200  # more than two passes' worth, all in one go, each once
 
@@ -297,6 +297,48 @@ async def test_a_replica_stuck_on_a_slow_send_holds_only_its_batch_and_another_s
     assert len(healthy.posts()) == 35  # the five held by the stuck replica wait for its lease
 
 
+class StallsAfter(InMemorySender):
+    """Sends the first ``count`` posts, then hangs on every other one (a shutdown arrives meanwhile)."""
+
+    def __init__(self, clock: Clock, count: int) -> None:
+        super().__init__(clock=clock)
+        self.count = count
+        self.stalled = asyncio.Event()
+
+    async def post(self, workspace_external_id: str, place_id: str, card: Card) -> str:
+        if len(self.sent) >= self.count:
+            self.stalled.set()
+            await asyncio.Event().wait()
+        return await super().post(workspace_external_id, place_id, card)
+
+
+async def test_stopping_mid_backlog_writes_down_what_was_sent_so_a_restart_sends_only_the_rest(database_url):
+    setup = Scenario(Database(database_url), TUESDAY_10)
+    await setup.command("U1", "help")
+    await queue_posts(setup.database, setup, [(f"C{n}", f"hello {n}") for n in range(60)], "backlog")
+    await setup.database.dispose()
+    clock = FixedClock(TUESDAY_10)
+    database = Database(database_url)
+    first = StallsAfter(clock, 25)
+    background = start_background(Scheduler(database, clock), DeliveryWorker(database, clock, {"slack": first}))
+    try:
+        await asyncio.wait_for(first.stalled.wait(), timeout=30)  # a guard: it stalls once 25 are out
+        await background.stop()  # as app.py stops on SIGTERM, before it closes the database
+    finally:
+        await database.dispose()
+    assert len(first.posts()) == 25
+
+    database = Database(database_url)  # the restarted process, once the stalled sends' lease is over
+    clock.advance(timedelta(seconds=61))
+    second = InMemorySender(clock=clock)
+    try:
+        await DeliveryWorker(database, clock, {"slack": second}).deliver_backlog()
+    finally:
+        await database.dispose()
+    delivered = sorted(sent.card.fallback for sender in (first, second) for sent in sender.posts())
+    assert delivered == sorted(f"hello {n}" for n in range(60))  # each exactly once
+
+
 async def test_the_running_worker_keeps_one_channel_in_order_and_paced_through_a_429(database):
     s = Scenario(database, TUESDAY_10)
     await s.command("U1", "help")
@@ -315,7 +357,7 @@ async def test_the_running_worker_keeps_one_channel_in_order_and_paced_through_a
                 break
             await asyncio.sleep(0.1)
     finally:
-        background.shutdown(wait=False)
+        await background.stop()
     assert words(sender, "C2") == ["elsewhere"] and sender.posts("C2")[0].at - started < timedelta(seconds=1)
     assert words(sender, "C1") == ["first", "second", "third"]
     times = [started] + [sent.at for sent in sender.posts("C1")]
