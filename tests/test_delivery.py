@@ -320,7 +320,8 @@ async def test_stopping_mid_backlog_writes_down_what_was_sent_so_a_restart_sends
     clock = FixedClock(TUESDAY_10)
     database = Database(database_url)
     first = StallsAfter(clock, 25)
-    background = start_background(Scheduler(database, clock), DeliveryWorker(database, clock, {"slack": first}))
+    worker = DeliveryWorker(database, clock, {"slack": first})
+    background = start_background(Scheduler(database, clock), worker)
     try:
         await asyncio.wait_for(first.stalled.wait(), timeout=30)  # a guard: it stalls once 25 are out
         await background.stop()  # as app.py stops on SIGTERM, before it closes the database
