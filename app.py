@@ -104,6 +104,8 @@ async def serve(settings: Settings) -> None:
             )
         except BaseException:
             await runner.cleanup()
+            if slack_sender is not None:
+                await slack_sender.close()
             await database.dispose()
             raise
     background = start_background(scheduler, engine.delivery)
@@ -126,6 +128,8 @@ async def serve(settings: Settings) -> None:
         if teams is not None:  # e.g. a roster still being read after Tend was added to a team
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(teams.drain(), timeout=10)
+        if slack_sender is not None:  # its Web API connections, once nothing more is sent
+            await slack_sender.close()
         await database.dispose()
 
 

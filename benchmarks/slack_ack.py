@@ -236,6 +236,7 @@ async def tend(api: FakeSlackApi, database_url: str, requests: int, concurrency:
     finally:
         await runner.cleanup()
         await adapter.drain()
+        await sender.close()
         await database.dispose()
     return Result("Tend", latencies, wall, notes_line)
 

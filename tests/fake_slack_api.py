@@ -33,12 +33,18 @@ async def request_args(request: web.Request) -> dict[str, Any]:
     return args
 
 
+def client_port(request: web.Request) -> int:
+    peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+    return int(peer[1]) if peer else 0
+
+
 @dataclass
 class Call:
     method: str  # Web API method, "response" for a POST to a response URL, "upload" for a file's bytes
     args: dict[str, Any]
     status: int
     token: str = ""  # the bearer token the call carried ("" when none)
+    connection: int = 0  # the client's port: calls on one kept-alive connection share it
 
 
 @dataclass
@@ -148,12 +154,12 @@ class FakeSlackApi:
         pending = self.failures.get(method)
         if pending:
             failure = pending.pop(0)
-            await self._record(Call(method, args, failure.status, token))
+            await self._record(Call(method, args, failure.status, token, client_port(request)))
             return web.json_response(
                 {"ok": False, "error": failure.error}, status=failure.status, headers=failure.headers
             )
         body = self._answer(method, args, token)
-        await self._record(Call(method, args, 200, token))
+        await self._record(Call(method, args, 200, token, client_port(request)))
         return web.json_response(body)
 
     async def _response(self, request: web.Request) -> web.Response:

@@ -142,6 +142,7 @@ async def slack(database: Database) -> AsyncIterator[Slack]:
         yield Slack(fake, adapter, engine, database, f"http://127.0.0.1:{bound_port(runner)}", clock, http)
         await adapter.drain()
     await runner.cleanup()
+    await sender.close()
     await fake.stop()
 
 
@@ -220,6 +221,17 @@ async def test_the_dm_channel_is_opened_once_per_person(slack: Slack):
     await slack.command("/kudos", "<@U2|bo> and again for the demo")
     await slack.fake.wait_for(posts_in("DU2", "for the demo"))
     assert len(slack.fake.of("conversations.open")) == 1
+
+
+async def test_web_api_calls_reuse_kept_alive_connections(slack: Slack):
+    """One TCP (in production also TLS) handshake per call would halve what the outbox can send."""
+    for n in range(6):  # one after another: a burst may rightly open a few connections at once
+        await slack.command("/kudos", f"<@U{n + 2}|p{n}> thanks for round {n}", channel=f"C{n + 1}")
+        await slack.fake.wait_for(posts_in(f"DU{n + 2}", f"round {n}"))
+        await slack.adapter.drain()
+    calls = [c for c in slack.fake.calls if c.method not in ("response", "upload")]
+    assert len(calls) >= 18  # auth.test, then per kudos a post, a conversations.open and a DM
+    assert len({c.connection for c in calls}) <= len(calls) // 3
 
 
 async def test_a_retried_command_is_handled_once(slack: Slack):

@@ -232,6 +232,7 @@ async def slack(database: Database) -> AsyncIterator[Workspaces]:
         )
         await adapter.drain()
     await runner.cleanup()
+    await sender.close()
     await fake.stop()
 
 
@@ -453,7 +454,10 @@ async def test_two_replicas_refresh_a_team_once(slack: Workspaces, database: Dat
     await slack.install("T3", "Gamma", rotating=True, expires_in=3600)
     await slack.expire_soon("T3")
     other = await new_oauth(database, slack.fake)  # a second process: its own locks and stores
-    clients = await asyncio.gather(slack.oauth.tokens.client("T3"), other.tokens.client("T3"))
+    try:
+        clients = await asyncio.gather(slack.oauth.tokens.client("T3"), other.tokens.client("T3"))
+    finally:
+        await other.session.close()
     assert len(slack.refreshes()) == 1
     assert {client.token for client in clients} == {slack.fake.issued_for("T3")[-1]}
 
@@ -501,7 +505,8 @@ async def test_no_token_or_secret_reaches_the_logs_through_install_rotation_and_
 async def test_the_stores_tables_are_created_once_and_kept_out_of_alembics_drift_check(
     slack: Workspaces, database_url: str
 ):
-    await new_oauth(slack.database, slack.fake)  # a restart: creating the tables again is a no-op
+    restarted = await new_oauth(slack.database, slack.fake)  # creating the tables again is a no-op
+    await restarted.session.close()
     assert set(STORE_TABLES) == EXTERNAL_TABLES
     assert await on_connection(database_url, model_drift) == []
 
@@ -541,4 +546,5 @@ async def test_without_a_signing_secret_requests_are_not_verified(database: Data
         assert "No rituals yet" in json.dumps(answer.args)
     finally:
         await runner.cleanup()
+        await sender.close()
         await fake.stop()

@@ -59,6 +59,7 @@ async def slack(database: Database) -> AsyncIterator[Socket]:
         await adapter.drain()
     finally:
         await connection.close()
+        await sender.close()
         await socket.stop()
         await fake.stop()
 
@@ -116,14 +117,15 @@ async def test_a_wrong_app_token_stops_start_up_with_a_clear_message(database: D
     await socket.start()
     fake = FakeSlackApi()
     await fake.start()
+    sender = sender_for(TOKEN, fake.api_url)
     try:
-        sender = sender_for(TOKEN, fake.api_url)
         engine = Engine(database, fixed_clock(), {"slack": sender})
         adapter = build_slack(engine, sender, signing_secret=None)
         with pytest.raises(SettingsError, match=r"SLACK_APP_TOKEN.*invalid_auth"):
             await start_socket_mode(adapter.bolt, TOKEN, socket.api_url)  # the bot token by mistake
         assert (socket.refused, socket.opened, socket.connections) == (1, 0, [])
     finally:
+        await sender.close()
         await socket.stop()
         await fake.stop()
 

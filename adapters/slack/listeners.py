@@ -32,7 +32,7 @@ from slack_sdk.oauth.installation_store import Installation
 from adapters.slack.blocks import card_blocks, fallback_text, modal_view
 from adapters.slack.members import MemberProfiles, Profile, profile_of
 from adapters.slack.oauth import REDIRECT_PATH, SlackOAuth, removed_event, slack_oauth
-from adapters.slack.sender import SlackSender, make_client, sdk_logger
+from adapters.slack.sender import SlackSender, make_client, sdk_logger, web_session
 from adapters.slack.translate import (
     COMMANDS,
     HANDLED_EVENTS,
@@ -137,7 +137,7 @@ class SlackAdapter:
                 raise ValueError("one workspace needs SlackSender.single(client)")
             self.bolt = AsyncApp(client=sender.fixed_client, **common)
         else:
-            client = make_client(None, oauth.api_url)  # Bolt gives each request a copy with its token
+            client = make_client(None, oauth.api_url, oauth.session)  # Bolt copies it per request
             self.bolt = AsyncApp(
                 client=client,
                 oauth_settings=oauth.settings(self.on_installed),
@@ -482,12 +482,12 @@ def add_slack_route(app: web.Application, adapter: SlackAdapter) -> None:
 
 def sender_for(token: str, api_url: str) -> SlackSender:
     """The outbound half for one workspace, built before the engine so the outbox can be given it."""
-    return SlackSender.single(make_client(token, api_url))
+    return SlackSender.single(make_client(token, api_url, web_session()))
 
 
 def oauth_sender(oauth: SlackOAuth) -> SlackSender:
     """The outbound half for many workspaces: each team's bot token from the installation store."""
-    return SlackSender(oauth.tokens.client)
+    return SlackSender(oauth.tokens.client, oauth.session)
 
 
 async def prepare_slack(

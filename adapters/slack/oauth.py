@@ -44,7 +44,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.sender import make_client, sdk_logger, send_error
+from adapters.slack.sender import make_client, sdk_logger, send_error, web_session
 from bot.errors import SendError
 from bot.events import Origin, PersonRef, WorkspaceRemoved
 from bot.logs import log_event
@@ -134,12 +134,14 @@ class WorkspaceTokens:
         engine: Any,
         api_url: str,
         *,
+        session: aiohttp.ClientSession | None = None,
         refresh_within: int = REFRESH_WITHIN,
     ) -> None:
         self.installations = installations
         self.rotator = rotator
         self.engine = engine
         self.api_url = api_url
+        self.session = session
         self.refresh_within = refresh_within
         self._locks: dict[str, asyncio.Lock] = {}
         self._clients: dict[str, AsyncWebClient] = {}
@@ -161,7 +163,7 @@ class WorkspaceTokens:
         token = installation.bot_token or ""
         cached = self._clients.get(team_id)
         if cached is None or cached.token != token:
-            cached = self._clients[team_id] = make_client(token, self.api_url)
+            cached = self._clients[team_id] = make_client(token, self.api_url, self.session)
         return cached
 
     async def find(self, team_id: str) -> Installation | None:
@@ -266,6 +268,7 @@ class SlackOAuth:
     installations: AsyncSQLAlchemyInstallationStore
     states: AsyncSQLAlchemyOAuthStateStore
     tokens: WorkspaceTokens
+    session: aiohttp.ClientSession  # the Web API connection pool (the SlackSender closes it)
     authorization_url: str = AUTHORIZE_URL
     redirect_uri: str | None = None
     scopes: list[str] = field(default_factory=manifest_scopes)
@@ -357,10 +360,11 @@ async def slack_oauth(
         expiration_seconds=STATE_SECONDS, engine=engine, logger=sdk_logger("store")
     )
     await create_store_tables(engine, installations, states)
+    session = web_session()
     rotator = AsyncTokenRotator(
-        client_id=client_id, client_secret=client_secret, client=make_client(None, api_url)
+        client_id=client_id, client_secret=client_secret, client=make_client(None, api_url, session)
     )
-    tokens = WorkspaceTokens(installations, rotator, engine, api_url)
+    tokens = WorkspaceTokens(installations, rotator, engine, api_url, session=session)
     return SlackOAuth(
         client_id=client_id,
         client_secret=client_secret,
@@ -368,6 +372,7 @@ async def slack_oauth(
         installations=installations,
         states=states,
         tokens=tokens,
+        session=session,
         authorization_url=authorization_url,
         redirect_uri=redirect_uri,
     )

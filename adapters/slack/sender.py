@@ -57,10 +57,30 @@ def sdk_logger(name: str) -> logging.Logger:
     return sdk
 
 
-def make_client(token: str | None, base_url: str) -> AsyncWebClient:
+WEB_API_TIMEOUT = 30  # seconds for one Web API call (slack_sdk's own default)
+
+
+def web_session() -> aiohttp.ClientSession:
+    """One keep-alive connection pool for all of an adapter's Web API calls. Without it slack_sdk
+    opens a session, a TCP connection and a TLS handshake per call and closes them again, which
+    about halves how many messages a second the outbox can hand to Slack."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEB_API_TIMEOUT))
+
+
+def make_client(
+    token: str | None, base_url: str, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
     """A Web API client at ``base_url`` (tests point it at a local fake) with retries left to Tend;
-    ``token`` None for calls that authenticate otherwise (oauth.v2.access) or pass one per call."""
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=[], logger=sdk_logger("sdk"))
+    ``token`` None for calls that authenticate otherwise (oauth.v2.access) or pass one per call;
+    ``session`` from ``web_session``, shared by the adapter's clients (None: one per call)."""
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        timeout=WEB_API_TIMEOUT,
+        session=session,
+        retry_handlers=[],
+        logger=sdk_logger("sdk"),
+    )
 
 
 def send_error(error: SlackClientError | aiohttp.ClientError | TimeoutError, method: str) -> SendError:
@@ -83,10 +103,16 @@ def send_error(error: SlackClientError | aiohttp.ClientError | TimeoutError, met
 
 class SlackSender:
     """``bot.ports.Sender`` over any number of workspaces: ``clients`` maps a Slack team id to a ready
-    Web API client (with OAuth: the installation's bot token, refreshed first when it rotates)."""
+    Web API client (with OAuth: the installation's bot token, refreshed first when it rotates).
+    ``session`` is the connection pool those clients share; ``close`` closes it at shutdown."""
 
-    def __init__(self, clients: Callable[[str], Awaitable[AsyncWebClient]]) -> None:
+    def __init__(
+        self,
+        clients: Callable[[str], Awaitable[AsyncWebClient]],
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
         self._clients = clients
+        self.session = session
         self.fixed_client: AsyncWebClient | None = None  # set by ``single``: Bolt checks it once
         # (team, user) -> DM channel id: conversations.open is tier 3, so each is opened once.
         self._dm_channels: dict[tuple[str, str], str] = {}
@@ -98,9 +124,14 @@ class SlackSender:
         async def same(_team_id: str) -> AsyncWebClient:
             return client
 
-        sender = cls(same)
+        sender = cls(same, client.session)
         sender.fixed_client = client
         return sender
+
+    async def close(self) -> None:
+        """Closes the shared connection pool, once nothing more is sent (after the outbox stopped)."""
+        if self.session is not None and not self.session.closed:
+            await self.session.close()
 
     async def client_for(self, team_id: str) -> AsyncWebClient:
         """The client for ``team_id``; a missing installation or failed refresh is a ``SendError``."""
