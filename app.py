@@ -30,7 +30,7 @@ from bot.logs import setup_logging
 from bot.metrics import Metrics
 from bot.ports import Sender
 from bot.scheduler import Scheduler, start_background
-from bot.server import create_http_app, run_http
+from bot.server import create_http_app, run_http, settle_start_up_heap
 from bot.settings import Settings, load_settings
 from practices.index import chart_folder
 from storage.db import Database
@@ -108,6 +108,7 @@ async def serve(settings: Settings) -> None:
                 await slack_sender.close()
             await database.dispose()
             raise
+    settle_start_up_heap()
     background = start_background(scheduler, engine.delivery)
     logger.info("serving", extra={"host": settings.host, "port": settings.port})
     stop = asyncio.Event()

@@ -134,6 +134,8 @@ def setup_logging(
 def log_event(logger: logging.Logger, msg: str, *, level: int = logging.INFO, **ids: int | str) -> None:
     """Logs a fixed message with ids only; refusing free text here keeps message bodies and names
     out of the logs without every caller having to remember why."""
+    if not logger.isEnabledFor(level):  # nothing is written, so nothing to check (once per message sent)
+        return
     for key, value in ids.items():
         if key in _RECORD_ATTRIBUTES:
             raise ValueError(f"log_event: {key!r} is a reserved log record attribute")
