@@ -135,6 +135,7 @@ FORGET_PACING_AFTER = 10_000  # targets remembered before times already past are
 # so a slow pass never sends a row whose lease another replica may already have taken over.
 LEASE_SHARE_FOR_SENDING = 0.5
 MAX_PASSES = 4  # passes of one backlog alive at once (older ones finishing, or waiting out gaps)
+FIRST_PASS_PER_SEND = 2  # a backlog's first pass claims this many rows per send allowed in flight
 RECORD_EVERY = 100  # results written per transaction while a pass is still sending
 WAIT_IN_PASS = timedelta(seconds=2)  # longest pacing gap or retry a running pass waits out itself
 TIMER_SLACK = 0.005  # seconds added to an in-pass wait, so a timer firing early is not too soon
@@ -244,15 +245,18 @@ class DeliveryWorker:
 
         The next pass claims as soon as every row of the current one is under way or waiting out
         its target's pacing gap in memory, so sends still finishing overlap the next claim; at most
-        ``MAX_PASSES`` passes and ``in_flight`` sends at once.
+        ``MAX_PASSES`` passes and ``in_flight`` sends at once. The first pass is small, so the first
+        messages go out while the next, full claim is read.
         """
         gate = asyncio.Semaphore(self.in_flight)
         passes: list[asyncio.Task[_Pass]] = []
         claimed = 0
+        size = min(limit, FIRST_PASS_PER_SEND * self.in_flight)
         try:
             while True:
                 started = asyncio.Event()
-                passes.append(asyncio.create_task(self._pass(limit, gate, started)))
+                passes.append(asyncio.create_task(self._pass(size, gate, started)))
+                size = limit
                 await started.wait()
                 if len(passes) == MAX_PASSES:
                     claimed += len((await passes.pop(0)).claimed)
