@@ -114,10 +114,6 @@ class RateLimitedSlack:
     port: int = 0
     runner: web.AppRunner | None = None
 
-    @property
-    def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/"
-
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)

@@ -134,7 +134,7 @@ class WorkspaceTokens:
         engine: Any,
         api_url: str,
         *,
-        session: aiohttp.ClientSession | None = None,
+        session: aiohttp.ClientSession,
         refresh_within: int = REFRESH_WITHIN,
     ) -> None:
         self.installations = installations
