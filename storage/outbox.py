@@ -174,18 +174,11 @@ def _naive_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
-async def mark_sent_many(session: AsyncSession, sent: Sequence[tuple[int, str | None, datetime]]) -> None:
-    """(row id, platform message id, sent at) each: sent, words erased, an attempt counted."""
-    if not sent:
-        return
-    rows = json.dumps([{"id": row_id, "ref": ref, "at": _naive_utc(at)} for row_id, ref, at in sent])
+def _mark_sent_statement(dialect: str) -> Any:
     source = (
-        text(_SENT_ROWS[session.get_bind().dialect.name])
-        .bindparams(rows=rows)
-        .columns(id=Integer, ref=String, at=String)
-        .subquery("sent_rows")
+        text(_SENT_ROWS[dialect]).columns(id=Integer, ref=String, at=String).subquery("sent_rows")
     )
-    statement = (
+    return (
         update(OUTBOX)
         .where(OUTBOX.c.id == source.c.id)
         .values(
@@ -197,7 +190,19 @@ async def mark_sent_many(session: AsyncSession, sent: Sequence[tuple[int, str | 
             attempts=OUTBOX.c.attempts + 1,
         )
     )
-    await session.exec(statement)  # type: ignore[call-overload]
+
+
+# Built once: composing the statement cost more than running it, once per batch of results.
+_MARK_SENT = {dialect: _mark_sent_statement(dialect) for dialect in _SENT_ROWS}
+
+
+async def mark_sent_many(session: AsyncSession, sent: Sequence[tuple[int, str | None, datetime]]) -> None:
+    """(row id, platform message id, sent at) each: sent, words erased, an attempt counted."""
+    if not sent:
+        return
+    rows = json.dumps([{"id": row_id, "ref": ref, "at": _naive_utc(at)} for row_id, ref, at in sent])
+    statement = _MARK_SENT[session.get_bind().dialect.name]
+    await session.exec(statement, params={"rows": rows})  # type: ignore[call-overload]
 
 
 async def mark_failed_many(
