@@ -13,9 +13,16 @@ a Bolt ``AsyncApp`` served by Bolt's own aiohttp adapter whose listener only ack
 script waits until every acked kudos has been handled and every message delivered (drain), then counts
 what the fake Web API received and what the database holds.
 
+Both servers are first warmed up with ``concurrency`` /kudos between other people in other channels
+(not counted), so what is measured is a running server: the first requests of a fresh process also
+compile SQL statements and open pooled connections, once.
+
 Latency is from sending a request to reading its whole answer (client and servers share one event
 loop, as they share the machine). Targets (issue "Slack adapter"): p99 < 100 ms and Tend's p99
-≤ 1.5 × bare Bolt's.
+≤ 1.5 × bare Bolt's. A p99 of 2,000 requests at concurrency 20 is the 20th slowest answer, so one
+pause of the loop (or of this shared VM) that holds the 20 requests in flight moves it: the servers are
+measured in turns (``--runs``, default 3, each Tend run on a fresh database) and the verdict is on
+the medians.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,13 +50,13 @@ from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.slack.listeners import EVENTS_PATH, add_slack_route, build_slack, sender_for
+from adapters.slack.listeners import EVENTS_PATH, SlackAdapter, add_slack_route, build_slack, sender_for
 from adapters.slack.sender import sdk_logger
 from benchmarks.databases import postgres_url, sqlite_url
 from bot.clock import ShiftedClock
 from bot.engine import Engine
 from bot.metrics import Metrics
-from bot.server import bound_port, create_http_app, run_http
+from bot.server import bound_port, create_http_app, run_http, settle_start_up_heap
 from storage import outbox
 from storage.db import Database
 from storage.migrate import upgrade
@@ -83,6 +91,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=2_000, help="signed /kudos requests per server")
     parser.add_argument("--concurrency", type=int, default=20, help="requests in flight at once")
     parser.add_argument("--postgres", help="a PostgreSQL server URL; a throwaway database is created there")
+    parser.add_argument("--runs", type=int, default=3, help="runs per backend, in turns (verdict: medians)")
     return parser.parse_args()
 
 
@@ -104,9 +113,19 @@ def kudos_form(index: int, api: FakeSlackApi) -> dict[str, str]:
     }
 
 
-def help_form(index: int, api: FakeSlackApi) -> dict[str, str]:
-    """A warm-up request (``/tend help``): fills caches and pools, stores nothing that is counted."""
-    return {**kudos_form(index, api), "command": "/tend", "text": "help", "trigger_id": f"warm.{index}"}
+def warm_up_form(index: int, api: FakeSlackApi) -> dict[str, str]:
+    """A warm-up /kudos: the measured requests' code paths, between people (W…) and in channels (X…)
+    that the counts leave out."""
+    giver, receiver = f"W{index:04d}", f"W{index + 1:04d}"
+    return {
+        **kudos_form(index, api),
+        "user_id": giver,
+        "user_name": giver.lower(),
+        "channel_id": f"X{index:04d}",
+        "text": f"<@{receiver}|{receiver.lower()}> thanks for warming up #{index}",
+        "trigger_id": f"warm.{index}",
+        "response_url": api.response_url(giver),
+    }
 
 
 def signed(form: dict[str, str]) -> tuple[bytes, dict[str, str]]:
@@ -181,7 +200,7 @@ async def bare_bolt(api: FakeSlackApi, requests: int, concurrency: int) -> Resul
     runner = await run_http(bolt.web_app(path=EVENTS_PATH), "127.0.0.1", 0)
     url = f"http://127.0.0.1:{bound_port(runner)}{EVENTS_PATH}"
     try:
-        await load(url, concurrency, concurrency, lambda i: help_form(i, api))
+        await load(url, concurrency, concurrency, lambda i: warm_up_form(i, api))
         latencies, wall = await load(url, requests, concurrency, lambda i: kudos_form(i, api))
     finally:
         await runner.cleanup()
@@ -191,6 +210,21 @@ async def bare_bolt(api: FakeSlackApi, requests: int, concurrency: int) -> Resul
 async def count(database: Database, query: Any) -> int:
     async with database.session() as session:
         return int(await session.scalar(query) or 0)
+
+
+async def settle(adapter: SlackAdapter, engine: Engine, database: Database) -> int:
+    """Waits until every acked request is handled and the outbox is empty (what pacing held back goes
+    out a second later); returns how many messages still wait after ``DRAIN_WITHIN``."""
+    started = time.perf_counter()
+    await adapter.drain()
+    async with database.session() as session:
+        waiting = await outbox.pending_count(session)
+    while waiting and time.perf_counter() - started < DRAIN_WITHIN:
+        await asyncio.sleep(0.2)
+        await engine.delivery.deliver_due(limit=500)
+        async with database.session() as session:
+            waiting = await outbox.pending_count(session)
+    return waiting
 
 
 async def tend(api: FakeSlackApi, database_url: str, requests: int, concurrency: int) -> Result:
@@ -207,26 +241,20 @@ async def tend(api: FakeSlackApi, database_url: str, requests: int, concurrency:
     runner = await run_http(app, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{bound_port(runner)}{EVENTS_PATH}"
     try:
-        await load(url, concurrency, concurrency, lambda i: help_form(i, api))
-        await adapter.drain()
+        await load(url, concurrency, concurrency, lambda i: warm_up_form(i, api))
+        await settle(adapter, engine, database)
+        warmed_up = await count(database, select(func.count()).select_from(Shoutout))
         calls_before = len(api.calls)
         latencies, wall = await load(url, requests, concurrency, lambda i: kudos_form(i, api))
         started = time.perf_counter()
-        await adapter.drain()  # every acked request handled
-        async with database.session() as session:
-            waiting = await outbox.pending_count(session)
-        while waiting and time.perf_counter() - started < DRAIN_WITHIN:  # what pacing held back
-            await asyncio.sleep(0.2)
-            await engine.delivery.deliver_due(limit=500)
-            async with database.session() as session:
-                waiting = await outbox.pending_count(session)
+        waiting = await settle(adapter, engine, database)
         drained = time.perf_counter() - started
         calls = api.calls[calls_before:]
         sent = [c.args["channel"] for c in calls if c.method == "chat.postMessage" and c.status == 200]
         posted = sum(1 for channel in sent if channel.startswith("C"))
         notes = sum(1 for channel in sent if channel.startswith("D"))
         answers = sum(1 for c in calls if c.method == "response")
-        stored = await count(database, select(func.count()).select_from(Shoutout))
+        stored = await count(database, select(func.count()).select_from(Shoutout)) - warmed_up
         notes_line = (
             f"after the last ack: all work done and the outbox empty in {drained:.1f} s"
             f"{'' if not waiting else f' (NOT DRAINED: {waiting} messages still waiting)'}\n"
@@ -241,7 +269,8 @@ async def tend(api: FakeSlackApi, database_url: str, requests: int, concurrency:
     return Result("Tend", latencies, wall, notes_line)
 
 
-async def measure(database_url: str, label: str, requests: int, concurrency: int) -> None:
+async def measure(database_url: str, label: str, requests: int, concurrency: int) -> tuple[Result, Result]:
+    """One run: bare Bolt, then Tend on a fresh database, each with its own fake Web API calls."""
     api = FakeSlackApi()
     await api.start()
     tally = Tally()
@@ -255,31 +284,43 @@ async def measure(database_url: str, label: str, requests: int, concurrency: int
         await api.stop()
         tend_logs.removeHandler(tally)
         tend_logs.propagate = True
-    p99_ratio = ours.percentile(99) / bare.percentile(99)
-    p50_ratio = ours.percentile(50) / bare.percentile(50)
     print(f"{label}: {requests:,} signed /kudos at concurrency {concurrency}, ack latency")
     print("  " + bare.line())
     print("  " + ours.line())
+    p50_ratio = ours.percentile(50) / bare.percentile(50)
+    p99_ratio = ours.percentile(99) / bare.percentile(99)
     print(f"  ratio Tend / bare Bolt: p50 {p50_ratio:.2f}x   p99 {p99_ratio:.2f}x")
-    p99_ok = ours.percentile(99) < TARGET_P99_MS
-    ratio_ok = p99_ratio <= TARGET_RATIO
-    print(
-        f"  targets: Tend p99 < {TARGET_P99_MS:.0f} ms: {'met' if p99_ok else 'MISSED'}   "
-        f"p99 <= {TARGET_RATIO}x bare Bolt: {'met' if ratio_ok else 'MISSED'}"
-    )
     for line in ours.notes.splitlines():
         print("  " + line)
     for message, times in tally.counts.most_common():
         print(f"  logged {times:,}x: {message}")
+    return bare, ours
+
+
+def verdict(label: str, runs: list[tuple[Result, Result]]) -> None:
+    """The targets on the medians of the runs' p99s: one pause of a shared machine decides nothing."""
+    bare = statistics.median(run[0].percentile(99) for run in runs)
+    ours = statistics.median(run[1].percentile(99) for run in runs)
+    p99_ok, ratio_ok = ours < TARGET_P99_MS, ours / bare <= TARGET_RATIO
+    print(
+        f"{label}: medians of {len(runs)} runs: p99 bare Bolt {bare:.1f} ms, Tend {ours:.1f} ms "
+        f"({ours / bare:.2f}x)   targets: Tend p99 < {TARGET_P99_MS:.0f} ms: {'met' if p99_ok else 'MISSED'}"
+        f"   p99 <= {TARGET_RATIO}x bare Bolt: {'met' if ratio_ok else 'MISSED'}\n"
+    )
 
 
 async def main() -> None:
     args = arguments()
-    async with sqlite_url() as url:
-        await measure(url, "SQLite", args.requests, args.concurrency)
+    settle_start_up_heap()  # as app.py does once started
+    urls: list[tuple[str, Callable[[], AbstractAsyncContextManager[str]]]] = [("SQLite", sqlite_url)]
     if args.postgres:
-        async with postgres_url(args.postgres) as url:
-            await measure(url, "PostgreSQL", args.requests, args.concurrency)
+        urls.append(("PostgreSQL", lambda: postgres_url(args.postgres)))
+    for label, make_url in urls:
+        runs = []
+        for _ in range(args.runs):
+            async with make_url() as url:
+                runs.append(await measure(url, label, args.requests, args.concurrency))
+        verdict(label, runs)
 
 
 if __name__ == "__main__":
