@@ -192,7 +192,7 @@ def _mark_sent_statement(dialect: str) -> Any:
     )
 
 
-# Built once: composing the statement cost more than running it, once per batch of results.
+# Built once: composing it took about as much of the loop's time as running it, per batch of results.
 _MARK_SENT = {dialect: _mark_sent_statement(dialect) for dialect in _SENT_ROWS}
 
 
