@@ -95,35 +95,23 @@ def arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def kudos_form(index: int, api: FakeSlackApi) -> dict[str, str]:
-    """Request ``index``: a different giver, receiver and channel each time, distinct trigger ids."""
-    giver, receiver = f"U{index % PEOPLE:04d}", f"U{(index + 1) % PEOPLE:04d}"
+def kudos_form(index: int, api: FakeSlackApi, warm_up: bool = False) -> dict[str, str]:
+    """Request ``index``: a different giver, receiver and channel each time, distinct trigger ids.
+    A warm-up request runs the same code paths between people (W…) and in channels (X…) that the
+    counts leave out."""
+    person, channel, name = ("W", "X", "warm") if warm_up else ("U", "C", "bench")
+    giver, receiver = f"{person}{index % PEOPLE:04d}", f"{person}{(index + 1) % PEOPLE:04d}"
     return {
         "team_id": "T1",
         "team_domain": "acme",
-        "channel_id": f"C{index % CHANNELS:04d}",
+        "channel_id": f"{channel}{index % CHANNELS:04d}",
         "channel_name": "general",
         "user_id": giver,
         "user_name": giver.lower(),
         "command": "/kudos",
         "text": f"<@{receiver}|{receiver.lower()}> thanks for the careful review #{index}",
         "api_app_id": "A1",
-        "trigger_id": f"bench.{index}",
-        "response_url": api.response_url(giver),
-    }
-
-
-def warm_up_form(index: int, api: FakeSlackApi) -> dict[str, str]:
-    """A warm-up /kudos: the measured requests' code paths, between people (W…) and in channels (X…)
-    that the counts leave out."""
-    giver, receiver = f"W{index:04d}", f"W{index + 1:04d}"
-    return {
-        **kudos_form(index, api),
-        "user_id": giver,
-        "user_name": giver.lower(),
-        "channel_id": f"X{index:04d}",
-        "text": f"<@{receiver}|{receiver.lower()}> thanks for warming up #{index}",
-        "trigger_id": f"warm.{index}",
+        "trigger_id": f"{name}.{index}",
         "response_url": api.response_url(giver),
     }
 
@@ -200,7 +188,7 @@ async def bare_bolt(api: FakeSlackApi, requests: int, concurrency: int) -> Resul
     runner = await run_http(bolt.web_app(path=EVENTS_PATH), "127.0.0.1", 0)
     url = f"http://127.0.0.1:{bound_port(runner)}{EVENTS_PATH}"
     try:
-        await load(url, concurrency, concurrency, lambda i: warm_up_form(i, api))
+        await load(url, concurrency, concurrency, lambda i: kudos_form(i, api, warm_up=True))
         latencies, wall = await load(url, requests, concurrency, lambda i: kudos_form(i, api))
     finally:
         await runner.cleanup()
@@ -241,7 +229,7 @@ async def tend(api: FakeSlackApi, database_url: str, requests: int, concurrency:
     runner = await run_http(app, "127.0.0.1", 0)
     url = f"http://127.0.0.1:{bound_port(runner)}{EVENTS_PATH}"
     try:
-        await load(url, concurrency, concurrency, lambda i: warm_up_form(i, api))
+        await load(url, concurrency, concurrency, lambda i: kudos_form(i, api, warm_up=True))
         await settle(adapter, engine, database)
         warmed_up = await count(database, select(func.count()).select_from(Shoutout))
         calls_before = len(api.calls)
