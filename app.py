@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import TypedDict
 
 from adapters.console.repl import build_console, run_repl
@@ -33,6 +35,7 @@ from bot.scheduler import Scheduler, start_background
 from bot.server import create_http_app, run_http, settle_start_up_heap
 from bot.settings import Settings, load_settings
 from practices.index import chart_folder
+from practices.sealing import key_from_text, new_key_text
 from storage.db import Database
 from storage.migrate import upgrade, upgrade_sync
 
@@ -44,14 +47,38 @@ USAGE = __doc__ or ""
 class Policy(TypedDict):
     min_group_size: int
     support_window: timedelta
+    secret_key: bytes
 
 
-def policy_of(settings: Settings) -> Policy:
+NO_SECRET_KEY = (
+    "TEND_SECRET_KEY: required to serve Slack or Teams (it keys what anonymous reports and check-ins "
+    "keep, and is never stored in the database); generate one with: openssl rand -base64 32"
+)
+
+
+def policy_of(settings: Settings, secret_key: bytes) -> Policy:
     """The privacy and care settings the engine and scheduler both apply."""
     return Policy(
         min_group_size=settings.min_group_size,
         support_window=timedelta(hours=settings.tend_support_reply_hours),
+        secret_key=secret_key,
     )
+
+
+def console_secret_key(settings: Settings) -> bytes:
+    """The configured key, else one the console generated once and keeps beside its data (never in
+    the database), so a restarted console can still open what it sealed."""
+    if settings.secret_key is not None:
+        return settings.secret_key
+    url = settings.database_url
+    folder = Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite:///") else Path("data")
+    path = folder / "tend.secret-key"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(new_key_text() + "\n")
+    return key_from_text(path.read_text().strip())
 
 
 async def serve(settings: Settings) -> None:
@@ -82,7 +109,8 @@ async def serve(settings: Settings) -> None:
     if teams_config is not None:  # proactive sends continue conversations stored in the database
         teams_sender = build_teams_sender(teams_config, teams_addresses, public_url=settings.tend_public_url)
         senders["teams"] = teams_sender
-    policy = policy_of(settings)
+    assert settings.secret_key is not None  # main refuses to serve without one
+    policy = policy_of(settings, settings.secret_key)
     engine = Engine(database, clock, senders, metrics=metrics, index_weights=settings.index_weights, **policy)
     scheduler = Scheduler(database, clock, metrics=metrics, charts=chart_folder(), **policy)
     app = create_http_app(database, metrics)
@@ -139,7 +167,7 @@ async def console(settings: Settings) -> None:
     await upgrade(settings.database_url)
     database = Database(settings.database_url)
     clock = ShiftedClock()
-    policy = policy_of(settings)
+    policy = policy_of(settings, console_secret_key(settings))
     scheduler = Scheduler(database, clock, charts=chart_folder(), **policy)
     engines: list[Engine] = []
 
@@ -186,6 +214,9 @@ def main(argv: list[str]) -> int:
     # In the console, log lines would bury the conversation: only warnings go to stderr there.
     level = "WARNING" if mode == "console" else settings.tend_log_level
     setup_logging(level, secrets=settings.secret_values())
+    if mode == "serve" and settings.secret_key is None:
+        print(f"Tend cannot start: {NO_SECRET_KEY}", file=sys.stderr)
+        return 2
     if mode == "migrate":
         upgrade_sync(settings.database_url)
         print("The database is up to date.")

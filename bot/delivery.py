@@ -40,6 +40,7 @@ from practices.messages import (
     card_to_dict,
     text_card,
 )
+from practices.sealing import PROCESS_KEY
 from storage import addresses, outbox
 from storage.db import Database, Session
 from storage.identity import get_member, members_with_role
@@ -209,6 +210,7 @@ class DeliveryWorker:
         lease: timedelta = timedelta(seconds=60),
         pacing: Mapping[str, timedelta] | None = None,
         in_flight: int = 32,
+        secret_key: bytes = PROCESS_KEY,
     ) -> None:
         self.database = database
         self.clock = clock
@@ -218,6 +220,7 @@ class DeliveryWorker:
         self.lease = lease
         self.pacing = dict(PACING if pacing is None else pacing)
         self.in_flight = in_flight
+        self.secret_key = secret_key  # opens sealed rows (anonymous relays) just before sending
         # When a target may next get a message from this worker (pacing, or a retry it waits for).
         self._not_before: dict[tuple[int, str, str], datetime] = {}
         # Targets one of this worker's passes is sending to; set when that pass's turn there ends.

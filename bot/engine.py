@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.delivery import DeliveryWorker, enqueue_intents
@@ -31,14 +31,15 @@ from bot.logs import log_event
 from bot.metrics import Metrics
 from bot.ports import Sender
 from bot.recurrence import next_run
-from bot.routes import route
+from bot.routes import is_anonymous, route
 from practices.context import SUPPORT_WINDOW, PracticeContext
 from practices.index_maths import DEFAULT_WEIGHTS
 from practices.messages import FieldErrors, OpenForm, Outcome, Reply, UpdateCard, text_card
-from storage.db import Conflict, Database
+from practices.sealing import PROCESS_KEY, digest
+from storage.db import Conflict, Database, Session
 from storage.events import mark_processed
-from storage.identity import deactivate_workspace, ensure_member, ensure_workspace
-from storage.models import Workspace
+from storage.identity import deactivate_workspace, ensure_member, ensure_workspace, find_member
+from storage.models import Member, Workspace
 
 logger = logging.getLogger("tend.engine")
 
@@ -76,6 +77,7 @@ class Engine:
         delivery: DeliveryWorker | None = None,
         support_window: timedelta = SUPPORT_WINDOW,
         index_weights: Mapping[str, float] | None = None,
+        secret_key: bytes = PROCESS_KEY,
     ) -> None:
         self.database = database
         self.clock = clock
@@ -84,7 +86,10 @@ class Engine:
         self.min_group_size = min_group_size
         self.support_window = support_window
         self.index_weights = dict(index_weights or DEFAULT_WEIGHTS)
-        self.delivery = delivery or DeliveryWorker(database, clock, self.senders, metrics=self.metrics)
+        self.secret_key = secret_key
+        self.delivery = delivery or DeliveryWorker(
+            database, clock, self.senders, metrics=self.metrics, secret_key=secret_key
+        )
 
     async def handle(self, event: InboundEvent) -> tuple[Answer, ...]:
         """Handles one event; never raises for a user's input, answers in plain words instead."""
@@ -95,7 +100,12 @@ class Engine:
         try:
             async with self.database.session() as session:
                 now = self.clock.now()
-                event_id = getattr(event, "event_id", None)
+                # Stored only as a keyed digest: a platform's event id can name its conversation
+                # (Teams), which would tie an anonymous submission to the person's private chat.
+                raw_event_id = getattr(event, "event_id", None)
+                event_id = (
+                    digest(self.secret_key, "event", origin.platform, raw_event_id) if raw_event_id else None
+                )
                 if event_id and not await mark_processed(session, origin.platform, event_id, now):
                     log_event(
                         logger, "event ignored", platform=origin.platform, kind=kind, outcome="duplicate"
@@ -117,19 +127,23 @@ class Engine:
                     return ()
                 if origin.actor.user_id is None:
                     return ()
-                actor = await ensure_member(
-                    session,
-                    workspace,
-                    origin.actor.user_id,
-                    now,
-                    display_name=(event.display_name if isinstance(event, MemberSeen) else "")
-                    or origin.actor.name,
-                    # The platform's zone on an ordinary event only fills in one never learned, so
-                    # a zone the person chose is kept; MemberSeen says the platform's zone changed.
-                    time_zone=event.time_zone if isinstance(event, MemberSeen) else None,
-                    default_time_zone=origin.actor_time_zone,
-                    is_installer=origin.actor_is_installer,
-                    is_bot=origin.actor_is_bot or (isinstance(event, MemberSeen) and event.is_bot),
+                actor = (
+                    await self._anonymous_actor(session, workspace, origin.actor.user_id, now)
+                    if is_anonymous(event)
+                    else await ensure_member(
+                        session,
+                        workspace,
+                        origin.actor.user_id,
+                        now,
+                        display_name=(event.display_name if isinstance(event, MemberSeen) else "")
+                        or origin.actor.name,
+                        # The platform's zone on an ordinary event only fills in one never learned, so
+                        # a zone the person chose is kept; MemberSeen says the platform's zone changed.
+                        time_zone=event.time_zone if isinstance(event, MemberSeen) else None,
+                        default_time_zone=origin.actor_time_zone,
+                        is_installer=origin.actor_is_installer,
+                        is_bot=origin.actor_is_bot or (isinstance(event, MemberSeen) and event.is_bot),
+                    )
                 )
                 context = PracticeContext(
                     session=session,
@@ -142,6 +156,7 @@ class Engine:
                     next_run=next_run,
                     support_window=self.support_window,
                     index_weights=self.index_weights,
+                    secret_key=self.secret_key,
                 )
                 outcome = await route(context, event)
                 scope = f"{origin.platform}:{event_id}" if event_id else f"event:{uuid.uuid4().hex}"
@@ -159,6 +174,16 @@ class Engine:
         await self._update_cards(workspace, outcome)
         await self.delivery.deliver_due()
         return tuple(intent for intent in outcome.intents if isinstance(intent, Answer))
+
+    @staticmethod
+    async def _anonymous_actor(session: Session, workspace: Workspace, user_id: str, now: datetime) -> Member:
+        """The stored member, read and never written; someone Tend has not met yet acts as an unsaved
+        member (id None), so an anonymous tap is not their first-contact row."""
+        assert workspace.id is not None
+        found = await find_member(session, workspace.id, user_id)
+        if found is not None:
+            return found
+        return Member(workspace_id=workspace.id, platform_user_id=user_id, created_at=now)
 
     async def _update_cards(self, workspace: Workspace, outcome: Outcome) -> None:
         """Card updates answer a tap on a card just shown, so they go at once, not via the outbox."""

@@ -52,6 +52,13 @@ PRACTICES: tuple[ModuleType, ...] = (
 )
 
 
+def _anonymous() -> frozenset[str]:
+    found: set[str] = set()
+    for module in PRACTICES:
+        found |= set(getattr(module, "ANONYMOUS", ()))
+    return frozenset(found)
+
+
 def _merged(table: str) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for module in PRACTICES:
@@ -66,6 +73,7 @@ RITUALS: dict[str, FireHandler] = _merged("RITUALS")
 SWEEPS: tuple[SweepHandler, ...] = tuple(
     sweep for module in PRACTICES for sweep in getattr(module, "SWEEPS", ())
 )
+ANONYMOUS: frozenset[str] = _anonymous()  # full action names and form ids, e.g. "opener.answer"
 
 UNKNOWN_PERSON = (
     "I don't know anyone called @{name} here. Mention them so your chat app completes the name "
@@ -188,6 +196,17 @@ def place_id(ctx: PracticeContext, place: c.PlaceRef) -> str | None:
     if place.is_here:
         return ctx.place_id if not ctx.is_direct else None
     return place.place_id or place.name or None
+
+
+def is_anonymous(event: InboundEvent) -> bool:
+    """Buttons and forms a practice declared ``ANONYMOUS``: handling them writes nothing about the
+    person who acted (no profile refresh, no first-contact row), so no identified row shares their
+    moment or transaction."""
+    if isinstance(event, ButtonClicked):
+        return event.action in ANONYMOUS
+    if isinstance(event, FormSubmitted):
+        return event.form_id in ANONYMOUS
+    return False
 
 
 async def route(ctx: PracticeContext, event: InboundEvent) -> Outcome:

@@ -30,6 +30,7 @@ from bot.routes import RITUALS, SWEEPS
 from practices.context import SUPPORT_WINDOW, FireContext, SweepContext
 from practices.index import purge_old_charts
 from practices.rituals import GRACE, anchor_of, lead_of, recurrence_of
+from practices.sealing import PROCESS_KEY
 from storage import rituals as store
 from storage.db import Database, Session
 from storage.events import RETENTION, forget_processed_before
@@ -82,6 +83,7 @@ class Scheduler:
         batch: int = 1000,
         support_window: timedelta = SUPPORT_WINDOW,
         charts: Path | None = None,
+        secret_key: bytes = PROCESS_KEY,
     ) -> None:
         self.database = database
         self.charts = charts  # /tend index's chart folder, purged hourly; None leaves it alone (tests)
@@ -90,6 +92,7 @@ class Scheduler:
         self.min_group_size = min_group_size
         self.batch = batch
         self.support_window = support_window
+        self.secret_key = secret_key
         self._last_purge: datetime | None = None
 
     async def tick(self) -> TickReport:
@@ -102,7 +105,10 @@ class Scheduler:
                 break
         for sweep in SWEEPS:
             async with self.database.session() as session:
-                results = await sweep(SweepContext(session, now, self.min_group_size, self.support_window))
+                context = SweepContext(
+                    session, now, self.min_group_size, self.support_window, self.secret_key
+                )
+                results = await sweep(context)
                 for result in results:
                     report.swept += await enqueue_intents(
                         session, result.workspace, result.outcome.intents, now, result.scope
@@ -191,7 +197,9 @@ class Scheduler:
             workspace = await session.get(Workspace, ritual.workspace_id)
             if occurrence is None or workspace is None or not workspace.active:
                 continue  # already fired (a retry or another replica), or the workspace is gone
-            context = FireContext(session, workspace, ritual, occurrence, now, self.min_group_size)
+            context = FireContext(
+                session, workspace, ritual, occurrence, now, self.min_group_size, self.secret_key
+            )
             ids = {"workspace": ritual.workspace_id, "ritual": ritual.id or 0, "kind": ritual.kind}
             try:
                 if isolate:

@@ -24,6 +24,7 @@ from pydantic_settings import (
 
 from bot.errors import SettingsError
 from practices.index_maths import COMPONENTS, DEFAULT_WEIGHTS
+from practices.sealing import MIN_SECRET_LENGTH, key_from_text
 
 logger = logging.getLogger("tend.settings")
 
@@ -48,6 +49,7 @@ _RULES: dict[str, str] = {
     "tend_log_level": "must be one of " + ", ".join(LOG_LEVELS),
     "tend_dev_insecure": "must be true or false",
     "tend_support_reply_hours": "must be a whole number of hours, at least 1",
+    "tend_secret_key": "must be at least 32 characters (generate one with: openssl rand -base64 32)",
     "tend_index_weights": "must be name=weight pairs separated by commas, names from "
     + ", ".join(COMPONENTS)
     + ", weights 0 or more, at least one above 0 (e.g. supportive=0.3,contagion=0.2)",
@@ -155,6 +157,8 @@ class Settings(BaseSettings):
     tend_public_url: str | None = None  # https base URL clients reach Tend at; Teams cards link charts here
 
     # Privacy
+    # Keys everything an anonymous flow keeps (voter keys, relay routing); never stored in the database.
+    tend_secret_key: SecretStr | None = None
     tend_min_group_size: int = 5
     tend_support_reply_hours: int = Field(default=48, ge=1)
     tend_index_weights: str = ""  # overrides of the index weights; the rest keep their defaults
@@ -213,6 +217,13 @@ class Settings(BaseSettings):
         if value is not None and not value.strip():
             raise ValueError("blank")
         return value.strip() if value is not None else None
+
+    @field_validator("tend_secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_SECRET_LENGTH:
+            raise ValueError(_RULES["tend_secret_key"])
+        return SecretStr(value.get_secret_value().strip()) if value is not None else None
 
     @field_validator("microsoft_app_type", mode="before")
     @classmethod
@@ -281,6 +292,12 @@ class Settings(BaseSettings):
         return parse_index_weights(self.tend_index_weights)
 
     @property
+    def secret_key(self) -> bytes | None:
+        """``TEND_SECRET_KEY`` as bytes; None when unset (only the console may then make its own)."""
+        key = self.tend_secret_key
+        return key_from_text(key.get_secret_value()) if key is not None else None
+
+    @property
     def min_group_size(self) -> int:
         """The configured size, never below the privacy floor."""
         return max(self.tend_min_group_size, PRIVACY_FLOOR)
@@ -295,6 +312,7 @@ class Settings(BaseSettings):
                 self.slack_client_secret,
                 self.slack_app_token,
                 self.microsoft_app_password,
+                self.tend_secret_key,
             )
             if secret is not None and secret.get_secret_value()
         ]
@@ -364,6 +382,7 @@ _SECRET_FIELDS = frozenset(
         "slack_client_secret",
         "slack_app_token",
         "microsoft_app_password",
+        "tend_secret_key",
     }
 )
 

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from practices.index_maths import DEFAULT_WEIGHTS
 from practices.messages import Outcome
 from practices.schedules import Recurrence
+from practices.sealing import PROCESS_KEY
 from storage.db import Session
 from storage.models import Member, Occurrence, Ritual, Workspace
 
@@ -42,6 +43,7 @@ class PracticeContext:
     next_run: NextRun = _no_recurrence
     support_window: timedelta = SUPPORT_WINDOW
     index_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    secret_key: bytes = PROCESS_KEY  # TEND_SECRET_KEY: keys what anonymous flows keep (practices.sealing)
 
     @property
     def workspace_id(self) -> int:
@@ -68,6 +70,7 @@ class FireContext:
     occurrence: Occurrence
     now: datetime
     min_group_size: int = 5
+    secret_key: bytes = PROCESS_KEY
 
     @property
     def workspace_id(self) -> int:
@@ -83,6 +86,7 @@ class SweepContext:
     now: datetime
     min_group_size: int = 5
     support_window: timedelta = SUPPORT_WINDOW
+    secret_key: bytes = PROCESS_KEY
 
 
 # What a practice module may export for the router and the scheduler to find (see bot/routes.py):

@@ -60,6 +60,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted rows are overwritten with zeros, so erased answers and relay links leave no bytes behind.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
     # The driver's own BEGIN is deferred: a transaction that reads, then writes while another
     # connection writes fails at once with "database is locked" (busy_timeout cannot help a read lock

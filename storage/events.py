@@ -12,12 +12,21 @@ from storage.models import ProcessedEvent
 
 
 async def mark_processed(session: AsyncSession, platform: str, event_id: str, now: datetime) -> bool:
-    """Records the id; False when it was already there (a platform retry or another replica's copy)."""
+    """Records the id; False when it was already there (a platform retry or another replica's copy).
+
+    Kept to the hour only: the row exists to refuse retries for a day, and an exact time would pin
+    whatever else was written at that moment (an anonymous report) to this event."""
     if await session.get(ProcessedEvent, (platform, event_id)) is not None:
         return False
     try:
         async with session.begin_nested():
-            session.add(ProcessedEvent(platform=platform, event_id=event_id[:200], received_at=now))
+            session.add(
+                ProcessedEvent(
+                    platform=platform,
+                    event_id=event_id[:200],
+                    received_at=now.replace(minute=0, second=0, microsecond=0),
+                )
+            )
             await session.flush()
     except IntegrityError:
         return False

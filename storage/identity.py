@@ -120,11 +120,16 @@ async def ensure_member(
         time_zone=time_zone or default_time_zone or UNSET_TIME_ZONE,
         role="admin" if ((first and not is_bot) or is_installer) else "member",
         is_bot=is_bot,
-        created_at=now,
+        created_at=first_seen_day(now),
     )
     return await _insert_or_read(
         session, member, lambda: find_member(session, workspace.id or 0, platform_user_id)
     )
+
+
+def first_seen_day(now: datetime) -> datetime:
+    """Midnight of the day: when Tend first saw a person, no finer (see ``Member.created_at``)."""
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 async def members_with_role(session: AsyncSession, workspace_id: int, role: str) -> list[Member]:

@@ -67,6 +67,12 @@ class Member(SQLModel, table=True):
     # The platform refused private messages (Teams 403 MessageWritesBlocked: the person blocked or
     # removed Tend); no DMs until they write to Tend again.
     unreachable: bool = Field(default=False)
+    # Tend has the platform's own profile (name, time zone, bot or not); until then no private
+    # message is sent on a guessed time zone, and the person counts toward no group size.
+    profile_known: bool = Field(default=False)
+    deactivated: bool = Field(default=False)  # the platform says the account is gone or disabled
+    # The day Tend first saw the person (midnight UTC): a finer time could be matched to what they
+    # did anonymously at first contact.
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -123,8 +129,6 @@ class Occurrence(SQLModel, table=True):
     scheduled_at: datetime = Field(sa_type=UTCDateTime)
     fired_at: datetime = Field(sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # Random per occurrence, to key answers; erased with them when the occurrence closes.
-    answer_salt: str | None = Field(default=None, max_length=64)
 
 
 class OpenerAnswer(SQLModel, table=True):
@@ -192,16 +196,19 @@ class StressReport(SQLModel, table=True):
 
 
 class StressRelay(SQLModel, table=True):
-    """The only link from a report to its author, kept apart and deleted when the relay closes.
+    """A support conversation's routing, deleted when it closes; who is on each side is sealed.
 
-    ``token`` is random, so the relay cannot be found from the report's id by guessing; the author
-    reference is the minimum needed to pass replies back.
+    ``author_seal`` and ``supporter_seal`` are member ids sealed under ``TEND_SECRET_KEY``
+    (``practices.sealing``): without the key no row, live or dead, says who asked or who answered.
+    ``kind`` is ``talk`` (the rota answers anonymously) or ``reach_out`` (a chosen person reaches out;
+    no author is kept). Times are coarse: the due hour and the expiry day, not the report's moment.
     """
 
     token: str = Field(primary_key=True, max_length=64)
     report_id: int = Field(foreign_key="stressreport.id", ondelete="CASCADE")
-    author_member_id: int | None = Field(default=None, foreign_key="member.id", ondelete="CASCADE")
-    supporter_member_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    kind: str = Field(default="talk", max_length=16)
+    author_seal: str | None = Field(default=None, max_length=200)
+    supporter_seal: str | None = Field(default=None, max_length=200)
     answered: bool = Field(default=False)
     support_due_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)

@@ -14,14 +14,20 @@ from pathlib import Path
 
 import pytest
 
+from practices.sealing import new_key_text
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
+
+
+TEST_SECRET_KEY = new_key_text()
 
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The machine's environment minus anything that would configure Tend behind the test's back."""
     prefixes = ("SLACK_", "MICROSOFT_", "TEAMS_", "TEND_", "DATABASE_URL", "HOST", "PORT")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env["TEND_SECRET_KEY"] = TEST_SECRET_KEY  # serving requires one; pass TEND_SECRET_KEY="" to leave it unset
     env.update(extra)
     return env
 
