@@ -40,7 +40,7 @@ from practices.messages import (
     card_to_dict,
     text_card,
 )
-from practices.sealing import PROCESS_KEY
+from practices.sealing import PROCESS_KEY, seal, unseal
 from storage import addresses, outbox
 from storage.db import Database, Session
 from storage.identity import get_member, members_with_role
@@ -59,6 +59,8 @@ UNREACHABLE = "unreachable: the person blocked or removed Tend"
 
 # The gap between two messages to one channel or person, per platform (published limits: Slack about
 # one chat.postMessage per second per channel; Teams 7 per second per conversation).
+SEALED_PURPOSE = "outbox"
+
 PACING: dict[str, timedelta] = {"slack": timedelta(seconds=1), "teams": timedelta(milliseconds=150)}
 
 
@@ -74,13 +76,15 @@ async def enqueue_intents(
     now: datetime,
     scope: str,
     ritual_id: int | None = None,
+    *,
+    secret_key: bytes = PROCESS_KEY,
 ) -> int:
     """Writes the sendable intents as outbox rows; returns how many were new.
 
     ``scope`` names the cause (an event id, an occurrence) so the same cause always yields the same
-    keys: handling it again writes nothing new.
+    keys: handling it again writes nothing new. ``secret_key`` seals ``DirectMessage(sealed=True)``.
     """
-    rows = await outbox_rows(session, workspace, intents, now, scope, ritual_id)
+    rows = await outbox_rows(session, workspace, intents, now, scope, ritual_id, secret_key=secret_key)
     return await outbox.enqueue_many(session, rows)
 
 
@@ -91,11 +95,16 @@ async def outbox_rows(
     now: datetime,
     scope: str,
     ritual_id: int | None = None,
+    *,
+    secret_key: bytes = PROCESS_KEY,
 ) -> list[dict[str, object]]:
     """The outbox rows for the sendable intents (the scheduler writes many causes' rows at once)."""
     assert workspace.id is not None
     rows: list[dict[str, object]] = []
     for index, intent in enumerate(intents):
+        if isinstance(intent, DirectMessage) and intent.sealed:
+            rows.append(sealed_row(workspace.id, intent, intent.key or f"{scope}:{index}", now, secret_key))
+            continue
         if isinstance(intent, PostToPlace):
             target_kind, target_id, send_at = "place", intent.place_id, now
         elif isinstance(intent, DirectMessage):
@@ -125,6 +134,42 @@ async def outbox_rows(
     return rows
 
 
+def _hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def sealed_row(
+    workspace_id: int, intent: DirectMessage, key: str, now: datetime, secret_key: bytes
+) -> dict[str, object]:
+    """An outbox row whose receiver and words are sealed: the table shows only that something waits.
+
+    Its times say nothing about the receiver either: written to the hour, ready at once, and (when
+    the receiver is out of hours) tried again on the next hour, whoever and wherever they are.
+    """
+    inner = {"member": intent.member_id, "card": card_to_dict(intent.card), "hours": intent.respect_hours}
+    return {
+        "workspace_id": workspace_id,
+        "idempotency_key": key,
+        "target_kind": outbox.SEALED,
+        "target_id": "",
+        "payload": seal(secret_key, SEALED_PURPOSE, json.dumps(inner)),
+        "state": outbox.PENDING,
+        "attempts": 0,
+        "next_attempt_at": _hour_of(now),
+        "created_at": _hour_of(now),
+    }
+
+
+def open_sealed(row: Claimed, secret_key: bytes) -> Claimed | None:
+    """The row as the person message it hides (None if this key cannot open it)."""
+    opened = unseal(secret_key, SEALED_PURPOSE, row.payload)
+    if opened is None:
+        return None
+    inner = json.loads(opened)
+    payload = json.dumps({"card": inner["card"], "ritual": None, "hours": inner.get("hours", True)})
+    return replace(row, target_kind="person", target_id=str(inner["member"]), payload=payload)
+
+
 @dataclass(frozen=True)
 class Sent:
     row_id: int
@@ -151,11 +196,13 @@ class _Results:
     failed: list[tuple[int, str, datetime | None]] = field(default_factory=list)
     moved: list[tuple[int, datetime]] = field(default_factory=list)
     holds: list[tuple[Claimed, datetime]] = field(default_factory=list)
+    delivered_sealed: list[int] = field(default_factory=list)  # deleted, not kept as sent
     notices: list[tuple[Workspace, Claimed, int, str]] = field(default_factory=list)
     unreachable: list[tuple[Workspace, Claimed]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.sent) + len(self.failed) + len(self.moved) + len(self.unreachable)
+        found = len(self.sent) + len(self.failed) + len(self.moved) + len(self.unreachable)
+        return found + len(self.delivered_sealed)
 
     def take(self) -> _Results:
         """Hands over what was noted so far and starts empty again."""
@@ -176,6 +223,7 @@ class _Pass:
     waiting: set[int] = field(default_factory=set)  # rows held in this pass for their target's turn
     started: asyncio.Event | None = None  # set once every claimed row is done or waiting
     patient: bool = False  # may wait in memory for a short pacing gap instead of requeueing the row
+    sealed: set[int] = field(default_factory=set)  # rows that were sealed in the outbox
 
     def start(self, ids: Iterable[int]) -> None:
         ids = set(ids)
@@ -318,6 +366,8 @@ class DeliveryWorker:
                 work.claimed = await outbox.claim(session, self.clock.now(), self.lease, limit)
                 if not work.claimed:
                     return work
+                if any(row.target_kind == outbox.SEALED for row in work.claimed):
+                    work.claimed = self._open_sealed(work)
                 workspaces = {row.workspace_id for row in work.claimed}
                 people = {int(row.target_id) for row in work.claimed if row.target_kind == "person"}
                 work.workspaces = await outbox.workspaces_by_id(session, workspaces)
@@ -327,6 +377,22 @@ class DeliveryWorker:
         finally:
             if started is not None:
                 started.set()
+
+    def _open_sealed(self, work: _Pass) -> list[Claimed]:
+        """Claimed rows with every sealed one opened; one this key cannot open is parked (it was
+        sealed under a key Tend no longer has, so it can never be sent)."""
+        opened: list[Claimed] = []
+        for row in work.claimed:
+            if row.target_kind != outbox.SEALED:
+                opened.append(row)
+                continue
+            found = open_sealed(row, self.secret_key)
+            if found is None:
+                work.results.failed.append((row.id, "sealed under another TEND_SECRET_KEY", None))
+                continue
+            work.sealed.add(row.id)
+            opened.append(found)
+        return opened
 
     async def _send_claimed(self, work: _Pass, gate: asyncio.Semaphore) -> None:
         targets: dict[tuple[int, str, str], list[Claimed]] = {}
@@ -428,19 +494,21 @@ class DeliveryWorker:
             # They blocked or removed Tend; nothing goes to them until they write to Tend again.
             results.failed.append((row.id, UNREACHABLE, None))
             return None
-        hours = hours_of(member) if member is not None else None
+        sealed = row.id in work.sealed
+        data = json.loads(row.payload)
+        hours = hours_of(member) if member is not None and data.get("hours", True) else None
         if hours is not None and not is_within(hours, now):
-            # Hours or a pause changed since the row was written: hold it for the next window.
+            # Hours or a pause changed since the row was written: hold it for the next window. A
+            # sealed row just tries again next hour: its next time must not show whose hours they are.
             later = next_send_time(hours, now)
             if later is None:
                 results.failed.append((row.id, "no working hours", None))
             else:
-                results.moved.append((row.id, later))
+                results.moved.append((row.id, _hour_of(now) + timedelta(hours=1) if sealed else later))
             return None
         if now - (row.lease_until - self.lease) >= self.lease * LEASE_SHARE_FOR_SENDING:
             results.moved.append((row.id, now))  # the pass took too long: let a fresh claim send it
             return None
-        data = json.loads(row.payload)
         card = card_from_dict(data["card"])
         interval = self.pacing.get(workspace.platform, timedelta())
         try:
@@ -454,9 +522,13 @@ class DeliveryWorker:
             return self.clock.now() + interval if interval else None
         sent_at = self.clock.now()
         self._after_retry.discard(row.target)
-        results.sent.append((row.id, message_ref, sent_at))
         work.delivered.append(Sent(row.id, message_ref))
         self.metrics.messages_sent.inc(platform=workspace.platform)
+        if sealed:  # no row, and no log line that names the row or its receiver, once it is sent
+            results.delivered_sealed.append(row.id)
+            log_event(logger, "message sent", platform=workspace.platform, target=outbox.SEALED)
+            return sent_at + interval if interval else None
+        results.sent.append((row.id, message_ref, sent_at))
         log_event(
             logger,
             "message sent",
@@ -522,6 +594,7 @@ class DeliveryWorker:
             for row, until in results.holds:
                 await outbox.hold_behind(session, row, until)
             await outbox.mark_sent_many(session, results.sent)
+            await outbox.delete_many(session, results.delivered_sealed)
             for workspace, row, attempts, error in results.notices:
                 await self._notify_admins(session, workspace, row, attempts, error, now)
             for workspace, row in results.unreachable:

@@ -160,7 +160,9 @@ class Engine:
                 )
                 outcome = await route(context, event)
                 scope = f"{origin.platform}:{event_id}" if event_id else f"event:{uuid.uuid4().hex}"
-                await enqueue_intents(session, workspace, outcome.intents, now, scope)
+                await enqueue_intents(
+                    session, workspace, outcome.intents, now, scope, secret_key=self.secret_key
+                )
         except Conflict:
             # A concurrent duplicate (same event id on another replica) lost the race: already handled.
             log_event(logger, "event ignored", platform=origin.platform, kind=kind, outcome="race")

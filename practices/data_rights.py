@@ -33,10 +33,11 @@ from practices.messages import (
 from practices.preferences import describe_days
 from practices.rituals import options_of
 from practices.schedules import ScheduleError, parse_schedule
+from practices.stress_reports import SideOfRelay, end_relays_of, relays_of
 from storage import data_rights as store
 from storage import one_on_ones as pairs_store
 from storage.identity import members_by_ids, members_with_role
-from storage.models import Member, Ritual, Shoutout, StressRelay, Team
+from storage.models import Member, Ritual, Shoutout, Team
 
 CONFIRM, CANCEL = "forget.confirm", "forget.cancel"
 JSON_CHUNK = 2800  # characters per text block, under the chat platforms' per-section limits
@@ -138,7 +139,7 @@ class Gathered:
     received: list[Shoutout]
     pairs: list[Pair]
     created: list[Ritual]
-    relays: list[StressRelay]
+    relays: list[SideOfRelay]
     waiting: int
     names: dict[int, str]
 
@@ -181,7 +182,7 @@ async def gather(ctx: PracticeContext) -> Gathered:
         received=received,
         pairs=pairs,
         created=[ritual for ritual in created if ritual.id not in {pair.ritual.id for pair in pairs}],
-        relays=await store.relays_of(ctx.session, member_id),
+        relays=await relays_of(ctx, member_id),
         waiting=await store.messages_waiting_for(ctx.session, ctx.workspace_id, member_id),
         names={
             person.id: person.display_name
@@ -201,10 +202,6 @@ def _iso(moment: datetime | None) -> str | None:
 def _schedule(ritual: Ritual) -> str:
     parsed = parse_schedule(ritual.schedule)
     return ritual.schedule if isinstance(parsed, ScheduleError) else parsed.describe()
-
-
-def _relay_role(relay: StressRelay, member_id: int) -> str:
-    return "author" if relay.author_member_id == member_id else "supporter"
 
 
 def export_data(found: Gathered, now: datetime, platform: str) -> dict[str, object]:
@@ -263,7 +260,7 @@ def export_data(found: Gathered, now: datetime, platform: str) -> dict[str, obje
             for ritual in found.created
         ],
         "open_support_conversations": [
-            {"you_are": _relay_role(relay, member.id), "open_until": _iso(relay.expires_at)}
+            {"you_are": relay.role, "open_until": _iso(relay.relay.expires_at)}
             for relay in found.relays
         ],
         "not_included": ["stress reports", "check-in answers", "signals (team totals)"],
@@ -389,8 +386,8 @@ def export_card(found: Gathered, now: datetime, platform: str, *, copy_sent: boo
     )
     relay_lines = [
         RELAY_LINE.format(
-            role=_relay_role(relay, member.id),
-            until=relay.expires_at.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M"),
+            role=relay.role,
+            until=relay.relay.expires_at.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M"),
         )
         for relay in found.relays
     ]
@@ -474,7 +471,7 @@ async def _erase(ctx: PracticeContext, found: Gathered) -> Outcome:
     shoutouts = await store.unname_shoutouts(session, workspace_id, member_id)
     teams = await store.remove_memberships(session, member_id)
     created = await store.uncredit_rituals(session, workspace_id, member_id)
-    relays = await store.end_relays(session, member_id)
+    relays = await end_relays_of(ctx, member_id)
     await store.drop_messages_to(session, workspace_id, member_id)
     deleted = await store.delete_member(session, ctx.actor)
     text = FORGOTTEN.format(

@@ -157,7 +157,9 @@ class DirectMessage:
     """A private message to one member.
 
     ``not_before`` holds it until then; ``respect_hours`` keeps it inside the person's working hours
-    in their own time zone (the engine moves it to the next window).
+    in their own time zone (the engine moves it to the next window). ``sealed`` keeps who receives it
+    and what it says encrypted under the server secret while it waits, and leaves no row once sent:
+    for messages of an anonymous conversation, whose receiver must not be readable from the outbox.
     """
 
     member_id: int
@@ -165,6 +167,7 @@ class DirectMessage:
     key: str | None = None
     not_before: datetime | None = None
     respect_hours: bool = True
+    sealed: bool = False
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,23 @@
 
 A report is stored with no member id, no platform id and no exact time: the ISO week, the team only
 when it is big enough not to single anyone out, and what the person chose to say. Asking for help
-goes through a ``StressRelay``, the one row that links a report back to a person; it lives apart
-from the report and is deleted when the conversation closes, the person is reached, or after 30
-days. Messages in a relayed conversation are passed through, never stored by this practice.
+goes through a ``StressRelay``, whose two sides are member ids sealed under ``TEND_SECRET_KEY``
+(``practices.sealing``), with the due hour and expiry day as its only times; it is deleted when the
+conversation closes, the person is reached, or after 30 days. Every message between the two sides
+(and the chosen person's "please reach out") is a sealed outbox row: the table shows neither who
+receives it nor what it says, and the row is gone once sent. The request goes to the whole rota,
+the author too when they are on it, so nobody is singled out by being left out. Submitting and
+answering are ``ANONYMOUS`` events: the engine writes nothing about the person who acted.
+docs/privacy.md ("Threat model") states what this protects against.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from practices import signals
+from practices import sealing, signals
 from practices.context import PracticeContext, SweepContext, SweepResult
 from practices.messages import (
     Button,
@@ -41,6 +47,7 @@ from storage.teams import teams_of
 # How long the rota has to answer before a request counts as unsupported. Settings carry
 # TEND_SUPPORT_REPLY_HOURS (default 48), but practices cannot read settings; see the module report.
 RELAY_LIFETIME = timedelta(days=30)
+AUTHOR, SUPPORTER = "relay-author", "relay-supporter"  # sealing purposes of the relay's two sides
 MAX_WORDS = 2000
 MAX_MESSAGE = 2000
 
@@ -94,6 +101,16 @@ NO_ROTA = (
     "so there is no one I can pass it to. Ask an admin to add support people "
     "(/tend support add @person), or type /tend stress again and choose someone to reach out to you."
 )
+ROTA_INCLUDES_YOU = (
+    "You are on the support rota yourself, so the request reaches you too, like everyone on it: that "
+    "way nobody can tell who asked by who was left out. Someone else will answer it."
+)
+ONLY_YOU_ON_ROTA = (
+    "You are the only person on the support rota, so nobody else can answer this yet. Ask an admin "
+    "to add support people (/tend support add @person), or type /tend stress again and choose "
+    "someone to reach out to you."
+)
+NOT_MET = "Please type /tend stress to start a private check-in first."
 REACH_OUT_SENT = (
     "Thank you for telling me. I've asked @{name} to reach out to you. They get a private message, "
     "within their working hours, with your name and nothing else: not how heavy it is, what it is "
@@ -356,6 +373,8 @@ async def submit_report(ctx: PracticeContext, values: dict[str, str]) -> Outcome
     support = values.get("support", "").strip().lower()
     if support not in SUPPORT_CHOICES:
         return _try_again(BAD_SUPPORT)
+    if support != "count" and ctx.actor.id is None:  # never met: nobody Tend could write back to
+        return _try_again(NOT_MET)
     chosen: Member | None = None
     if support == "reach_out":
         found = await _chosen_person(ctx, values.get("person", ""))
@@ -398,7 +417,7 @@ async def _chosen_person(ctx: PracticeContext, person: str) -> Member | Outcome:
         member = matches[0] if len(matches) == 1 else None
     if member is None:
         return _try_again(UNKNOWN_PERSON.format(name=person if person.startswith("@") else f"@{person}"))
-    if member.id == ctx.actor_id:
+    if member.id == ctx.actor.id:
         return _try_again(SELF_PERSON)
     if member.is_bot:
         return _try_again(BOT_PERSON.format(name=member.display_name))
@@ -407,59 +426,71 @@ async def _chosen_person(ctx: PracticeContext, person: str) -> Member | Outcome:
 
 async def _team_if_large_enough(ctx: PracticeContext) -> int | None:
     """The reporter's team, only when it has enough people that a report cannot point at anyone."""
-    teams = await teams_of(ctx.session, ctx.actor_id)
+    if ctx.actor.id is None:
+        return None
+    teams = await teams_of(ctx.session, ctx.actor.id)
     if not teams or teams[0].id is None:
         return None
     size = await store.team_size(ctx.session, teams[0].id)
     return teams[0].id if size >= ctx.min_group_size else None
 
 
-async def _ask_the_rota(ctx: PracticeContext, report: StressReport, promise: str) -> Outcome:
-    rota = [m for m in await store.support_members(ctx.session, ctx.workspace_id) if m.id != ctx.actor_id]
+def _due_hour(moment: datetime) -> datetime:
+    """The next whole hour: when a request falls due says nothing finer about when it was made."""
+    hour = moment.replace(minute=0, second=0, microsecond=0)
+    return hour if hour == moment else hour + timedelta(hours=1)
+
+
+def _expiry_day(moment: datetime) -> datetime:
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day if day == moment else day + timedelta(days=1)
+
+
+def _new_relay(ctx: PracticeContext, report: StressReport, kind: str, **sides: str | None) -> StressRelay:
     assert report.id is not None
+    return StressRelay(
+        token=secrets.token_urlsafe(24),
+        report_id=report.id,
+        kind=kind,
+        support_due_at=_due_hour(ctx.now + ctx.support_window),
+        expires_at=_expiry_day(ctx.now + RELAY_LIFETIME),
+        **sides,
+    )
+
+
+async def _ask_the_rota(ctx: PracticeContext, report: StressReport, promise: str) -> Outcome:
+    """The whole rota is asked, the author too when on it: whoever is left out would be the author."""
+    rota = await store.support_members(ctx.session, ctx.workspace_id)
+    assert report.id is not None
+    others = [member for member in rota if member.id != ctx.actor_id]
     if not rota:
         await store.set_report_state(ctx.session, report.id, "unsupported", only_from=("requested",))
         await record_for_report(ctx.session, report, "stress_unsupported")
         return _answer(NO_ROTA, promise)
-    token = secrets.token_urlsafe(24)
-    await store.add_relay(
-        ctx.session,
-        StressRelay(
-            token=token,
-            report_id=report.id,
-            author_member_id=ctx.actor_id,
-            support_due_at=ctx.now + ctx.support_window,
-            expires_at=ctx.now + RELAY_LIFETIME,
-        ),
-    )
-    card = ask_card(report, token)
-    intents: list[Intent] = [
-        DirectMessage(member.id or 0, card, key=f"stress-ask:{token}:{member.id}") for member in rota
-    ]
-    intents.append(Reply(Card(title="", blocks=(Text(TALK_SENT), Text(promise)))))
+    relay = _new_relay(ctx, report, "talk", author_seal=sealing.seal_id(ctx.secret_key, AUTHOR, ctx.actor_id))
+    await store.add_relay(ctx.session, relay)
+    card = ask_card(report, relay.token)
+    intents: list[Intent] = [DirectMessage(member.id or 0, card) for member in rota]
+    said = [TALK_SENT] if others else [ONLY_YOU_ON_ROTA]
+    if others and len(others) < len(rota):
+        said.append(ROTA_INCLUDES_YOU)
+    intents.append(Reply(Card(title="", blocks=tuple(Text(text) for text in (*said, promise)))))
     return Outcome(tuple(intents))
 
 
 async def _ask_to_reach_out(
     ctx: PracticeContext, report: StressReport, chosen: Member, promise: str
 ) -> Outcome:
-    """The chosen person's message is the only place the report meets a name; the relay has no author."""
-    assert report.id is not None and chosen.id is not None
-    token = secrets.token_urlsafe(24)
-    await store.add_relay(
-        ctx.session,
-        StressRelay(
-            token=token,
-            report_id=report.id,
-            author_member_id=None,
-            supporter_member_id=chosen.id,
-            support_due_at=ctx.now + ctx.support_window,
-            expires_at=ctx.now + RELAY_LIFETIME,
-        ),
+    """The chosen person's message is the only place the report meets a name, and it is sealed
+    while it waits (it is written in the same transaction as the report); the relay has no author."""
+    assert chosen.id is not None
+    relay = _new_relay(
+        ctx, report, "reach_out", supporter_seal=sealing.seal_id(ctx.secret_key, SUPPORTER, chosen.id)
     )
+    await store.add_relay(ctx.session, relay)
     return Outcome(
         (
-            DirectMessage(chosen.id, reach_card(ctx.actor, token), key=f"stress-reach:{token}"),
+            DirectMessage(chosen.id, reach_card(ctx.actor, relay.token), sealed=True),
             Reply(
                 Card(title="", blocks=(Text(REACH_OUT_SENT.format(name=chosen.display_name)), Text(promise)))
             ),
@@ -477,6 +508,23 @@ async def record_for_report(
 
 
 # --- the relay -------------------------------------------------------------------------------------
+
+
+def _author(ctx: PracticeContext, relay: StressRelay) -> int | None:
+    return sealing.unseal_id(ctx.secret_key, AUTHOR, relay.author_seal)
+
+
+def _supporter(ctx: PracticeContext, relay: StressRelay) -> int | None:
+    return sealing.unseal_id(ctx.secret_key, SUPPORTER, relay.supporter_seal)
+
+
+async def _live_talk(ctx: PracticeContext, token: str) -> tuple[StressRelay, int] | None:
+    """The open "talk" conversation behind a button, with its author; None when it is gone."""
+    relay = await store.get_relay(ctx.session, token)
+    if relay is None or relay.kind != "talk":
+        return None
+    author = _author(ctx, relay)
+    return (relay, author) if author is not None else None
 
 
 async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: str | None) -> Outcome:
@@ -501,62 +549,64 @@ async def on_form(ctx: PracticeContext, form_id: str, values: dict[str, str], st
 
 async def open_reply(ctx: PracticeContext, token: str) -> Outcome:
     """ "Reply anonymously" (rota) or "Reply" (either side of a conversation): the message form."""
-    relay = await store.get_relay(ctx.session, token)
-    if relay is None or relay.author_member_id is None:
+    found = await _live_talk(ctx, token)
+    if found is None:
         return Outcome.reply(GONE)
-    if relay.author_member_id == ctx.actor_id:
-        return (
-            Outcome.reply(WAITING)
-            if relay.supporter_member_id is None
-            else Outcome((OpenForm(message_form(token)),))
-        )
-    refusal = await _supporter_refusal(ctx, relay)
+    relay, author = found
+    supporter = _supporter(ctx, relay)
+    if ctx.actor.id is not None and author == ctx.actor.id:
+        return Outcome.reply(WAITING) if supporter is None else Outcome((OpenForm(message_form(token)),))
+    refusal = await _supporter_refusal(ctx, author, supporter)
     if refusal is not None:
         return refusal
-    title = REPLY_ANON if relay.supporter_member_id is None else MESSAGE_TITLE
+    title = REPLY_ANON if supporter is None else MESSAGE_TITLE
     return Outcome((OpenForm(message_form(token, title)),))
 
 
-async def _supporter_refusal(ctx: PracticeContext, relay: StressRelay) -> Outcome | None:
+async def _supporter_refusal(ctx: PracticeContext, author: int, supporter: int | None) -> Outcome | None:
     """Why this person may not answer, if they may not: only the reporter's own workspace's rota can."""
-    if relay.supporter_member_id == ctx.actor_id:
+    if supporter is not None and supporter == ctx.actor.id:
         return None
-    if relay.supporter_member_id is not None:
+    if supporter is not None:
         return Outcome.reply(TAKEN)
-    if not ctx.actor.is_support or ctx.actor.is_bot:
+    if ctx.actor.id is None or not ctx.actor.is_support or ctx.actor.is_bot:
         return Outcome.reply(NOT_ROTA)
-    workspace = await store.workspace_of_member(ctx.session, relay.author_member_id)
+    workspace = await store.workspace_of_member(ctx.session, author)
     return None if workspace is not None and workspace.id == ctx.workspace_id else Outcome.reply(NOT_ROTA)
 
 
 async def pass_on(ctx: PracticeContext, token: str, message: str) -> Outcome:
-    """One message across the relay. Only the relay's token travels; the text is not stored here."""
+    """One message across the relay, sealed while it waits; the text is not stored by this practice."""
     message = message.strip()
     if not message:
         return Outcome.reply(EMPTY_MESSAGE)
     if len(message) > MAX_MESSAGE:
         return Outcome.reply(LONG_MESSAGE.format(count=len(message)))
-    relay = await store.get_relay(ctx.session, token)
-    if relay is None or relay.author_member_id is None:
+    found = await _live_talk(ctx, token)
+    if found is None:
         return Outcome.reply(GONE)
-    if relay.author_member_id == ctx.actor_id:
-        if relay.supporter_member_id is None:
+    relay, author = found
+    supporter = _supporter(ctx, relay)
+    if ctx.actor.id is not None and author == ctx.actor.id:
+        if supporter is None:
             return Outcome.reply(WAITING)
         card = relayed_card(TO_SUPPORTER_TITLE, message, TO_SUPPORTER_FINE, token)
-        return Outcome((DirectMessage(relay.supporter_member_id, card), Reply(text_card(SENT_TO_SUPPORTER))))
-    refusal = await _supporter_refusal(ctx, relay)
+        return Outcome((DirectMessage(supporter, card, sealed=True), Reply(text_card(SENT_TO_SUPPORTER))))
+    refusal = await _supporter_refusal(ctx, author, supporter)
     if refusal is not None:
         return refusal
-    if relay.supporter_member_id is None:
-        if not await store.claim_relay(ctx.session, token, ctx.actor_id):
+    if supporter is None:
+        sealed = sealing.seal_id(ctx.secret_key, SUPPORTER, ctx.actor_id)
+        if not await store.claim_relay(ctx.session, token, sealed):
             return Outcome.reply(TAKEN)
-        await _mark_answered(ctx.session, relay.report_id)
+        await _mark_answered(ctx, relay.report_id)
     card = relayed_card(TO_AUTHOR_TITLE, message, TO_AUTHOR_FINE, token)
-    return Outcome((DirectMessage(relay.author_member_id, card), Reply(text_card(SENT_TO_AUTHOR))))
+    return Outcome((DirectMessage(author, card, sealed=True), Reply(text_card(SENT_TO_AUTHOR))))
 
 
-async def _mark_answered(session: Session, report_id: int) -> None:
+async def _mark_answered(ctx: PracticeContext, report_id: int) -> None:
     """First answer: the report counts as supported (even when it came after the reminder)."""
+    session = ctx.session
     if await store.set_report_state(session, report_id, "answered", only_from=("requested", "unsupported")):
         report = await store.get_report(session, report_id)
         if report is not None:
@@ -564,21 +614,23 @@ async def _mark_answered(session: Session, report_id: int) -> None:
 
 
 async def close(ctx: PracticeContext, token: str) -> Outcome:
-    """Either side ends the conversation: the relay row (the link to the author) is deleted."""
-    relay = await store.get_relay(ctx.session, token)
-    if relay is None or relay.author_member_id is None:
+    """Either side ends the conversation: the relay row (the only routing to the author) is deleted."""
+    found = await _live_talk(ctx, token)
+    if found is None:
         return Outcome.reply(GONE)
-    if ctx.actor_id == relay.author_member_id:
-        other, for_other, for_you = relay.supporter_member_id, CLOSED_FOR_SUPPORTER, CLOSED_BY_YOU_AUTHOR
-    elif ctx.actor_id == relay.supporter_member_id:
-        other, for_other, for_you = relay.author_member_id, CLOSED_FOR_AUTHOR, CLOSED_BY_YOU_SUPPORTER
+    relay, author = found
+    supporter = _supporter(ctx, relay)
+    if ctx.actor.id is not None and ctx.actor.id == author:
+        other, for_other, for_you = supporter, CLOSED_FOR_SUPPORTER, CLOSED_BY_YOU_AUTHOR
+    elif ctx.actor.id is not None and ctx.actor.id == supporter:
+        other, for_other, for_you = author, CLOSED_FOR_AUTHOR, CLOSED_BY_YOU_SUPPORTER
     else:
         return Outcome.reply(NOT_YOURS)
     if not await store.delete_relay(ctx.session, token):
         return Outcome.reply(GONE)
     intents: list[Intent] = []
     if other is not None:
-        intents.append(DirectMessage(other, text_card(for_other, CLOSED_TITLE), key=f"stress-closed:{token}"))
+        intents.append(DirectMessage(other, text_card(for_other, CLOSED_TITLE), sealed=True))
     intents.append(Reply(text_card(for_you)))
     return Outcome(tuple(intents))
 
@@ -586,11 +638,11 @@ async def close(ctx: PracticeContext, token: str) -> Outcome:
 async def reached(ctx: PracticeContext, token: str, message_ref: str | None) -> Outcome:
     """The chosen person reached out: the request is answered and its link deleted."""
     relay = await store.get_relay(ctx.session, token)
-    if relay is None or relay.author_member_id is not None:
+    if relay is None or relay.kind != "reach_out":
         return Outcome.reply(REACHED_DONE if relay is None else UNKNOWN_BUTTON)
-    if relay.supporter_member_id != ctx.actor_id:
+    if ctx.actor.id is None or _supporter(ctx, relay) != ctx.actor.id:
         return Outcome.reply(NOT_YOURS)
-    await _mark_answered(ctx.session, relay.report_id)
+    await _mark_answered(ctx, relay.report_id)
     await store.delete_relay(ctx.session, token)
     intents: list[Intent] = []
     if message_ref and ctx.place_id:
@@ -611,23 +663,19 @@ async def sweep(ctx: SweepContext) -> list[SweepResult]:
         if not await store.set_report_state(ctx.session, report.id, "unsupported", only_from=("requested",)):
             continue
         await record_for_report(ctx.session, report, "stress_unsupported")
-        key = f"stress-reminder:{relay.token}"
-        if relay.author_member_id is not None:
-            workspace = await store.workspace_of_member(ctx.session, relay.author_member_id)
+        scope = f"stress-reminder:{relay.token}"
+        if relay.kind == "talk":
+            author = sealing.unseal_id(ctx.secret_key, AUTHOR, relay.author_seal)
+            workspace = await store.workspace_of_member(ctx.session, author)
             rota = await store.support_members(ctx.session, workspace.id or 0) if workspace else []
             card = reminder_card(report, relay.token, ctx.support_window)
-            intents: list[Intent] = [
-                DirectMessage(member.id or 0, card, key=f"{key}:{member.id}")
-                for member in rota
-                if member.id != relay.author_member_id
-            ]
+            intents: list[Intent] = [DirectMessage(member.id or 0, card) for member in rota]
         else:  # a reach-out: only the chosen person can act, and the reminder names nobody
-            workspace = await store.workspace_of_member(ctx.session, relay.supporter_member_id)
-            intents = [
-                DirectMessage(relay.supporter_member_id or 0, reach_reminder_card(relay.token), key=key)
-            ]
+            chosen = sealing.unseal_id(ctx.secret_key, SUPPORTER, relay.supporter_seal)
+            workspace = await store.workspace_of_member(ctx.session, chosen)
+            intents = [DirectMessage(chosen, reach_reminder_card(relay.token))] if chosen else []
         if workspace is not None and intents:
-            results.append(SweepResult(workspace, Outcome(tuple(intents)), key))
+            results.append(SweepResult(workspace, Outcome(tuple(intents)), scope))
     await store.delete_expired_relays(ctx.session, ctx.now)
     return results
 
@@ -670,5 +718,41 @@ async def remove_support(ctx: PracticeContext, members: list[Member]) -> Outcome
 
 
 ACTIONS = {"stress": on_action}
+# Handling these writes nothing about the person who acted (see ``bot.routes.is_anonymous``).
+ANONYMOUS = frozenset({REPORT_FORM, MESSAGE_FORM, REPLY, CLOSE, REACHED})
 FORMS = {"stress": on_form}
 SWEEPS = (sweep,)
+
+
+# --- data rights -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SideOfRelay:
+    """One open support conversation a person is in, and on which side (for export and forget-me)."""
+
+    relay: StressRelay
+    role: str  # "author" or "supporter"
+
+
+async def relays_of(ctx: PracticeContext, member_id: int) -> list[SideOfRelay]:
+    """Open conversations where the member is a side; only the server secret can tell which."""
+    found: list[SideOfRelay] = []
+    for relay in await store.all_relays(ctx.session):
+        if _author(ctx, relay) == member_id:
+            found.append(SideOfRelay(relay, "author"))
+        elif _supporter(ctx, relay) == member_id:
+            found.append(SideOfRelay(relay, "supporter"))
+    return found
+
+
+async def end_relays_of(ctx: PracticeContext, member_id: int) -> int:
+    """Forget-me: ends conversations the member started and reach-outs only they could act on; one
+    they were answering stays open for its author, for another person on the rota to pick up."""
+    ended = 0
+    for side in await relays_of(ctx, member_id):
+        if side.role == "author" or side.relay.kind == "reach_out":
+            ended += await store.delete_relay(ctx.session, side.relay.token)
+        else:
+            ended += await store.release_supporter(ctx.session, side.relay.token)
+    return ended

@@ -23,7 +23,12 @@ KINDS = ("place", "person")
 async def save_reference(
     session: AsyncSession, workspace_id: int, kind: str, key: str, reference: str, now: datetime
 ) -> None:
-    """Inserts or refreshes the reference for (workspace, kind, key)."""
+    """Inserts the reference for (workspace, kind, key), or replaces it when it changed.
+
+    An unchanged reference is not written again, and the time kept is the day: rewriting a person's
+    chat reference on every activity would stamp the moment of each thing they did, anonymous
+    submissions included, on a row that names them.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown reference kind {kind!r}")
     dialect = session.get_bind().dialect.name
@@ -33,12 +38,13 @@ async def save_reference(
         "kind": kind,
         "key": key,
         "reference": reference,
-        "updated_at": now,
+        "updated_at": now.replace(hour=0, minute=0, second=0, microsecond=0),
     }
     statement = insert(ConversationRef).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=["workspace_id", "kind", "key"],
         set_={"reference": statement.excluded.reference, "updated_at": statement.excluded.updated_at},
+        where=col(ConversationRef.reference) != statement.excluded.reference,
     )
     await session.exec(statement)  # type: ignore[call-overload]
 

@@ -11,11 +11,11 @@ import secrets
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, or_, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.addresses import forget_person
-from storage.models import Member, Outbox, Ritual, Shoutout, StressRelay, Team, TeamMembership
+from storage.models import Member, Outbox, Ritual, Shoutout, Team, TeamMembership
 from storage.outbox import PENDING, SENDING
 
 FORGOTTEN_NAME = "forgotten member"
@@ -51,14 +51,6 @@ async def rituals_created_by(session: AsyncSession, workspace_id: int, member_id
         Ritual.workspace_id == workspace_id, Ritual.created_by_member_id == member_id
     )
     return list((await session.exec(query.order_by(col(Ritual.id)))).all())
-
-
-async def relays_of(session: AsyncSession, member_id: int) -> list[StressRelay]:
-    """Open support conversations where the member is the author or the supporter."""
-    query = select(StressRelay).where(
-        or_(StressRelay.author_member_id == member_id, StressRelay.supporter_member_id == member_id)
-    )
-    return list((await session.exec(query.order_by(col(StressRelay.expires_at)))).all())
 
 
 async def messages_waiting_for(session: AsyncSession, workspace_id: int, member_id: int) -> int:
@@ -107,32 +99,6 @@ async def uncredit_rituals(session: AsyncSession, workspace_id: int, member_id: 
         .execution_options(synchronize_session="fetch")
     )
     return int(result.rowcount or 0)
-
-
-async def end_relays(session: AsyncSession, member_id: int) -> int:
-    """Deletes relays the member wrote, and reach-out relays only they could act on.
-
-    A conversation they were answering as a supporter stays open for its author, with no supporter:
-    another person on the rota can pick it up.
-    """
-    ended = await session.exec(
-        delete(StressRelay)  # type: ignore[call-overload]
-        .where(
-            (col(StressRelay.author_member_id) == member_id)
-            | (
-                (col(StressRelay.supporter_member_id) == member_id)
-                & col(StressRelay.author_member_id).is_(None)
-            )
-        )
-        .execution_options(synchronize_session="fetch")
-    )
-    released = await session.exec(
-        update(StressRelay)  # type: ignore[call-overload]
-        .where(col(StressRelay.supporter_member_id) == member_id)
-        .values(supporter_member_id=None)
-        .execution_options(synchronize_session="fetch")
-    )
-    return int(ended.rowcount or 0) + int(released.rowcount or 0)
 
 
 async def drop_messages_to(session: AsyncSession, workspace_id: int, member_id: int) -> int:

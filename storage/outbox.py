@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Member, Outbox, Workspace
 
 PENDING, SENDING, SENT, PARKED = "pending", "sending", "sent", "parked"
+SEALED = "sealed"  # target_kind of a row whose receiver and words are sealed (bot.delivery.sealed_row)
 # What a row's payload becomes once it is sent or parked: the words (a relayed support message, a
 # private note) are not kept after delivery; the row stays only as the idempotency record.
 ERASED = ""
@@ -255,6 +256,12 @@ async def hold_behind(session: AsyncSession, row: Claimed, until: datetime) -> i
         .values(next_attempt_at=until)
     )
     return int(result.rowcount or 0)
+
+
+async def delete_many(session: AsyncSession, row_ids: Sequence[int]) -> None:
+    """Sealed rows once sent: nothing of them is kept (their keys cannot recur: one per event)."""
+    if row_ids:
+        await session.exec(delete(Outbox).where(col(Outbox.id).in_(list(row_ids))))  # type: ignore[call-overload]
 
 
 async def mark_failed(session: AsyncSession, row_id: int, error: str, retry_at: datetime | None) -> None:

@@ -29,7 +29,19 @@ async def get_report(session: AsyncSession, report_id: int) -> StressReport | No
 
 
 async def team_size(session: AsyncSession, team_id: int) -> int:
-    query = select(func.count()).select_from(TeamMembership).where(TeamMembership.team_id == team_id)
+    """People in the team who could have written a report: bots, deactivated and never looked-up
+    accounts are not people a report could hide among."""
+    query = (
+        select(func.count())
+        .select_from(TeamMembership)
+        .join(Member, col(Member.id) == col(TeamMembership.member_id))
+        .where(
+            TeamMembership.team_id == team_id,
+            col(Member.is_bot).is_(False),
+            col(Member.deactivated).is_(False),
+            col(Member.profile_known).is_(True),
+        )
+    )
     return int((await session.exec(query)).one())
 
 
@@ -41,6 +53,7 @@ async def support_members(session: AsyncSession, workspace_id: int) -> list[Memb
             Member.workspace_id == workspace_id,
             col(Member.is_support).is_(True),
             col(Member.is_bot).is_(False),
+            col(Member.deactivated).is_(False),
         )
         .order_by(col(Member.display_name), col(Member.id))
     )
@@ -58,12 +71,12 @@ async def get_relay(session: AsyncSession, token: str) -> StressRelay | None:
     return await session.get(StressRelay, token)
 
 
-async def claim_relay(session: AsyncSession, token: str, supporter_member_id: int) -> bool:
-    """Makes this supporter the one who answers; False when someone else already did."""
+async def claim_relay(session: AsyncSession, token: str, supporter_seal: str) -> bool:
+    """Makes this supporter (their sealed id) the one who answers; False when someone else already did."""
     result = await session.exec(
         update(StressRelay)  # type: ignore[call-overload]
-        .where(col(StressRelay.token) == token, col(StressRelay.supporter_member_id).is_(None))
-        .values(supporter_member_id=supporter_member_id, answered=True)
+        .where(col(StressRelay.token) == token, col(StressRelay.supporter_seal).is_(None))
+        .values(supporter_seal=supporter_seal, answered=True)
     )
     return bool(result.rowcount == 1)
 
@@ -101,6 +114,22 @@ async def overdue_relays(session: AsyncSession, now: datetime) -> list[tuple[Str
         .order_by(col(StressRelay.support_due_at))
     )
     return [(relay, report) for relay, report in (await session.exec(query)).all()]
+
+
+async def all_relays(session: AsyncSession) -> list[StressRelay]:
+    """Every open relay (a short list: each lives 30 days at most); who is in one is sealed, so the
+    data-rights tools open each to find a person's."""
+    return list((await session.exec(select(StressRelay).order_by(col(StressRelay.expires_at)))).all())
+
+
+async def release_supporter(session: AsyncSession, token: str) -> bool:
+    """The supporter leaves (forget-me): the conversation waits for someone else on the rota."""
+    result = await session.exec(
+        update(StressRelay)  # type: ignore[call-overload]
+        .where(col(StressRelay.token) == token)
+        .values(supporter_seal=None)
+    )
+    return bool(result.rowcount == 1)
 
 
 async def delete_expired_relays(session: AsyncSession, now: datetime) -> int:

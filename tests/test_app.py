@@ -27,7 +27,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     """The machine's environment minus anything that would configure Tend behind the test's back."""
     prefixes = ("SLACK_", "MICROSOFT_", "TEAMS_", "TEND_", "DATABASE_URL", "HOST", "PORT")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    env["TEND_SECRET_KEY"] = TEST_SECRET_KEY  # serving requires one; pass TEND_SECRET_KEY="" to leave it unset
+    env["TEND_SECRET_KEY"] = TEST_SECRET_KEY  # serving needs one; TEND_SECRET_KEY="" leaves it unset
     env.update(extra)
     return env
 

@@ -10,7 +10,9 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from bot.events import PersonRef
+from practices import stress_reports as stress
 from practices.messages import Reply, Text
+from practices.sealing import PROCESS_KEY, unseal_id
 from storage.models import (
     Member,
     Outbox,
@@ -235,7 +237,8 @@ async def test_forget_me_on_a_supporter_leaves_the_conversation_open_for_its_aut
     await s.command(ADA, f"tend support remove <@{KIM}|kim>")
     assert "You are forgotten" in await s.command(KIM, "tend forget-me confirm")
     [kept] = await rows(s.database, StressRelay)
-    assert kept.supporter_member_id is None and kept.author_member_id == (await member(s.database, BO)).id
+    assert kept.supporter_seal is None
+    assert unseal_id(PROCESS_KEY, stress.AUTHOR, kept.author_seal) == (await member(s.database, BO)).id
 
 
 async def test_the_last_admin_is_refused_with_a_way_forward(s):

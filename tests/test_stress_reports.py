@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from bot.events import PersonRef
 from practices import stress_reports as stress
+from practices.sealing import PROCESS_KEY, unseal_id
 from storage.models import Member, Outbox, Signal, StressRelay, StressReport
 from tests.helpers import at
 from tests.scenario import Scenario
@@ -31,6 +32,12 @@ async def rows(database, model) -> list:
 
 async def signal_counts(database) -> dict[str, tuple[int, float]]:
     return {s.kind: (s.count, s.value_sum) for s in await rows(database, Signal)}
+
+
+def side(relay: StressRelay, purpose: str) -> int | None:
+    """Opens one side of a relay with the key the test engine uses (what TEND_SECRET_KEY's holder can do)."""
+    sealed = relay.author_seal if purpose == stress.AUTHOR else relay.supporter_seal
+    return unseal_id(PROCESS_KEY, purpose, sealed)
 
 
 async def member(database, user: str) -> Member:
@@ -141,10 +148,11 @@ async def test_talk_asks_the_rota_without_naming_the_reporter(s, database):
     [report] = await rows(database, StressReport)
     [relay] = await rows(database, StressRelay)
     assert (report.support, report.support_state) == ("talk", "requested")
-    assert relay.report_id == report.id and relay.author_member_id == (await member(database, BO)).id
-    assert relay.supporter_member_id is None and not relay.answered
+    # Who asked is sealed under the server secret; the times are the due hour and the expiry day.
+    assert relay.report_id == report.id and side(relay, stress.AUTHOR) == (await member(database, BO)).id
+    assert relay.supporter_seal is None and not relay.answered
     assert relay.support_due_at == START + timedelta(hours=48)
-    assert relay.expires_at == START + timedelta(days=30)
+    assert relay.expires_at == at("2025-04-03 00:00")
     assert len(relay.token) >= 32
     assert await signal_counts(database) == {
         "stress_reported": (1, 4.0),
@@ -168,12 +176,23 @@ async def test_talk_with_nobody_on_the_rota_says_so_honestly(s, database):
     }
 
 
-async def test_a_reporter_on_the_rota_is_not_asked_to_answer_themself(s, database):
+async def test_a_reporter_on_the_rota_is_asked_like_everyone_so_nobody_is_singled_out(s, database):
     await s.command(ANA, f"tend support add <@{BO}|bojana>")
     s.sender.sent.clear()
-    await s.submit(BO, "stress.report", REPORT)
-    assert s.sender.directs(BO) == []
-    assert {d.target for d in s.sender.directs()} == {KIM, LEE}
+    answer = await s.submit(BO, "stress.report", REPORT)
+    assert "reaches you too" in answer and "Someone else will answer it" in answer
+    assert {d.target for d in s.sender.directs()} == {BO, KIM, LEE}  # the whole rota, the author too
+    token = token_from(s.sender.directs(BO)[0].card)
+    assert "Nobody has answered yet" in await s.click(BO, "stress.reply", token, direct=True)
+
+
+async def test_the_only_person_on_the_rota_reporting_is_told_nobody_else_can_answer(s, database):
+    await s.command(ANA, f"tend support remove <@{KIM}|kim> <@{LEE}|lee>")
+    await s.command(ANA, f"tend support add <@{BO}|bojana>")
+    s.sender.sent.clear()
+    answer = await s.submit(BO, "stress.report", REPORT)
+    assert "only person on the support rota" in answer
+    assert [d.target for d in s.sender.directs()] == [BO]  # as any report would: the rota is asked
 
 
 # --- the relay ---------------------------------------------------------------------------------------
@@ -197,7 +216,7 @@ async def test_a_reply_reaches_the_author_and_the_answer_reaches_only_that_suppo
     assert "kim" not in repr(to_author.card) and KIM not in repr(to_author.card)
     assert [b.action for b in to_author.card.buttons] == ["stress.reply", "stress.close"]
     [relay] = await rows(database, StressRelay)
-    assert relay.supporter_member_id == (await member(database, KIM)).id and relay.answered
+    assert side(relay, stress.SUPPORTER) == (await member(database, KIM)).id and relay.answered
     [report] = await rows(database, StressReport)
     assert report.support_state == "answered"
     assert (await signal_counts(database))["stress_supported"] == (1, 0.0)
@@ -266,7 +285,7 @@ async def test_an_empty_or_overlong_message_is_not_passed_on(s, database, messag
     assert expected in await s.submit(KIM, "stress.message", {"message": message}, token)
     assert s.sender.directs(BO) == []
     [relay] = await rows(database, StressRelay)
-    assert relay.supporter_member_id is None
+    assert relay.supporter_seal is None
 
 
 # --- the 48-hour window and the 30-day limit ---------------------------------------------------------
@@ -287,11 +306,10 @@ async def test_no_reply_in_48_hours_marks_it_unsupported_and_reminds_the_rota_on
         assert len(reminders) == 1
         assert "4/5, about workload" in reminders[0].card.fallback
         assert token_from(reminders[0].card) == token
-    keys = [row.idempotency_key for row in await rows(database, Outbox)]
-    rota_ids = [(await member(database, user)).id for user in (KIM, LEE)]
-    assert sorted(k for k in keys if k.startswith("stress-reminder:")) == sorted(
-        f"stress-reminder:{token}:{member_id}" for member_id in rota_ids
-    )
+    outbox = await rows(database, Outbox)
+    reminded = [row for row in outbox if row.idempotency_key.startswith("stress-reminder:")]
+    rota_ids = {str((await member(database, user)).id) for user in (KIM, LEE)}
+    assert {row.target_id for row in reminded} == rota_ids and len(reminded) == 2
     assert s.sender.directs(BO) == []  # never any pressure on the person who asked
 
     # A late answer still counts as support; the unsupported count stays what it was.
@@ -312,9 +330,9 @@ async def test_an_answered_request_is_never_flagged(s, database):
 async def test_relays_are_deleted_after_30_days(s, database):
     token = await talk(s)
     await s.submit(KIM, "stress.message", {"message": "Here."}, token)
-    await s.advance(days=29)
+    await s.advance(days=30)  # it expires at the end of the 30th day (a day, not the report's moment)
     assert len(await rows(database, StressRelay)) == 1
-    await s.advance(days=1)
+    await s.advance(hours=14)
     assert await rows(database, StressRelay) == []
     assert len(await rows(database, StressReport)) == 1
     assert "closed" in await s.click(BO, "stress.reply", token, direct=True)
@@ -338,7 +356,7 @@ async def test_reach_out_names_the_reporter_only_to_the_chosen_person(s, databas
     [report] = await rows(database, StressReport)
     [relay] = await rows(database, StressRelay)
     assert (report.support, report.support_state) == ("reach_out", "requested")
-    assert relay.author_member_id is None and relay.supporter_member_id == (await member(database, MAX)).id
+    assert relay.author_seal is None and side(relay, stress.SUPPORTER) == (await member(database, MAX)).id
 
     token = token_from(ask.card)
     assert "Only the two people" in await s.click(KIM, "stress.reached", token, direct=True)
