@@ -78,13 +78,18 @@ async def enqueue_intents(
     ritual_id: int | None = None,
     *,
     secret_key: bytes = PROCESS_KEY,
+    anonymous: bool = False,
 ) -> int:
     """Writes the sendable intents as outbox rows; returns how many were new.
 
     ``scope`` names the cause (an event id, an occurrence) so the same cause always yields the same
-    keys: handling it again writes nothing new. ``secret_key`` seals ``DirectMessage(sealed=True)``.
+    keys: handling it again writes nothing new. ``secret_key`` seals ``DirectMessage(sealed=True)``;
+    ``anonymous`` (the cause was an anonymous submission) keeps the rows' written time to the hour.
     """
     rows = await outbox_rows(session, workspace, intents, now, scope, ritual_id, secret_key=secret_key)
+    if anonymous:
+        for row in rows:
+            row["created_at"] = _hour_of(now)
     return await outbox.enqueue_many(session, rows)
 
 

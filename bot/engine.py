@@ -161,7 +161,13 @@ class Engine:
                 outcome = await route(context, event)
                 scope = f"{origin.platform}:{event_id}" if event_id else f"event:{uuid.uuid4().hex}"
                 await enqueue_intents(
-                    session, workspace, outcome.intents, now, scope, secret_key=self.secret_key
+                    session,
+                    workspace,
+                    outcome.intents,
+                    now,
+                    scope,
+                    secret_key=self.secret_key,
+                    anonymous=is_anonymous(event),
                 )
         except Conflict:
             # A concurrent duplicate (same event id on another replica) lost the race: already handled.
