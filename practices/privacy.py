@@ -29,15 +29,16 @@ ONE_ON_ONES = (
 )
 CHECK_INS = (
     "*Check-in answers* (meeting openers) are counted, never shown per person: nobody, admins "
-    "included, can see who answered what. Nothing but the number of answers is shown until "
-    "{size} people have answered, and the answers are deleted when the check-in closes; only "
-    "team totals remain."
+    "included, can see who answered what. While a check-in is open its card shows only how many "
+    "answered; the totals appear when it closes, and only if {size} or more people answered. The "
+    "answers are deleted then; only totals remain."
 )
 STRESS = (
     "*Stress reports* are stored with no link to you: no name, no user id, no exact time (only the "
     "week), and your team only if it has at least {size} people. If you ask for anonymous support, a "
-    "temporary link lets replies reach you; it is deleted when the conversation closes, or after 30 "
-    "days at the latest. The messages in that conversation are passed on, not kept."
+    "temporary link, locked with a key that is not in Tend's database, lets replies reach you; it is "
+    "deleted when the conversation closes, or after 30 days at the latest. The messages in that "
+    "conversation are passed on locked the same way, and not kept once delivered."
 )
 GROUP_SIZE = (
     "*Team figures* are shown only for groups of at least {size} people, so nobody can be singled "
