@@ -32,6 +32,8 @@ import pytest
 from sqlalchemy import inspect, text
 
 from adapters.teams.translate import event_id as teams_event_id
+from bot.addresses import Addresses
+from bot.clock import FixedClock
 from bot.events import PersonRef
 from bot.logs import KeyValueFormatter, setup_logging
 from practices import sealing
@@ -449,3 +451,32 @@ async def test_the_reporter_never_appears_in_a_log_line(fresh_url, caplog):
         for secret in (REPORTER, REPORTER_NAME, digest, WORDS_TALK, WORDS_REACH, *SECRET_TEXTS):
             assert secret.casefold() not in line.casefold(), line
         assert not id_field.search(line), line
+
+
+async def test_a_teams_activity_does_not_restamp_the_persons_chat_reference(database):
+    """Teams refreshes references on every activity; rewriting a person's chat reference each time
+    would stamp the moment of each thing they did (an anonymous submission included) on a row that
+    names them. Unchanged, it is not written at all; changed, it keeps only the day."""
+    clock = FixedClock(REPORTED_AT - timedelta(days=2))
+    addresses = Addresses(database, clock, "teams")
+    reference = {"conversation": {"id": personal_chat(REPORTER)}, "serviceUrl": "https://smba.example/"}
+    await addresses.remember("tenant-1", "person", REPORTER, reference)
+
+    async def stamp() -> tuple[object, object]:
+        async with database.engine.connect() as connection:
+            xmin = "xmin::text" if database.engine.dialect.name == "postgresql" else "rowid"
+            row = (
+                await connection.execute(
+                    text(f"SELECT updated_at, {xmin} FROM conversationref WHERE key = :k"), {"k": REPORTER}
+                )
+            ).one()
+        return row[0], row[1]
+
+    before = await stamp()
+    clock.set(REPORTED_AT)  # the moment of an anonymous submission from their private chat
+    await addresses.remember("tenant-1", "person", REPORTER, reference)
+    assert await stamp() == before  # not even a new row version on PostgreSQL
+    clock.set(REPORTED_AT + timedelta(minutes=5))
+    await addresses.remember("tenant-1", "person", REPORTER, {**reference, "serviceUrl": "https://other/"})
+    updated_at, _ = await stamp()
+    assert _moment(updated_at) == REPORTED_AT.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
