@@ -112,7 +112,7 @@ async def serve(settings: Settings) -> None:
     assert settings.secret_key is not None  # main refuses to serve without one
     policy = policy_of(settings, settings.secret_key)
     engine = Engine(database, clock, senders, metrics=metrics, index_weights=settings.index_weights, **policy)
-    scheduler = Scheduler(database, clock, metrics=metrics, charts=chart_folder(), **policy)
+    scheduler = Scheduler(database, clock, metrics=metrics, charts=chart_folder(), senders=senders, **policy)
     app = create_http_app(database, metrics)
     slack_socket: SocketMode | None = None
     if slack_sender is not None:

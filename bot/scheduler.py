@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,12 +24,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
 from bot.delivery import DeliveryWorker, enqueue_intents, outbox_rows
+from bot.errors import SendError, UnsupportedByPlatform
 from bot.logs import log_event
 from bot.metrics import Metrics
+from bot.ports import Sender
 from bot.recurrence import next_run
 from bot.routes import RITUALS, SWEEPS
-from practices.context import SUPPORT_WINDOW, FireContext, SweepContext
+from practices.context import SUPPORT_WINDOW, FireContext, SweepContext, SweepResult
 from practices.index import purge_old_charts
+from practices.messages import UpdateCard
 from practices.rituals import GRACE, anchor_of, lead_of, recurrence_of
 from practices.sealing import PROCESS_KEY
 from storage import rituals as store
@@ -51,6 +55,7 @@ class TickReport:
     skipped: int = 0
     claimed: int = 0
     swept: int = 0
+    updated: int = 0  # cards a sweep replaced (a closed check-in's totals)
 
 
 def following(ritual: Ritual, after: datetime) -> datetime | None:
@@ -84,8 +89,11 @@ class Scheduler:
         support_window: timedelta = SUPPORT_WINDOW,
         charts: Path | None = None,
         secret_key: bytes = PROCESS_KEY,
+        senders: Mapping[str, Sender] | None = None,
     ) -> None:
         self.database = database
+        # Per platform, for the cards a sweep replaces; without one a sweep's card updates are skipped.
+        self.senders = dict(senders or {})
         self.charts = charts  # /tend index's chart folder, purged hourly; None leaves it alone (tests)
         self.clock = clock
         self.metrics = metrics or Metrics()
@@ -113,6 +121,7 @@ class Scheduler:
                     report.swept += await enqueue_intents(
                         session, result.workspace, result.outcome.intents, now, result.scope
                     )
+            report.updated += await self._update_cards(results)  # only once what caused them is committed
         async with self.database.session() as session:  # once a tick, not on every event's delivery
             self.metrics.outbox_pending.set(await pending_count(session))
         if self._last_purge is None or now - self._last_purge >= PURGE_EVERY:
@@ -126,6 +135,37 @@ class Scheduler:
                     logger.warning("old index charts not purged", extra={"error": type(error).__name__})
             self._last_purge = now
         return report
+
+    async def _update_cards(self, results: list[SweepResult]) -> int:
+        """Replaces the cards the sweeps asked for, once each, through the platform's sender.
+
+        Like the engine's updates after a tap, they go at once rather than through the outbox; one
+        that fails is logged and counted, and the card keeps its previous, still truthful, state.
+        """
+        updated = 0
+        for result in results:
+            workspace = result.workspace
+            sender = self.senders.get(workspace.platform)
+            for intent in result.outcome.intents:
+                if not isinstance(intent, UpdateCard) or sender is None:
+                    continue
+                try:
+                    await sender.update(
+                        workspace.external_id, intent.place_id, intent.message_ref, intent.card
+                    )
+                except (SendError, UnsupportedByPlatform) as error:
+                    self.metrics.messages_failed.inc(platform=workspace.platform)
+                    log_event(
+                        logger,
+                        "card update failed",
+                        level=logging.WARNING,
+                        platform=workspace.platform,
+                        workspace=workspace.id or 0,
+                        outcome=type(error).__name__,
+                    )
+                    continue
+                updated += 1
+        return updated
 
     async def _fire_batch(self, now: datetime, report: TickReport) -> int:
         """Claims up to ``batch`` due rituals and fires them in one transaction.

@@ -1,23 +1,34 @@
 """Meeting-opener check-ins: "How are you arriving today?" on a weather scale, answered anonymously.
 
-Before the meeting a card is posted in the ritual's channel. Each tap is stored under a voter key,
-an HMAC of the member id keyed with the occurrence's random salt, so a person's second tap replaces
-their first, yet nothing stored names them. The card shows only how many answered until the minimum
-group size is reached, then the count per choice, never who chose what. Twelve hours after firing
-the occurrence closes: its answers become two aggregated signals, then the rows and the salt are
-deleted, after which no key can be recomputed for anyone.
+Before the meeting a card is posted in the ritual's channel. Whoever holds a dump, the database files
+or their leftover bytes, the logs and every version of the public card must not learn who chose what:
+
+- A tap is stored under a voter key, a keyed digest (``TEND_SECRET_KEY``) of the occurrence and the
+  platform user id, so a second tap replaces the first, yet nothing in the database can recompute it.
+  The tap is ``ANONYMOUS``: the engine writes no member row for it.
+- The score is stored sealed (``seal_score``): masked by a keyed pad with a fresh nonce on every write.
+  Rows, their order, their xmin and their WAL frames tie a row to the moment of a tap, which a
+  colleague watching someone tap also knows; without the key a row still says nothing of the choice.
+- Until the check-in closes the card shows only how many answered: a change per tap would tell
+  whoever saw the tap what was chosen. Twelve hours after firing the occurrence closes: the card is
+  updated once with the totals (only if at least the minimum group size answered), the answers become
+  aggregate signals and the rows are deleted.
+
+The key's holder can recompute voter keys and open scores while the rows (or their bytes) exist:
+that is the documented residual (docs/privacy.md, "Threat model").
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-from datetime import timedelta
+import secrets
+from collections import Counter
+from datetime import datetime, timedelta
 
 from practices import signals
 from practices.context import FireContext, PracticeContext, SweepContext, SweepResult
 from practices.messages import (
+    Block,
     Button,
     Buttons,
     Card,
@@ -31,11 +42,15 @@ from practices.messages import (
     UpdateCard,
     text_card,
 )
+from practices.sealing import digest
 from storage import openers as store
 from storage.models import Occurrence
+from storage.outbox import by_key
 
 KIND = "opener"
 ANSWER_ACTION = "opener.answer"
+# A tap writes nothing about the person who tapped (bot/routes.py ``is_anonymous``).
+ANONYMOUS = frozenset({ANSWER_ACTION})
 SUPPORT_ACTION = "stress.start"  # registered by the stress practice; it opens the report privately
 OPEN_FOR = timedelta(hours=12)
 CLOSE_BATCH = 500  # occurrences closed per sweep; the rest wait for the next tick
@@ -50,7 +65,7 @@ CHOICES: tuple[tuple[int, str], ...] = (
     (4, "⛅ Partly sunny"),
     (5, "☀️ Sunny"),
 )
-SCORES = {score for score, _ in CHOICES}
+SCORES = tuple(score for score, _ in CHOICES)
 
 # --- what people read (one place, to review and translate) ---------------------------------------
 QUESTION = "How are you arriving today?"
@@ -59,20 +74,64 @@ SUPPORT_LABEL = "I could use support"
 NO_ANSWERS = "No answers yet."
 ANSWERS = "{count} answers"
 ONE_ANSWER = "1 answer"
-WAITING = "The totals appear once {size} people have answered."
+TOTALS_LATER = "Totals appear when the check-in closes, if at least {size} people answered."
 PRIVATE = (
-    "Anonymous: only totals are shown, never who answered what, admins included. "
-    "Answers are erased 12 hours after the check-in."
+    "Anonymous: nobody, admins included, sees who answered what, and the card changes only in its "
+    "count until the check-in closes, 12 hours after it started. The answers are then erased."
 )
+CLOSED_HEADLINE = "This check-in has closed. {answers}"
+NOBODY = "Nobody answered."
+ANSWERED = "{count} people answered."
+ONE_ANSWERED = "1 person answered."
+TOO_FEW = "Fewer than {size} people answered, so no totals are shown."
+CLOSED_PRIVATE = "Nobody, admins included, saw who answered what. The answers themselves have been erased."
 SUPPORT_HINT = "Rough day? “I could use support” starts a private, anonymous report only you see."
 THANKS = "Thanks — your answer is counted anonymously; tap again to change it."
 CLOSED = "This check-in has closed, so answers are no longer counted. Look out for the next one!"
 UNKNOWN = "I couldn't read that answer. Please tap one of the weather buttons on the latest check-in card."
 
+# --- keys and sealed scores ------------------------------------------------------------------------
+VOTER_PURPOSE = "opener-voter"
+PAD_PURPOSE = "opener-score"
+TAG_PURPOSE = "opener-score-tag"
+# A sealed score fills the 32-bit ``score`` column: ((nonce * TAGS) + tag) * len(SCORES) + masked.
+TAGS = 1024  # a row sealed under another key opens with odds 1 in 1024, and is then left out
+NONCES = MAX_ID // len(SCORES) // TAGS
 
-def voter_key(salt: str, member_id: int) -> str:
-    """The key a person's answer is stored under: linkable to them only while the salt exists."""
-    return hmac.new(salt.encode(), str(member_id).encode(), hashlib.sha256).hexdigest()
+
+def voter_key(secret: bytes, occurrence_id: int, platform_user_id: str) -> str:
+    """The key a person's answer is stored under: one per person and occurrence, computable only with
+    the server secret (never stored), so no value in the database leads back to the person."""
+    return digest(secret, VOTER_PURPOSE, occurrence_id, platform_user_id)
+
+
+def _pad(secret: bytes, occurrence_id: int, voter: str, nonce: int) -> int:
+    return int(digest(secret, PAD_PURPOSE, occurrence_id, voter, nonce), 16) % len(SCORES)
+
+
+def _tag(secret: bytes, occurrence_id: int, voter: str, nonce: int, score: int) -> int:
+    return int(digest(secret, TAG_PURPOSE, occurrence_id, voter, nonce, score), 16) % TAGS
+
+
+def seal_score(secret: bytes, occurrence_id: int, voter: str, score: int) -> int:
+    """``score`` as a random-looking integer: the row's order, time or transaction (which a watcher can
+    match to a tap) must not lead to the choice. A fresh nonce per write, so a repeated choice differs."""
+    nonce = secrets.randbelow(NONCES)
+    masked = (SCORES.index(score) + _pad(secret, occurrence_id, voter, nonce)) % len(SCORES)
+    return (nonce * TAGS + _tag(secret, occurrence_id, voter, nonce, score)) * len(SCORES) + masked
+
+
+def open_score(secret: bytes, occurrence_id: int, voter: str, stored: int) -> int | None:
+    """The score ``seal_score`` sealed, or None when it was not sealed for this voter under this key."""
+    rest, masked = divmod(stored, len(SCORES))
+    nonce, tag = divmod(rest, TAGS)
+    if not 0 <= nonce < NONCES:
+        return None
+    score = SCORES[(masked - _pad(secret, occurrence_id, voter, nonce)) % len(SCORES)]
+    return score if _tag(secret, occurrence_id, voter, nonce, score) == tag else None
+
+
+# --- cards -----------------------------------------------------------------------------------------
 
 
 def _count_text(count: int) -> str:
@@ -81,14 +140,18 @@ def _count_text(count: int) -> str:
     return ONE_ANSWER if count == 1 else ANSWERS.format(count=count)
 
 
-def check_in_card(occurrence_id: int, tallies: dict[int, int], min_group_size: int) -> Card:
-    """The card, with the count only below the group size and the totals per choice at or above it."""
-    count = sum(tallies.values())
-    status: list[Text | Facts] = [Text(_count_text(count))]
-    if count >= min_group_size:
-        status.append(Facts(tuple(Fact(label, str(tallies.get(score, 0))) for score, label in CHOICES)))
-    else:
-        status.append(Text(WAITING.format(size=min_group_size)))
+def _answered_text(count: int) -> str:
+    if count == 0:
+        return NOBODY
+    return ONE_ANSWERED if count == 1 else ANSWERED.format(count=count)
+
+
+def _support() -> tuple[Block, ...]:
+    return (Buttons((Button(SUPPORT_LABEL, SUPPORT_ACTION, ""),)), Fine(SUPPORT_HINT))
+
+
+def check_in_card(occurrence_id: int, count: int, min_group_size: int) -> Card:
+    """The open card: the number of answers and nothing else that changes, whatever anyone chose."""
     answers = Buttons(
         tuple(Button(label, ANSWER_ACTION, f"{occurrence_id}:{score}") for score, label in CHOICES)
     )
@@ -97,12 +160,32 @@ def check_in_card(occurrence_id: int, tallies: dict[int, int], min_group_size: i
         blocks=(
             Text(INVITE),
             answers,
-            *status,
-            Buttons((Button(SUPPORT_LABEL, SUPPORT_ACTION, ""),)),
-            Fine(SUPPORT_HINT),
+            Text(_count_text(count)),
+            Text(TOTALS_LATER.format(size=min_group_size)),
+            *_support(),
             Fine(PRIVATE),
         ),
     )
+
+
+def closed_card(tallies: dict[int, int], min_group_size: int) -> Card:
+    """The card once closed: the totals per choice when enough people answered, else only that too few
+    did. No answer buttons: nothing more is counted."""
+    count = sum(tallies.values())
+    status: list[Block] = [Text(CLOSED_HEADLINE.format(answers=_answered_text(count)))]
+    if count >= min_group_size:
+        status.append(Facts(tuple(Fact(label, str(tallies.get(score, 0))) for score, label in CHOICES)))
+    else:
+        status.append(Text(TOO_FEW.format(size=min_group_size)))
+    return Card(title=QUESTION, blocks=(*status, *_support(), Fine(CLOSED_PRIVATE)))
+
+
+def posted_key(occurrence_id: int) -> str:
+    """The outbox key of the occurrence's card: how the closing sweep finds the message to update."""
+    return f"opener:{occurrence_id}"
+
+
+# --- handlers --------------------------------------------------------------------------------------
 
 
 async def fire(ctx: FireContext) -> Outcome:
@@ -110,8 +193,8 @@ async def fire(ctx: FireContext) -> Outcome:
     place = ctx.ritual.place_id
     occurrence_id = ctx.occurrence.id
     assert place is not None and occurrence_id is not None
-    card = check_in_card(occurrence_id, {}, ctx.min_group_size)
-    return Outcome((PostToPlace(place, card, key=f"opener:{occurrence_id}"),))
+    card = check_in_card(occurrence_id, 0, ctx.min_group_size)
+    return Outcome((PostToPlace(place, card, key=posted_key(occurrence_id)),))
 
 
 def _parse(value: str) -> tuple[int, int] | None:
@@ -123,16 +206,15 @@ def _parse(value: str) -> tuple[int, int] | None:
     return (occurrence_id, score) if occurrence_id <= MAX_ID and score in SCORES else None
 
 
-def _is_open(occurrence: Occurrence, ctx: PracticeContext) -> bool:
-    return (
-        occurrence.closed_at is None
-        and occurrence.answer_salt is not None
-        and ctx.now < occurrence.fired_at + OPEN_FOR
-    )
+def _is_open(occurrence: Occurrence, now: datetime) -> bool:
+    return occurrence.closed_at is None and now < occurrence.fired_at + OPEN_FOR
 
 
 async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: str | None) -> Outcome:
-    """Stores (or replaces) the tapper's answer, refreshes the card in place, thanks them privately."""
+    """Stores (or replaces) the tapper's sealed answer, refreshes the count on the card, thanks them.
+
+    The actor may be a person Tend never met (an unsaved member): only their platform id is used.
+    """
     parsed = _parse(value) if action == ANSWER_ACTION else None
     if parsed is None:
         return Outcome.reply(UNKNOWN)
@@ -141,37 +223,50 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
     if found is None:
         return Outcome.reply(UNKNOWN)
     occurrence, _ = found
-    if not _is_open(occurrence, ctx):
+    if not _is_open(occurrence, ctx.now):
         return Outcome.reply(CLOSED)
-    assert occurrence.answer_salt is not None
-    await store.save_answer(
-        ctx.session, occurrence_id, voter_key(occurrence.answer_salt, ctx.actor_id), score
-    )
-    tallies = await store.tally(ctx.session, occurrence_id)
+    voter = voter_key(ctx.secret_key, occurrence_id, ctx.actor.platform_user_id)
+    sealed = seal_score(ctx.secret_key, occurrence_id, voter, score)
+    await store.save_answer(ctx.session, occurrence_id, voter, sealed)
+    count = await store.answer_count(ctx.session, occurrence_id)
     intents: list[UpdateCard | Reply] = []
     if message_ref and ctx.place_id:
-        card = check_in_card(occurrence_id, tallies, ctx.min_group_size)
+        card = check_in_card(occurrence_id, count, ctx.min_group_size)
         intents.append(UpdateCard(message_ref, ctx.place_id, card))
     intents.append(Reply(text_card(THANKS)))
     return Outcome(tuple(intents))
 
 
 async def close_due(ctx: SweepContext) -> list[SweepResult]:
-    """Closes openers fired ``OPEN_FOR`` ago: answers become signals, then rows and salt are erased.
+    """Closes openers fired ``OPEN_FOR`` ago: answers become signals, the rows are deleted, and the
+    posted card is updated once with what may be shown.
 
-    A closed occurrence is never found again, so a second sweep does nothing. Nothing is sent: a
-    sweep has no reference to the posted card.
+    The signal with a score sum is recorded only for at least the minimum group size (a smaller
+    group's mood would be a few people's answers); below it, only how many answered. A closed
+    occurrence is never found again, so a second sweep does nothing.
     """
-    for occurrence, ritual, organization_id in await store.due_to_close(
+    results: list[SweepResult] = []
+    for occurrence, ritual, workspace in await store.due_to_close(
         ctx.session, KIND, ctx.now - OPEN_FOR, CLOSE_BATCH
     ):
-        count, score_sum = await store.close(ctx.session, occurrence, ctx.now)
-        team, week_of = ritual.team_id, occurrence.scheduled_at
-        await signals.record(
-            ctx.session, organization_id, team, week_of, "opener_answer", count=count, value=score_sum
-        )
-        await signals.record(ctx.session, organization_id, team, week_of, "opener_occurrence")
-    return []
+        occurrence_id = occurrence.id
+        assert occurrence_id is not None
+        stored = await store.close(ctx.session, occurrence, ctx.now)
+        opened = (open_score(ctx.secret_key, occurrence_id, voter, value) for voter, value in stored)
+        scores = [score for score in opened if score is not None]
+        bucket = (ctx.session, workspace.organization_id, ritual.team_id, occurrence.scheduled_at)
+        if len(scores) >= ctx.min_group_size:
+            await signals.record(*bucket, "opener_answer", count=len(scores), value=sum(scores))
+        elif scores:
+            await signals.record(*bucket, "opener_answer_few", count=len(scores))
+        await signals.record(*bucket, "opener_occurrence")
+        posted = await by_key(ctx.session, posted_key(occurrence_id))
+        if posted is None or not posted.platform_message_id:
+            continue  # never sent (still queued, or given up): there is no card to update
+        card = closed_card(dict(Counter(scores)), ctx.min_group_size)
+        update = UpdateCard(posted.platform_message_id, posted.target_id, card)
+        results.append(SweepResult(workspace, Outcome((update,)), scope=f"opener-close:{occurrence_id}"))
+    return results
 
 
 ACTIONS = {"opener": on_action}

@@ -19,6 +19,7 @@ SignalKind = Literal[
     "nudge_done",
     "nudge_skipped",
     "opener_answer",
+    "opener_answer_few",  # answers of a check-in with fewer than the minimum group size: a count, no score
     "opener_occurrence",
     "stress_reported",
     "stress_support_requested",

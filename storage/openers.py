@@ -1,6 +1,9 @@
-"""Check-in answers: one row per (occurrence, voter key), tallied on tap and erased at close.
+"""Check-in answers: one row per (occurrence, voter key), counted on tap, read and erased at close.
 
-The rows hold only a keyed hash of the voter and a score. Taps and the closing sweep meet on the
+The rows hold only what the practice hands in: a keyed digest of the voter and the score sealed under
+the server secret (``practices.meeting_openers``); storage never sees who answered or what they chose.
+The ``score`` column holds that sealed integer, so no sum or grouping over it means anything here.
+Taps and the closing sweep meet on the
 occurrence row: a tap takes a shared lock on it (PostgreSQL), the sweep an exclusive one with
 ``SKIP LOCKED``, so an answer can never be written after its occurrence's answers were counted and
 deleted. SQLite serialises writers anyway.
@@ -42,36 +45,34 @@ async def occurrence_for_answer(
     return (row[0], row[1]) if row is not None else None
 
 
-async def save_answer(session: AsyncSession, occurrence_id: int, voter_key: str, score: int) -> None:
-    """Inserts the answer, or replaces the score when this voter already answered (one per voter)."""
+async def save_answer(session: AsyncSession, occurrence_id: int, voter_key: str, sealed_score: int) -> None:
+    """Inserts the answer, or replaces it when this voter already answered (one per voter)."""
     insert = pg_insert if _is_postgres(session) else sqlite_insert
-    statement = insert(OpenerAnswer).values(occurrence_id=occurrence_id, voter_key=voter_key, score=score)
+    statement = insert(OpenerAnswer).values(
+        occurrence_id=occurrence_id, voter_key=voter_key, score=sealed_score
+    )
     statement = statement.on_conflict_do_update(
-        index_elements=["occurrence_id", "voter_key"], set_={"score": score}
+        index_elements=["occurrence_id", "voter_key"], set_={"score": sealed_score}
     )
     await session.exec(statement)  # type: ignore[call-overload]
 
 
-async def tally(session: AsyncSession, occurrence_id: int) -> dict[int, int]:
-    """How many answers each score has (scores nobody chose are absent)."""
-    query = (
-        select(OpenerAnswer.score, func.count())
-        .where(OpenerAnswer.occurrence_id == occurrence_id)
-        .group_by(col(OpenerAnswer.score))
-    )
-    return {score: count for score, count in (await session.exec(query)).all()}
+async def answer_count(session: AsyncSession, occurrence_id: int) -> int:
+    """How many people answered (the one figure an open check-in shows)."""
+    query = select(func.count()).select_from(OpenerAnswer).where(OpenerAnswer.occurrence_id == occurrence_id)
+    return int((await session.exec(query)).one())
 
 
 async def due_to_close(
     session: AsyncSession, kind: str, fired_before: datetime, limit: int
-) -> list[tuple[Occurrence, Ritual, int]]:
-    """Open occurrences of ``kind`` fired at or before ``fired_before``, with their organisation id.
+) -> list[tuple[Occurrence, Ritual, Workspace]]:
+    """Open occurrences of ``kind`` fired at or before ``fired_before``, with their ritual and workspace.
 
     On PostgreSQL the rows are locked and rows another transaction holds are skipped (a tap in
     progress, or another replica's sweep): they are closed on a later tick.
     """
     query = (
-        select(Occurrence, Ritual, Workspace.organization_id)
+        select(Occurrence, Ritual, Workspace)
         .join(Ritual, col(Ritual.id) == col(Occurrence.ritual_id))
         .join(Workspace, col(Workspace.id) == col(Ritual.workspace_id))
         .where(
@@ -84,20 +85,23 @@ async def due_to_close(
     )
     if _is_postgres(session):
         query = query.with_for_update(skip_locked=True, of=Occurrence)  # type: ignore[arg-type]
-    return [(occurrence, ritual, org) for occurrence, ritual, org in (await session.exec(query)).all()]
+    return [(occurrence, ritual, space) for occurrence, ritual, space in (await session.exec(query)).all()]
 
 
-async def close(session: AsyncSession, occurrence: Occurrence, now: datetime) -> tuple[int, int]:
-    """Counts and sums the occurrence's answers, deletes them and erases its salt; returns (count, sum)."""
-    totals = select(func.count(), func.coalesce(func.sum(OpenerAnswer.score), 0)).where(
+async def close(session: AsyncSession, occurrence: Occurrence, now: datetime) -> list[tuple[str, int]]:
+    """Marks the occurrence closed and deletes its answers; returns them as (voter key, sealed score).
+
+    With SQLite's ``secure_delete`` the deleted rows are zeroed in the file; what other copies keep
+    (WAL frames, PostgreSQL's dead tuples) is only keyed digests and sealed scores.
+    """
+    answers = select(OpenerAnswer.voter_key, OpenerAnswer.score).where(
         OpenerAnswer.occurrence_id == occurrence.id
     )
-    count, score_sum = (await session.exec(totals)).one()
+    found = [(voter, sealed) for voter, sealed in (await session.exec(answers)).all()]
     await session.exec(
         delete(OpenerAnswer).where(col(OpenerAnswer.occurrence_id) == occurrence.id)  # type: ignore[call-overload]
     )
-    occurrence.answer_salt = None
     occurrence.closed_at = now
     session.add(occurrence)
     await session.flush()
-    return int(count), int(score_sum)
+    return found

@@ -8,7 +8,6 @@ scheduled time), is the second guard.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -83,9 +82,6 @@ async def add_occurrences(
         .on_conflict_do_nothing(index_elements=["ritual_id", "scheduled_at"])
         .returning(Occurrence)
     )
-    rows = [
-        {"ritual_id": rid, "scheduled_at": at, "fired_at": now, "answer_salt": secrets.token_hex(16)}
-        for rid, at in firings
-    ]
+    rows = [{"ritual_id": rid, "scheduled_at": at, "fired_at": now} for rid, at in firings]
     result = await session.exec(statement, params=rows)  # type: ignore[call-overload]
     return {occurrence.ritual_id: occurrence for occurrence in result.scalars().all()}

@@ -47,7 +47,9 @@ class Scenario:
         self.sender = InMemorySender(clock=self.clock)
         self.platform = platform
         self.engine = Engine(database, self.clock, {platform: self.sender}, min_group_size=min_group_size)
-        self.scheduler = Scheduler(database, self.clock, min_group_size=min_group_size)
+        self.scheduler = Scheduler(
+            database, self.clock, min_group_size=min_group_size, senders={platform: self.sender}
+        )
         self.last_answers: tuple[Answer, ...] = ()
         self.names: dict[str, str] = {}  # display names given to join(), kept when people act
 
