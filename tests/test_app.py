@@ -82,6 +82,30 @@ def test_without_credentials_app_opens_the_console_and_kudos_work(tmp_path):
     assert (tmp_path / "data" / "tend.db").exists()  # the documented SQLite default
 
 
+def test_the_console_keeps_its_own_secret_key_beside_its_data_not_in_the_database(tmp_path):
+    key_file, seen = tmp_path / "data" / "tend.secret-key", []
+    for _ in range(2):  # the second start must find and keep the first one's key
+        result = subprocess.run([sys.executable, APP, "console"], cwd=tmp_path,
+                                env=clean_env(TEND_SECRET_KEY=""), input="/kudos @bo thanks\n/quit\n",
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        seen.append(key_file.read_text())
+    first = seen[0]
+    assert seen[1] == first and len(first.strip()) >= 32
+    assert key_file.stat().st_mode & 0o077 == 0  # readable by its owner only
+    database = b"".join(p.read_bytes() for p in (tmp_path / "data").glob("tend.db*"))
+    assert first.strip().encode() not in database
+
+
+def test_serving_without_a_secret_key_stops_with_one_clear_line(tmp_path):
+    env = clean_env(TEND_SECRET_KEY="", SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s",
+                    DATABASE_URL=f"sqlite:///{tmp_path}/t.db")
+    result = subprocess.run([sys.executable, APP, "serve"], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "TEND_SECRET_KEY: required" in result.stderr and "openssl rand -base64 32" in result.stderr
+
+
 def test_migrate_upgrades_and_says_so(tmp_path):
     env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/m.db")
     result = subprocess.run([sys.executable, APP, "migrate"], cwd=tmp_path, env=env, capture_output=True,

@@ -96,6 +96,7 @@ def test_defaults() -> None:
         ({"TEND_DEV_INSECURE": "true"}, "tend_dev_insecure", True),
         ({"TEND_SUPPORT_REPLY_HOURS": "24"}, "tend_support_reply_hours", 24),
         ({"TEND_INDEX_WEIGHTS": "mood=0.5"}, "tend_index_weights", "mood=0.5"),
+        ({"TEND_SECRET_KEY": "k" * 32}, "tend_secret_key", "k" * 32),
     ],
 )
 def test_each_variable_is_read(extra_env: dict[str, str], attribute: str, expected: object) -> None:
@@ -332,3 +333,12 @@ def test_socket_mode_needs_no_signing_secret_but_http_does() -> None:
     assert socket.slack_enabled and socket.slack_socket_mode
     with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET: missing"):
         load(SLACK_BOT_TOKEN="xoxb-1")
+
+
+def test_a_short_secret_key_is_refused_without_echoing_it() -> None:
+    problems = problems_of(**SLACK_SINGLE, TEND_SECRET_KEY="too-short-but-secret")
+    assert "TEND_SECRET_KEY: must be at least 32 characters" in problems and "openssl rand" in problems
+    assert "too-short-but-secret" not in problems
+    key = "s3cr3t-" * 6
+    assert key not in repr(load(**SLACK_SINGLE, TEND_SECRET_KEY=key))
+    assert key in load(**SLACK_SINGLE, TEND_SECRET_KEY=key).secret_values()  # masked in every log line
