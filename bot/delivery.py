@@ -43,7 +43,7 @@ from practices.messages import (
 from practices.sealing import PROCESS_KEY, seal, unseal
 from storage import addresses, outbox
 from storage.db import Database, Session
-from storage.identity import get_member, members_with_role
+from storage.identity import get_member, members_with_role, zone_known
 from storage.models import Workspace
 from storage.outbox import Claimed, Recipient
 
@@ -110,6 +110,7 @@ async def outbox_rows(
         if isinstance(intent, DirectMessage) and intent.sealed:
             rows.append(sealed_row(workspace.id, intent, intent.key or f"{scope}:{index}", now, secret_key))
             continue
+        state = outbox.PENDING
         if isinstance(intent, PostToPlace):
             target_kind, target_id, send_at = "place", intent.place_id, now
         elif isinstance(intent, DirectMessage):
@@ -117,7 +118,10 @@ async def outbox_rows(
             if member is None:
                 continue
             wanted = max(now, intent.not_before) if intent.not_before else now
-            send_at = personal_send_time(member, wanted) if intent.respect_hours else wanted
+            if not zone_known(member):  # never timed on a guessed zone: held until Tend learns theirs
+                state, send_at = outbox.HELD, wanted  # storage.identity.ensure_member releases it
+            else:
+                send_at = personal_send_time(member, wanted) if intent.respect_hours else wanted
             if send_at is None:  # no working days at all: never reachable, so nothing to queue
                 continue
             target_kind, target_id = "person", str(intent.member_id)
@@ -130,7 +134,7 @@ async def outbox_rows(
                 "target_kind": target_kind,
                 "target_id": target_id,
                 "payload": json.dumps({"card": card_to_dict(intent.card), "ritual": ritual_id}),
-                "state": outbox.PENDING,
+                "state": state,
                 "attempts": 0,
                 "next_attempt_at": send_at,
                 "created_at": now,

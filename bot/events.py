@@ -82,12 +82,13 @@ class DirectText:
 
 @dataclass(frozen=True)
 class MemberSeen:
-    """A platform told us about a person (joined, changed name or time zone)."""
+    """A platform told us about a person (joined, changed name or time zone, was deactivated)."""
 
     origin: Origin
     display_name: str = ""
     time_zone: str | None = None
     is_bot: bool = False
+    deactivated: bool = False  # the platform says the account is gone or disabled (Slack: ``deleted``)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.addresses import forget_person
 from storage.models import Member, Outbox, Ritual, Shoutout, Team, TeamMembership
-from storage.outbox import PENDING, SENDING
+from storage.outbox import HELD, PENDING, SENDING
 
 FORGOTTEN_NAME = "forgotten member"
 
@@ -59,7 +59,7 @@ async def messages_waiting_for(session: AsyncSession, workspace_id: int, member_
         Outbox.workspace_id == workspace_id,
         Outbox.target_kind == "person",
         Outbox.target_id == str(member_id),
-        col(Outbox.state).in_((PENDING, SENDING)),
+        col(Outbox.state).in_((HELD, PENDING, SENDING)),
     )
     return len((await session.exec(query)).all())
 

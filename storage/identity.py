@@ -15,6 +15,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Member, Organization, Workspace
+from storage.outbox import release_held
 
 Row = TypeVar("Row", Workspace, Member)
 UNSET_TIME_ZONE = "UTC"  # a member's zone until one is learned; a person choosing UTC is stored as Etc/UTC
@@ -80,6 +81,12 @@ async def count_members(session: AsyncSession, workspace_id: int) -> int:
     return int((await session.exec(query)).one())
 
 
+def zone_known(member: Member) -> bool:
+    """Whether Tend knows the person's own time zone: the platform told it (``profile_known``), or they
+    chose one in Tend (stored as anything but ``UTC``). Until then no private message goes to them."""
+    return member.profile_known or member.time_zone != UNSET_TIME_ZONE
+
+
 async def ensure_member(
     session: AsyncSession,
     workspace: Workspace,
@@ -91,13 +98,18 @@ async def ensure_member(
     default_time_zone: str | None = None,
     is_installer: bool = False,
     is_bot: bool = False,
+    deactivated: bool | None = None,
 ) -> Member:
     """The member for a platform user; the first member of a workspace, or its installer, is admin.
 
     ``time_zone`` replaces the stored zone; ``default_time_zone`` only fills in one never learned
     (still ``UTC``), so a zone the person chose themselves survives the platform's on every event.
+    Either one means the platform told Tend the person's zone: their profile is known from then on,
+    and private messages held until then are released in this same transaction. ``deactivated``
+    (None: unchanged) records whether the platform says the account is gone or disabled.
     """
     assert workspace.id is not None
+    platform_zone = time_zone or default_time_zone or None
     found = await find_member(session, workspace.id, platform_user_id)
     if found is not None:
         changed = False
@@ -109,21 +121,46 @@ async def ensure_member(
             found.time_zone, changed = str(default_time_zone), True
         if is_installer and found.role != "admin":
             found.role, changed = "admin", True
+        if deactivated is not None and found.deactivated != deactivated:
+            found.deactivated, changed = deactivated, True
+        # A zone chosen with /tend settings (never plain UTC) counts as known from the next contact.
+        learned = not found.profile_known and (platform_zone is not None or zone_known(found))
+        if learned:
+            found.profile_known, changed = True, True
         if changed:
             session.add(found)
+        if learned:
+            await release_held(session, workspace.id, found.id or 0, now)
         return found
     first = (await count_members(session, workspace.id)) == 0
     member = Member(
         workspace_id=workspace.id,
         platform_user_id=platform_user_id,
         display_name=display_name or platform_user_id,
-        time_zone=time_zone or default_time_zone or UNSET_TIME_ZONE,
+        time_zone=platform_zone or UNSET_TIME_ZONE,
         role="admin" if ((first and not is_bot) or is_installer) else "member",
         is_bot=is_bot,
+        profile_known=platform_zone is not None,
+        deactivated=bool(deactivated),
         created_at=first_seen_day(now),
     )
-    return await _insert_or_read(
+    stored = await _insert_or_read(
         session, member, lambda: find_member(session, workspace.id or 0, platform_user_id)
+    )
+    if stored is member:
+        return member
+    # Another request created the person first: what this one learned still applies to that row.
+    return await ensure_member(
+        session,
+        workspace,
+        platform_user_id,
+        now,
+        display_name=display_name,
+        time_zone=time_zone,
+        default_time_zone=default_time_zone,
+        is_installer=is_installer,
+        is_bot=is_bot,
+        deactivated=deactivated,
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Table, bindparam, delete, func, text, update
+from sqlalchemy import Integer, String, Table, bindparam, case, delete, func, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -25,6 +25,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Member, Outbox, Workspace
 
 PENDING, SENDING, SENT, PARKED = "pending", "sending", "sent", "parked"
+# A private message to someone whose time zone Tend has not learned yet: never claimed, so it is
+# never sent on a guessed zone; ``release_held`` makes it pending once the zone is known.
+HELD = "held"
 SEALED = "sealed"  # target_kind of a row whose receiver and words are sealed (bot.delivery.sealed_row)
 # What a row's payload becomes once it is sent or parked: the words (a relayed support message, a
 # private note) are not kept after delivery; the row stays only as the idempotency record.
@@ -282,9 +285,13 @@ async def next_ready_at(session: AsyncSession) -> datetime | None:
 
 
 async def forget_done_before(session: AsyncSession, cutoff: datetime) -> int:
-    """Drops sent and parked rows older than ``cutoff``; their causes can no longer recur by then."""
+    """Drops sent and parked rows older than ``cutoff``; their causes can no longer recur by then.
+
+    Held rows that old go too: a note still waiting for someone Tend never got to know is stale, and
+    its words should not stay in the database for good.
+    """
     result = await session.exec(
-        delete(Outbox).where(col(Outbox.state).in_((SENT, PARKED)), col(Outbox.created_at) < cutoff)  # type: ignore[call-overload]
+        delete(Outbox).where(col(Outbox.state).in_((SENT, PARKED, HELD)), col(Outbox.created_at) < cutoff)  # type: ignore[call-overload]
     )
     return int(result.rowcount or 0)
 
@@ -308,8 +315,31 @@ async def drop_pending_for_member(
             col(Outbox.workspace_id) == workspace_id,
             col(Outbox.target_kind) == "person",
             col(Outbox.target_id) == str(member_id),
-            col(Outbox.state).in_([PENDING, SENDING]),
+            col(Outbox.state).in_([HELD, PENDING, SENDING]),
         )
         .values(state=PARKED, last_error=reason[:500], payload=ERASED, lease_until=None)
+    )
+    return int(result.rowcount or 0)
+
+
+async def release_held(session: AsyncSession, workspace_id: int, member_id: int, now: datetime) -> int:
+    """Makes one person's held messages pending, now that their time zone is known.
+
+    Each goes at the time it was wanted (kept in ``next_attempt_at`` while held), or now if that has
+    passed. Working hours are not worked out here (they belong to ``practices.hours``): the delivery
+    worker checks them on every claim and moves a row that is out of hours to the person's next
+    working moment, the same check that keeps a row queued before a change of hours or a pause.
+    """
+    wanted = OUTBOX.c.next_attempt_at
+    moment = bindparam("now", now, type_=wanted.type)  # stored as naive UTC, like the column
+    result = await session.exec(  # type: ignore[call-overload]
+        update(OUTBOX)
+        .where(
+            OUTBOX.c.workspace_id == workspace_id,
+            OUTBOX.c.target_kind == "person",
+            OUTBOX.c.target_id == str(member_id),
+            OUTBOX.c.state == HELD,
+        )
+        .values(state=PENDING, next_attempt_at=case((wanted < moment, moment), else_=wanted))
     )
     return int(result.rowcount or 0)

@@ -38,6 +38,9 @@ def client_port(request: web.Request) -> int:
     return int(peer[1]) if peer else 0
 
 
+DEFAULT_TZ = "UTC"  # users.info's zone for a person no test set up (set_user)
+
+
 @dataclass
 class Call:
     method: str  # Web API method, "response" for a POST to a response URL, "upload" for a file's bytes
@@ -263,16 +266,18 @@ class FakeSlackApi:
             return {**ok, "view": {"id": f"V{self._views}", "type": "home"}}
         return ok
 
-    def set_user(self, user_id: str, name: str, tz: str | None) -> None:
-        """What users.info answers for a person from now on (display name and time zone)."""
-        self.users[user_id] = {"display_name": name, "tz": tz}
+    def set_user(self, user_id: str, name: str, tz: str | None, *, deleted: bool = False) -> None:
+        """What users.info answers for a person from now on (display name, time zone, deactivated)."""
+        self.users[user_id] = {"display_name": name, "tz": tz, "deleted": deleted}
 
     def _user(self, user_id: str) -> dict[str, Any]:
-        known = self.users.get(user_id, {})
+        known = self.users.get(user_id, {"tz": DEFAULT_TZ})  # Slack gives every person a zone
         default = {"U1": "ana", "U2": "bo", "U3": "cy"}.get(user_id, user_id.lower())
         name = known.get("display_name") or default
         user: dict[str, Any] = {"id": user_id, "team_id": "T1", "name": name, "is_bot": False}
         user["profile"] = {"display_name": name, "real_name": name.title()}
         if known.get("tz"):
             user["tz"] = known["tz"]
+        if known.get("deleted"):
+            user["deleted"] = True
         return {"ok": True, "user": user}

@@ -43,6 +43,7 @@ async def test_a_429_is_retried_after_retry_after_and_arrives_once(database):
 
 async def test_server_errors_back_off_and_then_deliver_once(database):
     s = Scenario(database, TUESDAY_10)
+    await s.join("U2", "bo")
     s.sender.fail_next = [SendError("500"), SendError("502")]
     await s.command("U1", "kudos <@U2|bo> thanks for the help")
     for _ in range(10):
@@ -54,7 +55,7 @@ async def test_server_errors_back_off_and_then_deliver_once(database):
 
 async def test_a_message_is_parked_after_its_last_attempt_and_admins_are_told(database):
     s = Scenario(database, TUESDAY_10)
-    await s.command("U1", "help")  # U1 is the first member: admin
+    await s.join("U1", "ana")  # the first member: admin
     s.sender.fail_next = [SendError("channel_not_found", permanent=True)]
     await s.command("U2", "kudos <@U3|cy> thanks")
     post = next(r for r in await rows(database) if r.target_kind == "place")
@@ -86,6 +87,7 @@ async def test_a_private_note_due_in_the_evening_waits_for_the_next_working_morn
 
 async def test_pause_until_holds_personal_messages_until_that_day(database):
     s = Scenario(database, TUESDAY_10)
+    await s.join("U2", "bo")
     await s.command("U2", "tend pause until 2026-12-01")
     await s.command("U1", "kudos <@U2|bo> thanks")
     await s.run_until(at("2026-12-01 08:00"), step=timedelta(hours=6))
@@ -140,6 +142,7 @@ async def test_a_delivery_cancelled_between_claim_and_send_is_delivered_after_re
 
 async def test_the_words_are_not_kept_once_sent_and_old_rows_are_dropped(database):
     s = Scenario(database, TUESDAY_10)
+    await s.join("U2", "bo")
     await s.command("U1", "kudos <@U2|bo> thanks for listening yesterday")
     assert [r.state for r in await rows(database)] == ["sent", "sent"]
     assert all("listening" not in r.payload for r in await rows(database))
@@ -149,6 +152,7 @@ async def test_the_words_are_not_kept_once_sent_and_old_rows_are_dropped(databas
 
 async def test_a_sent_row_keeps_the_platforms_message_id_and_when_it_went(database):
     s = Scenario(database, TUESDAY_10)
+    await s.join("U2", "bo")
     await s.command("U1", "kudos <@U2|bo> thanks for listening yesterday")
     sent = {(r.ref, r.at) for r in s.sender.sent}
     stored = {(r.platform_message_id, r.sent_at) for r in await rows(database)}

@@ -73,6 +73,9 @@ async def test_kudos_is_posted_publicly_and_each_receiver_gets_a_private_note(en
     assert "Sent" in said(answers)
     [post] = sender.posts("C-general")
     assert "thanked" in post.card.fallback and "careful review" in post.card.fallback
+    assert sender.directs() == []  # bo's and cy's time zones are not known yet: the notes wait
+    for user in ("U2", "U3"):  # the platform tells Tend about them (Slack: users.info after the ack)
+        await engine.handle(MemberSeen(origin(user, None), time_zone="UTC"))
     assert {d.target for d in sender.directs()} == {"U2", "U3"}
     async with database.session() as session:
         rows = (await session.exec(select(Shoutout))).all()
@@ -109,7 +112,7 @@ async def test_kudos_to_a_bot_is_refused(engine, sender):
 
 
 async def test_plain_name_mentions_resolve_to_known_members(engine, sender):
-    await engine.handle(MemberSeen(origin("U2"), display_name="bo"))
+    await engine.handle(MemberSeen(origin("U2"), display_name="bo", time_zone="UTC"))
     await engine.handle(kudos("U1", "@bo thanks for the pairing"))
     assert [d.target for d in sender.directs()] == ["U2"]
 

@@ -103,6 +103,8 @@ class Teams:
         if not personal:
             conversation_id += f";messageid={1700000000000 + self.ids}"
         entities = [{"type": "mention", "text": f"<at>{m['name']}</at>", "mentioned": m} for m in mentions]
+        # Teams puts the sender's zone on what a person sends (never on conversationUpdate).
+        zone = {"localTimezone": "UTC"} if extra.get("type", "message") == "message" else {}
         return {
             "type": "message",
             "id": str(1700000000000 + self.ids),
@@ -119,6 +121,7 @@ class Teams:
             "channelData": {"tenant": {"id": TENANT}, **({} if personal else {"channel": {"id": CHANNEL}})},
             "text": text,
             "entities": entities,
+            **zone,
             **extra,
         }
 
@@ -198,6 +201,8 @@ async def member(database: Database, user_id: str) -> Member:
 
 
 KUDOS = "<at>Tend</at> kudos <at>Bo</at> thanks for the careful review"
+# Bo writes to Tend in the channel: his activity carries his time zone, so private notes can go to him.
+BO_WRITES = "<at>Tend</at> tend help"
 
 
 # --- end to end --------------------------------------------------------------------------------------
@@ -205,6 +210,7 @@ KUDOS = "<at>Tend</at> kudos <at>Bo</at> thanks for the careful review"
 
 async def test_kudos_in_a_channel_is_posted_there_and_the_receiver_gets_a_private_message(teams: Teams):
     await teams.say(KUDOS, mentions=(BOT, BO))
+    await teams.say(BO_WRITES, user=BO, mentions=(BOT,))
 
     [public] = await teams.connector.wait_for(sends_to(CHANNEL, "careful review"))
     [created] = [c for c in teams.connector.of("create") if c.body["members"] == [{"id": BO["id"]}]]
@@ -222,6 +228,7 @@ async def test_kudos_in_a_channel_is_posted_there_and_the_receiver_gets_a_privat
 
 async def test_the_personal_chat_is_created_once_and_then_continued_from_its_reference(teams: Teams):
     await teams.say(KUDOS, mentions=(BOT, BO))
+    await teams.say(BO_WRITES, user=BO, mentions=(BOT,))
     await teams.connector.wait_for(sends_to(f"a:personal-{BO['id']}", "careful review"))
     teams.clock.advance(timedelta(seconds=1))  # past the per-conversation pacing
     await teams.say("<at>Tend</at> kudos <at>Bo</at> and for the demo", mentions=(BOT, BO))
@@ -568,6 +575,7 @@ async def test_after_microsoft_rotates_its_signing_key_the_new_key_is_fetched_an
 
 async def test_one_outbound_token_serves_many_messages(teams: Teams):
     await teams.say(KUDOS, mentions=(BOT, BO))
+    await teams.say(BO_WRITES, user=BO, mentions=(BOT,))
     await teams.connector.wait_for(sends_to(f"a:personal-{BO['id']}", "careful review"))
     teams.clock.advance(timedelta(seconds=1))
     await teams.say("<at>Tend</at> kudos <at>Bo</at> and for the demo", mentions=(BOT, BO))
@@ -716,7 +724,7 @@ async def test_a_recorded_nameless_legacy_invoke_is_answered_without_error_and_c
 CY = {"id": "29:cy", "name": "Cy", "aadObjectId": "aad-cy"}
 
 
-async def test_a_1on1_nudge_reaches_a_manager_only_seen_in_a_team_in_a_newly_created_personal_chat(
+async def test_a_1on1_nudge_to_a_manager_only_seen_in_a_team_waits_until_he_writes_then_goes_in_a_new_chat(
     teams: Teams,
 ):
     teams.clock.set(teams.clock.now().replace(hour=7))  # Mon 07:00 UTC, before everyone's hours
@@ -741,7 +749,11 @@ async def test_a_1on1_nudge_reaches_a_manager_only_seen_in_a_team_in_a_newly_cre
     teams.clock.set(teams.clock.now().replace(day=5, hour=10))  # Wed 10:00: the nudge is prepared a day ahead
     await scheduler.tick()
     teams.clock.set(teams.clock.now().replace(day=6, hour=9))  # Thu 09:00: an hour before the 1:1
-    await teams.engine.delivery.deliver_due()  # the note held since Monday 07:00 goes first
+    await teams.engine.delivery.deliver_due()
+    # Teams never said which zone Bo is in (membersAdded carries none): nothing goes on a guess.
+    assert bo_created() == [] and not sends_to(bo_chat)(teams.connector.calls)
+
+    await teams.say(BO_WRITES, user=BO, mentions=(BOT,))  # his activity carries his zone
     teams.clock.advance(timedelta(seconds=1))  # past the per-conversation pacing
     await teams.engine.delivery.deliver_due()
 

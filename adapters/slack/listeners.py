@@ -38,10 +38,12 @@ from adapters.slack.translate import (
     HANDLED_EVENTS,
     PLATFORM,
     action_event,
+    chosen_people,
     command_event,
     event_user,
     home_event,
     home_view,
+    mentioned_people,
     submission_event,
     view_errors,
 )
@@ -193,13 +195,14 @@ class SlackAdapter:
             else:
                 await ack()  # closes the modal; answers follow as ephemeral messages
             answers = tuple(answer for answer in answers if not isinstance(answer, FieldErrors))
-        self._later(partial(self._after_submission, event, answers, _kept(body)))
+        self._later(partial(self._after_submission, event, answers, _kept(body), chosen_people(body)))
 
     async def _after_submission(
-        self, event: InboundEvent, answers: tuple[Answer, ...], body: dict[str, Any]
+        self, event: InboundEvent, answers: tuple[Answer, ...], body: dict[str, Any], chosen: tuple[str, ...]
     ) -> None:
         await self._refresh_profile(event.origin.workspace_id, event.origin.actor.user_id)
         await self._deliver(answers, event, body, None)
+        await self._look_up(event.origin.workspace_id, chosen)
 
     # --- Events API: App Home, people's names and time zones, and everything else -------------------
 
@@ -257,6 +260,7 @@ class SlackAdapter:
             display_name=profile.name,
             time_zone=profile.time_zone if zone_changed else None,
             is_bot=profile.is_bot,
+            deactivated=profile.deactivated,
         )
         self._later(partial(self.engine.handle, seen))
 
@@ -291,13 +295,37 @@ class SlackAdapter:
             return
         profile = await self.profiles.lookup(client, team_id, user_id)
         if profile is not None and profile != known:
-            origin = Origin(
-                platform=PLATFORM,
-                workspace_id=team_id,
-                actor=PersonRef(user_id, profile.name),
-                actor_time_zone=profile.time_zone,
-            )
-            await self.engine.handle(MemberSeen(origin, display_name=profile.name, is_bot=profile.is_bot))
+            await self.engine.handle(self._seen(team_id, user_id, profile))
+
+    async def _look_up(self, team_id: str, people: tuple[str, ...]) -> None:
+        """After the ack: the people an action names (a kudos receiver), looked up (``users.info``,
+        cached) and handed to the engine with their own time zone. A private message to someone Tend
+        has not looked up yet is held until then; a failed look-up tells the engine nothing, so it
+        stays held rather than go on a guessed zone."""
+        if not people:
+            return
+        try:
+            client = await self.sender.client_for(team_id)
+        except SendError:
+            return
+        for user_id in people:
+            profile = await self.profiles.lookup(client, team_id, user_id)
+            if profile is not None and self.profiles.news(team_id, user_id):
+                await self.engine.handle(self._seen(team_id, user_id, profile))
+
+    @staticmethod
+    def _seen(team_id: str, user_id: str, profile: Profile) -> MemberSeen:
+        """What Slack says of a person, for the engine: their zone only fills in one never learned (a
+        zone they chose in Tend stays), and ``deleted`` marks the account deactivated."""
+        origin = Origin(
+            platform=PLATFORM,
+            workspace_id=team_id,
+            actor=PersonRef(user_id, profile.name),
+            actor_time_zone=profile.time_zone,
+        )
+        return MemberSeen(
+            origin, display_name=profile.name, is_bot=profile.is_bot, deactivated=profile.deactivated
+        )
 
     async def on_removed(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """``app_uninstalled`` / ``tokens_revoked``: forget the tokens, tell the engine."""
@@ -392,6 +420,7 @@ class SlackAdapter:
     async def _handle(self, event: InboundEvent, body: dict[str, Any], respond: AsyncRespond | None) -> None:
         answers = await self.engine.handle(await self._with_profile(event))
         await self._deliver(answers, event, body, respond)
+        await self._look_up(event.origin.workspace_id, mentioned_people(event))
 
     async def _deliver(
         self,

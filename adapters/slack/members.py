@@ -33,11 +33,13 @@ MAX_PROFILES = 50_000
 
 @dataclass(frozen=True)
 class Profile:
-    """What Tend uses of a Slack user: the name people know them by and their time zone."""
+    """What Tend uses of a Slack user: the name people know them by, their time zone, and whether the
+    account is a bot or has been deactivated (Slack's ``deleted``)."""
 
     name: str
     time_zone: str | None
     is_bot: bool = False
+    deactivated: bool = False
 
 
 def profile_of(user: Mapping[str, Any]) -> Profile:
@@ -50,7 +52,7 @@ def profile_of(user: Mapping[str, Any]) -> Profile:
     )
     zone = str(user.get("tz") or "").strip() or None
     is_bot = bool(user.get("is_bot")) or user.get("id") == "USLACKBOT"
-    return Profile(name=name, time_zone=zone, is_bot=is_bot)
+    return Profile(name=name, time_zone=zone, is_bot=is_bot, deactivated=bool(user.get("deleted")))
 
 
 class MemberProfiles:
@@ -60,6 +62,7 @@ class MemberProfiles:
         self.clock = clock
         self.ttl = ttl
         self._entries: dict[tuple[str, str], tuple[Profile | None, datetime]] = {}
+        self._told: set[tuple[str, str]] = set()  # entries already handed to the engine (``news``)
 
     def known(self, team_id: str, user_id: str) -> Profile | None:
         """The last profile seen, however old (to tell whether Slack's time zone changed)."""
@@ -80,10 +83,24 @@ class MemberProfiles:
         self._store(team_id, user_id, profile, self.ttl)
         return previous
 
+    def news(self, team_id: str, user_id: str) -> bool:
+        """True once per stored entry: whether the engine still has to be told this person's profile.
+
+        A person named in many commands is handed to the engine once per look-up, not once per command.
+        """
+        key = (team_id, user_id)
+        if key not in self._entries or key in self._told:
+            return False
+        self._told.add(key)
+        return True
+
     def _store(self, team_id: str, user_id: str, profile: Profile | None, ttl: timedelta) -> None:
         if len(self._entries) >= MAX_PROFILES:
-            self._entries.pop(next(iter(self._entries)))  # the oldest insertion goes first
+            oldest = next(iter(self._entries))  # the oldest insertion goes first
+            self._entries.pop(oldest)
+            self._told.discard(oldest)
         self._entries.pop((team_id, user_id), None)
+        self._told.discard((team_id, user_id))
         self._entries[(team_id, user_id)] = (profile, self.clock.now() + ttl)
 
     async def lookup(self, client: AsyncWebClient, team_id: str, user_id: str) -> Profile | None:

@@ -15,7 +15,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.slack.blocks import MAX_LABEL, card_blocks, cut
-from bot.events import ButtonClicked, CommandReceived, FormSubmitted, HomeOpened, Origin, PersonRef
+from bot.events import (
+    ButtonClicked,
+    CommandReceived,
+    FormSubmitted,
+    HomeOpened,
+    InboundEvent,
+    Origin,
+    PersonRef,
+)
 from practices.messages import Card, FieldErrors
 
 PLATFORM = "slack"
@@ -77,6 +85,16 @@ def command_event(body: Mapping[str, Any]) -> CommandReceived | None:
         mentions=mentions,
         event_id=event_id("command", body),
     )
+
+
+def mentioned_people(event: InboundEvent) -> tuple[str, ...]:
+    """The people a command names, other than whoever typed it: looked up after the ack, so a private
+    note to one of them waits for their own time zone rather than a guessed one."""
+    if not isinstance(event, CommandReceived):
+        return ()
+    actor = event.origin.actor.user_id
+    named = (ref.user_id for ref in event.mentions if ref.user_id and ref.user_id != actor)
+    return tuple(dict.fromkeys(named))
 
 
 def _interactive_origin(body: Mapping[str, Any], place_id: str | None) -> Origin:
@@ -155,6 +173,21 @@ def form_values(view: Mapping[str, Any]) -> dict[str, str]:
         for element in (elements or {}).values():
             values[str(block_id)] = _field_value(element or {})
     return values
+
+
+def chosen_people(body: Mapping[str, Any]) -> tuple[str, ...]:
+    """The people picked in a submitted modal's user selects (the kudos form's receiver), other than
+    the person submitting: looked up after the ack, like the people a command mentions."""
+    actor = str((body.get("user") or {}).get("id") or "")
+    state = (((body.get("view") or {}).get("state") or {}).get("values")) or {}
+    chosen: list[str] = []
+    for elements in state.values():
+        for element in (elements or {}).values():
+            if (element or {}).get("type") == "users_select":
+                chosen.append(str(element.get("selected_user") or ""))
+            elif (element or {}).get("type") == "multi_users_select":
+                chosen += [str(user) for user in element.get("selected_users") or ()]
+    return tuple(dict.fromkeys(user for user in chosen if user and user != actor))
 
 
 def submission_event(body: Mapping[str, Any]) -> FormSubmitted | None:
