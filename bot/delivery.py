@@ -118,10 +118,12 @@ async def outbox_rows(
             if member is None:
                 continue
             wanted = max(now, intent.not_before) if intent.not_before else now
-            if not zone_known(member):  # never timed on a guessed zone: held until Tend learns theirs
-                state, send_at = outbox.HELD, wanted  # storage.identity.ensure_member releases it
-            else:
-                send_at = personal_send_time(member, wanted) if intent.respect_hours else wanted
+            if not intent.respect_hours:  # asked for just now (an export's copy): goes at once
+                send_at = wanted
+            elif zone_known(member):
+                send_at = personal_send_time(member, wanted)
+            else:  # never timed on a guessed zone: held until Tend learns theirs (ensure_member releases)
+                state, send_at = outbox.HELD, wanted
             if send_at is None:  # no working days at all: never reachable, so nothing to queue
                 continue
             target_kind, target_id = "person", str(intent.member_id)
