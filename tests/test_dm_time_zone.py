@@ -19,7 +19,7 @@ from sqlmodel import select
 from adapters.slack.blocks import modal_view
 from practices.shoutouts import kudos_form
 from storage.models import Member, Outbox
-from tests import test_msteams, test_slack
+from tests import test_console, test_msteams, test_slack
 from tests.fake_slack_api import Call
 from tests.helpers import at
 from tests.scenario import Scenario
@@ -30,6 +30,7 @@ from tests.test_slack_home import user_event
 
 slack = test_slack.slack  # Tend's server with Bolt, signed requests, a fake Web API
 teams = test_msteams.teams  # Tend's /api/messages with botbuilder, a fake Bot Connector
+console = test_console.console  # the console with its demo people (each with a zone), clock at Tue 09:00 UTC
 
 LA = ZoneInfo("America/Los_Angeles")
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -198,6 +199,26 @@ async def test_someone_only_on_the_teams_roster_gets_no_private_note_until_they_
     moment = await first_arrival(teams.clock, deliver, arrived, at("2025-03-05 10:00"), timedelta(minutes=30))
     assert moment == at("2025-03-05 09:00", "Asia/Tokyo")  # his next working morning
     assert "careful review" in json.dumps(arrived()[0].body)
+
+
+# --- the console ----------------------------------------------------------------------------------------
+
+
+async def test_in_the_console_demo_people_are_known_and_a_made_up_name_waits_for_a_zone(console):
+    session, screen, _ = console
+    await session.handle_line("/kudos @di thanks for the review")  # di: America/Los_Angeles, 01:00 there
+    await session.handle_line("/as zoe")  # a name the console has no zone for
+    await session.handle_line("/as ana")
+    await session.handle_line("/kudos @zoe thanks for the notes")
+    await session.handle_line("/wait 1d")
+    out = screen.take()
+    assert "[private message to @di]" in out and "[private message to @zoe]" not in out
+
+    await session.handle_line("/as zoe")
+    await session.handle_line("/tend settings tz Europe/Paris")
+    await session.handle_line("/tend settings")
+    await session.handle_line("/wait 1d")
+    assert "[private message to @zoe]" in screen.take()
 
 
 # --- what a held note is, for the person -----------------------------------------------------------------
