@@ -244,6 +244,8 @@ async def seed(database: Database, clock: ShiftedClock, workspaces: int, people:
             "workspace_id": w + 1,
             "platform_user_id": user_id(w, m),
             "display_name": f"person {m}",
+            "time_zone": "UTC",
+            "profile_known": True,  # as if the platform gave their zone: otherwise every prompt is held
             "created_at": now,
         }
         for w in range(workspaces)
