@@ -2,8 +2,9 @@
 
 Admins see any team or the whole organisation; managers see the teams they manage; everyone else
 gets a friendly refusal. Figures come from the weekly signal rollups only, and every figure passes
-through ``index_maths.week_figures``, which hides whatever could point at fewer than
-``ctx.min_group_size`` people. Reports cover finished ISO weeks, so stress figures are complete.
+through ``index_maths.Policy``, which hides whatever rests on fewer than ``ctx.min_group_size``
+people, directly or by subtraction. Reports cover finished ISO weeks, so stress figures are complete.
+No count below the minimum is ever written as a number: it reads "fewer than 5".
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ HIDDEN_FACT = "hidden: {reason}"
 CALLOUT_SUPPORT = (
     "{requested} asked for support in week {week} and {unanswered} got none within {hours} hours."
 )
+FEWER_THAN = "fewer than {minimum}"
 HISTORY = "Index, last {weeks} (oldest first): {values}"
 FOOTER = (
-    "Aggregates only: figures from fewer than {minimum} people are hidden. "
+    "Aggregates only: figures resting on fewer than {minimum} people (or support requests) are hidden. "
     "Formula v{version}, explained in docs/index.md."
 )
 WEIGHTS_NOTE = (
@@ -124,7 +126,14 @@ def show_index(value: float | None) -> str:
     return GAP if value is None else f"{value:.1f}"
 
 
-def people(count: int) -> str:
+def count_text(count: int, minimum: int) -> str:
+    """A count as people read it: below the minimum it is never a number (a small count can name)."""
+    return FEWER_THAN.format(minimum=minimum) if count < minimum else str(count)
+
+
+def people(count: int, minimum: int) -> str:
+    if count < minimum:
+        return f"{count_text(count, minimum)} people"
     return "1 person" if count == 1 else f"{count} people"
 
 
@@ -163,9 +172,9 @@ def index_card(
     if latest.support_requested:
         hours = round(ctx.support_window.total_seconds() / 3600)
         callout = CALLOUT_SUPPORT.format(
-            requested=people(latest.support_requested),
+            requested=people(latest.support_requested, ctx.min_group_size),
             week=latest.week,
-            unanswered=latest.support_unanswered or 0,
+            unanswered=count_text(latest.support_unanswered or 0, ctx.min_group_size),
             hours=hours,
         )
         blocks.append(Text(callout))
@@ -269,18 +278,47 @@ async def _groups_data(ctx: PracticeContext) -> tuple[dict[int, set[int]], set[i
 
 
 async def _sizes(ctx: PracticeContext, team_ids: list[int] | None) -> maths.Sizes:
-    """The sizes the privacy rule needs, counted in the database (no member ids are loaded)."""
+    """The sizes the privacy rule needs, counted in the database (no member ids are loaded); only
+    those the group asked about needs (one team's people are its size)."""
     organization_id = ctx.workspace.organization_id
     teams = await store.team_sizes(ctx.session, organization_id)
-    shown = maths.shown_on_their_own(teams, ctx.min_group_size)
-    return maths.Sizes(
-        organization=await store.organization_size(ctx.session, organization_id),
-        teams=teams,
-        outside_shown=await store.people_outside(ctx.session, organization_id, shown)
-        if team_ids is None
-        else 0,
-        union=await store.people_in(ctx.session, organization_id, team_ids) if team_ids else 0,
+    if team_ids is None:
+        return maths.Sizes(await store.organization_size(ctx.session, organization_id), teams, 0)
+    if len(team_ids) == 1:
+        return maths.Sizes(0, teams, teams.get(team_ids[0], 0))
+    return maths.Sizes(0, teams, await store.people_in(ctx.session, organization_id, team_ids))
+
+
+async def _organisation_data(
+    ctx: PracticeContext, weeks: list[str], sizes: Mapping[int, int]
+) -> tuple[maths.Rollups, maths.Evidence]:
+    """The organisation's counters and every team's standing, from one query: a row per team and week."""
+    rows = await store.team_week_counters(
+        ctx.session, ctx.workspace.organization_id, weeks, maths.KINDS, maths.VALUED
     )
+    rollups, standings = maths.organization_rollups(rows, store.ALL_TEAMS)
+    return rollups, maths.Evidence(standings, sizes)
+
+
+async def _count_pools(
+    ctx: PracticeContext, policy: maths.Policy, group: maths.Group, evidence: maths.Evidence, weeks: list[str]
+) -> None:
+    """Counts the distinct people of the remainders the policy cannot judge from each team's own count.
+
+    For the organisation, the teams outside a pool are usually fewer to name than those in it.
+    """
+    by_family: dict[str, dict[maths.Pool, tuple[frozenset[int], bool]]] = {}
+    for pool in policy.pools(group, evidence, weeks):
+        inside = not (pool.organization and len(pool.shown) < len(pool.teams))
+        by_family.setdefault(pool.family, {})[pool] = (pool.teams, True) if inside else (pool.shown, False)
+    pooled = dict(evidence.pooled)
+    for family, pools in by_family.items():
+        by_week = {pool.week: asked for pool, asked in pools.items()}
+        counted = await store.distinct_contributors(
+            ctx.session, ctx.workspace.organization_id, family, by_week
+        )
+        pooled.update({pool: counted[pool.week] for pool in pools})
+    evidence.pooled = pooled
 
 
 async def _rollups(ctx: PracticeContext, weeks: list[str]) -> maths.Rollups:
@@ -316,6 +354,23 @@ async def _choose_team(ctx: PracticeContext, name: str | None) -> Team | Outcome
     return team
 
 
+async def group_figures(
+    ctx: PracticeContext, name: str, ids: list[int] | None, weeks: list[str]
+) -> tuple[maths.Group, list[maths.WeekFigures]]:
+    """One group's weeks through the policy: the reads and the maths of a card, without the chart."""
+    sizes = await _sizes(ctx, ids)
+    group = maths.group_from_sizes(name, ids, sizes, ctx.min_group_size)
+    if ids is None:
+        rollups, evidence = await _organisation_data(ctx, weeks, sizes.teams)
+    else:
+        counters = await store.group_counters(ctx.session, ctx.workspace.organization_id, weeks, ids)
+        rollups = maths.rollup(counters)
+        evidence = maths.Evidence(maths.standings_from(rollups), sizes.teams)
+    policy = maths.Policy(ctx.min_group_size)
+    await _count_pools(ctx, policy, group, evidence, weeks)
+    return group, policy.series(group, rollups, evidence, weeks, _current_week(ctx), ctx.index_weights)
+
+
 async def show(ctx: PracticeContext, team: str | None, weeks: int | None) -> Outcome:
     """The index card for a team or the organisation, over ``weeks`` finished weeks (default 12)."""
     chosen = await _choose_team(ctx, team)
@@ -328,12 +383,7 @@ async def show(ctx: PracticeContext, team: str | None, weeks: int | None) -> Out
     else:
         assert chosen.id is not None
         name, ids = chosen.name, [chosen.id]
-    group = maths.group_from_sizes(name, ids, await _sizes(ctx, ids), ctx.min_group_size)
-    organization_id = ctx.workspace.organization_id
-    rollups = maths.rollup(await store.group_counters(ctx.session, organization_id, week_list, ids))
-    figures = maths.series(
-        group, rollups, week_list, _current_week(ctx), ctx.min_group_size, ctx.index_weights
-    )
+    group, figures = await group_figures(ctx, name, ids, week_list)
     chart = None
     if group.hidden is None:
         path = new_chart_path()
@@ -356,12 +406,17 @@ CSV_COLUMNS = (
 
 
 def csv_rows(
-    name: str, group: maths.Group, weeks: list[maths.WeekFigures], weights: str = ""
+    name: str, group: maths.Group, weeks: list[maths.WeekFigures], minimum: int, weights: str = ""
 ) -> list[list[str]]:
     """One group's rows: blanks where figures are hidden or missing, the reasons in the last column.
 
-    ``weights`` is ``weights_text`` when an admin changed them, else blank.
+    Counts below ``minimum`` read "fewer than 5", as on the card. ``weights`` is ``weights_text`` when
+    an admin changed them, else blank.
     """
+
+    def count(value: int | None) -> str:
+        return "" if value is None else count_text(value, minimum)
+
     rows: list[list[str]] = []
     for week in weeks:
         reasons = [week.hidden] if week.hidden else []
@@ -375,11 +430,11 @@ def csv_rows(
             [
                 week.week,
                 name,
-                "" if week.hidden else str(group.people),
+                "" if week.hidden else count(group.people),
                 "" if week.index is None else f"{week.index:.1f}",
                 *values,
-                "" if week.support_requested is None else str(week.support_requested),
-                "" if week.support_unanswered is None else str(week.support_unanswered),
+                count(week.support_requested),
+                count(week.support_unanswered),
                 maths.INDEX_VERSION,
                 weights,
                 "; ".join(dict.fromkeys(reasons)),
@@ -393,6 +448,9 @@ async def export_table(ctx: PracticeContext, weeks: int = DEFAULT_WEEKS) -> str:
     week_list = finished_weeks(ctx.now.date(), weeks)
     team_people, organization_people = await _groups_data(ctx)
     rollups = await _rollups(ctx, week_list)
+    sizes = {team_id: len(people) for team_id, people in team_people.items()}
+    evidence = maths.Evidence(maths.standings_from(rollups), sizes)
+    policy = maths.Policy(ctx.min_group_size)
     weights = weights_text(ctx.index_weights) if custom_weights(ctx.index_weights) else ""
     groups: list[tuple[str, list[int] | None]] = [(ORGANISATION, None)]
     for team in await store.organization_teams(ctx.session, ctx.workspace.organization_id):
@@ -403,10 +461,9 @@ async def export_table(ctx: PracticeContext, weeks: int = DEFAULT_WEEKS) -> str:
     writer.writerow(CSV_COLUMNS)
     for name, ids in groups:
         group = maths.group_for(name, ids, team_people, organization_people, ctx.min_group_size)
-        figures = maths.series(
-            group, rollups, week_list, _current_week(ctx), ctx.min_group_size, ctx.index_weights
-        )
-        writer.writerows(csv_rows(name, group, figures, weights))
+        await _count_pools(ctx, policy, group, evidence, week_list)
+        figures = policy.series(group, rollups, evidence, week_list, _current_week(ctx), ctx.index_weights)
+        writer.writerows(csv_rows(name, group, figures, ctx.min_group_size, weights))
     return buffer.getvalue()
 
 

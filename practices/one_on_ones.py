@@ -20,7 +20,9 @@ The manager or an admin removes a pair; the manager, the report or an admin turn
 off; only the pair's manager presses Done, Skipped or Move.
 
 Privacy: the report's prep note is handed straight back to them as a private answer; it is never
-stored, queued or shown to the manager. Done, Skipped and sent are aggregated signals only.
+stored, queued or shown to the manager. Done, Skipped and sent are aggregated signals only; each also
+counts the manager once among the week's contributors (a keyed digest, the same for Done and Skipped),
+so the index can tell a team's follow-through from one manager's own.
 """
 
 from __future__ import annotations
@@ -307,7 +309,9 @@ async def fire(ctx: FireContext) -> Outcome:
         card = nudge_card(report, meeting, hours.time_zone, question, str(occurrence.id))
         intents.append(DirectMessage(manager.id, card, key=f"1on1:{occurrence.id}:nudge", not_before=send_at))
         team_id = await _team_id(ctx.session, manager.id, report.id)
-        await signals.record(ctx.session, ctx.workspace.organization_id, team_id, ctx.now, "nudge_sent")
+        org = ctx.workspace.organization_id
+        await signals.record(ctx.session, org, team_id, ctx.now, "nudge_sent")
+        await signals.contributed(ctx.session, ctx.secret_key, org, team_id, ctx.now, "nudge", manager.id)
     if options.get("prep") is True:
         prompt = _prep_prompt(manager, report, meeting, ctx.now, occurrence)
         if prompt is not None:
@@ -541,7 +545,10 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
         return Outcome.reply(ALREADY)
     kind = "nudge_done" if action == DONE else "nudge_skipped"
     team_id = await _team_id(ctx.session, ctx.actor_id, report_id)
-    await signals.record(ctx.session, ctx.workspace.organization_id, team_id, ctx.now, kind)
+    org = ctx.workspace.organization_id
+    await signals.record(ctx.session, org, team_id, ctx.now, kind)
+    # Done and Skipped both count the manager, so what is stored never tells which they pressed.
+    await signals.contributed(ctx.session, ctx.secret_key, org, team_id, ctx.now, "nudge", ctx.actor_id)
     return Outcome.reply(RECORDED_DONE if action == DONE else RECORDED_SKIPPED)
 
 

@@ -180,6 +180,7 @@ async def give(
         )
     team_id = team.id if team else None
     await signals.record(ctx.session, org, team_id, ctx.now, "shoutout_given", count=len(others))
+    await signals.contributed(ctx.session, ctx.secret_key, org, team_id, ctx.now, "shoutout", ctx.actor_id)
     if contagious:
         await signals.record(ctx.session, org, team_id, ctx.now, "shoutout_contagion", count=len(others))
     where = f"in #{place}" if place else ""

@@ -1,7 +1,8 @@
 """The leading indicators every practice feeds, as aggregated counters (never per person).
 
 Each practice calls ``record`` inside its own transaction, so the index never counts an action
-that did not happen, nor misses one that did.
+that did not happen, nor misses one that did. Acts that are public by nature (a shout-out, a 1:1
+nudge) also call ``contributed``, so the index can tell how many distinct people a figure rests on.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from practices import sealing
 from storage import signals
 from storage.db import Session
 
@@ -18,8 +20,8 @@ SignalKind = Literal[
     "nudge_sent",
     "nudge_done",
     "nudge_skipped",
-    "opener_answer",
-    "opener_answer_few",  # answers of a check-in with fewer than the minimum group size: a count, no score
+    "opener_answer",  # answers and their score sum, only from check-ins with at least min_group_size
+    "opener_answer_few",  # how many answered a check-in below min_group_size; no scores
     "opener_occurrence",
     "stress_reported",
     "stress_support_requested",
@@ -27,13 +29,27 @@ SignalKind = Literal[
     "stress_unsupported",
 ]
 
+# Whose acts a figure rests on: shout-out givers, managers with 1:1 nudges (sent, done or skipped), and
+# supporters who answered an anonymous support request (accepted, never kept: see ``contributed``).
+ContributorFamily = Literal["shoutout", "nudge", "support"]
+KEPT_FAMILIES: tuple[ContributorFamily, ...] = ("shoutout", "nudge")
+CONTRIBUTOR_PURPOSE = "contributor"
+
 NO_TEAM = 0
+# Contributors are also kept under this team id, where each person counts once for the organisation:
+# how many distinct people are behind the organisation's figure, read with its counters.
+WHOLE_ORGANISATION = -1
 
 
 def iso_week(moment: datetime) -> str:
     """``2026-W48``: the bucket every signal and the index use."""
     year, week, _ = moment.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def contributor_kind(family: str) -> str:
+    """The counter holding how many distinct people of ``family`` acted for a team in a week."""
+    return f"contributor_{family}"
 
 
 async def record(
@@ -49,3 +65,33 @@ async def record(
     await signals.bump(
         session, organization_id, team_id or NO_TEAM, iso_week(moment), kind, count=count, value=value
     )
+
+
+async def contributed(
+    session: Session,
+    secret_key: bytes,
+    organization_id: int,
+    team_id: int | None,
+    moment: datetime,
+    family: ContributorFamily,
+    member_id: int,
+) -> None:
+    """Counts ``member_id`` once among the people behind ``family``'s figures for this team and week.
+
+    Idempotent: the same person acting twice in a week is one contributor. Stored as a keyed digest of
+    (organisation, week, member), the same in every team and family, so distinct people can be counted
+    across teams; without ``TEND_SECRET_KEY`` it names nobody. The count of distinct people of the team,
+    and of the whole organisation (``WHOLE_ORGANISATION``), is bumped in the same transaction, so the
+    index reads both with the other counters.
+
+    ``support`` is accepted and nothing is kept: answered requests are released under the support
+    request rule (docs/index.md), and a digest of who answered could be matched with the public
+    families' digests, naming the supporter that ``StressRelay`` seals.
+    """
+    if family not in KEPT_FAMILIES:
+        return
+    week = iso_week(moment)
+    key = sealing.digest(secret_key, CONTRIBUTOR_PURPOSE, organization_id, week, member_id)
+    for team in (team_id or NO_TEAM, WHOLE_ORGANISATION):
+        if await signals.add_contributor(session, organization_id, team, week, family, key):
+            await signals.bump(session, organization_id, team, week, contributor_kind(family))

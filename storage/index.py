@@ -3,17 +3,22 @@
 The index reports on teams across every workspace of one organisation, so these queries take the
 organisation id; they return plain ids and counters, and the privacy rules are applied by
 ``practices.index_maths`` on top of them.
+
+A group's people are the humans Tend knows: not bots, not deactivated accounts, and only accounts
+whose profile the platform gave Tend (``profile_known``). Anything else could pad a small team.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, NamedTuple
 
+from sqlalchemy import union_all
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from storage.models import Member, Signal, Team, TeamMembership, Workspace
+from storage.models import Contributor, Member, Signal, Team, TeamMembership, Workspace
 
 
 class SignalRow(NamedTuple):
@@ -53,24 +58,33 @@ async def organization_teams(session: AsyncSession, organization_id: int) -> lis
     return list((await session.exec(query)).all())
 
 
+def _is_person() -> tuple[Any, ...]:
+    """Who counts as a person in a group (see the module docstring)."""
+    return (
+        col(Member.is_bot).is_(False),
+        col(Member.deactivated).is_(False),
+        col(Member.profile_known).is_(True),
+    )
+
+
 async def organization_people(session: AsyncSession, organization_id: int) -> set[int]:
-    """Ids of the people (not bots) in every workspace of the organisation."""
+    """Ids of the people in every workspace of the organisation."""
     query = (
         select(Member.id)
         .join(Workspace, col(Workspace.id) == col(Member.workspace_id))
-        .where(Workspace.organization_id == organization_id, col(Member.is_bot).is_(False))
+        .where(Workspace.organization_id == organization_id, *_is_person())
     )
     return {int(member_id) for member_id in (await session.exec(query)).all() if member_id is not None}
 
 
 async def team_people(session: AsyncSession, organization_id: int) -> dict[int, set[int]]:
-    """Team id → ids of the people (not bots) in it, for every team of the organisation."""
+    """Team id → ids of the people in it, for every team of the organisation."""
     query = (
         select(TeamMembership.team_id, TeamMembership.member_id)
         .join(Team, col(Team.id) == col(TeamMembership.team_id))
         .join(Workspace, col(Workspace.id) == col(Team.workspace_id))
         .join(Member, col(Member.id) == col(TeamMembership.member_id))
-        .where(Workspace.organization_id == organization_id, col(Member.is_bot).is_(False))
+        .where(Workspace.organization_id == organization_id, *_is_person())
     )
     found: dict[int, set[int]] = {}
     for team_id, member_id in (await session.exec(query)).all():
@@ -115,19 +129,21 @@ async def group_counters(
 
 
 def _people_of(organization_id: int) -> SelectOfScalar[int | None]:
-    """Members (not bots) of the organisation's workspaces, as a subquery of ids."""
+    """The people of the organisation's workspaces, as a subquery of ids."""
     return (
         select(Member.id)
         .join(Workspace, col(Workspace.id) == col(Member.workspace_id))
-        .where(Workspace.organization_id == organization_id, col(Member.is_bot).is_(False))
+        .where(Workspace.organization_id == organization_id, *_is_person())
     )
 
 
 async def team_sizes(session: AsyncSession, organization_id: int) -> dict[int, int]:
     """Team id → number of people in it (teams with nobody in them are left out, as in ``team_people``)."""
     query = (
-        select(TeamMembership.team_id, func.count(func.distinct(TeamMembership.member_id)))
-        .where(col(TeamMembership.member_id).in_(_people_of(organization_id)))
+        select(TeamMembership.team_id, func.count())
+        .join(Member, col(Member.id) == col(TeamMembership.member_id))
+        .join(Workspace, col(Workspace.id) == col(Member.workspace_id))
+        .where(Workspace.organization_id == organization_id, *_is_person())
         .group_by(TeamMembership.team_id)
     )
     return {int(team_id): int(size) for team_id, size in (await session.exec(query)).all()}
@@ -138,13 +154,6 @@ async def organization_size(session: AsyncSession, organization_id: int) -> int:
     return int((await session.exec(query)).one())
 
 
-async def people_outside(session: AsyncSession, organization_id: int, team_ids: list[int]) -> int:
-    """People of the organisation in none of the given teams."""
-    in_teams = select(TeamMembership.member_id).where(col(TeamMembership.team_id).in_(team_ids))
-    people = _people_of(organization_id).where(col(Member.id).not_in(in_teams))
-    return int((await session.exec(select(func.count()).select_from(people.subquery()))).one())
-
-
 async def people_in(session: AsyncSession, organization_id: int, team_ids: list[int]) -> int:
     """Distinct people across the given teams."""
     query = select(func.count(func.distinct(TeamMembership.member_id))).where(
@@ -152,3 +161,77 @@ async def people_in(session: AsyncSession, organization_id: int, team_ids: list[
         col(TeamMembership.member_id).in_(_people_of(organization_id)),
     )
     return int((await session.exec(query)).one())
+
+
+class TeamWeek(NamedTuple):
+    """One team's counters for one week, one column per kind asked for."""
+
+    team_id: int
+    week: str
+    counts: tuple[int, ...]
+    value_sums: tuple[float, ...]
+
+
+async def team_week_counters(
+    session: AsyncSession,
+    organization_id: int,
+    weeks: list[str],
+    kinds: Sequence[str],
+    valued: Sequence[str] = (),
+) -> list[TeamWeek]:
+    """Per team (team 0 included) and week: the count of each of ``kinds`` and the value sum of each of
+    ``valued``, summed in the database.
+
+    One row per team and week instead of one per counter: the organisation's totals and what the
+    privacy rule weighs for every team come from one pass over the weeks' counters, read from the
+    covering (organisation, week, …) index alone. On SQLite that index is named: the planner otherwise
+    walks every week of the organisation.
+    """
+    if not weeks or not kinds:
+        return []
+    # FILTER (SQLite 3.30 or later, as RETURNING needs 3.35): about half the time of CASE on SQLite.
+    counts = [func.coalesce(func.sum(Signal.count).filter(Signal.kind == kind), 0) for kind in kinds]
+    sums = [func.coalesce(func.sum(Signal.value_sum).filter(Signal.kind == kind), 0.0) for kind in valued]
+    query = (
+        select(Signal.team_id, Signal.week, *counts, *sums)
+        .with_hint(Signal, "INDEXED BY ix_signal_org_week", "sqlite")
+        .where(Signal.organization_id == organization_id, col(Signal.week).in_(weeks))
+        .group_by(Signal.week, Signal.team_id)
+    )
+    result = await (await session.connection()).execute(query)
+    width = 2 + len(kinds)
+    # Sums of whole numbers come back as int and of value sums as float on both databases.
+    return [TeamWeek(row[0], row[1], tuple(row[2:width]), tuple(row[width:])) for row in result.all()]
+
+
+async def distinct_contributors(
+    session: AsyncSession,
+    organization_id: int,
+    family: str,
+    pools: Mapping[str, tuple[Collection[int], bool]],
+) -> dict[str, int]:
+    """Week → distinct people of ``family`` across a set of teams, for each week asked.
+
+    ``pools`` maps a week to (team ids, inside): with ``inside`` the teams listed, otherwise every team
+    but those listed (whichever list is shorter). One query for all the weeks.
+    """
+    if not pools:
+        return {}
+    queries = []
+    for week, (team_ids, inside) in pools.items():
+        teams = list(team_ids)
+        query = select(Contributor.week, func.count(func.distinct(Contributor.key))).where(
+            Contributor.organization_id == organization_id,
+            Contributor.week == week,
+            Contributor.family == family,
+            Contributor.team_id >= 0,  # not the rows counting each person once for the organisation
+        )
+        if inside:
+            query = query.where(col(Contributor.team_id).in_(teams))
+        elif teams:
+            query = query.where(col(Contributor.team_id).not_in(teams))
+        queries.append(query.group_by(Contributor.week))
+    query = union_all(*queries)  # one index range per week, not a filter over all of them
+    result = await (await session.connection()).execute(query)
+    found = {week: int(count) for week, count in result.all()}
+    return {week: found.get(week, 0) for week in pools}

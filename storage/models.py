@@ -219,7 +219,8 @@ class Signal(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("organization_id", "team_id", "week", "kind", name="uq_signal_bucket"),
-        Index("ix_signal_org_week", "organization_id", "week"),  # the index reads whole weeks
+        # The index reads whole weeks of every team; covering, so it never reads the table's rows.
+        Index("ix_signal_org_week", "organization_id", "week", "team_id", "kind", "count", "value_sum"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -257,3 +258,26 @@ class ConversationRef(SQLModel, table=True):
     key: str = Field(max_length=200)
     reference: str = Field(sa_type=Text)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Contributor(SQLModel, table=True):
+    """One person counted once among those behind a team's figures of one family and ISO week.
+
+    ``key`` is a keyed digest of the member id under ``TEND_SECRET_KEY`` (``practices.sealing``), the
+    same for every team and family of that week, so the index can count distinct people across teams
+    without storing who they are. Only public-by-nature acts are counted (shout-outs, 1:1 nudges):
+    never a stress report nor a check-in answer. Team 0 = no team, as in ``Signal``; team -1 counts
+    each person once for the whole organisation.
+    """
+
+    __table_args__ = (
+        # week before team: the index reads whole weeks of one family, then narrows to teams
+        UniqueConstraint("organization_id", "week", "family", "team_id", "key", name="uq_contributor"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    team_id: int = Field(default=0)
+    week: str = Field(max_length=8)
+    family: str = Field(max_length=16)
+    key: str = Field(max_length=64)

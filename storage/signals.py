@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Signal
+from storage.models import Contributor, Signal
 
 
 async def bump(
@@ -35,6 +35,25 @@ async def bump(
         set_={"count": Signal.count + count, "value_sum": Signal.value_sum + value},  # type: ignore[operator]
     )
     await session.exec(statement)  # type: ignore[call-overload]
+
+
+async def add_contributor(
+    session: AsyncSession, organization_id: int, team_id: int, week: str, family: str, key: str
+) -> bool:
+    """Adds one person (as a keyed digest) to a team's contributors; False when they were counted already.
+
+    ``INSERT ... ON CONFLICT DO NOTHING``: of two transactions adding the same person at once, exactly
+    one inserts, so a count bumped only on True stays the number of distinct people.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(Contributor)
+        .values(organization_id=organization_id, team_id=team_id, week=week, family=family, key=key)
+        .on_conflict_do_nothing(index_elements=["organization_id", "week", "family", "team_id", "key"])
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return bool(result.rowcount)
 
 
 async def read(session: AsyncSession, organization_id: int, week: str | None = None) -> list[Signal]:

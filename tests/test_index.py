@@ -16,10 +16,11 @@ from bot.clock import FixedClock
 from bot.engine import Engine
 from bot.scheduler import Scheduler
 from practices import index as practice
+from practices import signals
 from practices.index_maths import DEFAULT_WEIGHTS
 from practices.messages import Facts, Fine, Image, Reply
 from storage import signals as signal_store
-from storage.models import Team, Workspace
+from storage.models import Member, Team, Workspace
 from tests.scenario import Scenario
 
 START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday in 2026-W48
@@ -33,12 +34,21 @@ def mention(n: int) -> str:
     return f"<@U{n}|p{n}>"
 
 
+async def known(s: Scenario) -> None:
+    """Everyone who joined so far was looked up on the platform: they count as people."""
+    async with s.database.session() as session:
+        for member in (await session.exec(select(Member).where(Member.is_bot == False))).all():  # noqa: E712
+            member.profile_known = True
+            session.add(member)
+
+
 @pytest.fixture
 async def s(database) -> Scenario:
     scenario = Scenario(database, START)
     await scenario.join("U1", "ada")  # the first member is the admin; in no team
     for n in range(2, 18):  # U17 is in no team either
         await scenario.join(f"U{n}", f"p{n}")
+    await known(scenario)
     for name, people in TEAMS.items():
         await scenario.command("U1", f"tend team create {name} #C-{name}")
         await scenario.command("U1", f"tend team add {name} " + " ".join(mention(n) for n in people))
@@ -63,20 +73,45 @@ async def bump(s: Scenario, team: str | None, week: str, kind: str, count: int =
         )
 
 
+def moment_in(week: str) -> datetime:
+    """Wednesday noon of an ISO week such as ``2026-W47``."""
+    year, number = week.split("-W")
+    return datetime.fromisocalendar(int(year), int(number), 3).replace(hour=12, tzinfo=UTC)
+
+
+async def contributors(s: Scenario, team: str | None, week: str, family: str, users: list[str]) -> None:
+    """These people acted in the team that week, counted as the practices count them."""
+    org, teams = await ids(s)
+    async with s.database.session() as session:
+        members = {m.platform_user_id: m.id for m in (await session.exec(select(Member))).all()}
+        for user in users:
+            await signals.contributed(
+                session, signals.sealing.PROCESS_KEY, org, teams[team] if team else None,
+                moment_in(week), family, members[user],  # type: ignore[arg-type]
+            )  # fmt: skip
+
+
+EXAMPLE_GIVERS = ["U2", "U3", "U4", "U5", "U6", "U7"]
+EXAMPLE_MANAGERS = ["U2", "U3", "U4", "U5", "U6"]
+
+
 async def example_week(s: Scenario, team: str, week: str = LAST_WEEK) -> None:
-    """docs/index.md's example counters (for a team of 7 the per-person figures differ)."""
+    """A week like docs/index.md's: 6 people gave 6 shout-outs, 5 managers had 1:1 nudges, 5 support
+    requests, two check-ins answered by 6 people each."""
     for kind, count, value in [
         ("shoutout_given", 6, 0.0),
         ("shoutout_contagion", 3, 0.0),
         ("nudge_sent", 4, 0.0),
         ("nudge_done", 3, 0.0),
-        ("stress_support_requested", 4, 0.0),
-        ("stress_supported", 2, 0.0),
+        ("stress_support_requested", 5, 0.0),
+        ("stress_supported", 3, 0.0),
         ("stress_unsupported", 2, 0.0),
         ("opener_occurrence", 2, 0.0),
         ("opener_answer", 12, 42.0),
     ]:
         await bump(s, team, week, kind, count, value)
+    await contributors(s, team, week, "shoutout", EXAMPLE_GIVERS)
+    await contributors(s, team, week, "nudge", EXAMPLE_MANAGERS)
 
 
 def png_header(path: str) -> bytes:
@@ -126,27 +161,28 @@ async def test_admin_sees_a_team_card_with_components_trends_and_the_support_cal
     await bump(s, "platform", "2026-W46", "shoutout_given", 14)  # 2 per person the week before
     await bump(s, "platform", "2026-W46", "nudge_sent", 4)
     await bump(s, "platform", "2026-W46", "nudge_done", 1)
+    await contributors(s, "platform", "2026-W46", "shoutout", [f"U{n}" for n in TEAMS["platform"]])
+    await contributors(s, "platform", "2026-W46", "nudge", EXAMPLE_MANAGERS)
     await example_week(s, "platform")
     answer = await s.command("U1", "tend index platform 4")
-    # team of 7: supportive 11/7 per person (score 11/14), participation 12/14, the rest as in the docs
-    index = 100 * (0.25 * 11 / 14 + 0.2 * 0.75 + 0.15 * 12 / 14 + 0.1 * 0.625 + 0.2 * 0.5 + 0.1 * 1.0)
+    # team of 7: supportive 6/7 per person (score 6/14), participation 12/14, unanswered 2 of 5
+    index = 100 * (0.25 * 6 / 14 + 0.2 * 0.75 + 0.15 * 12 / 14 + 0.1 * 0.625 + 0.2 * 0.6 + 0.1 * 1.0)
     assert f"*{index:.1f}* / 100 ↑ in week 2026-W47" in answer
     shown = facts(s)
-    assert shown["Supportive interactions per person"] == "1.57 per person ↓"  # 11/7, down from 2.00
+    assert shown["Shout-outs per person"] == "0.86 per person ↓"  # 6/7, down from 2.00
     assert shown["1:1 follow-through"] == "75% ↑"  # from 25%
     assert shown["Opener participation"] == "86%"  # 12 / (2 × 7); no earlier week to compare
     assert shown["Opener mean score"] == "3.5 of 5"
-    assert shown["Support requests left unanswered"] == "50%"
-    assert "4 people asked for support in week 2026-W47 and 2 got none within 48 hours." in answer
+    assert shown["Support requests left unanswered"] == "40%"
+    assert "5 people asked for support in week 2026-W47 and fewer than 5 got none within 48 hours." in answer
     assert "last 4 weeks (oldest first): – · – ·" in answer
-    assert "Formula v1.0" in card(s).blocks[-1].text
+    assert "Formula v2.0" in card(s).blocks[-1].text
 
 
 async def test_the_organisation_is_the_default_for_admins(s):
     answer = await s.command("U1", "tend index")
     assert card(s).title == "Compassion Index: the organisation"
-    # teams of 7, 6 and 2 (+2 people in no team): subtracting 7 and 6 from the total would leave 4.
-    assert "worked out by subtraction; hidden to keep answers anonymous" in answer
+    assert "No figures for week 2026-W47 yet" in answer
 
 
 async def test_a_team_below_the_minimum_is_hidden_with_the_reason(s):
@@ -159,33 +195,43 @@ async def test_a_team_below_the_minimum_is_hidden_with_the_reason(s):
 
 
 async def test_no_allowed_query_reveals_the_two_person_team(s):
-    """Teams of 7, 6 and 2: the organisation and each team, as an admin asks; only 7 and 6 show."""
-    for team in TEAMS:
-        await bump(s, team, LAST_WEEK, "shoutout_given", 10 * len(TEAMS[team]))
+    """Teams of 7, 6 and 2, everyone thanking: the organisation and each team, as an admin asks; only
+    7 and 6 show (the organisation minus them would be the two)."""
+    for team, people in TEAMS.items():
+        await bump(s, team, LAST_WEEK, "shoutout_given", 10 * len(people))
+        await contributors(s, team, LAST_WEEK, "shoutout", [f"U{n}" for n in people])
     shown = {}
     for target in [None, *TEAMS]:
         await s.command("U1", "tend index" + (f" {target}" if target else ""))
-        shown[target] = not any("Hidden:" in b.text for b in card(s).blocks if hasattr(b, "text"))
+        lines = [f for b in card(s).blocks if isinstance(b, Facts) for f in b.facts]
+        shown[target] = any(f.label == "Shout-outs per person" and f.value[0].isdigit() for f in lines)
     assert shown == {None: False, "platform": True, "design": True, "tiny": False}
 
 
 async def test_the_organisation_shows_once_the_hidden_remainder_meets_the_minimum(s):
     for n in range(18, 21):
-        await s.join(f"U{n}", f"p{n}")  # 3 more people in no team: the remainder is now 2 + 2 + 3 = 7
+        await s.join(f"U{n}", f"p{n}")  # 3 more people in no team
+    await known(s)
     await bump(s, "platform", LAST_WEEK, "shoutout_given", 7)
+    await contributors(s, "platform", LAST_WEEK, "shoutout", [f"U{n}" for n in TEAMS["platform"]])
     await bump(s, None, LAST_WEEK, "shoutout_given", 3)
+    await contributors(s, None, LAST_WEEK, "shoutout", ["U1", "U17", "U18", "U19"])
     await s.command("U1", "tend index")
-    assert facts(s)["Supportive interactions per person"] == "0.50 per person"  # 10 / 20 people
+    assert facts(s)["Shout-outs per person"].startswith("hidden: fewer than 5 people gave shout-outs outside")
+    await contributors(s, None, LAST_WEEK, "shoutout", ["U20"])  # the remainder now rests on 5 givers
+    await s.command("U1", "tend index")
+    assert facts(s)["Shout-outs per person"] == "0.50 per person"  # 10 / 20 people
 
 
 async def test_this_weeks_signals_appear_once_the_week_is_over(s):
-    await s.command("U3", f"kudos {mention(4)} thanks for the review", place="C-platform")
+    for n in range(3, 8):
+        await s.command(f"U{n}", f"kudos {mention(n + 1)} thanks for the review", place="C-platform")
     answer = await s.command("U2", "tend index")
     assert "No figures for week 2026-W47 yet" in answer
     s.clock.set(START + timedelta(days=6))  # Monday of 2026-W49
     answer = await s.command("U2", "tend index")
     assert "in week 2026-W48" in answer
-    assert facts(s)["Supportive interactions per person"] == "0.14 per person"  # 1 of 7 people
+    assert facts(s)["Shout-outs per person"] == "0.71 per person"  # 5 shout-outs, 7 people
 
 
 async def test_the_chart_is_a_non_empty_png_attached_as_an_image(s):
@@ -278,7 +324,7 @@ async def test_default_weights_add_nothing_to_the_card_or_the_export(s):
     await example_week(s, "platform")
     await s.command("U1", "tend index platform 4")
     footer = card(s).blocks[-1]
-    assert isinstance(footer, Fine) and "Formula v1.0" in footer.text
+    assert isinstance(footer, Fine) and "Formula v2.0" in footer.text
     assert "Weights" not in card(s).fallback
     await s.command("U1", "tend index export")
     [table, note] = card(s).blocks
@@ -291,7 +337,7 @@ async def test_weights_set_by_an_admin_are_named_on_the_card_and_in_the_export(s
     await example_week(s, "platform")
     await s.command("U1", "tend index platform 4")
     footer = card(s).blocks[-1]
-    assert isinstance(footer, Fine) and "Formula v1.0" in footer.text
+    assert isinstance(footer, Fine) and "Formula v2.0" in footer.text
     assert (
         "Weights set by your admin: supportive=0.5, follow_through=0.2, participation=0.15, mood=0.1, "
         "unsupported=0.2, contagion=0;" in footer.text
@@ -311,7 +357,8 @@ async def test_weights_set_by_an_admin_are_named_on_the_card_and_in_the_export(s
 
 async def test_export_is_a_csv_with_the_same_suppression(s):
     await example_week(s, "platform")
-    await example_week(s, "tiny")
+    await bump(s, "tiny", LAST_WEEK, "shoutout_given", 3)
+    await contributors(s, "tiny", LAST_WEEK, "shoutout", ["U15"])
     await s.command("U1", "tend index export")
     [table, note] = card(s).blocks
     assert "CSV" in note.text
@@ -320,12 +367,14 @@ async def test_export_is_a_csv_with_the_same_suppression(s):
     by_group = {(row["group"], row["week"]): row for row in rows}
     platform = by_group[("platform", LAST_WEEK)]
     assert platform["people"] == "7" and platform["follow_through"] == "0.750"
-    assert platform["support_requested"] == "4" and platform["formula_version"] == "1.0"
+    assert platform["support_requested"] == "5" and platform["formula_version"] == "2.0"
+    assert platform["support_unanswered"] == "fewer than 5"
     tiny = by_group[("tiny", LAST_WEEK)]
     assert tiny["index"] == tiny["supportive"] == tiny["support_requested"] == tiny["people"] == ""
     assert "fewer than 5 people in tiny" in tiny["hidden"]
     org = by_group[("the organisation", LAST_WEEK)]
-    assert org["index"] == "" and "subtraction" in org["hidden"]
+    assert org["people"] == "17" and org["follow_through"] == "0.750"  # tiny had no 1:1s: nothing to hide
+    assert org["supportive"] == "" and "supportive: " in org["hidden"] and "subtraction" in org["hidden"]
 
 
 async def test_a_manager_of_several_teams_is_asked_to_name_one(s):
@@ -338,9 +387,19 @@ async def test_a_manager_of_several_teams_is_asked_to_name_one(s):
 
 
 async def test_sizes_counted_in_the_database_match_the_sizes_counted_from_member_sets(s):
-    """The card counts people in SQL; the export and the maths tests count sets. Both must agree."""
+    """The card counts people in SQL; the export and the maths tests count sets. Both must agree, and
+    neither counts bots, deactivated accounts or accounts the platform never described."""
     await s.join("B1", "deploybot", is_bot=True)
     await s.command("U1", f"tend team add design {mention(2)} <@B1|deploybot>")  # overlap, and a bot refused
+    await s.join("U18", "gone")
+    await s.join("U19", "unknown")
+    await s.command("U1", f"tend team add design {mention(18)} {mention(19)}")
+    async with s.database.session() as session:
+        for member in (await session.exec(select(Member))).all():
+            if member.platform_user_id in ("U18", "U19"):
+                member.deactivated = member.platform_user_id == "U18"
+                member.profile_known = member.platform_user_id == "U18"
+                session.add(member)
     org, teams = await ids(s)
     async with s.database.session() as session:
         workspace = (await session.exec(select(Workspace))).one()
@@ -348,17 +407,13 @@ async def test_sizes_counted_in_the_database_match_the_sizes_counted_from_member
         team_people = await practice.store.team_people(session, org)
         ctx = practice.PracticeContext(session=session, workspace=workspace, actor=None, now=START)  # type: ignore[arg-type]
         ctx.min_group_size = 5
+        assert len(everyone) == 17 and len(team_people[teams["design"]]) == 6  # U18, U19 are not people
         for asked in (None, [teams["design"]], [teams["tiny"]], [teams["platform"], teams["design"]]):
             counted = await practice._sizes(ctx, asked)
-            from_sets = practice.maths.sizes_from_sets(asked, team_people, everyone, 5)
-            expected_outside = from_sets.outside_shown if asked is None else 0
-            expected_union = from_sets.union if asked else 0
-            assert (counted.organization, dict(counted.teams), counted.outside_shown, counted.union) == (
-                from_sets.organization,
-                dict(from_sets.teams),
-                expected_outside,
-                expected_union,
-            )
+            from_sets = practice.maths.sizes_from_sets(asked, team_people, everyone)
+            expected = (from_sets.organization, 0) if asked is None else (0, from_sets.union)
+            assert (counted.organization, counted.union) == expected  # what each group needs
+            assert dict(counted.teams) == dict(from_sets.teams)
 
 
 async def test_an_unreadable_chart_folder_does_not_stop_the_scheduler(database, tmp_path, caplog):
@@ -368,3 +423,29 @@ async def test_an_unreadable_chart_folder_does_not_stop_the_scheduler(database, 
     with caplog.at_level("WARNING", logger="tend.scheduler"):
         await scheduler.tick()  # returns: rituals keep firing
     assert any(r.getMessage() == "old index charts not purged" for r in caplog.records)
+
+
+async def test_the_organisations_one_query_read_matches_the_counters_read_row_by_row(s):
+    """The organisation's card sums every team's counters in SQL; the export reads them row by row.
+    Both must give the same counters and the same standing for every team."""
+    await example_week(s, "platform")
+    await example_week(s, "design", "2026-W46")
+    await bump(s, None, LAST_WEEK, "opener_answer", 6, 25.0)
+    await bump(s, "tiny", LAST_WEEK, "stress_support_requested", 2)
+    await contributors(s, None, LAST_WEEK, "shoutout", ["U1", "U17"])
+    org, _ = await ids(s)
+    weeks = ["2026-W46", LAST_WEEK]
+    async with s.database.session() as session:
+        rows = await practice.store.team_week_counters(
+            session, org, weeks, practice.maths.KINDS, practice.maths.VALUED
+        )
+        one_query, standings = practice.maths.organization_rollups(rows, practice.store.ALL_TEAMS)
+        by_row = practice.maths.rollup(await practice.store.signals_for_weeks(session, org, weeks))
+    for week in weeks:
+        expected = practice.maths.counters_for(by_row, None, week)
+        found = one_query[(practice.store.ALL_TEAMS, week)]
+        assert {k: v for k, v in found.items() if k in practice.maths.KINDS} == {
+            k: v for k, v in expected.items() if k in practice.maths.KINDS
+        }
+    assert standings == practice.maths.standings_from(by_row)
+    assert standings[(signals.WHOLE_ORGANISATION, LAST_WEEK)][1] == 8  # 6 givers + U1 + U17, once each
