@@ -43,7 +43,7 @@ from practices.messages import (
 from practices.sealing import PROCESS_KEY, seal, unseal
 from storage import addresses, outbox
 from storage.db import Database, Session
-from storage.identity import get_member, members_with_role, zone_known
+from storage.identity import UNSET_TIME_ZONE, get_member, members_with_role, zone_known
 from storage.models import Workspace
 from storage.outbox import Claimed, Recipient
 
@@ -508,6 +508,11 @@ class DeliveryWorker:
         sealed = row.id in work.sealed
         data = json.loads(row.payload)
         hours = hours_of(member) if member is not None and data.get("hours", True) else None
+        if sealed and member is not None and not member.profile_known and member.time_zone == UNSET_TIME_ZONE:
+            # A sealed row cannot be held by receiver like others (nobody may read whose it is): it
+            # waits for the person's own zone by trying again on the next whole hour.
+            results.moved.append((row.id, _hour_of(now) + timedelta(hours=1)))
+            return None
         if hours is not None and not is_within(hours, now):
             # Hours or a pause changed since the row was written: hold it for the next window. A
             # sealed row just tries again next hour: its next time must not show whose hours they are.

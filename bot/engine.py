@@ -143,6 +143,7 @@ class Engine:
                         default_time_zone=origin.actor_time_zone,
                         is_installer=origin.actor_is_installer,
                         is_bot=origin.actor_is_bot or (isinstance(event, MemberSeen) and event.is_bot),
+                        deactivated=event.deactivated if isinstance(event, MemberSeen) else None,
                     )
                 )
                 context = PracticeContext(

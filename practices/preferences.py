@@ -13,6 +13,7 @@ from functools import lru_cache
 from practices.context import PracticeContext
 from practices.hours import DAY_NAMES, WorkingHours, parse_clock, parse_days
 from practices.messages import FieldErrors, Form, FormField, OpenForm, Outcome
+from storage.outbox import release_held
 
 OPEN_HOURS = "prefs.hours"
 HOURS_FORM = "prefs.hoursform"
@@ -69,9 +70,16 @@ async def set_hours(ctx: PracticeContext, start: time, end: time, days: tuple[st
     return Outcome.reply("Saved. " + describe(ctx), title="Your settings")
 
 
-async def set_time_zone(ctx: PracticeContext, time_zone: str) -> Outcome:
+async def _zone_chosen(ctx: PracticeContext, time_zone: str) -> None:
+    """A zone the person chose is known: notes held for want of one may now go, in their hours."""
     ctx.actor.time_zone = chosen_zone(time_zone)
+    ctx.actor.profile_known = True
     ctx.session.add(ctx.actor)
+    await release_held(ctx.session, ctx.workspace_id, ctx.actor_id, ctx.now)
+
+
+async def set_time_zone(ctx: PracticeContext, time_zone: str) -> Outcome:
+    await _zone_chosen(ctx, time_zone)
     return Outcome.reply("Saved. " + describe(ctx), title="Your settings")
 
 
@@ -164,7 +172,7 @@ async def submit_hours(ctx: PracticeContext, values: dict[str, str]) -> Outcome:
         errors.append(("time_zone", BAD_ZONE.format(raw=raw_zone[:64])))
     if errors or isinstance(days, str) or start is None or end is None or zone is None:
         return Outcome((FieldErrors(tuple(errors)),))
-    ctx.actor.time_zone = chosen_zone(zone)
+    await _zone_chosen(ctx, zone)
     return await set_hours(ctx, start, end, days)
 
 

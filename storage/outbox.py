@@ -147,6 +147,7 @@ class Recipient:
     work_end: str
     paused_until: date | None
     unreachable: bool
+    profile_known: bool
 
 
 RECIPIENT_COLUMNS = [MEMBER.c[column.name] for column in fields(Recipient)]
@@ -288,10 +289,14 @@ async def forget_done_before(session: AsyncSession, cutoff: datetime) -> int:
     """Drops sent and parked rows older than ``cutoff``; their causes can no longer recur by then.
 
     Held rows that old go too: a note still waiting for someone Tend never got to know is stale, and
-    its words should not stay in the database for good.
+    its words should not stay in the database for good; so do sealed rows still waiting (their
+    conversation has expired by then).
     """
     result = await session.exec(
-        delete(Outbox).where(col(Outbox.state).in_((SENT, PARKED, HELD)), col(Outbox.created_at) < cutoff)  # type: ignore[call-overload]
+        delete(Outbox).where(  # type: ignore[call-overload]
+            col(Outbox.state).in_((SENT, PARKED, HELD)) | (col(Outbox.target_kind) == SEALED),
+            col(Outbox.created_at) < cutoff,
+        )
     )
     return int(result.rowcount or 0)
 

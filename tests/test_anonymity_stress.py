@@ -190,6 +190,8 @@ async def run_flow(url: str, platform: str, *, reporter_on_rota: bool = False) -
     # First contact through the check-in card's "I could use support" button, then the form.
     s.clock.set(REPORTED_AT - timedelta(minutes=2))
     await s.click(REPORTER, stress.START)
+    if not reporter_on_rota:  # the platform's profile, looked up after the click's ack (as adapters do)
+        await s.join(REPORTER, REPORTER_NAME, tz="Europe/Berlin")
     s.clock.set(REPORTED_AT)
     flow = Flow(s, database, url, await member_id(database, REPORTER), set())
     flow.rota_ids = {await member_id(database, user) for user in rota}

@@ -146,9 +146,6 @@ async def test_once_a_failed_look_up_succeeds_the_held_notes_go_in_the_persons_h
     assert posts_in("DU2", "calm incident call")(slack.fake.calls)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="until bot/engine.py passes MemberSeen.deactivated on to ensure_member"
-)
 async def test_a_deactivated_slack_account_is_recorded(slack: Slack):
     slack.fake.set_user("U3", "cy", "Europe/Paris", deleted=True)
     await slack.command("/kudos", "<@U2|bo> <@U3|cy> thanks, both")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -455,3 +456,21 @@ async def test_bots_cannot_join_the_rota(s, database):
     await s.join("B1", "deploybot", is_bot=True)
     assert "is a bot" in await s.command(ANA, "tend support add <@B1|deploybot>")
     assert not (await member(database, "B1")).is_support
+
+
+async def test_a_sealed_reply_waits_for_the_authors_own_time_zone(s, database):
+    """The reply to someone Tend never learned a zone for is not sent on a guess: sealed rows cannot
+    be held per receiver (nobody may read whose they are), so it is tried again each hour until then."""
+    newcomer = "U0NEWCOMER"
+    await s.click(newcomer, stress.START)  # first contact: no profile, no zone yet
+    await s.submit(newcomer, "stress.report", REPORT)
+    token = token_from(s.sender.directs(KIM)[0].card)
+    await s.submit(KIM, "stress.message", {"message": "I'm here for you."}, token)
+    await s.run_until(START + timedelta(hours=3), step=timedelta(minutes=30))
+    assert s.sender.directs(newcomer) == []
+    await s.join(newcomer, "newcomer", tz="Asia/Tokyo")  # the platform's profile arrives
+    await s.run_until(START + timedelta(days=1), step=timedelta(minutes=30))
+    [reply] = s.sender.directs(newcomer)
+    assert "I'm here for you." in reply.card.fallback
+    local = reply.at.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert local.weekday() < 5 and 9 <= local.hour < 18  # in Tokyo working hours, not on a guess
