@@ -294,9 +294,9 @@ async def test_a_person_leaving_hides_the_team_and_subtraction_still_rests_on_fi
     answer = await s.command("U1", "tend index five 1")
     assert "Hidden: fewer than 5 people in five" in answer  # even the week when they were five
     rows = await export(s)
-    left = subtract(rows, "supportive", per_person=True)
-    # What subtraction leaves is the shout-outs of tiny, five and team 0 together: 2 + 5 givers.
-    assert left is None or left == 7
+    # The organisation is shown: what subtraction leaves is the 7 shout-outs of tiny and five together,
+    # from 7 different people (the one who left among them), never five's four alone.
+    assert subtract(rows, "supportive", per_person=True) == 7
 
 
 # --- 3. the organisation minus its teams ---------------------------------------------------------------
@@ -486,3 +486,31 @@ def test_support_figures_need_five_requests_and_none_looks_like_too_few():
         assert release == maths.Release(False, too_few)
     evidence = evidence_of({A: {"stress_support_requested": 5}}, {A: 7})
     assert POLICY.release(team, evidence, LAST_WEEK, THIS_WEEK, maths.SUPPORT).shown
+
+
+def whole(givers: int) -> dict[str, int]:
+    """The organisation's own count: each person once, whatever teams they acted in."""
+    return {"contributor_shoutout": givers}
+
+
+def test_the_organisations_own_count_settles_a_pool_without_counting_it():
+    """With no team shown on its own, the pool is everyone: the organisation's own count is exact."""
+    rows = {A: shoutouts(4), B: shoutouts(3), signals.WHOLE_ORGANISATION: whole(4)}
+    evidence = evidence_of(rows, {A: 7, B: 6})
+    assert POLICY.pools(ORG, evidence, [LAST_WEEK]) == []
+    assert not POLICY.release(ORG, evidence, LAST_WEEK, THIS_WEEK, maths.SHOUTOUTS).shown  # the same 4
+    rows[signals.WHOLE_ORGANISATION] = whole(7)
+    evidence = evidence_of(rows, {A: 7, B: 6})
+    assert POLICY.release(ORG, evidence, LAST_WEEK, THIS_WEEK, maths.SHOUTOUTS).shown
+
+
+def test_the_organisations_own_count_bounds_what_subtraction_leaves():
+    """12 people in all, 7 of them in the shown team: at least 5 acted outside it."""
+    rows = {A: shoutouts(7), B: shoutouts(3), C: shoutouts(3), signals.WHOLE_ORGANISATION: whole(12)}
+    evidence = evidence_of(rows, {A: 7, B: 2, C: 2})
+    assert POLICY.pools(ORG, evidence, [LAST_WEEK]) == []
+    assert POLICY.release(ORG, evidence, LAST_WEEK, THIS_WEEK, maths.SHOUTOUTS).shown
+    rows[signals.WHOLE_ORGANISATION] = whole(10)  # B's and C's people may be A's: count them
+    evidence = evidence_of(rows, {A: 7, B: 2, C: 2})
+    [pool] = POLICY.pools(ORG, evidence, [LAST_WEEK])
+    assert pool.teams == frozenset({B, C})
