@@ -76,15 +76,15 @@ ANSWERS = "{count} answers"
 ONE_ANSWER = "1 answer"
 TOTALS_LATER = "Totals appear when the check-in closes, if at least {size} people answered."
 PRIVATE = (
-    "Anonymous: nobody, admins included, sees who answered what, and the card changes only in its "
-    "count until the check-in closes, 12 hours after it started. The answers are then erased."
+    "Anonymous: Tend shows nobody, admins included, who answered what. Until the check-in closes, "
+    "{hours} hours after it started, this card changes only in its count; then the answers are erased."
 )
 CLOSED_HEADLINE = "This check-in has closed. {answers}"
 NOBODY = "Nobody answered."
 ANSWERED = "{count} people answered."
 ONE_ANSWERED = "1 person answered."
 TOO_FEW = "Fewer than {size} people answered, so no totals are shown."
-CLOSED_PRIVATE = "Nobody, admins included, saw who answered what. The answers themselves have been erased."
+CLOSED_PRIVATE = "Tend showed nobody, admins included, who answered what, and the answers are now erased."
 SUPPORT_HINT = "Rough day? “I could use support” starts a private, anonymous report only you see."
 THANKS = "Thanks — your answer is counted anonymously; tap again to change it."
 CLOSED = "This check-in has closed, so answers are no longer counted. Look out for the next one!"
@@ -163,7 +163,7 @@ def check_in_card(occurrence_id: int, count: int, min_group_size: int) -> Card:
             Text(_count_text(count)),
             Text(TOTALS_LATER.format(size=min_group_size)),
             *_support(),
-            Fine(PRIVATE),
+            Fine(PRIVATE.format(hours=int(OPEN_FOR.total_seconds() // 3600))),
         ),
     )
 
