@@ -231,7 +231,8 @@ async def _run(database: Database, log, wanted: tuple[str, ...]) -> Flow:
         await _tap(s, flow, log, person, monday, post.ref, choice)
     for round_ in range(COLLUDING_ROUNDS + 1):  # the database watched live while colluders tap
         for index, person in enumerate(COLLUDERS):
-            choice = (round_ + index) % 5 + 1 if round_ < COLLUDING_ROUNDS else TRUTH[person]
+            # Every choice in turn, never the one just stored, so each tap changes the stored value.
+            choice = (round_ + index + 2) % 5 + 1 if round_ < COLLUDING_ROUNDS else TRUTH[person]
             before = await _live_answers(database)
             await _tap(s, flow, log, person, monday, post.ref, choice)
             [(_, stored)] = (await _live_answers(database)) - before
