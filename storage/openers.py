@@ -3,10 +3,10 @@
 The rows hold only what the practice hands in: a keyed digest of the voter and the score sealed under
 the server secret (``practices.meeting_openers``); storage never sees who answered or what they chose.
 The ``score`` column holds that sealed integer, so no sum or grouping over it means anything here.
-Taps and the closing sweep meet on the
-occurrence row: a tap takes a shared lock on it (PostgreSQL), the sweep an exclusive one with
-``SKIP LOCKED``, so an answer can never be written after its occurrence's answers were counted and
-deleted. SQLite serialises writers anyway.
+
+Taps and the closing sweep meet on the occurrence row: a tap takes a shared lock on it (PostgreSQL),
+the sweep an exclusive one with ``SKIP LOCKED``, so an answer can never be written after its
+occurrence's answers were read and deleted. SQLite serialises writers anyway.
 """
 
 from __future__ import annotations
