@@ -6,7 +6,7 @@ or their leftover bytes, the logs and every version of the public card must not 
 - A tap is stored under a voter key, a keyed digest (``TEND_SECRET_KEY``) of the occurrence and the
   platform user id, so a second tap replaces the first, yet nothing in the database can recompute it.
   The tap is ``ANONYMOUS``: the engine writes no member row for it.
-- The score is stored sealed (``seal_score``): masked by a keyed pad with a fresh nonce on every write.
+- The choice is stored sealed (``seal_score``: AES-GCM under the same secret, a fresh nonce per write).
   Rows, their order, their xmin and their WAL frames tie a row to the moment of a tap, which a
   colleague watching someone tap also knows; without the key a row still says nothing of the choice.
 - Until the check-in closes the card shows only how many answered: a change per tap would tell
@@ -21,7 +21,6 @@ that is the documented residual (docs/privacy.md, "Threat model").
 from __future__ import annotations
 
 import re
-import secrets
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -42,7 +41,7 @@ from practices.messages import (
     UpdateCard,
     text_card,
 )
-from practices.sealing import digest
+from practices.sealing import digest, seal, unseal
 from storage import openers as store
 from storage.models import Occurrence
 from storage.outbox import by_key
@@ -92,11 +91,7 @@ UNKNOWN = "I couldn't read that answer. Please tap one of the weather buttons on
 
 # --- keys and sealed scores ------------------------------------------------------------------------
 VOTER_PURPOSE = "opener-voter"
-PAD_PURPOSE = "opener-score"
-TAG_PURPOSE = "opener-score-tag"
-# A sealed score fills the 32-bit ``score`` column: ((nonce * TAGS) + tag) * len(SCORES) + masked.
-TAGS = 1024  # a row sealed under another key opens with odds 1 in 1024, and is then left out
-NONCES = MAX_ID // len(SCORES) // TAGS
+SCORE_PURPOSE = "opener-score"
 
 
 def voter_key(secret: bytes, occurrence_id: int, platform_user_id: str) -> str:
@@ -105,30 +100,21 @@ def voter_key(secret: bytes, occurrence_id: int, platform_user_id: str) -> str:
     return digest(secret, VOTER_PURPOSE, occurrence_id, platform_user_id)
 
 
-def _pad(secret: bytes, occurrence_id: int, voter: str, nonce: int) -> int:
-    return int(digest(secret, PAD_PURPOSE, occurrence_id, voter, nonce), 16) % len(SCORES)
+def seal_score(secret: bytes, occurrence_id: int, voter: str, score: int) -> str:
+    """The choice sealed (AES-GCM, fresh nonce), bound to its occurrence and voter: the row's order,
+    time or transaction, which a watcher can match to a tap, must not lead to the choice."""
+    return seal(secret, SCORE_PURPOSE, f"{occurrence_id}:{voter}:{score}")
 
 
-def _tag(secret: bytes, occurrence_id: int, voter: str, nonce: int, score: int) -> int:
-    return int(digest(secret, TAG_PURPOSE, occurrence_id, voter, nonce, score), 16) % TAGS
-
-
-def seal_score(secret: bytes, occurrence_id: int, voter: str, score: int) -> int:
-    """``score`` as a random-looking integer: the row's order, time or transaction (which a watcher can
-    match to a tap) must not lead to the choice. A fresh nonce per write, so a repeated choice differs."""
-    nonce = secrets.randbelow(NONCES)
-    masked = (SCORES.index(score) + _pad(secret, occurrence_id, voter, nonce)) % len(SCORES)
-    return (nonce * TAGS + _tag(secret, occurrence_id, voter, nonce, score)) * len(SCORES) + masked
-
-
-def open_score(secret: bytes, occurrence_id: int, voter: str, stored: int) -> int | None:
-    """The score ``seal_score`` sealed, or None when it was not sealed for this voter under this key."""
-    rest, masked = divmod(stored, len(SCORES))
-    nonce, tag = divmod(rest, TAGS)
-    if not 0 <= nonce < NONCES:
+def open_score(secret: bytes, occurrence_id: int, voter: str, stored: str) -> int | None:
+    """The choice ``seal_score`` sealed, or None when it was not sealed for this answer under this key."""
+    opened = unseal(secret, SCORE_PURPOSE, stored)
+    if opened is None:
         return None
-    score = SCORES[(masked - _pad(secret, occurrence_id, voter, nonce)) % len(SCORES)]
-    return score if _tag(secret, occurrence_id, voter, nonce, score) == tag else None
+    where, _, score = opened.rpartition(":")
+    if where != f"{occurrence_id}:{voter}" or not score.isdigit() or int(score) not in SCORES:
+        return None
+    return int(score)
 
 
 # --- cards -----------------------------------------------------------------------------------------

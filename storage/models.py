@@ -134,13 +134,15 @@ class Occurrence(SQLModel, table=True):
 class OpenerAnswer(SQLModel, table=True):
     """One tap on a check-in card, keyed so it cannot be joined back to a member.
 
-    ``voter_key`` is an HMAC of the member id under the occurrence's random salt: enough to replace a
-    changed answer, useless once the salt and these rows are deleted at close.
+    ``voter_key`` is a keyed digest (``TEND_SECRET_KEY``) of the occurrence and the person's platform
+    id: enough to replace a changed answer, not computable from anything in the database. The choice
+    is AEAD-sealed under the same secret with a fresh nonce per write, so a row's order, time or
+    transaction (which a watcher can match to a tap) says nothing of what was chosen.
     """
 
     occurrence_id: int = Field(foreign_key="occurrence.id", primary_key=True, ondelete="CASCADE")
     voter_key: str = Field(primary_key=True, max_length=64)
-    score: int
+    sealed_score: str = Field(max_length=200)
 
 
 class Outbox(SQLModel, table=True):

@@ -2,7 +2,7 @@
 
 The rows hold only what the practice hands in: a keyed digest of the voter and the score sealed under
 the server secret (``practices.meeting_openers``); storage never sees who answered or what they chose.
-The ``score`` column holds that sealed integer, so no sum or grouping over it means anything here.
+The ``sealed_score`` column holds that sealed text, so no sum or grouping over it means anything here.
 
 Taps and the closing sweep meet on the occurrence row: a tap takes a shared lock on it (PostgreSQL),
 the sweep an exclusive one with ``SKIP LOCKED``, so an answer can never be written after its
@@ -45,14 +45,14 @@ async def occurrence_for_answer(
     return (row[0], row[1]) if row is not None else None
 
 
-async def save_answer(session: AsyncSession, occurrence_id: int, voter_key: str, sealed_score: int) -> None:
+async def save_answer(session: AsyncSession, occurrence_id: int, voter_key: str, sealed_score: str) -> None:
     """Inserts the answer, or replaces it when this voter already answered (one per voter)."""
     insert = pg_insert if _is_postgres(session) else sqlite_insert
     statement = insert(OpenerAnswer).values(
-        occurrence_id=occurrence_id, voter_key=voter_key, score=sealed_score
+        occurrence_id=occurrence_id, voter_key=voter_key, sealed_score=sealed_score
     )
     statement = statement.on_conflict_do_update(
-        index_elements=["occurrence_id", "voter_key"], set_={"score": sealed_score}
+        index_elements=["occurrence_id", "voter_key"], set_={"sealed_score": sealed_score}
     )
     await session.exec(statement)  # type: ignore[call-overload]
 
@@ -88,13 +88,13 @@ async def due_to_close(
     return [(occurrence, ritual, space) for occurrence, ritual, space in (await session.exec(query)).all()]
 
 
-async def close(session: AsyncSession, occurrence: Occurrence, now: datetime) -> list[tuple[str, int]]:
+async def close(session: AsyncSession, occurrence: Occurrence, now: datetime) -> list[tuple[str, str]]:
     """Marks the occurrence closed and deletes its answers; returns them as (voter key, sealed score).
 
     With SQLite's ``secure_delete`` the deleted rows are zeroed in the file; what other copies keep
     (WAL frames, PostgreSQL's dead tuples) is only keyed digests and sealed scores.
     """
-    answers = select(OpenerAnswer.voter_key, OpenerAnswer.score).where(
+    answers = select(OpenerAnswer.voter_key, OpenerAnswer.sealed_score).where(
         OpenerAnswer.occurrence_id == occurrence.id
     )
     found = [(voter, sealed) for voter, sealed in (await session.exec(answers)).all()]

@@ -6,7 +6,8 @@ Create Date: 2026-12-04
 
 The support relay's plain member ids give way to values sealed under ``TEND_SECRET_KEY``, which the
 migration cannot know: conversations still open at the upgrade end (their reports stay counted).
-Check-in answers are now keyed by the secret, so the per-occurrence salt column goes. Existing
+Check-in answers are now keyed by the secret, so the per-occurrence salt column goes, and the
+choice is stored sealed (answers of a check-in open during the upgrade cannot be re-keyed and go). Existing
 members whose time zone was learned count as looked up; members' first-seen times become days.
 """
 
@@ -56,6 +57,13 @@ def upgrade() -> None:
     _relay_table(sealed=True)
     with op.batch_alter_table("occurrence") as batch:
         batch.drop_column("answer_salt")
+    # Answers of a check-in open during the upgrade were keyed by the salt just dropped and hold the
+    # choice in plain: they cannot be re-keyed without TEND_SECRET_KEY, so they go (that check-in
+    # closes with the answers given after the upgrade).
+    op.execute("DELETE FROM openeranswer")
+    with op.batch_alter_table("openeranswer") as batch:
+        batch.drop_column("score")
+        batch.add_column(sa.Column("sealed_score", sa.String(length=200), nullable=False))
     with op.batch_alter_table("member") as batch:
         batch.add_column(sa.Column("profile_known", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch.add_column(sa.Column("deactivated", sa.Boolean(), nullable=False, server_default=sa.false()))
@@ -70,6 +78,10 @@ def downgrade() -> None:
     with op.batch_alter_table("member") as batch:
         batch.drop_column("deactivated")
         batch.drop_column("profile_known")
+    op.execute("DELETE FROM openeranswer")
+    with op.batch_alter_table("openeranswer") as batch:
+        batch.drop_column("sealed_score")
+        batch.add_column(sa.Column("score", sa.Integer(), nullable=False))
     with op.batch_alter_table("occurrence") as batch:
         batch.add_column(sa.Column("answer_salt", sa.String(length=64), nullable=True))
     op.drop_table("stressrelay")
