@@ -172,6 +172,7 @@ async def console(settings: Settings) -> None:
     engines: list[Engine] = []
 
     def make_engine(sender: Sender) -> Engine:
+        scheduler.senders["console"] = sender  # a check-in's closing card is updated in place
         engines.append(
             Engine(database, clock, {"console": sender}, index_weights=settings.index_weights, **policy)
         )

@@ -128,6 +128,7 @@ class Scheduler:
             async with self.database.session() as session:
                 await forget_processed_before(session, now - RETENTION)
                 await forget_done_before(session, now - KEEP_DONE)
+            await self.database.erase_leftovers()
             if self.charts is not None:
                 try:
                     await asyncio.to_thread(purge_old_charts, self.charts, now)  # file system: off the loop

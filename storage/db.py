@@ -6,6 +6,9 @@ chosen here so the rest of the code never spells a driver name.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -123,6 +126,21 @@ class Database:
         except Exception:
             return False
         return True
+
+    async def erase_leftovers(self) -> None:
+        """SQLite keeps old versions of pages in its WAL file until a checkpoint writes over them,
+        deleted check-in answers and relay links among them; a truncating checkpoint (the scheduler
+        runs one hourly) leaves none. PostgreSQL has no equivalent: its dead rows hold only values
+        keyed or sealed under ``TEND_SECRET_KEY`` (docs/privacy.md, "Threat model")."""
+        path = make_url(self.url).database if self.is_sqlite else None
+        if not path or path == ":memory:" or path.startswith("file:"):
+            return
+
+        def checkpoint() -> None:
+            with contextlib.closing(sqlite3.connect(path, timeout=1)) as connection:
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # busy: the next hour's try
+
+        await asyncio.to_thread(checkpoint)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

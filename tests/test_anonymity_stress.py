@@ -482,3 +482,36 @@ async def test_a_teams_activity_does_not_restamp_the_persons_chat_reference(data
     await addresses.remember("tenant-1", "person", REPORTER, {**reference, "serviceUrl": "https://other/"})
     updated_at, _ = await stamp()
     assert _moment(updated_at) == REPORTED_AT.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+
+
+async def test_what_sqlite_deleted_leaves_no_bytes_once_the_hourly_checkpoint_ran(tmp_path, sqlite_template):
+    """SQLite zeroes deleted rows in its file, but its WAL keeps the pages as they were until a
+    checkpoint writes over them; the scheduler's hourly truncating checkpoint ends that."""
+    path = tmp_path / "tend.db"
+    shutil.copyfile(sqlite_template, path)
+    database = Database(f"sqlite:///{path}")
+    s = Attacked(database, REPORTED_AT)
+    s.engine.delivery.pacing = {}
+    try:
+        await s.join(ADMIN, "ana", tz="Europe/Berlin")
+        for user in (SUPPORTER, REPORTER):
+            await s.join(user, NAMES[user], tz="Europe/Berlin")
+        await s.command(ADMIN, f"tend support add <@{SUPPORTER}|kim>")
+        marker = "a marker only this report's words hold"
+        await s.submit(REPORTER, stress.REPORT_FORM, {"intensity": "2", "category": "other", "words": marker,
+                                                        "support": "talk"})  # fmt: skip
+        [ask] = [d for d in s.sender.directs(SUPPORTER) if d.card.title == stress.ASK_TITLE]
+        token = ask.card.buttons[0].value
+        await s.submit(SUPPORTER, stress.MESSAGE_FORM, {"message": "here"}, token)
+        await s.click(REPORTER, stress.CLOSE, token, direct=True)
+        files = (path, Path(f"{path}-wal"))
+
+        def leftovers() -> bytes:
+            return b"".join(p.read_bytes() for p in files if p.exists())
+
+        assert token.encode() in leftovers()  # the closed relay's row, as the WAL still holds it
+        await s.advance(hours=1)  # the scheduler's hourly clean-up
+        assert token.encode() not in leftovers()
+        assert marker.encode() in leftovers()  # the report itself stays (anonymous, by design)
+    finally:
+        await database.dispose()

@@ -324,11 +324,11 @@ def has_fact_set(call: ConnectorCall) -> bool:
     return '"FactSet"' in json.dumps(call.attachments)
 
 
-async def test_an_opener_is_posted_on_schedule_and_each_tap_updates_the_card_in_place(teams: Teams):
+async def test_an_opener_tap_updates_only_its_count_and_the_close_shows_the_totals(teams: Teams):
     teams.clock.set(teams.clock.now().replace(hour=7, minute=0))
     await teams.say("<at>Tend</at> tend ritual add opener here mon,wed 09:25 Europe/Berlin", mentions=(BOT,))
     [added] = await teams.connector.wait_for(sends_to(f"a:personal-{ANA['id']}", "Added"))
-    scheduler = Scheduler(teams.database, teams.clock, min_group_size=5)
+    scheduler = Scheduler(teams.database, teams.clock, min_group_size=5, senders=teams.engine.senders)
     teams.clock.advance(timedelta(hours=1, minutes=30))  # 08:30 UTC = 09:30 in Berlin
     await scheduler.tick()
     await teams.engine.delivery.deliver_due()
@@ -348,9 +348,14 @@ async def test_an_opener_is_posted_on_schedule_and_each_tap_updates_the_card_in_
         assert updates
         [update] = teams.connector.of("update")[index - 1 : index]
         assert update.conversation_id == CHANNEL and update.activity_id == posted_id
-        # The distribution appears only once the group is large enough (5); the count before that.
-        assert has_fact_set(update) == (index >= 5), index
+        # While open only the count changes: whoever watches a tap must not learn what was chosen.
+        assert not has_fact_set(update), index
     assert len(await rows(teams.database, OpenerAnswer)) == 5
+    teams.clock.advance(timedelta(hours=12))  # the check-in closes: one update with the totals
+    await scheduler.tick()
+    [closing] = teams.connector.of("update")[5:]
+    assert closing.activity_id == posted_id and has_fact_set(closing)
+    assert await rows(teams.database, OpenerAnswer) == []
     assert len(await rows(teams.database, Occurrence)) == 1
     assert_valid_sent(teams.connector.calls)
     assert added.attachments

@@ -44,7 +44,7 @@ def tallies(blocks: list[dict[str, Any]]) -> dict[str, int] | None:
     return {text.split("\n")[0].strip("*").split()[-1]: int(text.split("\n")[1]) for text in fields}
 
 
-async def test_an_opener_fires_on_time_and_its_card_shows_the_aggregate_only_from_five_answers(slack: Slack):
+async def test_an_opener_shows_only_the_count_while_open_and_the_totals_once_at_close(slack: Slack):
     for user in PEOPLE:  # five colleagues Tend has met (the first is the admin)
         await slack.command("/tend", "help", user=user)
     await slack.adapter.drain()
@@ -56,7 +56,7 @@ async def test_an_opener_fires_on_time_and_its_card_shows_the_aggregate_only_fro
     )
     assert posts_in("C2")(slack.fake.calls) == []  # nothing until it is due
 
-    scheduler = Scheduler(slack.database, slack.clock)
+    scheduler = Scheduler(slack.database, slack.clock, senders=slack.engine.senders)
     slack.clock.advance(timedelta(hours=23, minutes=25))  # Tuesday 09:25
     await scheduler.tick()
     await slack.engine.delivery.deliver_due(limit=100)
@@ -73,9 +73,13 @@ async def test_an_opener_fires_on_time_and_its_card_shows_the_aggregate_only_fro
         assert len(updates) == count and updates[-1].args["channel"] == "C2"
         blocks = updates[-1].args["blocks"]
         assert f"{count} answer" in json.dumps(blocks)
-        if count < 5:  # fewer than the group size: the count alone, no distribution
-            assert tallies(blocks) is None
-    assert tallies(blocks) == {"Stormy": 1, "Rainy": 1, "Cloudy": 1, "sunny": 1, "Sunny": 1}
+        assert tallies(blocks) is None  # while open, whoever watches a tap learns only the count
+    slack.clock.advance(timedelta(hours=12))  # the check-in closes
+    await scheduler.tick()
+    closing = slack.fake.of("chat.update")[5:]
+    assert len(closing) == 1 and closing[0].args["channel"] == "C2"
+    totals = tallies(closing[0].args["blocks"])
+    assert totals == {"Stormy": 1, "Rainy": 1, "Cloudy": 1, "sunny": 1, "Sunny": 1}
     assert len(posts_in("C2")(slack.fake.calls)) == 1  # updated in place, not reposted
     assert_valid_sent(slack.fake.calls)
 
