@@ -281,9 +281,10 @@ async def _sizes(ctx: PracticeContext, team_ids: list[int] | None) -> maths.Size
     """The sizes the privacy rule needs, counted in the database (no member ids are loaded); only
     those the group asked about needs (one team's people are its size)."""
     organization_id = ctx.workspace.organization_id
-    teams = await store.team_sizes(ctx.session, organization_id)
     if team_ids is None:
-        return maths.Sizes(await store.organization_size(ctx.session, organization_id), teams, 0)
+        organization, teams = await store.people_counts(ctx.session, organization_id)
+        return maths.Sizes(organization, teams, 0)
+    teams = await store.team_sizes(ctx.session, organization_id)
     if len(team_ids) == 1:
         return maths.Sizes(0, teams, teams.get(team_ids[0], 0))
     return maths.Sizes(0, teams, await store.people_in(ctx.session, organization_id, team_ids))

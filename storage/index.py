@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import union_all
+from sqlalchemy import literal, union_all
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -146,7 +146,28 @@ async def team_sizes(session: AsyncSession, organization_id: int) -> dict[int, i
         .where(Workspace.organization_id == organization_id, *_is_person())
         .group_by(TeamMembership.team_id)
     )
-    return {int(team_id): int(size) for team_id, size in (await session.exec(query)).all()}
+    result = await (await session.connection()).execute(query)
+    return {int(team_id): int(size) for team_id, size in result.all()}
+
+
+async def people_counts(session: AsyncSession, organization_id: int) -> tuple[int, dict[int, int]]:
+    """The organisation's number of people and each team's (as ``team_sizes``), in one round trip."""
+    teams = (
+        select(TeamMembership.team_id, func.count())
+        .join(Member, col(Member.id) == col(TeamMembership.member_id))
+        .join(Workspace, col(Workspace.id) == col(Member.workspace_id))
+        .where(Workspace.organization_id == organization_id, *_is_person())
+        .group_by(TeamMembership.team_id)
+    )
+    everyone = (
+        select(literal(ALL_TEAMS), func.count())
+        .select_from(Member)
+        .join(Workspace, col(Workspace.id) == col(Member.workspace_id))
+        .where(Workspace.organization_id == organization_id, *_is_person())
+    )
+    result = await (await session.connection()).execute(union_all(teams, everyone))
+    sizes = {int(team_id): int(size) for team_id, size in result.all()}
+    return sizes.pop(ALL_TEAMS, 0), sizes
 
 
 async def organization_size(session: AsyncSession, organization_id: int) -> int:
@@ -172,6 +193,16 @@ class TeamWeek(NamedTuple):
     value_sums: tuple[float, ...]
 
 
+def _team_week_sql(kinds: int, valued: int) -> str:
+    """``team_week_counters`` as PostgreSQL text: $1 the organisation, $2 the weeks, then the kinds."""
+    counts = [f"coalesce(sum(count) FILTER (WHERE kind = ${3 + i}), 0)" for i in range(kinds)]
+    sums = [f"coalesce(sum(value_sum) FILTER (WHERE kind = ${3 + kinds + i}), 0.0)" for i in range(valued)]
+    return (
+        f"SELECT team_id, week, {', '.join([*counts, *sums])} FROM signal "
+        "WHERE organization_id = $1 AND week = ANY($2::varchar[]) GROUP BY week, team_id"
+    )
+
+
 async def team_week_counters(
     session: AsyncSession,
     organization_id: int,
@@ -185,10 +216,18 @@ async def team_week_counters(
     One row per team and week instead of one per counter: the organisation's totals and what the
     privacy rule weighs for every team come from one pass over the weeks' counters, read from the
     covering (organisation, week, …) index alone. On SQLite that index is named: the planner otherwise
-    walks every week of the organisation.
+    walks every week of the organisation. On PostgreSQL the rows come straight from asyncpg, with one
+    statement text whatever the weeks (SQLAlchemy's rows cost about a quarter of the query there).
     """
     if not weeks or not kinds:
         return []
+    connection = await session.connection()
+    width = 2 + len(kinds)
+    if connection.dialect.name == "postgresql":
+        raw = await connection.get_raw_connection()
+        sql = _team_week_sql(len(kinds), len(valued))
+        found = await raw.driver_connection.fetch(sql, organization_id, weeks, *kinds, *valued)  # type: ignore[union-attr]
+        return [TeamWeek(row[0], row[1], tuple(row[2:width]), tuple(row[width:])) for row in found]
     # FILTER (SQLite 3.30 or later, as RETURNING needs 3.35): about half the time of CASE on SQLite.
     counts = [func.coalesce(func.sum(Signal.count).filter(Signal.kind == kind), 0) for kind in kinds]
     sums = [func.coalesce(func.sum(Signal.value_sum).filter(Signal.kind == kind), 0.0) for kind in valued]
@@ -198,9 +237,8 @@ async def team_week_counters(
         .where(Signal.organization_id == organization_id, col(Signal.week).in_(weeks))
         .group_by(Signal.week, Signal.team_id)
     )
-    result = await (await session.connection()).execute(query)
-    width = 2 + len(kinds)
-    # Sums of whole numbers come back as int and of value sums as float on both databases.
+    result = await connection.execute(query)
+    # Sums of whole numbers come back as int and of value sums as float.
     return [TeamWeek(row[0], row[1], tuple(row[2:width]), tuple(row[width:])) for row in result.all()]
 
 

@@ -138,6 +138,7 @@ def test_the_contributor_counters_are_the_ones_practices_record():
     assert maths.SHOUTOUTS.amount == signals.contributor_kind(maths.SHOUTOUTS.family or "")
     assert maths.ONE_ON_ONES.amount == signals.contributor_kind(maths.ONE_ON_ONES.family or "")
     assert {m.family for m in maths.MEASURES if m.family} == set(signals.KEPT_FAMILIES)
+    assert maths.WHOLE_ORGANISATION == signals.WHOLE_ORGANISATION
 
 
 # --- privacy ---------------------------------------------------------------------------------------
