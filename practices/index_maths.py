@@ -554,7 +554,12 @@ class Policy:
         if not split.shown and not split.rest:
             return Release(False, self.reason(measure, False) if measure.private else None)
         if not split.rest:
-            return Release(True)
+            # A private measure's "nothing outside the shown teams" must read like "too little there":
+            # the organisation shown only when nobody outside asked would tell when someone did.
+            covered = group.team_ids is not None and split.shown >= group.team_ids
+            if not measure.private or covered:
+                return Release(True)
+            return Release(False, self.reason(measure, True))
         passes = self._pooled(group, evidence, week, measure, split)
         if passes is None:
             assert measure.family is not None

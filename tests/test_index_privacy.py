@@ -514,3 +514,20 @@ def test_the_organisations_own_count_bounds_what_subtraction_leaves():
     evidence = evidence_of(rows, {A: 7, B: 2, C: 2})
     [pool] = POLICY.pools(ORG, evidence, [LAST_WEEK])
     assert pool.teams == frozenset({B, C})
+
+
+def test_the_organisations_support_figures_never_tell_whether_anyone_outside_the_shown_teams_asked():
+    """Were the organisation shown whenever nobody outside the shown teams asked, a hidden one would
+    say that someone there had (the person in no team, say). Both read alike; 5 requests show it."""
+    seen = []
+    for outside in (0, 2, 5):
+        rows = {A: {"stress_support_requested": 6}, 0: {"stress_support_requested": outside}}
+        release = POLICY.release(ORG, evidence_of(rows, {A: 7}), LAST_WEEK, THIS_WEEK, maths.SUPPORT)
+        seen.append(release)
+    assert seen[0] == seen[1] and not seen[0].shown and "outside the teams shown" in (seen[0].hidden or "")
+    assert seen[2].shown
+    pair = maths.Group("a and b", frozenset({A, B}), 13)
+    for b_requests in (0, 2):
+        rows = {A: {"stress_support_requested": 6}, B: {"stress_support_requested": b_requests}}
+        evidence = evidence_of(rows, {A: 7, B: 6})
+        assert not POLICY.release(pair, evidence, LAST_WEEK, THIS_WEEK, maths.SUPPORT).shown
