@@ -19,6 +19,7 @@ harness and through the real Slack and Teams adapters.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import io
@@ -27,19 +28,23 @@ import logging
 import re
 import secrets
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cache
+from math import comb
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bot.events import PersonRef
 from bot.logs import KeyValueFormatter, setup_logging
 from bot.scheduler import Scheduler
 from practices import meeting_openers as openers
 from practices.messages import Card, Facts
-from practices.sealing import PROCESS_KEY
+from practices.sealing import PROCESS_KEY, unseal
 from storage.db import Database
 from tests import test_msteams, test_slack
 from tests.conftest import BACKENDS
@@ -84,7 +89,8 @@ FIRST_CHOICE = {"U0CLEO33": 5}  # tapped first, then changed to the final answer
 WEDNESDAY_ANSWERS = {user: answer % 5 + 1 for user, answer in TRUTH.items()}
 COLLUDING_ROUNDS = 10  # each colluder taps again this often: 20 (stored value, choice) pairs
 SCORE_RANGE = range(1, 6)
-Version = tuple[int, str, int]  # a stored answer: (occurrence id, voter key, score column)
+Version = tuple[int, str, str]  # a stored answer: (occurrence id, voter key, sealed score column)
+Known = tuple[str, str, int]  # a colluder's tap: (who, the sealed score it stored, the choice)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -140,7 +146,7 @@ class Flow:
     taps: list[Tap] = field(default_factory=list)
     cards: list[Card] = field(default_factory=list)  # every public version of Monday's card, in order
     moments: dict[str, Snapshot] = field(default_factory=dict)
-    known: list[tuple[int, int]] = field(default_factory=list)  # colluders': (stored score column, choice)
+    known: list[Known] = field(default_factory=list)  # what the colluders gave away
 
     @property
     def watched(self) -> int:
@@ -186,8 +192,8 @@ async def _tap(s: Watched, flow: Flow, log, person: str, occurrence: int, ref: s
         flow.cards.append(card)
 
 
-async def _live_answers(database: Database) -> set[tuple[str, int]]:
-    return {(row["voter_key"], row["score"]) for row in (await dump(database))["openeranswer"]}
+async def _live_answers(database: Database) -> set[tuple[str, str]]:
+    return {(row["voter_key"], row["sealed_score"]) for row in (await dump(database))["openeranswer"]}
 
 
 MOMENTS = ("open", "closed", "next day", "after the next check-in", "a month later")
@@ -236,7 +242,7 @@ async def _run(database: Database, log, wanted: tuple[str, ...]) -> Flow:
             before = await _live_answers(database)
             await _tap(s, flow, log, person, monday, post.ref, choice)
             [(_, stored)] = (await _live_answers(database)) - before
-            flow.known.append((stored, choice))
+            flow.known.append((person, stored, choice))
     await take("open")
     updated = len([u for u in s.sender.sent if u.kind == "update" and u.ref == post.ref])
     await s.run_until(at(f"{MONDAY} 20:30"), step=timedelta(minutes=15))
@@ -302,15 +308,19 @@ def naming(row: dict[str, object], table: str | None, people: dict[str, Person])
 
 def versions(snap: Snapshot) -> set[Version]:
     """Every stored answer the attacker can find: live rows, and row versions in the bytes (also on
-    pages no table owns any more, recognised by their shape: an id, 32 hex characters, a number)."""
+    pages no table owns any more, recognised by their shape: an id, 32 hex characters, a token)."""
     found = {
-        (int(r["occurrence_id"]), str(r["voter_key"]), int(r["score"])) for r in snap.tables["openeranswer"]
+        (int(r["occurrence_id"]), str(r["voter_key"]), str(r["sealed_score"]))
+        for r in snap.tables["openeranswer"]
     }
     for stored in snap.stored:
         if _answer_shaped(stored):
             occurrence, key, score = stored.values
-            found.add((int(occurrence), str(key), int(score)))
+            found.add((int(occurrence), str(key), str(score)))
     return found
+
+
+TOKEN = re.compile(r"[A-Za-z0-9_-]{1,200}")  # the sealed score's alphabet (base64url; a digit too)
 
 
 def _answer_shaped(stored: Stored) -> bool:
@@ -320,8 +330,9 @@ def _answer_shaped(stored: Stored) -> bool:
     occurrence, key, score = stored.values
     return (
         isinstance(occurrence, int)
-        and isinstance(score, int)
+        and isinstance(score, str)
         and bool(re.fullmatch(r"[0-9a-f]{32,64}", str(key)))
+        and bool(TOKEN.fullmatch(score))
     )
 
 
@@ -409,7 +420,9 @@ def rankings(flow: Flow, snap: Snapshot) -> dict[str, Links]:
             placed = sorted(
                 (p for p in live if getattr(p, position) is not None), key=lambda p: getattr(p, position)
             )
-            sorts[position] = [{(occurrence, str(p.row["voter_key"]), int(p.row["score"]))} for p in placed]
+            sorts[position] = [
+                {(occurrence, str(p.row["voter_key"]), str(p.row["sealed_score"]))} for p in placed
+            ]
         seen: dict[str, list[int]] = {}
         for stored in snap.stored:
             if _answer_shaped(stored) and stored.values[0] == occurrence:
@@ -447,7 +460,7 @@ def join_by_transaction(flow: Flow, snap: Snapshot, people: dict[str, Person], *
     for stored, moment in written:
         if not _answer_shaped(stored):
             continue
-        answer: Version = (int(stored.values[0]), str(stored.values[1]), int(stored.values[2]))
+        answer: Version = (int(stored.values[0]), str(stored.values[1]), str(stored.values[2]))
         for other, when in written:
             if other.table == "openeranswer" or abs(when - moment) > window:
                 continue
@@ -508,36 +521,186 @@ JOINS: dict[str, Callable[[Flow, Snapshot, dict[str, Person]], Links]] = {
 
 # --- the read: getting a choice out of a stored answer --------------------------------------------------
 
-Decoder = Callable[[int], int | None]
+Decoder = Callable[[str], int | None]
+Features = dict[str, object]
+
+# A decoder or lookup is learned when it reads the colluders' held-out answers better than chance:
+# the chance of doing as well by guessing (the commonest choice each time) is below this. About 400
+# are tried, so on seals that leak nothing one is learned by luck in fewer than one run in a million;
+# reading 20 of 22 held-out answers (or 15 of 15) is enough.
+SIGNIFICANCE = 1e-9
+SEALED_BYTES = 200 * 3 // 4  # the column holds 200 characters of base64
+SUBSTRING_LENGTHS = (1, 2, 3, 4)
+
+
+def _plain(text: str) -> int | None:
+    """The text read as a number, when it is one (a score stored as itself)."""
+    return int(text) if text.isdecimal() and len(text) <= 9 else None
+
+
+@cache
+def _unwrapped(value: str) -> bytes:
+    """The sealed text base64url-decoded (its alphabet suggests it), or nothing when it does not decode."""
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except ValueError:
+        return b""
+
+
+def _under_base64(value: str) -> int | None:
+    """The last field of the decoded bytes read as text (``...:<score>``): an encoding, not a seal."""
+    return _plain(_unwrapped(value).decode("utf-8", errors="replace").rpartition(":")[2])
+
+
+def _as_number(value: str) -> int:
+    return int.from_bytes(_unwrapped(value), "big")
+
+
+def _digit(value: str, which: int) -> int | None:
+    digits = [character for character in value if character.isdecimal()]
+    return int(digits[which]) if digits else None
 
 
 def decoders() -> dict[str, Decoder]:
-    """Ways to read a choice out of a stored number that an attacker would try first."""
-    found: dict[str, Decoder] = {"as stored": lambda value: value}
+    """Ways to read a choice out of a stored sealed text that an attacker would try first: the text
+    or its digits as the choice, the plain text under the base64, the length, the decoded bytes as one
+    number modulo something, each decoded byte modulo 5."""
+    found: dict[str, Decoder] = {
+        "as stored": _plain,
+        "the first digit in the text": lambda value: _digit(value, 0),
+        "the last digit in the text": lambda value: _digit(value, -1),
+        "the plain text under the base64": _under_base64,
+    }
     for modulus in range(2, 17):
         for offset in (0, 1):
-            found[f"mod {modulus} + {offset}"] = lambda value, m=modulus, o=offset: value % m + o
-    for shift in range(0, 32, 2):
-        for width in (3, 4):
-            found[f"bits {shift}..{shift + width}"] = lambda value, s=shift, w=width: (
-                (value >> s) & (2**w - 1)
+            found[f"length mod {modulus} + {offset}"] = lambda value, m=modulus, o=offset: len(value) % m + o
+            found[f"decoded as a number mod {modulus} + {offset}"] = lambda value, m=modulus, o=offset: (
+                _as_number(value) % m + o
             )
-    for digit in range(14):
-        found[f"base-5 digit {digit}"] = lambda value, d=digit: value // 5**d % 5 + 1
+    for position in range(SEALED_BYTES):
+        found[f"decoded byte {position} mod 5 + 1"] = lambda value, p=position: (
+            _unwrapped(value)[p] % 5 + 1 if p < len(_unwrapped(value)) else None
+        )
     return found
 
 
-def learned_decoders(known: list[tuple[int, int]]) -> dict[str, Decoder]:
-    """The decoders that agree with every (stored value, choice) the colluders gave away, plus lookup
-    tables of a small residue learned from those pairs (kept only if no residue meets two choices)."""
-    found = {name: decode for name, decode in decoders().items() if all(decode(v) == c for v, c in known)}
+@cache
+def _features(value: str) -> Features:
+    """What a lookup table can be keyed by: the whole text, its length, prefixes and suffixes, each
+    character, its digits, each decoded byte and the decoded bytes as a number modulo something."""
+    raw = _unwrapped(value)
+    found: Features = {"the whole text": value, "length": len(value), "decoded length": len(raw)}
+    found["the digits in the text"] = "".join(character for character in value if character.isdecimal())
+    for size in (1, 2, 3, 4):
+        found[f"first {size} characters"] = value[:size]
+        found[f"last {size} characters"] = value[-size:]
+    for position, character in enumerate(value):
+        found[f"character {position}"] = character
+    for position, byte in enumerate(raw):
+        found[f"decoded byte {position}"] = byte
     for modulus in range(2, 11):
-        table: dict[int, set[int]] = {}
-        for value, choice in known:
-            table.setdefault(value % modulus, set()).add(choice)
-        if known and all(len(choices) == 1 for choices in table.values()):
-            lookup = {residue: next(iter(choices)) for residue, choices in table.items()}
-            found[f"lookup mod {modulus}"] = lambda value, m=modulus, t=lookup: t.get(value % m)
+        found[f"decoded as a number mod {modulus}"] = _as_number(value) % modulus
+    return found
+
+
+def _table(pairs: list[tuple[str, int]], feature: str) -> dict[object, int]:
+    """Feature value -> choice, from the pairs; a value met with two choices says nothing."""
+    seen: dict[object, set[int]] = {}
+    for value, choice in pairs:
+        seen.setdefault(_features(value).get(feature), set()).add(choice)
+    return {key: next(iter(choices)) for key, choices in seen.items() if len(choices) == 1}
+
+
+def _markers(pairs: list[tuple[str, int]], size: int) -> dict[str, int]:
+    """Substrings of ``size`` characters found in every text of one choice (given at least twice)
+    and in no text of another: substring -> choice."""
+    texts: dict[int, list[str]] = {}
+    for value, choice in pairs:
+        texts.setdefault(choice, []).append(value)
+
+    def pieces(value: str) -> set[str]:
+        return {value[start : start + size] for start in range(len(value) - size + 1)}
+
+    found: dict[str, int] = {}
+    for choice, values in texts.items():
+        if len(values) < 2:
+            continue
+        shared = set.intersection(*(pieces(value) for value in values))
+        for other, others in texts.items():
+            if other != choice:
+                for value in others:
+                    shared -= pieces(value)
+        found |= dict.fromkeys(shared, choice)
+    return found
+
+
+def _by_markers(markers: dict[str, int], value: str) -> int | None:
+    choices = {choice for marker, choice in markers.items() if marker in value}
+    return next(iter(choices)) if len(choices) == 1 else None
+
+
+def _beats_chance(right: int, wrong: int, chance: float) -> bool:
+    """Whether ``right`` of ``right + wrong`` readings is better than guessing at ``chance`` could
+    do, but for a probability below ``SIGNIFICANCE`` (one-sided binomial test)."""
+    tries = right + wrong
+    tail = sum(comb(tries, k) * chance**k * (1 - chance) ** (tries - k) for k in range(right, tries + 1))
+    return right > 0 and tail < SIGNIFICANCE
+
+
+def _scored(readings: list[tuple[int | None, int]]) -> tuple[int, int]:
+    """(right, wrong) over the readings that name a choice."""
+    named = [(reading, choice) for reading, choice in readings if reading in SCORE_RANGE]
+    right = sum(1 for reading, choice in named if reading == choice)
+    return right, len(named) - right
+
+
+def _chance(pairs: list[tuple[str, int]]) -> float:
+    """How often always guessing the commonest choice is right."""
+    return max(Counter(choice for _, choice in pairs).values()) / len(pairs)
+
+
+def learned_decoders(known: list[Known]) -> dict[str, Decoder]:
+    """What the taps the colluders gave away teach: every decoder, lookup table (by any feature:
+    ``_features``) and substring rule (``_markers``) that reads stored answers better than chance.
+
+    Decoders are tried on every pair. Lookups and substrings are learned from some colluders' pairs
+    and tried on another's, each colluder in turn: the attacker wants other people's answers, and
+    remembering the very texts given away reads none."""
+    pairs = [(value, choice) for _, value, choice in known]
+    by_colluder: dict[str, list[tuple[str, int]]] = {}
+    for who, value, choice in known:
+        by_colluder.setdefault(who, []).append((value, choice))
+    if not pairs:
+        return {}
+    found = {
+        name: decode
+        for name, decode in decoders().items()
+        if _beats_chance(*_scored([(decode(value), choice) for value, choice in pairs]), _chance(pairs))
+    }
+    folds = [
+        ([pair for other, theirs in by_colluder.items() if other != who for pair in theirs], tried)
+        for who, tried in by_colluder.items()
+    ]
+    folds = [(taught, tried) for taught, tried in folds if taught]
+    if not folds:
+        return found
+    chance = max(_chance(tried) for _, tried in folds)
+    for feature in sorted({name for value, _ in pairs for name in _features(value)}):
+        held_out = []
+        for taught, tried in folds:
+            table = _table(taught, feature)
+            held_out += [(table.get(_features(value).get(feature)), choice) for value, choice in tried]
+        if _beats_chance(*_scored(held_out), chance):
+            table = _table(pairs, feature)
+            found[f"lookup by {feature}"] = lambda value, f=feature, t=table: t.get(_features(value).get(f))
+    for size in SUBSTRING_LENGTHS:
+        held_out = []
+        for taught, tried in folds:
+            markers = _markers(taught, size)
+            held_out += [(_by_markers(markers, value), choice) for value, choice in tried]
+        if _beats_chance(*_scored(held_out), chance):
+            markers = _markers(pairs, size)
+            found[f"substrings of {size}"] = lambda value, m=markers: _by_markers(m, value)
     return found
 
 
@@ -548,7 +711,7 @@ def read(links: Links, learned: dict[str, Decoder]) -> dict[str, set[int]]:
     for user, linked in links.items():
         choices = set()
         for _, _, stored in linked:
-            readings = [stored, *(decode(stored) for decode in learned.values())]
+            readings = [_plain(stored), *(decode(stored) for decode in learned.values())]
             choices |= {reading for reading in readings if reading in SCORE_RANGE}
         if choices:
             found[user] = choices
@@ -591,7 +754,7 @@ async def test_no_dump_bytes_or_row_order_at_any_moment_ties_an_answer_to_its_au
             assert keys.setdefault(key, occurrence) == occurrence, moment
 
     opened = flow.moments["open"]
-    live = {(row["voter_key"], row["score"]) for row in opened.tables["openeranswer"]}
+    live = {(row["voter_key"], row["sealed_score"]) for row in opened.tables["openeranswer"]}
     assert len(live) == len(PEOPLE)  # the evidence was there to attack
     # Nothing about anyone was written while people tapped: no member row or reference, new or changed.
     first, last = _tap_window(opened, flow.watched)
@@ -649,7 +812,7 @@ async def test_the_log_and_metrics_read_the_same_whoever_tapped_and_whatever_the
 
 
 def _opened(
-    occurrence: int, key: str, stored: int, people: dict[str, Person]
+    occurrence: int, key: str, stored: str, people: dict[str, Person]
 ) -> tuple[str | None, int | None]:
     """With the secret key: whose answer a stored version is, and what it says."""
     for user in people:
@@ -658,27 +821,45 @@ def _opened(
     return None, None
 
 
+def _base64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _resealed(known: list[Known], seal: Callable[[str], str]) -> list[Known]:
+    """The colluders' taps as a weaker design would store them: ``seal`` of the plain text (opened
+    with the key) under each sealed score."""
+    found: list[Known] = []
+    for who, value, choice in known:
+        plain = unseal(PROCESS_KEY, openers.SCORE_PURPOSE, value)
+        assert plain is not None
+        found.append((who, seal(plain), choice))
+    return found
+
+
 def _as_before(snap: Snapshot, people: dict[str, Person]) -> Snapshot:
     """The same evidence as the design before this one would have stored it: a salt on the
-    occurrence, each key an HMAC of the member id under it, the score as itself."""
+    occurrence, each key an HMAC of the member id under it, the score as itself (its digit in the
+    score's cell)."""
     salt = secrets.token_hex(16)
 
-    def old(occurrence: int, key: str, stored: int) -> tuple[str, int]:
+    def old(occurrence: int, key: str, stored: str) -> tuple[str, str]:
         user, score = _opened(occurrence, key, stored, people)
         assert user is not None and score is not None
         member = people[user].member_id
-        return hmac.new(salt.encode(), str(member).encode(), hashlib.sha256).hexdigest(), score
+        return hmac.new(salt.encode(), str(member).encode(), hashlib.sha256).hexdigest(), str(score)
 
     tables = {name: [dict(row) for row in rows] for name, rows in snap.tables.items()}
     for row in tables["occurrence"]:
         row["answer_salt"] = salt
     for row in tables["openeranswer"]:
-        row["voter_key"], row["score"] = old(row["occurrence_id"], row["voter_key"], row["score"])
+        row["voter_key"], row["sealed_score"] = old(
+            row["occurrence_id"], row["voter_key"], row["sealed_score"]
+        )
     placed = []
     for item in snap.placed:
         if item.table == "openeranswer":
-            key, score = old(item.row["occurrence_id"], item.row["voter_key"], item.row["score"])
-            item = replace(item, row={**item.row, "voter_key": key, "score": score})
+            key, score = old(item.row["occurrence_id"], item.row["voter_key"], item.row["sealed_score"])
+            item = replace(item, row={**item.row, "voter_key": key, "sealed_score": score})
         placed.append(item)
     stored = []
     for version in snap.stored:
@@ -696,7 +877,7 @@ async def test_the_attacks_find_the_answers_when_the_database_holds_the_link(dat
     # Then, everyone who tapped had a member row (the tap wrote it).
     people |= {user: Person(user, NAMES[user], 10_000 + n) for n, user in enumerate(NEVER_MET)}
     before = _as_before(snap, people)
-    learned = learned_decoders([(choice, choice) for _, choice in flow.known])
+    learned = learned_decoders([(who, str(choice), choice) for who, _, choice in flow.known])
     assert "as stored" in learned
     by_hash = read(join_by_hashes(flow, before, people), learned)
     assert all(TRUTH[user] in by_hash.get(user, set()) for user in PEOPLE), by_hash
@@ -707,6 +888,26 @@ async def test_the_attacks_find_the_answers_when_the_database_holds_the_link(dat
     by_order = {name: read(links, learned) for name, links in rankings(flow, before).items()}
     assert exact in by_order.values(), by_order  # the live rows in write order are the taps in order
 
+    # The read is not blind to a seal done wrong: base64 alone is read outright; AES-GCM with one
+    # nonce for every write is read from the byte the choice lands on, learned from the colluders.
+    encoded = _resealed(flow.known, lambda plain: _base64(plain.encode()))
+    assert "the plain text under the base64" in learned_decoders(encoded)
+    aead, nonce = AESGCM(AESGCM.generate_key(bit_length=256)), secrets.token_bytes(12)
+
+    def reused(plain: str) -> str:
+        return _base64(nonce + aead.encrypt(nonce, plain.encode(), None))
+
+    taught = learned_decoders(_resealed(flow.known, reused))
+    assert any(name.startswith("lookup by decoded byte") for name in taught), sorted(taught)
+    weak: Links = {}
+    for row in snap.tables["openeranswer"]:
+        user, _ = _opened(flow.watched, row["voter_key"], row["sealed_score"], people)
+        plain = unseal(PROCESS_KEY, openers.SCORE_PURPOSE, row["sealed_score"])
+        assert user is not None and plain is not None
+        weak[user] = {(flow.watched, row["voter_key"], reused(plain))}
+    by_weak_seal = read(weak, taught)
+    assert all(TRUTH[user] in by_weak_seal.get(user, set()) for user in PEOPLE), by_weak_seal
+
 
 async def test_with_the_secret_key_every_open_answer_is_attributed(database, log):
     """The documented residual: whoever holds TEND_SECRET_KEY and the database while a check-in is
@@ -716,7 +917,7 @@ async def test_with_the_secret_key_every_open_answer_is_attributed(database, log
     people = member_list(snap, _tappers())
     found = {}
     for row in snap.tables["openeranswer"]:
-        user, score = _opened(flow.watched, row["voter_key"], row["score"], people)
+        user, score = _opened(flow.watched, row["voter_key"], row["sealed_score"], people)
         found[user] = score
     assert found == TRUTH
 
