@@ -1,7 +1,7 @@
 """Tend's composition root: read settings, build the pieces, start them.
 
 python app.py            serve Slack/Teams when their credentials are set, else the local console
-python app.py serve      HTTP only (health, metrics, platform endpoints)
+python app.py serve      HTTP only (probes, metrics, platform endpoints)
 python app.py console    the local console only
 python app.py migrate    upgrade the database and exit
 python app.py teams-package [--out tend-teams.zip]   build the Teams app package (needs MICROSOFT_APP_ID)
@@ -28,6 +28,7 @@ from bot.addresses import Addresses
 from bot.clock import ShiftedClock, SystemClock
 from bot.engine import Engine
 from bot.errors import SettingsError
+from bot.health import Readiness
 from bot.logs import setup_logging
 from bot.metrics import Metrics
 from bot.ports import Sender
@@ -113,7 +114,10 @@ async def serve(settings: Settings) -> None:
     policy = policy_of(settings, settings.secret_key)
     engine = Engine(database, clock, senders, metrics=metrics, index_weights=settings.index_weights, **policy)
     scheduler = Scheduler(database, clock, metrics=metrics, charts=chart_folder(), senders=senders, **policy)
-    app = create_http_app(database, metrics)
+    readiness = Readiness(database)  # not ready until each configured platform is wired, nor once draining
+    for platform in senders:
+        readiness.expect(platform)
+    app = create_http_app(database, metrics, readiness=readiness)
     slack_socket: SocketMode | None = None
     if slack_sender is not None:
         signing = settings.slack_signing_secret
@@ -121,9 +125,12 @@ async def serve(settings: Settings) -> None:
         slack = build_slack(engine, slack_sender, signing_secret=secret, oauth=slack_oauth)
         if secret is not None:  # never an unverified endpoint: without a secret, Socket Mode only
             add_slack_route(app, slack)  # POST /slack/events; with OAuth also /slack/install, /oauth_redirect
+            if settings.slack_app_token is None:
+                readiness.wired("slack")
     if teams_config is not None and teams_sender is not None:  # POST /api/messages
         teams = build_teams(engine, teams_sender, teams_config, teams_addresses)
         add_teams_route(app, teams)
+        readiness.wired("teams")
     runner = await run_http(app, settings.host, settings.port)
     if slack is not None and settings.slack_app_token is not None:  # Socket Mode instead of Slack calling us
         try:
@@ -136,14 +143,20 @@ async def serve(settings: Settings) -> None:
                 await slack_sender.close()
             await database.dispose()
             raise
+        readiness.wired("slack", connected=slack_socket.handler.client.is_connected)
     settle_start_up_heap()
     background = start_background(scheduler, engine.delivery)
     logger.info("serving", extra={"host": settings.host, "port": settings.port})
     stop = asyncio.Event()
+
+    def begin_shutdown() -> None:
+        readiness.drain()  # first: /readyz answers 503 while the server still accepts and finishes
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, begin_shutdown)
     try:
         await stop.wait()
     finally:

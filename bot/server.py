@@ -1,4 +1,4 @@
-"""The one aiohttp application: health, metrics, index charts, and whatever routes the adapters add.
+"""The one aiohttp application: probes, metrics, index charts, and whatever routes the adapters add.
 
 Every request, the adapters' included, passes one middleware that counts it by route template and
 status and turns an unhandled exception into a plain 500, so no traceback ever reaches a client.
@@ -14,6 +14,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.health import Readiness
 from bot.metrics import CONTENT_TYPE, Metrics
 from practices.index import CHART_NAME, chart_folder
 from storage.db import Database
@@ -21,9 +22,9 @@ from storage.db import Database
 logger = logging.getLogger("tend.server")
 
 UNMATCHED_ROUTE = "unmatched"
-DATABASE_KEY = web.AppKey("tend_database", Database)
 METRICS_KEY = web.AppKey("tend_metrics", Metrics)
-HEALTH_TIMEOUT_KEY = web.AppKey("tend_health_timeout", float)
+READINESS_KEY = web.AppKey("tend_readiness", Readiness)
+PROBE_HEADERS = {"Cache-Control": "no-store"}  # a cached "ready" would outlive the state it described
 CHARTS_KEY = web.AppKey("tend_charts", Path)
 CHART_ROUTE = "/charts/{name}"
 CHART_HEADERS = {
@@ -62,15 +63,15 @@ async def _observe(request: web.Request, handler: Handler) -> web.StreamResponse
         request.app[METRICS_KEY].http_requests.inc(route=_route_label(request), status=str(status))
 
 
-async def _healthz(request: web.Request) -> web.Response:
-    database = request.app[DATABASE_KEY]
-    try:
-        reachable = await asyncio.wait_for(database.ping(), timeout=request.app[HEALTH_TIMEOUT_KEY])
-    except TimeoutError:
-        reachable = False
-    if reachable:
-        return web.json_response({"status": "ok", "database": "ok"})
-    return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+async def _livez(_request: web.Request) -> web.Response:
+    """The process is alive and its loop turns: nothing else is asked, so nothing else can fail it."""
+    return web.json_response({"status": "ok"}, headers=PROBE_HEADERS)
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    """200 when this process should be sent traffic, else 503 naming the failing checks (bot/health.py)."""
+    report = await request.app[READINESS_KEY].report()
+    return web.json_response(report.body(), status=200 if report.ready else 503, headers=PROBE_HEADERS)
 
 
 async def _metrics(request: web.Request) -> web.Response:
@@ -104,19 +105,25 @@ def add_chart_route(app: web.Application, folder: Path) -> None:
 
 
 def create_http_app(
-    database: Database, metrics: Metrics, *, health_timeout: float = 5.0, charts: Path | None = None
+    database: Database,
+    metrics: Metrics,
+    *,
+    readiness: Readiness | None = None,
+    charts: Path | None = None,
 ) -> web.Application:
-    """The app with /healthz, /metrics and /charts/{name}; adapters then add their own routes to it.
+    """The app with /livez, /readyz (and /healthz, its alias), /metrics and /charts/{name}; adapters
+    then add their own routes to it.
 
-    ``health_timeout`` bounds the database check so a hung database makes /healthz answer 503
-    instead of hanging the orchestrator's probe. ``charts`` is the index chart folder (default
-    ``practices.index.chart_folder()``).
+    ``readiness`` is the one ``app.py`` drains on SIGTERM and tells about platforms; without one, the
+    database alone decides (bounded by ``bot.health.DATABASE_TIMEOUT``). ``charts`` is the index
+    chart folder (default ``practices.index.chart_folder()``).
     """
     app = web.Application(middlewares=[_observe])
-    app[DATABASE_KEY] = database
     app[METRICS_KEY] = metrics
-    app[HEALTH_TIMEOUT_KEY] = health_timeout
-    app.router.add_get("/healthz", _healthz)
+    app[READINESS_KEY] = readiness or Readiness(database)
+    app.router.add_get("/livez", _livez)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/healthz", _readyz)  # the older name, kept for probes already pointing at it
     app.router.add_get("/metrics", _metrics)
     add_chart_route(app, charts or chart_folder())
     return app

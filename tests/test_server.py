@@ -1,8 +1,7 @@
-"""The HTTP server as an operator's probes and Prometheus see it, over a real local socket."""
+"""The HTTP server as Prometheus and clients see it, over a real local socket (the probes: test_health.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -91,48 +90,6 @@ async def scrape(client: TestClient) -> Samples:
     return samples
 
 
-async def test_healthz_answers_ok_when_the_database_does(client: TestClient) -> None:
-    response = await client.get("/healthz")
-    assert response.status == 200
-    assert response.content_type == "application/json"
-    assert await response.json() == {"status": "ok", "database": "ok"}
-
-
-async def test_healthz_answers_503_when_postgres_is_unreachable() -> None:
-    database = Database("postgresql://postgres@127.0.0.1:1/x")
-    try:
-        async with TestClient(TestServer(create_http_app(database, Metrics()), port=0)) as client:
-            response = await client.get("/healthz")
-            assert response.status == 503
-            assert await response.json() == {"status": "unavailable", "database": "unreachable"}
-    finally:
-        await database.dispose()
-
-
-async def test_healthz_answers_503_when_the_database_hangs() -> None:
-    """A server that accepts connections and never speaks: the probe must not hang with it."""
-    connections: list[asyncio.StreamWriter] = []
-
-    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connections.append(writer)
-
-    silent_server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = silent_server.sockets[0].getsockname()[1]
-    database = Database(f"postgresql://postgres@127.0.0.1:{port}/x")
-    app = create_http_app(database, Metrics(), health_timeout=0.2)
-    try:
-        async with TestClient(TestServer(app, port=0)) as client:
-            response = await client.get("/healthz")
-            assert response.status == 503
-            assert await response.json() == {"status": "unavailable", "database": "unreachable"}
-    finally:
-        for writer in connections:
-            writer.close()
-        silent_server.close()
-        await silent_server.wait_closed()
-        await database.dispose()
-
-
 async def test_metrics_is_prometheus_text_with_every_tend_metric(client: TestClient) -> None:
     response = await client.get("/metrics")
     assert response.status == 200
@@ -200,9 +157,9 @@ async def test_run_http_serves_on_a_real_port(sqlite_database: Database) -> None
         port = bound_port(runner)
         assert port > 0
         async with aiohttp.ClientSession() as session:
-            response = await session.get(f"http://127.0.0.1:{port}/healthz")
+            response = await session.get(f"http://127.0.0.1:{port}/readyz")
             assert response.status == 200
-            assert await response.json() == {"status": "ok", "database": "ok"}
+            assert (await response.json())["database"] == "ok"
     finally:
         await runner.cleanup()
 
