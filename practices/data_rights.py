@@ -33,6 +33,7 @@ from practices.messages import (
 from practices.preferences import describe_days
 from practices.rituals import options_of
 from practices.schedules import ScheduleError, parse_schedule
+from practices.signals import forget_contributor
 from practices.stress_reports import SideOfRelay, end_relays_of, relays_of
 from storage import data_rights as store
 from storage import one_on_ones as pairs_store
@@ -472,6 +473,7 @@ async def _erase(ctx: PracticeContext, found: Gathered) -> Outcome:
     teams = await store.remove_memberships(session, member_id)
     created = await store.uncredit_rituals(session, workspace_id, member_id)
     relays = await end_relays_of(ctx, member_id)
+    await forget_contributor(session, ctx.secret_key, ctx.workspace.organization_id, member_id)
     await store.drop_messages_to(session, workspace_id, member_id)
     deleted = await store.delete_member(session, ctx.actor)
     text = FORGOTTEN.format(

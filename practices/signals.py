@@ -67,6 +67,17 @@ async def record(
     )
 
 
+async def forget_contributor(
+    session: Session, secret_key: bytes, organization_id: int, member_id: int
+) -> int:
+    """Forget-me: the person's contributor digests, recomputed for each week there are any, go."""
+    weeks = await signals.contributor_weeks(session, organization_id)
+    keys = [
+        sealing.digest(secret_key, CONTRIBUTOR_PURPOSE, organization_id, week, member_id) for week in weeks
+    ]
+    return await signals.delete_contributors(session, organization_id, keys)
+
+
 async def contributed(
     session: Session,
     secret_key: bytes,

@@ -7,9 +7,10 @@ land together or not at all.
 
 from __future__ import annotations
 
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Contributor, Signal
@@ -54,6 +55,23 @@ async def add_contributor(
     )
     result = await session.exec(statement)  # type: ignore[call-overload]
     return bool(result.rowcount)
+
+
+async def contributor_weeks(session: AsyncSession, organization_id: int) -> list[str]:
+    query = select(Contributor.week).where(Contributor.organization_id == organization_id).distinct()
+    return list((await session.exec(query)).all())
+
+
+async def delete_contributors(session: AsyncSession, organization_id: int, keys: list[str]) -> int:
+    """Forget-me: a person's digests go; the distinct-people counts they added stay, like all totals."""
+    if not keys:
+        return 0
+    result = await session.exec(
+        delete(Contributor).where(  # type: ignore[call-overload]
+            col(Contributor.organization_id) == organization_id, col(Contributor.key).in_(keys)
+        )
+    )
+    return int(result.rowcount or 0)
 
 
 async def read(session: AsyncSession, organization_id: int, week: str | None = None) -> list[Signal]:

@@ -10,10 +10,12 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from bot.events import PersonRef
+from practices import sealing
 from practices import stress_reports as stress
 from practices.messages import Reply, Text
 from practices.sealing import PROCESS_KEY, unseal_id
 from storage.models import (
+    Contributor,
     Member,
     Outbox,
     Ritual,
@@ -218,6 +220,22 @@ async def test_forget_me_confirm_erases_each_category(s):
     )
     assert not [r for r in await rows(s.database, Outbox) if r.idempotency_key.startswith("1on1")]
     assert {(row.kind, row.count) for row in await rows(s.database, Signal)} == signals_before
+
+
+async def test_forget_me_removes_the_persons_contributor_digests_and_keeps_the_others(s):
+    bo, cy = await member(s.database, BO), await member(s.database, CY)
+
+    def keys_of(person) -> set[str]:
+        weeks = {row.week for row in contributors}
+        org = person.workspace_id  # one organisation per workspace here
+        return {sealing.digest(PROCESS_KEY, "contributor", org, week, person.id) for week in weeks}
+
+    contributors = await rows(s.database, Contributor)
+    bo_keys, cy_keys = keys_of(bo), keys_of(cy)
+    assert bo_keys & {row.key for row in contributors} and cy_keys & {row.key for row in contributors}
+    assert "You are forgotten" in await s.command(BO, "tend forget-me confirm")
+    left = {row.key for row in await rows(s.database, Contributor)}
+    assert not bo_keys & left and cy_keys & left  # bo's gone, cy's kept; the counts stay as totals
 
 
 async def test_forgotten_names_read_as_someone_in_the_digest(s):
