@@ -41,8 +41,10 @@ STRESS = (
     "conversation are passed on locked the same way, and not kept once delivered."
 )
 GROUP_SIZE = (
-    "*Team figures* are shown only for groups of at least {size} people, so nobody can be singled "
-    "out. Tend keeps weekly totals per team, never per person."
+    "*Team figures* are shown only when at least {size} different people are behind them (for "
+    "support requests: at least {size} requests), and never when subtracting one figure from "
+    "another would single anyone out. Bots and accounts Tend never looked up do not count as people. "
+    "Tend keeps weekly totals per team, never per person."
 )
 NEVER = (
     "*Never kept:* who wrote a stress report; anyone's check-in answers once the check-in closes; the "
