@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from bot.cards import update_cards
 from bot.clock import Clock
 from bot.delivery import DeliveryWorker, enqueue_intents
-from bot.errors import SendError, UnsupportedByPlatform
 from bot.events import (
     ButtonClicked,
     CommandReceived,
@@ -34,7 +34,7 @@ from bot.recurrence import next_run
 from bot.routes import is_anonymous, route
 from practices.context import SUPPORT_WINDOW, PracticeContext
 from practices.index_maths import DEFAULT_WEIGHTS
-from practices.messages import FieldErrors, OpenForm, Outcome, Reply, UpdateCard, text_card
+from practices.messages import FieldErrors, OpenForm, Reply, text_card
 from practices.sealing import PROCESS_KEY, digest
 from storage.db import Conflict, Database, Session
 from storage.events import mark_processed
@@ -180,7 +180,7 @@ class Engine:
             return (Reply(text_card(SORRY)),)
         self.metrics.events_handled.inc(platform=origin.platform, kind=kind, outcome="ok")
         log_event(logger, "event handled", platform=origin.platform, workspace=workspace.id or 0, kind=kind)
-        await self._update_cards(workspace, outcome)
+        await update_cards(self.senders, self.metrics, workspace, outcome.intents)
         await self.delivery.deliver_due()
         return tuple(intent for intent in outcome.intents if isinstance(intent, Answer))
 
@@ -193,21 +193,3 @@ class Engine:
         if found is not None:
             return found
         return Member(workspace_id=workspace.id, platform_user_id=user_id, created_at=now)
-
-    async def _update_cards(self, workspace: Workspace, outcome: Outcome) -> None:
-        """Card updates answer a tap on a card just shown, so they go at once, not via the outbox."""
-        sender = self.senders.get(workspace.platform)
-        for intent in outcome.intents:
-            if not isinstance(intent, UpdateCard) or sender is None:
-                continue
-            try:
-                await sender.update(workspace.external_id, intent.place_id, intent.message_ref, intent.card)
-            except (SendError, UnsupportedByPlatform) as error:
-                self.metrics.messages_failed.inc(platform=workspace.platform)
-                log_event(
-                    logger,
-                    "card update failed",
-                    platform=workspace.platform,
-                    workspace=workspace.id or 0,
-                    outcome=type(error).__name__,
-                )

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.cards import update_cards
 from bot.clock import Clock
 from bot.delivery import DeliveryWorker, enqueue_intents, outbox_rows
-from bot.errors import SendError, UnsupportedByPlatform
 from bot.logs import log_event
 from bot.metrics import Metrics
 from bot.ports import Sender
@@ -32,7 +32,6 @@ from bot.recurrence import next_run
 from bot.routes import RITUALS, SWEEPS
 from practices.context import SUPPORT_WINDOW, FireContext, SweepContext, SweepResult
 from practices.index import purge_old_charts
-from practices.messages import UpdateCard
 from practices.rituals import GRACE, anchor_of, lead_of, recurrence_of
 from practices.sealing import PROCESS_KEY
 from storage import rituals as store
@@ -138,34 +137,11 @@ class Scheduler:
         return report
 
     async def _update_cards(self, results: list[SweepResult]) -> int:
-        """Replaces the cards the sweeps asked for, once each, through the platform's sender.
-
-        Like the engine's updates after a tap, they go at once rather than through the outbox; one
-        that fails is logged and counted, and the card keeps its previous, still truthful, state.
-        """
+        """Replaces the cards the sweeps asked for (a check-in's totals at close), once each."""
         updated = 0
         for result in results:
-            workspace = result.workspace
-            sender = self.senders.get(workspace.platform)
-            for intent in result.outcome.intents:
-                if not isinstance(intent, UpdateCard) or sender is None:
-                    continue
-                try:
-                    await sender.update(
-                        workspace.external_id, intent.place_id, intent.message_ref, intent.card
-                    )
-                except (SendError, UnsupportedByPlatform) as error:
-                    self.metrics.messages_failed.inc(platform=workspace.platform)
-                    log_event(
-                        logger,
-                        "card update failed",
-                        level=logging.WARNING,
-                        platform=workspace.platform,
-                        workspace=workspace.id or 0,
-                        outcome=type(error).__name__,
-                    )
-                    continue
-                updated += 1
+            intents = result.outcome.intents
+            updated += await update_cards(self.senders, self.metrics, result.workspace, intents)
         return updated
 
     async def _fire_batch(self, now: datetime, report: TickReport) -> int:
