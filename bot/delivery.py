@@ -21,7 +21,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -186,22 +187,27 @@ class Sent:
     row_id: int
     message_ref: str | None
 
-
 FORGET_PACING_AFTER = 10_000  # targets remembered before times already past are dropped
-# A send is not started once this share of the lease has gone: the row goes back to the queue,
-# so a slow pass never sends a row whose lease another replica may already have taken over.
+LEASE = timedelta(seconds=20)  # how long a claimed row is this worker's alone; renewed while held
+RENEW_SHARE = 0.25  # held leases are renewed every quarter of their length
+# A send starts only while at least this share of its row's lease is left; otherwise the row goes back
+# to the queue, so a send never runs on a lease another replica may already have taken over.
 LEASE_SHARE_FOR_SENDING = 0.5
 MAX_PASSES = 4  # passes of one backlog alive at once (older ones finishing, or waiting out gaps)
 FIRST_PASS_PER_SEND = 2  # a backlog's first pass claims this many rows per send allowed in flight
-RECORD_EVERY = 100  # results written per transaction while a pass is still sending
 WAIT_IN_PASS = timedelta(seconds=2)  # longest pacing gap or retry a running pass waits out itself
 TIMER_SLACK = 0.005  # seconds added to an in-pass wait, so a timer firing early is not too soon
 RECHECK_SECONDS = 0.1  # an idle loop's next look when the ready row went to another replica
+# Results of sends finishing together are written together: a write waits this long at most for the
+# sends still under way (never when none is), and never once half of ``in_flight`` results wait.
+FLUSH_WITHIN = 0.004
+WRITE_RETRY = (0.1, 2.0)  # seconds between tries of a result write that failed: first, longest
+FORGET_PACE_EVERY = timedelta(seconds=30)  # how often the waits that are over leave ``targetpace``
 
 
 @dataclass
 class _Results:
-    """What a pass learned, written back in a few transactions rather than one per message."""
+    """What sends and checks learned about rows, written back together in one transaction."""
 
     sent: list[tuple[int, str | None, datetime]] = field(default_factory=list)
     failed: list[tuple[int, str, datetime | None]] = field(default_factory=list)
@@ -210,10 +216,14 @@ class _Results:
     delivered_sealed: list[int] = field(default_factory=list)  # deleted, not kept as sent
     notices: list[tuple[Workspace, Claimed, int, str]] = field(default_factory=list)
     unreachable: list[tuple[Workspace, Claimed]] = field(default_factory=list)
+    paced: list[tuple[outbox.Target, datetime]] = field(default_factory=list)  # shared with other replicas
 
     def __len__(self) -> int:
         found = len(self.sent) + len(self.failed) + len(self.moved) + len(self.unreachable)
         return found + len(self.delivered_sealed)
+
+    def empty(self) -> bool:
+        return not any(getattr(self, name) for name in vars(self))
 
     def take(self) -> _Results:
         """Hands over what was noted so far and starts empty again."""
@@ -221,6 +231,120 @@ class _Results:
         for name in vars(self):
             setattr(self, name, [])
         return taken
+
+    def add(self, other: _Results) -> None:
+        for name in vars(self):
+            getattr(self, name).extend(getattr(other, name))
+
+    def row_ids(self) -> set[int]:
+        """The rows these results settle (written, they are no longer leased to anyone)."""
+        ids = {row_id for row_id, *_ in self.sent} | {row_id for row_id, *_ in self.failed}
+        ids |= {row_id for row_id, _ in self.moved} | set(self.delivered_sealed)
+        return ids | {row.id for _, row in self.unreachable}
+
+
+class _Journal:
+    """Results noted and not written yet. They are written soon, those of sends that finish together
+    in one transaction; a write that fails keeps them here and is tried again until the database
+    takes it, so a process that stays up loses no result and, meanwhile, sends none of those rows."""
+
+    def __init__(self, write: Callable[[_Results], Awaitable[None]], batch: int) -> None:
+        self._write = write
+        self._batch = batch
+        self.pending = _Results()
+        self.rows: set[int] = set()  # rows whose result waits here (or is being written)
+        self.sending = 0  # sends under way: their results may join the next write
+        self._waiters: list[asyncio.Future[None]] = []  # told when ``pending`` is written
+        self._writing: list[asyncio.Future[None]] | None = None  # told when the write under way ends
+        self._task: asyncio.Task[None] | None = None
+        self._gathering: asyncio.Event | None = None
+        self.failing_since: float | None = None  # loop time of the first failed write of an outage
+
+    def add(self, results: _Results) -> None:
+        if results.empty():
+            return
+        self.pending.add(results)
+        self.rows |= results.row_ids()
+        if self._task is None:
+            self._task = asyncio.create_task(self._flush(), name="tend-delivery-results")
+        self.nudge()
+
+    def nudge(self) -> None:
+        """Ends a write's short wait for more results once nothing more is coming soon."""
+        if self._gathering is not None and (not self.sending or len(self.pending) >= self._batch):
+            self._gathering.set()
+
+    def written(self) -> asyncio.Future[None]:
+        """Done once everything noted so far is written."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not self.pending.empty():
+            self._waiters.append(future)
+        elif self._writing is not None:
+            self._writing.append(future)
+        else:
+            future.set_result(None)
+        return future
+
+    async def _gather(self) -> None:
+        self._gathering = gathering = asyncio.Event()
+        timer = asyncio.get_running_loop().call_later(FLUSH_WITHIN, gathering.set)
+        try:
+            await gathering.wait()
+        finally:
+            timer.cancel()
+            self._gathering = None
+
+    async def _flush(self) -> None:
+        delay = WRITE_RETRY[0]
+        try:
+            while not self.pending.empty():
+                if self.sending and len(self.pending) < self._batch:
+                    await self._gather()
+                taken, self.pending = self.pending, _Results()
+                self._writing, self._waiters = self._waiters, []
+                try:
+                    await self._write(taken)
+                except BaseException as error:
+                    taken.add(self.pending)  # kept, in the order noted, for the next try
+                    self.pending = taken
+                    self._waiters = self._writing + self._waiters
+                    self._writing = None
+                    if not isinstance(error, Exception):
+                        raise
+                    self._failed(error)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, WRITE_RETRY[1])
+                    continue
+                if self.failing_since is not None:
+                    log_event(logger, "delivery results written again", kept=len(taken))
+                    self.failing_since = None
+                delay = WRITE_RETRY[0]
+                self.rows = self.pending.row_ids()
+                for waiter in self._writing:
+                    if not waiter.done():
+                        waiter.set_result(None)
+                self._writing = None
+        finally:
+            self._task = None
+
+    def _failed(self, error: Exception) -> None:
+        if self.failing_since is None:
+            self.failing_since = asyncio.get_running_loop().time()
+            log_event(
+                logger,
+                "delivery results not written",
+                level=logging.WARNING,
+                error=type(error).__name__,
+                kept=len(self.pending),
+                outcome="kept, trying again",
+            )
+
+
+@dataclass
+class _Lease:
+    """This worker's hold on one claimed row: until when, renewed while the row is held."""
+
+    until: datetime
 
 
 @dataclass
@@ -235,6 +359,7 @@ class _Pass:
     started: asyncio.Event | None = None  # set once every claimed row is done or waiting
     patient: bool = False  # may wait in memory for a short pacing gap instead of requeueing the row
     sealed: set[int] = field(default_factory=set)  # rows that were sealed in the outbox
+    leases: dict[int, _Lease] = field(default_factory=dict)  # this pass's holds, by row id
 
     def start(self, ids: Iterable[int]) -> None:
         ids = set(ids)
@@ -255,7 +380,9 @@ class DeliveryWorker:
     """Sends what the outbox holds; safe to run in every replica at once.
 
     A pass claims a batch of ready rows, sends to different targets concurrently (at most
-    ``in_flight`` at a time) and one target's rows one after another, in order and paced.
+    ``in_flight`` at a time, over all of this worker's passes) and one target's rows one after
+    another, in order and paced. A send keeps its place among the ``in_flight`` until its result is
+    written, so however the process ends, at most ``in_flight`` messages were sent without a record.
     """
 
     def __init__(
@@ -266,7 +393,7 @@ class DeliveryWorker:
         *,
         metrics: Metrics | None = None,
         max_attempts: int = 6,
-        lease: timedelta = timedelta(seconds=60),
+        lease: timedelta = LEASE,
         pacing: Mapping[str, timedelta] | None = None,
         in_flight: int = 32,
         secret_key: bytes = PROCESS_KEY,
@@ -280,6 +407,7 @@ class DeliveryWorker:
         self.pacing = dict(PACING if pacing is None else pacing)
         self.in_flight = in_flight
         self.secret_key = secret_key  # opens sealed rows (anonymous relays) just before sending
+        self.owner = uuid.uuid4().hex  # names this worker's rows in ``targetpace``
         # When a target may next get a message from this worker (pacing, or a retry it waits for).
         self._not_before: dict[tuple[int, str, str], datetime] = {}
         # Targets one of this worker's passes is sending to; set when that pass's turn there ends.
@@ -287,20 +415,33 @@ class DeliveryWorker:
         self._after_retry: set[tuple[int, str, str]] = set()  # targets whose last send failed
         self._wake: asyncio.Event | None = None
         self._write_lock: asyncio.Lock | None = None
+        self._gate: asyncio.Semaphore | None = None
+        self._journal = _Journal(self._record, batch=max(1, in_flight // 2))
+        self._held: dict[int, _Lease] = {}  # rows claimed by this worker whose result is not written
+        self._renewing: asyncio.Task[None] | None = None
+        self._none_held: asyncio.Event | None = None
+        self._pace_forgotten_at: datetime | None = None
 
     def _writes(self) -> asyncio.Lock:
-        """This worker's claims and result writes, one at a time: concurrent passes queue here
-        instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms."""
+        """This worker's claims, lease renewals and result writes, one at a time: concurrent passes
+        queue here instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms."""
         if self._write_lock is None:
             self._write_lock = asyncio.Lock()
         return self._write_lock
+
+    def _sends(self) -> asyncio.Semaphore:
+        """The ``in_flight`` places every pass of this worker shares: one is held from the start of a
+        send until its result is written."""
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(self.in_flight)
+        return self._gate
 
     def backoff(self, attempts: int) -> timedelta:
         return min(timedelta(seconds=5 * 2 ** max(attempts - 1, 0)), timedelta(hours=1))
 
     async def deliver_due(self, limit: int = 50) -> list[Sent]:
         """One pass: claim up to ``limit`` ready rows, send them, record the results."""
-        return (await self._pass(limit, asyncio.Semaphore(self.in_flight))).delivered
+        return (await self._pass(limit, self._sends())).delivered
 
     async def deliver_backlog(self, limit: int = 500) -> int:
         """Passes back to back until one finds nothing ready; returns how many rows were claimed.
@@ -310,7 +451,7 @@ class DeliveryWorker:
         ``MAX_PASSES`` passes and ``in_flight`` sends at once. The first pass is small, so the first
         messages go out while the next, full claim is read.
         """
-        gate = asyncio.Semaphore(self.in_flight)
+        gate = self._sends()
         passes: list[asyncio.Task[_Pass]] = []
         claimed = 0
         size = min(limit, FIRST_PASS_PER_SEND * self.in_flight)
@@ -374,11 +515,17 @@ class DeliveryWorker:
         work = _Pass([], {}, {}, started=started, patient=started is not None)
         try:
             async with self._writes(), self.database.session() as session:
-                work.claimed = await outbox.claim(session, self.clock.now(), self.lease, limit)
-                if not work.claimed:
+                now = self.clock.now()
+                claimed = await outbox.claim(session, now, self.lease, limit, self.owner)
+                if not claimed:
                     return work
+                self._hold(work, claimed)
+                # A row whose last result still waits in memory (the database was away long enough
+                # for its lease to run out) is not sent again: that result is written instead.
+                work.claimed = [row for row in claimed if row.id not in self._journal.rows]
                 if any(row.target_kind == outbox.SEALED for row in work.claimed):
                     work.claimed = self._open_sealed(work)
+                    await self._sealed_waits(session, work, now)
                 workspaces = {row.workspace_id for row in work.claimed}
                 people = {int(row.target_id) for row in work.claimed if row.target_kind == "person"}
                 work.workspaces = await outbox.workspaces_by_id(session, workspaces)
@@ -405,6 +552,13 @@ class DeliveryWorker:
             opened.append(found)
         return opened
 
+    async def _sealed_waits(self, session: Session, work: _Pass, now: datetime) -> None:
+        """A sealed row's target is known only once opened, so the claim could not check whether
+        another replica is pacing it: that is read here (only read; nothing is written for it)."""
+        targets = {row.target for row in work.claimed if row.id in work.sealed}
+        for target, until in (await outbox.paced_until(session, targets, now)).items():
+            self._not_before[target] = max(until, self._not_before.get(target, until))
+
     async def _send_claimed(self, work: _Pass, gate: asyncio.Semaphore) -> None:
         targets: dict[tuple[int, str, str], list[Claimed]] = {}
         for row in work.claimed:
@@ -413,18 +567,21 @@ class DeliveryWorker:
             sending = (self._target(work, rows, gate) for rows in targets.values())
             outcomes = await asyncio.gather(*sending, return_exceptions=True)
         finally:
-            # Also on cancellation: what was sent is recorded, and rows not yet tried go back to the
-            # queue at once (a row whose send was under way keeps its lease: it may have arrived).
+            # Also on cancellation: what was sent is written, and rows not yet tried go back to the
+            # queue at once. A row whose send was under way keeps its lease (it may have arrived):
+            # this worker lets go of it, so the lease runs out and another claim sends it.
             moment = self.clock.now()
             work.results.moved += [(row.id, moment) for row in work.claimed if row.id not in work.done]
-            await self._record(work.results.take())
+            self._journal.add(work.results.take())
+            for row_id, lease in work.leases.items():
+                if self._held.get(row_id) is lease and row_id not in self._journal.rows:
+                    self._release(row_id)
+            await self._journal.written()
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
 
-    async def _target(
-        self, work: _Pass, rows: list[Claimed], gate: asyncio.Semaphore
-    ) -> None:
+    async def _target(self, work: _Pass, rows: list[Claimed], gate: asyncio.Semaphore) -> None:
         """One target's rows, in order: after each one that reaches the platform the rest wait for
         the pacing gap (or a retry), in this pass when the gap is short and the pass may wait,
         otherwise back in the outbox; so the target sees them in order and never too fast."""
@@ -438,20 +595,21 @@ class DeliveryWorker:
             not_before = self._not_before.get(target)
             patient = target not in self._after_retry  # a retry waits in the outbox, so must those
             if not_before is not None and not await self._wait_until(work, rows, not_before, patient):
-                self._hold(work, rows, not_before)
+                self._requeue(work, rows, not_before)
                 return
             workspace = work.workspaces.get(rows[0].workspace_id)
             for index, row in enumerate(rows):
-                async with gate:
-                    until = await self._one(work, row, workspace)
-                if len(work.results) >= RECORD_EVERY and not self._writes().locked():
-                    await self._record(work.results.take())
+                async with gate:  # held until the result of a send is written
+                    until, sent = await self._one(work, row, workspace)
+                    self._journal.add(work.results.take())
+                    if sent:
+                        await self._journal.written()
                 if until is not None:
                     self._not_before[target] = until
                     rest = rows[index + 1 :]
                     patient = target not in self._after_retry
                     if rest and not await self._wait_until(work, rest, until, patient):
-                        self._hold(work, rest, until)
+                        self._requeue(work, rest, until)
                         return
         finally:
             del self._busy[target]
@@ -460,6 +618,15 @@ class DeliveryWorker:
                 now = self.clock.now()
                 self._not_before = {key: when for key, when in self._not_before.items() if when > now}
                 self._after_retry &= set(self._not_before)
+
+    def _lease_left(self, row: Claimed, at: datetime) -> timedelta | None:
+        """How much of this worker's lease on ``row`` is left at ``at`` (None: it is not held)."""
+        lease = self._held.get(row.id)
+        return None if lease is None else lease.until - at
+
+    def _may_send_at(self, row: Claimed, at: datetime) -> bool:
+        left = self._lease_left(row, at)
+        return left is not None and left >= self.lease * LEASE_SHARE_FOR_SENDING
 
     async def _wait_until(
         self, work: _Pass, rows: Sequence[Claimed], until: datetime, patient: bool
@@ -471,40 +638,43 @@ class DeliveryWorker:
         gap = (until - self.clock.now()).total_seconds()
         if gap <= 0:
             return True
-        claimed_at = rows[0].lease_until - self.lease
         if (
             not (work.patient and patient)
             or gap > WAIT_IN_PASS.total_seconds()
-            or until - claimed_at >= self.lease * LEASE_SHARE_FOR_SENDING
+            or not self._may_send_at(rows[0], until)
         ):
             return False
         work.wait(row.id for row in rows)
         await asyncio.sleep(gap + TIMER_SLACK)
         return self.clock.now() >= until  # a clock that does not follow real time: requeue instead
 
-    def _hold(self, work: _Pass, rows: Sequence[Claimed], until: datetime) -> None:
+    def _requeue(self, work: _Pass, rows: Sequence[Claimed], until: datetime) -> None:
         work.results.moved += [(row.id, until) for row in rows if row.id not in work.done]
         work.start(row.id for row in rows)
 
-    async def _one(self, work: _Pass, row: Claimed, workspace: Workspace | None) -> datetime | None:
+    async def _one(
+        self, work: _Pass, row: Claimed, workspace: Workspace | None
+    ) -> tuple[datetime | None, bool]:
         """Checks, sends and notes the result of one row; returns when the target's next row may go
-        (None: at once, nothing reached the platform or pacing is off)."""
+        (None: at once, nothing reached the platform or pacing is off) and whether it was sent."""
         results = work.results
         now = self.clock.now()
         if row.id in work.done:  # a person made unreachable earlier in this pass
-            return None
+            return None, False
         work.start([row.id])
+        if row.id not in self._held:  # its lease could not be renewed: the row may be another's now
+            return None, False
         if workspace is None or not workspace.active:
             results.failed.append((row.id, "workspace inactive", None))
-            return None
+            return None, False
         member = work.members.get(int(row.target_id)) if row.target_kind == "person" else None
         if row.target_kind == "person" and member is None:
             results.failed.append((row.id, "member not found", None))
-            return None
+            return None, False
         if member is not None and member.unreachable:
             # They blocked or removed Tend; nothing goes to them until they write to Tend again.
             results.failed.append((row.id, UNREACHABLE, None))
-            return None
+            return None, False
         sealed = row.id in work.sealed
         data = json.loads(row.payload)
         hours = hours_of(member) if member is not None and data.get("hours", True) else None
@@ -512,7 +682,7 @@ class DeliveryWorker:
             # A sealed row cannot be held by receiver like others (nobody may read whose it is): it
             # waits for the person's own zone by trying again on the next whole hour.
             results.moved.append((row.id, _hour_of(now) + timedelta(hours=1)))
-            return None
+            return None, False
         if hours is not None and not is_within(hours, now):
             # Hours or a pause changed since the row was written: hold it for the next window. A
             # sealed row just tries again next hour: its next time must not show whose hours they are.
@@ -521,30 +691,32 @@ class DeliveryWorker:
                 results.failed.append((row.id, "no working hours", None))
             else:
                 results.moved.append((row.id, _hour_of(now) + timedelta(hours=1) if sealed else later))
-            return None
-        if now - (row.lease_until - self.lease) >= self.lease * LEASE_SHARE_FOR_SENDING:
+            return None, False
+        if not self._may_send_at(row, now):
             results.moved.append((row.id, now))  # the pass took too long: let a fresh claim send it
-            return None
+            return None, False
         card = card_from_dict(data["card"])
         interval = self.pacing.get(workspace.platform, timedelta())
+        self._journal.sending += 1
         try:
             message_ref = await self._send(workspace, row, member, card)
         except (SendError, UnsupportedByPlatform) as error:
-            retry_at = self._failed(work, workspace, row, error)
-            if retry_at is not None:
-                self._after_retry.add(row.target)
-                results.holds.append((row, retry_at))
-                return max(retry_at, self.clock.now() + interval)
-            return self.clock.now() + interval if interval else None
+            return self._after_failure(work, workspace, row, error, interval, sealed), False
+        finally:
+            self._journal.sending -= 1
+            self._journal.nudge()
         sent_at = self.clock.now()
         self._after_retry.discard(row.target)
         work.delivered.append(Sent(row.id, message_ref))
         self.metrics.messages_sent.inc(platform=workspace.platform)
+        until = sent_at + interval if interval else None
         if sealed:  # no row, and no log line that names the row or its receiver, once it is sent
             results.delivered_sealed.append(row.id)
             log_event(logger, "message sent", platform=workspace.platform, target=outbox.SEALED)
-            return sent_at + interval if interval else None
+            return until, True
         results.sent.append((row.id, message_ref, sent_at))
+        if until is not None:
+            results.paced.append((row.target, until))
         log_event(
             logger,
             "message sent",
@@ -554,7 +726,34 @@ class DeliveryWorker:
             target=row.target_kind,
             outbox=row.id,
         )
-        return sent_at + interval if interval else None
+        return until, True
+
+    def _after_failure(
+        self,
+        work: _Pass,
+        workspace: Workspace,
+        row: Claimed,
+        error: Exception,
+        interval: timedelta,
+        sealed: bool,
+    ) -> datetime | None:
+        """Notes a failed send; returns when the target may get its next message (None: at once)."""
+        retry_at = self._failed(work, workspace, row, error)
+        now = self.clock.now()
+        next_at = now + interval
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            # The platform's wait holds for the target, whatever becomes of this message, and for
+            # every replica (not for a sealed one's receiver: the database must not learn who that is).
+            waited = now + timedelta(seconds=float(retry_after))
+            next_at = max(next_at, waited)
+            if not sealed:
+                work.results.paced.append((row.target, waited))
+        if retry_at is not None:
+            self._after_retry.add(row.target)
+            work.results.holds.append((row, retry_at))
+            next_at = max(next_at, retry_at)
+        return next_at if next_at > now else None
 
     async def _send(
         self, workspace: Workspace, row: Claimed, member: Recipient | None, card: Card
@@ -567,18 +766,30 @@ class DeliveryWorker:
         return await sender.post(workspace.external_id, row.target_id, card)
 
     def _failed(self, work: _Pass, workspace: Workspace, row: Claimed, error: Exception) -> datetime | None:
-        """Notes a failed send; returns when it is tried again (None: parked)."""
+        """Notes a failed send; returns when it is tried again (None: parked).
+
+        A 429 (``retry_after``) is not an attempt: the platform asks Tend to wait, nothing is wrong
+        with the message, so throttling alone never parks one."""
         now = self.clock.now()
-        attempts = row.attempts + 1
         permanent = isinstance(error, UnsupportedByPlatform) or getattr(error, "permanent", False)
         retry_after = getattr(error, "retry_after", None)
-        if permanent or attempts >= self.max_attempts:
-            retry_at = None
-        elif retry_after is not None:
-            retry_at = now + timedelta(seconds=float(retry_after))
-        else:
-            retry_at = now + self.backoff(attempts)
         self.metrics.messages_failed.inc(platform=workspace.platform)
+        if retry_after is not None and not permanent:
+            retry_at = now + timedelta(seconds=float(retry_after))
+            work.results.moved.append((row.id, retry_at))
+            log_event(
+                logger,
+                "message failed",
+                level=logging.WARNING,
+                platform=workspace.platform,
+                workspace=workspace.id or 0,
+                outbox=row.id,
+                attempts=row.attempts,
+                outcome="throttled",
+            )
+            return retry_at
+        attempts = row.attempts + 1
+        retry_at = None if permanent or attempts >= self.max_attempts else now + self.backoff(attempts)
         if getattr(error, "unreachable", False) and row.target_kind == "person":
             # The platform refused private messages to this person: stop, and drop what waits for them.
             work.results.unreachable.append((workspace, row))
@@ -599,22 +810,81 @@ class DeliveryWorker:
             work.results.notices.append((workspace, row, attempts, str(error)))
         return retry_at
 
-    async def _record(self, results: _Results) -> None:
-        """Writes a batch of results in one transaction."""
-        if not len(results) and not results.holds and not results.notices:
-            return
+    # --- leases: held while a row is this worker's, renewed, let go of once its result is written ----
+
+    def _hold(self, work: _Pass, rows: Sequence[Claimed]) -> None:
+        for row in rows:
+            work.leases[row.id] = self._held[row.id] = _Lease(row.lease_until)
+        if self._none_held is not None:
+            self._none_held.clear()
+        if self._renewing is None:
+            self._renewing = asyncio.create_task(self._renew(), name="tend-delivery-leases")
+
+    def _release(self, row_id: int) -> None:
+        self._held.pop(row_id, None)
+        if not self._held and self._none_held is not None:
+            self._none_held.set()
+
+    async def _renew(self) -> None:
+        """While this worker holds rows (a long pass, a slow send, results waiting for the
+        database), renews their leases every quarter of a lease, so no other worker takes them."""
+        self._none_held = asyncio.Event()
+        try:
+            while self._held:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._none_held.wait(), self.lease.total_seconds() * RENEW_SHARE)
+                try:
+                    await self._renew_due()
+                except Exception as error:  # the database is away: the next round tries again
+                    log_event(logger, "leases not renewed", level=logging.WARNING, error=type(error).__name__)
+        finally:
+            self._renewing = None
+
+    async def _renew_due(self) -> None:
         now = self.clock.now()
-        async with self._writes(), self.database.session() as session:
-            await outbox.reschedule_many(session, results.moved)
-            await outbox.mark_failed_many(session, results.failed)
-            for row, until in results.holds:
-                await outbox.hold_behind(session, row, until)
-            await outbox.mark_sent_many(session, results.sent)
-            await outbox.delete_many(session, results.delivered_sealed)
-            for workspace, row, attempts, error in results.notices:
-                await self._notify_admins(session, workspace, row, attempts, error, now)
-            for workspace, row in results.unreachable:
-                await self._unreachable(session, workspace, row)
+        due: dict[datetime, list[int]] = {}  # by the lease's current end, as the database has it
+        for row_id, lease in self._held.items():
+            if lease.until - now <= self.lease * (1 - RENEW_SHARE):
+                due.setdefault(lease.until, []).append(row_id)
+        if not due:
+            return
+        until = now + self.lease
+        async with self._writes():
+            async with self.database.session() as session:
+                renewed = {old: await outbox.renew(session, ids, old, until) for old, ids in due.items()}
+            for old, ids in due.items():
+                for row_id in ids:
+                    lease = self._held.get(row_id)
+                    if lease is None or lease.until != old:
+                        continue
+                    if row_id in renewed[old]:
+                        lease.until = until
+                    elif old <= now:  # it ran out and another worker took it: no longer this one's
+                        self._release(row_id)
+
+    async def _record(self, results: _Results) -> None:
+        """Writes a batch of results in one transaction (the journal calls this)."""
+        now = self.clock.now()
+        async with self._writes():
+            held = {row_id: lease.until for row_id in results.row_ids() if (lease := self._held.get(row_id))}
+            async with self.database.session() as session:
+                await outbox.reschedule_many(session, results.moved, held)
+                await outbox.mark_failed_many(session, results.failed, held)
+                for row, until in results.holds:
+                    await outbox.hold_behind(session, row, until)
+                await outbox.mark_sent_many(session, results.sent)
+                await outbox.delete_many(session, results.delivered_sealed)
+                await outbox.pace_many(session, results.paced, self.owner)
+                if self._pace_forgotten_at is None or now - self._pace_forgotten_at >= FORGET_PACE_EVERY:
+                    await outbox.forget_pace(session, now)
+                for workspace, row, attempts, error in results.notices:
+                    await self._notify_admins(session, workspace, row, attempts, error, now)
+                for workspace, row in results.unreachable:
+                    await self._unreachable(session, workspace, row)
+            if self._pace_forgotten_at is None or now - self._pace_forgotten_at >= FORGET_PACE_EVERY:
+                self._pace_forgotten_at = now
+            for row_id in results.row_ids():
+                self._release(row_id)
 
     async def _unreachable(self, session: Session, workspace: Workspace, row: Claimed) -> None:
         assert workspace.id is not None

@@ -166,6 +166,20 @@ class Outbox(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class TargetPace(SQLModel, table=True):
+    """When one channel or one person's private chat may next get a message (the pacing gap after a
+    send, or a 429's Retry-After), so every replica keeps to it. A row lives only as long as its wait:
+    delivery drops the ones whose time has passed. ``owner`` is the delivery worker that wrote it
+    (that worker keeps its own targets' times in memory; claims by others skip the target until then).
+    Never written for a sealed message, whose receiver the database must not learn."""
+
+    workspace_id: int = Field(primary_key=True)
+    target_kind: str = Field(primary_key=True, max_length=16)
+    target_id: str = Field(primary_key=True, max_length=128)
+    not_before: datetime = Field(sa_type=UTCDateTime)
+    owner: str = Field(max_length=32)
+
+
 class Shoutout(SQLModel, table=True):
     """Public by nature. After forget-me the words stay and the name goes (ids become NULL)."""
 

@@ -4,25 +4,28 @@ Rows are written in the same transaction as the action that caused them, keyed b
 key, so a retry, a restart or a second replica can never write the same message twice. Workers
 claim a batch of ready rows with a lease in one statement (``UPDATE … WHERE id IN (SELECT … FOR
 UPDATE SKIP LOCKED) RETURNING …`` on PostgreSQL; the same single UPDATE on SQLite, which runs one
-writer at a time); a worker that dies mid-send leaves a lease that expires and another worker picks
-the row up. Results are written back in batches (one statement per kind of result).
+writer at a time); a worker renews the leases it still holds (``renew``), and one that dies leaves
+leases that expire, after which another worker picks the rows up. Results are written back in small
+batches as sends finish (one statement per kind of result). ``targetpace`` keeps, per channel or
+private chat, when it may next get a message (pacing, a 429's Retry-After); a claim skips rows whose
+target another worker has paced.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Table, bindparam, case, delete, func, text, update
+from sqlalchemy import Integer, String, Table, bindparam, case, delete, exists, func, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Member, Outbox, Workspace
+from storage.models import Member, Outbox, TargetPace, Workspace
 
 PENDING, SENDING, SENT, PARKED = "pending", "sending", "sent", "parked"
 # A private message to someone whose time zone Tend has not learned yet: never claimed, so it is
@@ -36,6 +39,9 @@ KEEP_DONE = timedelta(days=30)
 
 OUTBOX: Table = Outbox.__table__  # type: ignore[attr-defined]  # plain Core: no ORM cost per row
 MEMBER: Table = Member.__table__  # type: ignore[attr-defined]
+PACE: Table = TargetPace.__table__  # type: ignore[attr-defined]
+
+Target = tuple[int, str, str]  # (workspace id, target kind, target id): one channel or private chat
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,7 @@ class Claimed:
     lease_until: datetime
 
     @property
-    def target(self) -> tuple[int, str, str]:
+    def target(self) -> Target:
         """One channel or one person's private chat: the unit of pacing and ordering."""
         return (self.workspace_id, self.target_kind, self.target_id)
 
@@ -95,17 +101,31 @@ def _ready(now: datetime) -> Any:
     )
 
 
-async def claim(session: AsyncSession, now: datetime, lease: timedelta, limit: int = 50) -> list[Claimed]:
+def _not_paced_by_others(now: datetime, owner: str) -> Any:
+    """The row's target has no wait running that another worker set (its own are in its memory)."""
+    return ~exists().where(
+        PACE.c.workspace_id == OUTBOX.c.workspace_id,
+        PACE.c.target_kind == OUTBOX.c.target_kind,
+        PACE.c.target_id == OUTBOX.c.target_id,
+        PACE.c.not_before > now,
+        PACE.c.owner != owner,
+    )
+
+
+async def claim(
+    session: AsyncSession, now: datetime, lease: timedelta, limit: int = 50, owner: str = ""
+) -> list[Claimed]:
     """Leases up to ``limit`` ready rows to this worker in one statement, oldest first.
 
-    Expired leases are ready again. On PostgreSQL, rows another worker is claiming at this moment
-    are skipped (SKIP LOCKED) and the outer WHERE is re-checked on the locked row; on SQLite the
-    statement holds the only write lock, so no other worker can claim in between. Either way it is
-    one statement: ``UPDATE … RETURNING`` (SQLite 3.35 or later).
+    Expired leases are ready again; a row whose target another worker paced (``pace_many``) is not,
+    until that time. On PostgreSQL, rows another worker is claiming at this moment are skipped (SKIP
+    LOCKED) and the outer WHERE is re-checked on the locked row; on SQLite the statement holds the
+    only write lock, so no other worker can claim in between. Either way it is one statement:
+    ``UPDATE … RETURNING`` (SQLite 3.35 or later).
     """
     chosen = (
         select(OUTBOX.c.id)
-        .where(_ready(now))
+        .where(_ready(now), _not_paced_by_others(now, owner))
         .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
         .limit(limit)
     )
@@ -116,7 +136,7 @@ async def claim(session: AsyncSession, now: datetime, lease: timedelta, limit: i
         # SKIP LOCKED every re-run locks another batch (the whole table, not ``limit`` rows). The
         # lock re-checks the CTE's WHERE on a row changed meanwhile, so the UPDATE joins on the
         # primary key alone (a second ready filter led the planner into a nested loop over it).
-        batch = chosen.with_for_update(skip_locked=True).cte("batch").prefix_with("MATERIALIZED")
+        batch = chosen.with_for_update(skip_locked=True, of=OUTBOX).cte("batch").prefix_with("MATERIALIZED")
         statement = statement.where(OUTBOX.c.id == batch.c.id)
     else:
         statement = statement.where(OUTBOX.c.id.in_(chosen), _ready(now))
@@ -124,6 +144,20 @@ async def claim(session: AsyncSession, now: datetime, lease: timedelta, limit: i
     claimed = [Claimed(*row, lease_until=until) for row in result.all()]
     claimed.sort(key=lambda row: (row.next_attempt_at, row.id))  # RETURNING has no order
     return claimed
+
+
+async def renew(session: AsyncSession, ids: Sequence[int], held_until: datetime, until: datetime) -> set[int]:
+    """Extends to ``until`` the leases of rows still held by the lease that ends at ``held_until``;
+    returns the rows renewed (a row missing was written, or its lease ran out and was taken)."""
+    if not ids:
+        return set()
+    result = await session.exec(  # type: ignore[call-overload]
+        update(OUTBOX)
+        .where(OUTBOX.c.id.in_(list(ids)), OUTBOX.c.state == SENDING, OUTBOX.c.lease_until == held_until)
+        .values(lease_until=until)
+        .returning(OUTBOX.c.id)
+    )
+    return {row[0] for row in result.all()}
 
 
 async def workspaces_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, Workspace]:
@@ -210,39 +244,65 @@ async def mark_sent_many(session: AsyncSession, sent: Sequence[tuple[int, str | 
     await session.exec(statement, params={"rows": rows})  # type: ignore[call-overload]
 
 
+def _still_held(held: Mapping[int, datetime] | None) -> list[Any]:
+    """The condition that the row is still under the lease its worker knows (``b_lease``): a result
+    written late (after a database outage) must not undo what another worker did with the row since."""
+    if held is None:
+        return []
+    return [OUTBOX.c.state == SENDING, OUTBOX.c.lease_until == bindparam("b_lease")]
+
+
+def _with_lease(
+    params: list[dict[str, Any]], held: Mapping[int, datetime] | None
+) -> list[dict[str, Any]]:
+    if held is None:
+        return params
+    return [{**p, "b_lease": held[p["b_id"]]} for p in params if p["b_id"] in held]
+
+
 async def mark_failed_many(
-    session: AsyncSession, failed: Sequence[tuple[int, str, datetime | None]]
+    session: AsyncSession,
+    failed: Sequence[tuple[int, str, datetime | None]],
+    held: Mapping[int, datetime] | None = None,
 ) -> None:
-    """(row id, error, retry at) each: another attempt at ``retry at``, or parked when that is None."""
+    """(row id, error, retry at) each: another attempt at ``retry at``, or parked when that is None.
+
+    With ``held`` (row id → the end of the lease the writer holds) only rows still under that lease
+    change; rows missing from it are left alone."""
     retry = [{"b_id": i, "b_error": e[:500], "b_at": at} for i, e, at in failed if at is not None]
     parked = [{"b_id": i, "b_error": e[:500]} for i, e, at in failed if at is None]
+    retry, parked = _with_lease(retry, held), _with_lease(parked, held)
     counted = {"attempts": OUTBOX.c.attempts + 1, "last_error": bindparam("b_error"), "lease_until": None}
     if retry:
         statement = (
             update(OUTBOX)
-            .where(OUTBOX.c.id == bindparam("b_id"))
+            .where(OUTBOX.c.id == bindparam("b_id"), *_still_held(held))
             .values(state=PENDING, next_attempt_at=bindparam("b_at"), **counted)
         )
         await session.exec(statement, params=retry)  # type: ignore[call-overload]
     if parked:
         statement = (
             update(OUTBOX)
-            .where(OUTBOX.c.id == bindparam("b_id"))
+            .where(OUTBOX.c.id == bindparam("b_id"), *_still_held(held))
             .values(state=PARKED, payload=ERASED, **counted)
         )
         await session.exec(statement, params=parked)  # type: ignore[call-overload]
 
 
-async def reschedule_many(session: AsyncSession, moves: Sequence[tuple[int, datetime]]) -> None:
-    """(row id, send at) each: moved without counting an attempt (pacing, hours, a released lease)."""
-    if not moves:
+async def reschedule_many(
+    session: AsyncSession, moves: Sequence[tuple[int, datetime]], held: Mapping[int, datetime] | None = None
+) -> None:
+    """(row id, send at) each: moved without counting an attempt (pacing, hours, a released lease, a
+    429). ``held`` as for ``mark_failed_many``."""
+    params = _with_lease([{"b_id": i, "b_at": at} for i, at in moves], held)
+    if not params:
         return
     statement = (
         update(OUTBOX)
-        .where(OUTBOX.c.id == bindparam("b_id"))
+        .where(OUTBOX.c.id == bindparam("b_id"), *_still_held(held))
         .values(state=PENDING, lease_until=None, next_attempt_at=bindparam("b_at"))
     )
-    await session.exec(statement, params=[{"b_id": i, "b_at": at} for i, at in moves])  # type: ignore[call-overload]
+    await session.exec(statement, params=params)  # type: ignore[call-overload]
 
 
 async def hold_behind(session: AsyncSession, row: Claimed, until: datetime) -> int:
@@ -260,6 +320,54 @@ async def hold_behind(session: AsyncSession, row: Claimed, until: datetime) -> i
         .values(next_attempt_at=until)
     )
     return int(result.rowcount or 0)
+
+
+async def pace_many(session: AsyncSession, paces: Sequence[tuple[Target, datetime]], owner: str) -> None:
+    """(target, not before) each: no worker but ``owner`` claims a message to that target before
+    then. A later time already stored (a longer Retry-After) is kept."""
+    latest: dict[Target, datetime] = {}
+    for target, until in paces:  # one row may not be changed twice by one statement
+        latest[target] = max(until, latest.get(target, until))
+    if not latest:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(PACE)
+    later = statement.excluded.not_before > PACE.c.not_before
+    statement = statement.on_conflict_do_update(
+        index_elements=["workspace_id", "target_kind", "target_id"],
+        set_={
+            "not_before": case((later, statement.excluded.not_before), else_=PACE.c.not_before),
+            "owner": statement.excluded.owner,
+        },
+    )
+    rows = [
+        {"workspace_id": w, "target_kind": kind, "target_id": target_id, "not_before": until, "owner": owner}
+        for (w, kind, target_id), until in latest.items()
+    ]
+    await session.exec(statement, params=rows)  # type: ignore[call-overload]
+
+
+async def paced_until(
+    session: AsyncSession, targets: Iterable[Target], now: datetime
+) -> dict[Target, datetime]:
+    """The waits still running for these targets, whoever set them."""
+    wanted = set(targets)
+    if not wanted:
+        return {}
+    kinds = {kind for _, kind, _ in wanted}
+    found = await session.exec(  # type: ignore[call-overload]
+        select(PACE.c.workspace_id, PACE.c.target_kind, PACE.c.target_id, PACE.c.not_before).where(
+            PACE.c.target_kind.in_(sorted(kinds)),
+            PACE.c.target_id.in_(sorted({target_id for _, _, target_id in wanted})),
+            PACE.c.not_before > now,
+        )
+    )
+    return {(w, kind, t): until for w, kind, t, until in found.all() if (w, kind, t) in wanted}
+
+
+async def forget_pace(session: AsyncSession, now: datetime) -> None:
+    """Drops the waits that are over: the table holds only what still holds a target back."""
+    await session.exec(delete(PACE).where(PACE.c.not_before <= now))  # type: ignore[call-overload]
 
 
 async def delete_many(session: AsyncSession, row_ids: Sequence[int]) -> None:

@@ -12,7 +12,8 @@ from bot.clock import Clock, FixedClock, ShiftedClock
 from bot.delivery import DeliveryWorker, enqueue_intents
 from bot.errors import SendError
 from bot.scheduler import Scheduler, start_background
-from practices.messages import Card, PostToPlace, text_card
+from practices.messages import Card, DirectMessage, PostToPlace, text_card
+from storage import outbox
 from storage.db import Database
 from storage.identity import find_workspace
 from storage.models import Outbox
@@ -133,8 +134,10 @@ async def test_a_delivery_cancelled_between_claim_and_send_is_delivered_after_re
 
     restarted = DeliveryWorker(database, s.clock, {"slack": s.sender})
     await restarted.deliver_due()
+    s.clock.advance(timedelta(seconds=19))
+    await restarted.deliver_due()
     assert s.sender.posts("C1") == []  # the lease still holds: the first send might be in flight
-    s.clock.advance(timedelta(seconds=61))
+    s.clock.advance(timedelta(seconds=2))  # 21 s after the claim: the 20 s lease has run out
     await restarted.deliver_due()
     await restarted.deliver_due()
     assert len(s.sender.posts("C1")) == 1
@@ -334,7 +337,7 @@ async def test_stopping_mid_backlog_writes_down_what_was_sent_so_a_restart_sends
     assert len(first.posts()) == 25
 
     database = Database(database_url)  # the restarted process, once the stalled sends' lease is over
-    clock.advance(timedelta(seconds=61))
+    clock.advance(timedelta(seconds=21))
     second = InMemorySender(clock=clock)
     try:
         await DeliveryWorker(database, clock, {"slack": second}).deliver_backlog()
@@ -367,3 +370,153 @@ async def test_the_running_worker_keeps_one_channel_in_order_and_paced_through_a
     assert words(sender, "C1") == ["first", "second", "third"]
     times = [started] + [sent.at for sent in sender.posts("C1")]
     assert all(later - earlier >= timedelta(seconds=1) for earlier, later in itertools.pairwise(times))
+
+
+# --- what a crash can repeat, leases, 429s ----------------------------------------------------------
+
+
+class WatchingSender(InMemorySender):
+    """Before accepting each post, reads the outbox: which posts it already accepted are not marked
+    sent yet (what a crash at that instant would send again)."""
+
+    def __init__(self, clock: Clock, database: Database) -> None:
+        super().__init__(clock=clock)
+        self.database = database
+        self.unmarked_at_each_send: list[int] = []
+        self.earlier_to_same_channel_unmarked: list[str] = []
+
+    async def post(self, workspace_external_id: str, place_id: str, card: Card) -> str:
+        marked = {r.idempotency_key for r in await rows(self.database) if r.state == "sent"}
+        accepted = [(sent.target, sent.card.fallback) for sent in self.sent]
+        self.unmarked_at_each_send.append(sum(1 for _, words in accepted if f"k:{words}" not in marked))
+        self.earlier_to_same_channel_unmarked += [
+            words for target, words in accepted if target == place_id and f"k:{words}" not in marked
+        ]
+        await asyncio.sleep(0)  # other sends run meanwhile, as during a real HTTP call
+        return await super().post(workspace_external_id, place_id, card)
+
+
+async def test_each_accepted_send_is_marked_sent_before_more_than_in_flight_go_unmarked(database):
+    s = Scenario(database, TUESDAY_10)
+    await s.command("U1", "help")
+    sender = WatchingSender(s.clock, database)
+    posts = [("C1", f"c1-{n}") for n in range(3)] + [(f"C{n}", f"m{n}") for n in range(2, 30)]
+    async with database.session() as session:
+        workspace = await find_workspace(session, "slack", WORKSPACE)
+        assert workspace is not None
+        intents = [PostToPlace(place, text_card(words), key=f"k:{words}") for place, words in posts]
+        await enqueue_intents(session, workspace, intents, s.clock.now(), "watched")
+    worker = DeliveryWorker(database, s.clock, {"slack": sender}, pacing={}, in_flight=4)
+    await worker.deliver_backlog(limit=10)
+    assert sorted(sent.card.fallback for sent in sender.posts()) == sorted(words for _, words in posts)
+    # A crash at the start of any send would have repeated at most the other sends in flight.
+    assert max(sender.unmarked_at_each_send) <= 3
+    assert sender.earlier_to_same_channel_unmarked == []  # the next post to a channel waits for the mark
+    assert {r.state for r in await rows(database)} == {"sent"}
+
+
+async def test_a_429_is_not_an_attempt_so_throttling_alone_never_parks_a_message(database):
+    s = Scenario(database, TUESDAY_10)
+    await s.join("U1", "ana")  # the admin, who would be told of a parked message
+    s.sender.fail_next = [SendError("rate limited", retry_after=2)] * 10  # five times the attempts
+    await s.command("U1", "kudos <@U2|bo> thanks")
+    for _ in range(10):
+        await s.advance(seconds=2)
+    assert len(s.sender.posts("C1")) == 1
+    row = next(r for r in await rows(database) if r.target_kind == "place")
+    assert (row.state, row.attempts) == ("sent", 1)  # only the attempt that went through counts
+    assert not [d for d in s.sender.directs("U1") if "could not be delivered" in d.card.title]
+
+
+class ThrottledDirects(InMemorySender):
+    """Answers the next private messages with these errors; posts go through."""
+
+    def __init__(self, clock: Clock, errors: list[SendError]) -> None:
+        super().__init__(clock=clock)
+        self.errors = errors
+
+    async def direct(self, workspace_external_id: str, user_id: str, card: Card) -> str:
+        if self.errors:
+            raise self.errors.pop(0)
+        return await super().direct(workspace_external_id, user_id, card)
+
+
+async def test_after_a_429_no_worker_messages_that_person_before_retry_after_even_once_the_row_is_parked(
+    database,
+):
+    s = Scenario(database, TUESDAY_10)
+    await s.join("U2", "bo")
+    s.sender = ThrottledDirects(s.clock, [SendError("rate limited", retry_after=30)])
+    s.engine.delivery.senders = {"slack": s.sender}
+    await s.command("U1", "kudos <@U2|bo> thanks")  # the post goes; the private note gets a 429
+    assert s.sender.directs("U2") == []
+    bo = next(r for r in await rows(database) if r.target_kind == "person")
+    async with database.session() as session:  # the note is dropped (as when bo is forgotten)
+        await outbox.drop_pending_for_member(session, bo.workspace_id, int(bo.target_id), "dropped")
+        workspace = await find_workspace(session, "slack", WORKSPACE)
+        assert workspace is not None
+        later = [DirectMessage(int(bo.target_id), text_card("a later note"), key="later")]
+        await enqueue_intents(session, workspace, later, s.clock.now(), "later")
+    replica = DeliveryWorker(database, s.clock, {"slack": s.sender})  # another process
+    for worker in (replica, s.engine.delivery):
+        s.clock.advance(timedelta(seconds=14))
+        await worker.deliver_due()
+    assert s.sender.directs("U2") == []  # 28 s after the 429: neither process sent to bo
+    s.clock.advance(timedelta(seconds=2))
+    await replica.deliver_due()
+    [note] = s.sender.directs("U2")
+    assert note.card.fallback == "a later note" and note.at == TUESDAY_10 + timedelta(seconds=30)
+
+
+async def test_one_channel_is_paced_across_replicas(database):
+    s = Scenario(database, TUESDAY_10)
+    await s.command("U1", "help")
+    await queue_posts(database, s, [("C1", "first")], "one")
+    await DeliveryWorker(database, s.clock, {"slack": s.sender}).deliver_due()
+    await queue_posts(database, s, [("C1", "second")], "two")
+    other = DeliveryWorker(database, s.clock, {"slack": s.sender})  # another replica
+    s.clock.advance(timedelta(milliseconds=500))
+    await other.deliver_due()
+    assert words(s.sender, "C1") == ["first"]
+    s.clock.advance(timedelta(milliseconds=500))
+    await other.deliver_due()
+    first, second = s.sender.posts("C1")
+    assert second.card.fallback == "second" and second.at - first.at == timedelta(seconds=1)
+
+
+class HeldSender(InMemorySender):
+    """Holds each post until the test lets it go: a send that takes longer than several leases."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock=clock)
+        self.entered = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def post(self, workspace_external_id: str, place_id: str, card: Card) -> str:
+        self.entered.set()
+        await self.go.wait()
+        return await super().post(workspace_external_id, place_id, card)
+
+
+async def test_a_slow_send_keeps_its_lease_renewed_so_no_other_worker_sends_that_row(database):
+    s = Scenario(database, TUESDAY_10)
+    await s.command("U1", "help")
+    clock = ShiftedClock()  # real time: the lease runs out unless renewed
+    clock.advance(TUESDAY_10 - clock.now())
+    await queue_posts(database, s, [("C1", "slow")], "slow")
+    lease = timedelta(milliseconds=300)
+    slow, other = HeldSender(clock), InMemorySender(clock=clock)
+    task = asyncio.create_task(DeliveryWorker(database, clock, {"slack": slow}, lease=lease).deliver_due())
+    await asyncio.wait_for(slow.entered.wait(), timeout=10)  # a guard: the send starts at once
+    [claimed] = await rows(database)
+    for _ in range(300):  # bounded wait on the condition: renewed twice, so past two leases' ends
+        [row] = await rows(database)
+        if row.lease_until is not None and row.lease_until - claimed.lease_until > lease:
+            break
+        await asyncio.sleep(0.01)
+    assert clock.now() > claimed.lease_until  # the lease it was claimed with has run out meanwhile
+    assert await DeliveryWorker(database, clock, {"slack": other}, lease=lease).deliver_due() == []
+    slow.go.set()
+    await asyncio.wait_for(task, timeout=10)
+    assert other.posts() == [] and len(slow.posts()) == 1
+    assert [(r.state, r.lease_until) for r in await rows(database)] == [("sent", None)]
