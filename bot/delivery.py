@@ -336,7 +336,7 @@ class _Journal:
                 level=logging.WARNING,
                 error=type(error).__name__,
                 kept=len(self.pending),
-                outcome="kept, trying again",
+                outcome="retrying",
             )
 
 
