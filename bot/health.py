@@ -23,7 +23,8 @@ from storage.db import Database
 logger = logging.getLogger("tend.health")
 
 # How long the database (or a platform connection) may take to answer before readiness says no.
-# Shorter than any sensible probe timeout (Helm's is 2 s), longer than a busy but healthy database needs.
+# Shorter than any sensible probe timeout (the Helm chart gives readiness 3 s), longer than a busy but
+# healthy database needs.
 DATABASE_TIMEOUT = 1.0
 # Extra time a probe waits for a check to report its own failure ("locked") before calling it "timeout".
 _MARGIN = 0.25
