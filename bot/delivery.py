@@ -5,14 +5,20 @@ transaction; a personal message gets its send time from the person's working hou
 Sending: a pass (``DeliveryWorker.deliver_due``) claims a batch of ready rows in one statement,
 loads their workspaces and people with two queries, sends to different channels and people
 concurrently (``in_flight`` at a time) through the platform's ``Sender`` while each one target's
-messages go in order and paced (``PACING``), and writes the results back every ``RECORD_EVERY``
-sends. ``run`` (started by ``bot.scheduler.start_background``) runs passes back to back while rows
-are ready and otherwise sleeps until the next row's time. A 429 waits for Retry-After (and holds the
-messages queued behind it for that target), other failures back off, a message is parked after its
-last attempt with a notice to the workspace's admins. Because rows are claimed with a lease, a
-second replica never sends a row another one holds, and a crash between claim and send delays a
-message rather than losing it; a crash after a send but before its result was written (at most one
-batch of results) can repeat that message once the lease has expired.
+messages go in order and paced (``PACING``). ``run`` (started by ``bot.scheduler.start_background``)
+runs passes back to back while rows are ready and otherwise sleeps until the next row's time.
+
+What a crash can repeat: a send keeps its place among the ``in_flight`` until the platform's answer
+is written to the outbox (the results of sends that finish within ``FLUSH_WITHIN`` of each other in
+one short write), so at any instant at most ``in_flight`` messages have gone, or may have gone,
+without a record: a kill can repeat those, and nothing else. When a write fails (the database is
+away) the results stay in memory and are written again until it is back; the rows they name are
+not sent again meanwhile. Claimed rows are leased (``LEASE``, renewed while held), so no other
+replica sends them, and a killed worker's rows are sent by another once their lease has run out.
+
+A 429 is not an attempt: the message waits for Retry-After, and so does every message to that
+target, in every replica (``targetpace``); other failures back off, and a message is parked after
+its last attempt with a notice to the workspace's admins.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ from storage import addresses, outbox
 from storage.db import Database, Session
 from storage.identity import UNSET_TIME_ZONE, get_member, members_with_role, zone_known
 from storage.models import Workspace
-from storage.outbox import Claimed, Recipient
+from storage.outbox import Claimed, Recipient, Target
 
 logger = logging.getLogger("tend.delivery")
 
@@ -187,6 +193,7 @@ class Sent:
     row_id: int
     message_ref: str | None
 
+
 FORGET_PACING_AFTER = 10_000  # targets remembered before times already past are dropped
 LEASE = timedelta(seconds=20)  # how long a claimed row is this worker's alone; renewed while held
 RENEW_SHARE = 0.25  # held leases are renewed every quarter of their length
@@ -198,10 +205,12 @@ FIRST_PASS_PER_SEND = 2  # a backlog's first pass claims this many rows per send
 WAIT_IN_PASS = timedelta(seconds=2)  # longest pacing gap or retry a running pass waits out itself
 TIMER_SLACK = 0.005  # seconds added to an in-pass wait, so a timer firing early is not too soon
 RECHECK_SECONDS = 0.1  # an idle loop's next look when the ready row went to another replica
-# Results of sends finishing together are written together: a write waits this long at most for the
-# sends still under way (never when none is), and never once half of ``in_flight`` results wait.
-FLUSH_WITHIN = 0.004
-WRITE_RETRY = (0.1, 2.0)  # seconds between tries of a result write that failed: first, longest
+# While sends are under way, a result write waits this long at most for them to finish, so their
+# results share its transaction (a write per result cost the fan-out benchmark a tenth of its pace).
+FLUSH_WITHIN = 0.005
+# Seconds between tries of a result write that failed, first and longest: short, so that after an
+# outage this process writes what it sent before another replica's claim can take those rows.
+WRITE_RETRY = (0.1, 1.0)
 FORGET_PACE_EVERY = timedelta(seconds=30)  # how often the waits that are over leave ``targetpace``
 
 
@@ -216,14 +225,17 @@ class _Results:
     delivered_sealed: list[int] = field(default_factory=list)  # deleted, not kept as sent
     notices: list[tuple[Workspace, Claimed, int, str]] = field(default_factory=list)
     unreachable: list[tuple[Workspace, Claimed]] = field(default_factory=list)
-    paced: list[tuple[outbox.Target, datetime]] = field(default_factory=list)  # shared with other replicas
+    paced: list[tuple[Target, datetime]] = field(default_factory=list)  # shared with other replicas
 
     def __len__(self) -> int:
         found = len(self.sent) + len(self.failed) + len(self.moved) + len(self.unreachable)
         return found + len(self.delivered_sealed)
 
     def empty(self) -> bool:
-        return not any(getattr(self, name) for name in vars(self))
+        return not (
+            self.sent or self.failed or self.moved or self.holds or self.delivered_sealed
+            or self.notices or self.unreachable or self.paced
+        )  # fmt: skip
 
     def take(self) -> _Results:
         """Hands over what was noted so far and starts empty again."""
@@ -236,6 +248,10 @@ class _Results:
         for name in vars(self):
             getattr(self, name).extend(getattr(other, name))
 
+    def sends_only(self) -> bool:
+        """Only sent rows and their targets' pacing (no other kind of result)."""
+        return not any(getattr(self, name) for name in vars(self) if name not in ("sent", "paced"))
+
     def row_ids(self) -> set[int]:
         """The rows these results settle (written, they are no longer leased to anyone)."""
         ids = {row_id for row_id, *_ in self.sent} | {row_id for row_id, *_ in self.failed}
@@ -244,21 +260,26 @@ class _Results:
 
 
 class _Journal:
-    """Results noted and not written yet. They are written soon, those of sends that finish together
-    in one transaction; a write that fails keeps them here and is tried again until the database
-    takes it, so a process that stays up loses no result and, meanwhile, sends none of those rows."""
+    """Results noted and not written yet. A write starts once the one before it has ended, after at
+    most ``FLUSH_WITHIN`` more for sends still under way, and takes everything noted by then, so the
+    results of sends that finish together share one write. A write that fails keeps them here and is
+    tried again until the database takes it: a process that stays up loses no result and,
+    meanwhile, sends none of those rows again (their sends keep their places among those in flight,
+    so sending pauses after at most ``in_flight`` of them)."""
 
-    def __init__(self, write: Callable[[_Results], Awaitable[None]], batch: int) -> None:
+    def __init__(
+        self, write: Callable[[_Results], Awaitable[None]], idle: Callable[[], Awaitable[None]]
+    ) -> None:
         self._write = write
-        self._batch = batch
+        self._idle = idle  # called once nothing is left to write (lets go of the writer's connection)
         self.pending = _Results()
         self.rows: set[int] = set()  # rows whose result waits here (or is being written)
-        self.sending = 0  # sends under way: their results may join the next write
         self._waiters: list[asyncio.Future[None]] = []  # told when ``pending`` is written
         self._writing: list[asyncio.Future[None]] | None = None  # told when the write under way ends
         self._task: asyncio.Task[None] | None = None
-        self._gathering: asyncio.Event | None = None
         self.failing_since: float | None = None  # loop time of the first failed write of an outage
+        self.sending = 0  # sends under way: a write waits briefly for their results (``FLUSH_WITHIN``)
+        self._gathering: asyncio.Event | None = None
 
     def add(self, results: _Results) -> None:
         if results.empty():
@@ -267,12 +288,17 @@ class _Journal:
         self.rows |= results.row_ids()
         if self._task is None:
             self._task = asyncio.create_task(self._flush(), name="tend-delivery-results")
-        self.nudge()
 
-    def nudge(self) -> None:
-        """Ends a write's short wait for more results once nothing more is coming soon."""
-        if self._gathering is not None and (not self.sending or len(self.pending) >= self._batch):
-            self._gathering.set()
+    def sent(
+        self, row_id: int, message_ref: str | None, at: datetime, paced: tuple[Target, datetime] | None
+    ) -> None:
+        """``add`` for the one result every send has (the hot path: no batch of its own)."""
+        self.pending.sent.append((row_id, message_ref, at))
+        if paced is not None:
+            self.pending.paced.append(paced)
+        self.rows.add(row_id)
+        if self._task is None:
+            self._task = asyncio.create_task(self._flush(), name="tend-delivery-results")
 
     def written(self) -> asyncio.Future[None]:
         """Done once everything noted so far is written."""
@@ -284,6 +310,11 @@ class _Journal:
         else:
             future.set_result(None)
         return future
+
+    def nudge(self) -> None:
+        """Ends a write's short wait for more results once no send is under way."""
+        if self._gathering is not None and not self.sending:
+            self._gathering.set()
 
     async def _gather(self) -> None:
         self._gathering = gathering = asyncio.Event()
@@ -298,7 +329,7 @@ class _Journal:
         delay = WRITE_RETRY[0]
         try:
             while not self.pending.empty():
-                if self.sending and len(self.pending) < self._batch:
+                if self.sending:
                     await self._gather()
                 taken, self.pending = self.pending, _Results()
                 self._writing, self._waiters = self._waiters, []
@@ -326,6 +357,7 @@ class _Journal:
                 self._writing = None
         finally:
             self._task = None
+            await self._idle()
 
     def _failed(self, error: Exception) -> None:
         if self.failing_since is None:
@@ -416,15 +448,27 @@ class DeliveryWorker:
         self._wake: asyncio.Event | None = None
         self._write_lock: asyncio.Lock | None = None
         self._gate: asyncio.Semaphore | None = None
-        self._journal = _Journal(self._record, batch=max(1, in_flight // 2))
+        self._sent_writer = outbox.SentWriter(database)  # the short write of sends alone
+        self._journal = _Journal(self._record, self._sent_writer.close)
         self._held: dict[int, _Lease] = {}  # rows claimed by this worker whose result is not written
         self._renewing: asyncio.Task[None] | None = None
         self._none_held: asyncio.Event | None = None
         self._pace_forgotten_at: datetime | None = None
+        # Replicas share the gap after each send through the database; SQLite serves one process,
+        # which keeps it in memory (a 429's Retry-After is written on both, so a restart keeps it).
+        self._share_pacing = not database.is_sqlite
 
-    def _writes(self) -> asyncio.Lock:
-        """This worker's claims, lease renewals and result writes, one at a time: concurrent passes
-        queue here instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms."""
+    def _writes(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """On SQLite, this worker's claims, lease renewals and result writes one at a time: they
+        queue here instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms. On
+        PostgreSQL they run side by side: a result write never waits for a claim of 500 rows."""
+        if not self.database.is_sqlite:
+            return contextlib.nullcontext()
+        return self._leases()
+
+    def _leases(self) -> asyncio.Lock:
+        """Result writes and lease renewals one at a time: a write reads the leases it checks rows
+        against (``_held``), which a renewal changes once it has committed."""
         if self._write_lock is None:
             self._write_lock = asyncio.Lock()
         return self._write_lock
@@ -601,7 +645,8 @@ class DeliveryWorker:
             for index, row in enumerate(rows):
                 async with gate:  # held until the result of a send is written
                     until, sent = await self._one(work, row, workspace)
-                    self._journal.add(work.results.take())
+                    if not work.results.empty():
+                        self._journal.add(work.results.take())
                     if sent:
                         await self._journal.written()
                 if until is not None:
@@ -714,9 +759,8 @@ class DeliveryWorker:
             results.delivered_sealed.append(row.id)
             log_event(logger, "message sent", platform=workspace.platform, target=outbox.SEALED)
             return until, True
-        results.sent.append((row.id, message_ref, sent_at))
-        if until is not None:
-            results.paced.append((row.target, until))
+        shared = until is not None and self._share_pacing
+        self._journal.sent(row.id, message_ref, sent_at, (row.target, until) if shared else None)
         log_event(
             logger,
             "message sent",
@@ -849,7 +893,7 @@ class DeliveryWorker:
         if not due:
             return
         until = now + self.lease
-        async with self._writes():
+        async with self._leases():
             async with self.database.session() as session:
                 renewed = {old: await outbox.renew(session, ids, old, until) for old, ids in due.items()}
             for old, ids in due.items():
@@ -863,9 +907,16 @@ class DeliveryWorker:
                         self._release(row_id)
 
     async def _record(self, results: _Results) -> None:
-        """Writes a batch of results in one transaction (the journal calls this)."""
+        """Writes a batch of results (the journal calls this): sends alone, the usual case, in one
+        statement where the database allows it; anything else in one transaction."""
         now = self.clock.now()
-        async with self._writes():
+        forget = self._pace_forgotten_at is None or now - self._pace_forgotten_at >= FORGET_PACE_EVERY
+        if results.sends_only() and not forget:
+            await self._sent_writer.write(results.sent, results.paced, self.owner)
+            for row_id, _, _ in results.sent:
+                self._release(row_id)
+            return
+        async with self._leases():
             held = {row_id: lease.until for row_id in results.row_ids() if (lease := self._held.get(row_id))}
             async with self.database.session() as session:
                 await outbox.reschedule_many(session, results.moved, held)
@@ -875,13 +926,13 @@ class DeliveryWorker:
                 await outbox.mark_sent_many(session, results.sent)
                 await outbox.delete_many(session, results.delivered_sealed)
                 await outbox.pace_many(session, results.paced, self.owner)
-                if self._pace_forgotten_at is None or now - self._pace_forgotten_at >= FORGET_PACE_EVERY:
+                if forget:
                     await outbox.forget_pace(session, now)
                 for workspace, row, attempts, error in results.notices:
                     await self._notify_admins(session, workspace, row, attempts, error, now)
                 for workspace, row in results.unreachable:
                     await self._unreachable(session, workspace, row)
-            if self._pace_forgotten_at is None or now - self._pace_forgotten_at >= FORGET_PACE_EVERY:
+            if forget:
                 self._pace_forgotten_at = now
             for row_id in results.row_ids():
                 self._release(row_id)

@@ -19,12 +19,14 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, Table, bindparam, case, delete, exists, func, text, update
+from sqlalchemy import Integer, String, Table, bindparam, case, delete, func, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import Database
 from storage.models import Member, Outbox, TargetPace, Workspace
 
 PENDING, SENDING, SENT, PARKED = "pending", "sending", "sent", "parked"
@@ -102,14 +104,15 @@ def _ready(now: datetime) -> Any:
 
 
 def _not_paced_by_others(now: datetime, owner: str) -> Any:
-    """The row's target has no wait running that another worker set (its own are in its memory)."""
-    return ~exists().where(
-        PACE.c.workspace_id == OUTBOX.c.workspace_id,
-        PACE.c.target_kind == OUTBOX.c.target_kind,
-        PACE.c.target_id == OUTBOX.c.target_id,
-        PACE.c.not_before > now,
-        PACE.c.owner != owner,
+    """The row's target has no wait running that another worker set (its own are in its memory).
+
+    ``NOT IN``, not ``NOT EXISTS``: PostgreSQL runs it as one hashed subquery over the few waits
+    running, where an anti-join planned on stale statistics of this churning table (empty when last
+    analysed) scanned it once per ready row."""
+    running = select(PACE.c.workspace_id, PACE.c.target_kind, PACE.c.target_id).where(
+        PACE.c.not_before > now, PACE.c.owner != owner
     )
+    return tuple_(OUTBOX.c.workspace_id, OUTBOX.c.target_kind, OUTBOX.c.target_id).not_in(running)
 
 
 async def claim(
@@ -239,9 +242,20 @@ async def mark_sent_many(session: AsyncSession, sent: Sequence[tuple[int, str | 
     """(row id, platform message id, sent at) each: sent, words erased, an attempt counted."""
     if not sent:
         return
-    rows = json.dumps([{"id": row_id, "ref": ref, "at": _naive_utc(at)} for row_id, ref, at in sent])
     statement = _MARK_SENT[session.get_bind().dialect.name]
-    await session.exec(statement, params={"rows": rows})  # type: ignore[call-overload]
+    await session.exec(statement, params={"rows": _sent_json(sent)})  # type: ignore[call-overload]
+
+
+def _sent_json(sent: Sequence[tuple[int, str | None, datetime]]) -> str:
+    return json.dumps([{"id": row_id, "ref": ref, "at": _naive_utc(at)} for row_id, ref, at in sent])
+
+
+def _latest(paces: Sequence[tuple[Target, datetime]]) -> dict[Target, datetime]:
+    """The latest time per target (one statement may not change a row twice)."""
+    latest: dict[Target, datetime] = {}
+    for target, until in paces:
+        latest[target] = max(until, latest.get(target, until))
+    return latest
 
 
 def _still_held(held: Mapping[int, datetime] | None) -> list[Any]:
@@ -260,6 +274,74 @@ def _with_lease(
     return [{**p, "b_lease": held[p["b_id"]]} for p in params if p["b_id"] in held]
 
 
+# Sent rows and their targets' pacing in one statement (an UPDATE in a CTE), so a write of sends is
+# one round trip; the pacing rows in target order, so two writers never lock them in turn. Run by
+# the driver itself (its own prepared statement): this write comes several hundred times a second.
+_SENT_AND_PACED = (
+    "WITH sent_rows AS (SELECT id, ref, at FROM json_to_recordset($1::json) "
+    "AS r(id integer, ref text, at timestamp)), "
+    "marked AS (UPDATE outbox SET state = $4, platform_message_id = sent_rows.ref, "
+    "sent_at = sent_rows.at, lease_until = NULL, payload = $5, attempts = outbox.attempts + 1 "
+    "FROM sent_rows WHERE outbox.id = sent_rows.id) "
+    "INSERT INTO targetpace (workspace_id, target_kind, target_id, not_before, owner) "
+    "SELECT w, k, t, until, $3::varchar "
+    "FROM json_to_recordset($2::json) AS p(w integer, k text, t text, until timestamp) "
+    "ORDER BY w, k, t "
+    "ON CONFLICT (workspace_id, target_kind, target_id) DO UPDATE "
+    "SET not_before = GREATEST(targetpace.not_before, excluded.not_before), owner = excluded.owner"
+)
+
+
+class SentWriter:
+    """Marks rows sent and paces their targets (``mark_sent_many`` and ``pace_many`` at once), the
+    write a send waits for before its place among those in flight is free, so it is kept short.
+    PostgreSQL: one statement that commits on its own, run by the driver over a connection kept
+    while writes keep coming. SQLite: one short transaction on a plain connection (no ORM session);
+    the file's only connection is never kept, as every other reader and writer needs it."""
+
+    def __init__(self, database: Database) -> None:
+        self._engine = database.engine
+        self._postgres = not database.is_sqlite
+        self._connection: AsyncConnection | None = None
+        self._driver: Any = None
+
+    async def write(
+        self,
+        sent: Sequence[tuple[int, str | None, datetime]],
+        paces: Sequence[tuple[Target, datetime]],
+        owner: str,
+    ) -> None:
+        if not self._postgres:
+            async with self._engine.begin() as connection:
+                if sent:
+                    await connection.execute(_MARK_SENT["sqlite"], {"rows": _sent_json(sent)})
+                if paces:
+                    await connection.execute(_pace_statement("sqlite"), _pace_rows(paces, owner))
+            return
+        latest = _latest(paces)
+        pacing = json.dumps(
+            [{"w": w, "k": k, "t": t, "until": _naive_utc(until)} for (w, k, t), until in latest.items()]
+        )
+        try:
+            if self._driver is None:
+                connection = await self._engine.connect()
+                self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                self._driver = (await self._connection.get_raw_connection()).driver_connection
+            await self._driver.execute(_SENT_AND_PACED, _sent_json(sent), pacing, owner, SENT, ERASED)
+        except BaseException:
+            await self.close()  # a connection that failed is not used again
+            raise
+
+    async def close(self) -> None:
+        """Hands the connection back (kept only while writes keep coming)."""
+        connection, self._connection, self._driver = self._connection, None, None
+        if connection is not None:
+            try:
+                await connection.close()
+            except Exception:  # the database went away: the pool discards the connection
+                await connection.invalidate()
+
+
 async def mark_failed_many(
     session: AsyncSession,
     failed: Sequence[tuple[int, str, datetime | None]],
@@ -269,6 +351,8 @@ async def mark_failed_many(
 
     With ``held`` (row id → the end of the lease the writer holds) only rows still under that lease
     change; rows missing from it are left alone."""
+    if not failed:
+        return
     retry = [{"b_id": i, "b_error": e[:500], "b_at": at} for i, e, at in failed if at is not None]
     parked = [{"b_id": i, "b_error": e[:500]} for i, e, at in failed if at is None]
     retry, parked = _with_lease(retry, held), _with_lease(parked, held)
@@ -322,29 +406,32 @@ async def hold_behind(session: AsyncSession, row: Claimed, until: datetime) -> i
     return int(result.rowcount or 0)
 
 
-async def pace_many(session: AsyncSession, paces: Sequence[tuple[Target, datetime]], owner: str) -> None:
-    """(target, not before) each: no worker but ``owner`` claims a message to that target before
-    then. A later time already stored (a longer Retry-After) is kept."""
-    latest: dict[Target, datetime] = {}
-    for target, until in paces:  # one row may not be changed twice by one statement
-        latest[target] = max(until, latest.get(target, until))
-    if not latest:
-        return
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+def _pace_statement(dialect: str) -> Any:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(PACE)
     later = statement.excluded.not_before > PACE.c.not_before
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["workspace_id", "target_kind", "target_id"],
         set_={
             "not_before": case((later, statement.excluded.not_before), else_=PACE.c.not_before),
             "owner": statement.excluded.owner,
         },
     )
-    rows = [
+
+
+def _pace_rows(paces: Sequence[tuple[Target, datetime]], owner: str) -> list[dict[str, Any]]:
+    return [
         {"workspace_id": w, "target_kind": kind, "target_id": target_id, "not_before": until, "owner": owner}
-        for (w, kind, target_id), until in latest.items()
+        for (w, kind, target_id), until in sorted(_latest(paces).items())  # in target order, as SentWriter
     ]
-    await session.exec(statement, params=rows)  # type: ignore[call-overload]
+
+
+async def pace_many(session: AsyncSession, paces: Sequence[tuple[Target, datetime]], owner: str) -> None:
+    """(target, not before) each: no worker but ``owner`` claims a message to that target before
+    then. A later time already stored (a longer Retry-After) is kept."""
+    if paces:
+        statement = _pace_statement(session.get_bind().dialect.name)
+        await session.exec(statement, params=_pace_rows(paces, owner))  # type: ignore[call-overload]
 
 
 async def paced_until(
