@@ -38,7 +38,7 @@ from bot.settings import Settings, load_settings
 from practices.index import chart_folder
 from practices.sealing import key_from_text, new_key_text
 from storage.db import Database
-from storage.migrate import upgrade, upgrade_sync
+from storage.migrate import DatabaseUnavailable, upgrade, upgrade_sync
 
 logger = logging.getLogger("tend.app")
 
@@ -231,14 +231,15 @@ def main(argv: list[str]) -> int:
     if mode == "serve" and settings.secret_key is None:
         print(f"Tend cannot start: {NO_SECRET_KEY}", file=sys.stderr)
         return 2
-    if mode == "migrate":
-        upgrade_sync(settings.database_url)
-        print("The database is up to date.")
-        return 0
     try:
+        if mode == "migrate":
+            upgrade_sync(settings.database_url)
+            print("The database is up to date.")
+            return 0
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(settings) if mode == "serve" else console(settings))
-    except SettingsError as error:  # found only when connecting, e.g. a wrong SLACK_APP_TOKEN
+    # Found only when connecting: a wrong SLACK_APP_TOKEN, a database that is down or missing.
+    except (SettingsError, DatabaseUnavailable) as error:
         print(f"Tend cannot start: {error}", file=sys.stderr)
         return 2
     return 0

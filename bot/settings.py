@@ -418,7 +418,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | None = "
     except ValidationError as exc:
         problems = _describe(exc)
         raise SettingsError(
-            "Tend cannot start; fix these settings (environment or .env):\n"
+            "fix these settings (environment or .env):\n"
             + "\n".join(f"  {problem}" for problem in problems)
         ) from None
     finally:

@@ -37,7 +37,8 @@ def async_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except Exception as exc:  # SQLAlchemy raises ArgumentError with a terse message
-        raise DatabaseUrlError(f"DATABASE_URL is not a database URL: {url!r}") from exc
+        # Never echo the URL itself: it may carry a password.
+        raise DatabaseUrlError("DATABASE_URL is not a database URL (like sqlite:///./data/tend.db)") from exc
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
@@ -50,7 +51,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _ensure_sqlite_folder(url: str) -> None:
+def ensure_sqlite_folder(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -100,7 +101,7 @@ class Database:
         self.url = url
         self.is_sqlite = is_sqlite(url)
         if self.is_sqlite:
-            _ensure_sqlite_folder(url)
+            ensure_sqlite_folder(url)
             self.engine: AsyncEngine = create_async_engine(
                 async_url(url), echo=echo, hide_parameters=True, **_sqlite_pool(url)
             )

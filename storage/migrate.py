@@ -17,12 +17,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from storage.db import async_url, is_sqlite
+from storage.db import async_url, ensure_sqlite_folder, is_sqlite
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -30,6 +31,14 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ADVISORY_LOCK_KEY = 0x54656E64
 
 _in_process = threading.Lock()
+
+# How long start-up waits for the database to answer before saying so in one line.
+PROBE_TIMEOUT = 10.0
+
+
+class DatabaseUnavailable(RuntimeError):
+    """Start-up could not reach or open the database. Its message is the one line an operator needs
+    (where, why, what to do); a 150-line driver traceback told them the same thing less clearly."""
 
 # Tables in Tend's database that Tend's models do not describe: slack_sdk's OAuth installation and
 # state stores create and own them (adapters/slack/oauth.py). Alembic neither creates nor drops them.
@@ -82,9 +91,49 @@ async def upgrade(url: str) -> None:
 
 
 def upgrade_sync(url: str) -> None:
-    """For the CLI (`python app.py migrate`); must not be called with an event loop running."""
+    """For the CLI (`python app.py migrate`); must not be called with an event loop running.
+
+    The database is reached first, so an unreachable one raises ``DatabaseUnavailable`` rather than
+    failing somewhere inside a migration."""
+    probe_sync(url)
     with _in_process:  # alembic's `context`/`op` are process-wide proxies, so one upgrade at a time
         command.upgrade(alembic_config(url), "head")
+
+
+def probe_sync(url: str) -> None:
+    """Connects once (creating a SQLite file's folder first, as a first start needs) or raises
+    ``DatabaseUnavailable``; runs its own event loop, so not from inside one."""
+
+    async def connect() -> None:
+        engine = create_async_engine(async_url(url), poolclass=pool.NullPool)
+        try:
+            async with engine.connect():
+                pass
+        finally:
+            await engine.dispose()
+
+    try:
+        if is_sqlite(url):
+            ensure_sqlite_folder(url)
+        asyncio.run(asyncio.wait_for(connect(), PROBE_TIMEOUT))
+    except (OSError, TimeoutError, SQLAlchemyError) as error:
+        raise DatabaseUnavailable(unavailable_line(url, error)) from None
+
+
+def unavailable_line(url: str, error: BaseException) -> str:
+    """Where the database is (never its user or password), what the driver said, and what to do."""
+    parsed = make_url(url)
+    if is_sqlite(url):
+        where = f"the SQLite file {parsed.database}"
+        fix = "check that its folder exists and is writable, or set DATABASE_URL"
+    else:
+        where = f"PostgreSQL at {parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+        fix = "start it, create the database, or fix DATABASE_URL"
+    cause = getattr(error, "orig", None) or error
+    said = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    if isinstance(error, TimeoutError):
+        said = f"no answer within {PROBE_TIMEOUT:g} s"
+    return f"the database does not answer: {where} ({said[:200]}); {fix}."
 
 
 async def current_revision(url: str) -> str | None:

@@ -17,7 +17,7 @@ from sqlalchemy import event, pool, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from storage.db import DEFAULT_DATABASE_URL, _ensure_sqlite_folder, async_url
+from storage.db import DEFAULT_DATABASE_URL, async_url, ensure_sqlite_folder
 from storage.migrate import ADVISORY_LOCK_KEY, context_options
 
 config = context.config
@@ -55,7 +55,7 @@ async def run_async_migrations() -> None:
     url = _database_url()
     engine = create_async_engine(async_url(url), poolclass=pool.NullPool)
     if engine.dialect.name == "sqlite":
-        _ensure_sqlite_folder(url)  # a fresh install has no ./data yet
+        ensure_sqlite_folder(url)  # a fresh install has no ./data yet
         _sqlite_begin_immediate(engine)
     try:
         async with engine.begin() as connection:
