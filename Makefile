@@ -7,6 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: run test lint console serve migrate clean
 
 $(STAMP): pyproject.toml
+	@echo "Setting up Tend in $(VENV)/ (first run, or pyproject.toml changed): about a minute..."
 	python3 -m venv $(VENV)
 	@if command -v uv >/dev/null 2>&1; then \
 		uv pip install --python $(PY) -q -e '.[dev]'; \
@@ -14,6 +15,7 @@ $(STAMP): pyproject.toml
 		$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'; \
 	fi
 	@touch $(STAMP)
+	@echo "Tend is installed in $(VENV)/."
 
 run: $(STAMP)
 	$(PY) app.py
