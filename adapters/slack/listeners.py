@@ -30,6 +30,7 @@ from slack_sdk.errors import SlackClientError
 from slack_sdk.oauth.installation_store import Installation
 
 from adapters.slack.blocks import card_blocks, fallback_text, modal_view
+from adapters.slack.guard import Refusal, SlackGuard, signing_secret_of
 from adapters.slack.members import MemberProfiles, Profile, profile_of
 from adapters.slack.oauth import REDIRECT_PATH, SlackOAuth, removed_event, slack_oauth
 from adapters.slack.sender import SlackSender, make_client, sdk_logger, web_session
@@ -490,9 +491,14 @@ def add_slack_route(app: web.Application, adapter: SlackAdapter) -> None:
     """Mounts Bolt's one endpoint (events, slash commands, interactivity) on the shared server."""
     app[SLACK_APP_KEY] = adapter.bolt
 
+    guard = SlackGuard(signing_secret_of(adapter.bolt))
+
     async def slack_events(request: web.Request) -> web.Response:
-        bolt_response = await adapter.dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        """Signature and age over the raw bytes first (401), then parsing (400): see guard.py."""
+        admitted = guard.admit(await request.read(), request.headers, request.query_string)
+        if isinstance(admitted, Refusal):
+            return web.Response(status=admitted.status)
+        return await to_aiohttp_response(await adapter.dispatch(admitted))
 
     app.router.add_post(EVENTS_PATH, slack_events)
     flow = adapter.bolt.oauth_flow

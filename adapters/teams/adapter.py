@@ -12,13 +12,14 @@ invoke response (200); the card itself is updated in place by the engine through
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
 from aiohttp import web
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from adapters.teams.auth import AuthUnavailable, TeamsAuth, TeamsConfig, Unauthorized, build_authentication
 from adapters.teams.cards import card_attachment, form_card
@@ -61,24 +62,36 @@ class TeamsAdapter:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def on_request(self, request: web.Request) -> web.Response:
+        """Authentication before deserialisation, so no unauthenticated body reaches botbuilder's
+        deserialiser (a garbage ``timestamp``, ``entities`` that is not a list or ``from`` that is a
+        string made it raise, a 500 before any token was looked at).
+
+        A missing token is refused before the body is read. The token's ``serviceurl`` claim must match
+        the activity's ``serviceUrl``, so the JSON is parsed (plain ``json``, which cannot fail in
+        surprising ways) and the token checked against a bare activity carrying only what botbuilder's
+        check reads; the whole activity is deserialised after that, and one it cannot read is a 400.
+        Every refusal is one WARNING line with a short reason.
+        """
+        if self.auth.requires_token and not _bearer(request.headers.get("Authorization")):
+            return _refused(401, "missing_token")
         if "application/json" not in request.headers.get("Content-Type", ""):
-            return web.Response(status=415)
+            return _refused(415, "not_json")
         try:
-            body = await request.json()
-        except ValueError:
-            return web.Response(status=400)
+            body = json.loads(await request.read())
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested beyond the parser
+            return _refused(400, "unparseable")
         if not isinstance(body, dict) or not body.get("type"):
-            return web.Response(status=400)
-        activity = Activity().deserialize(body)
+            return _refused(400, "not_an_activity")
         try:
-            verified = await self.auth.authenticate(activity, request.headers.get("Authorization"))
+            verified = await self.auth.authenticate(bare_activity(body), request.headers.get("Authorization"))
         except Unauthorized as error:
-            log_event(
-                logger, "teams request refused", level=logging.WARNING, outcome=str(error)[:40] or "denied"
-            )
-            return web.Response(status=401)
+            return _refused(401, str(error)[:40] or "denied")
         except AuthUnavailable:
             return web.Response(status=503)
+        try:
+            activity = Activity().deserialize(body)
+        except Exception:  # msrest/azure-core: DeserializationError, and TypeError on odd shapes
+            return _refused(400, "undeserialisable")
 
         async def turn(context: TurnContext) -> None:
             await self._turn(context, body)
@@ -190,6 +203,31 @@ class TeamsAdapter:
             except SendError as error:
                 if not error.unreachable:
                     raise
+
+
+def _bearer(header: str | None) -> bool:
+    return bool(header) and str(header).startswith("Bearer ")
+
+
+def _refused(status: int, reason: str) -> web.Response:
+    log_event(logger, "teams request refused", level=logging.WARNING, outcome=reason)
+    return web.Response(status=status)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def bare_activity(body: dict[str, Any]) -> Activity:
+    """Only what botbuilder's token check reads (channel, service URL, the recipient's role), taken
+    from the raw JSON as plain strings: building it cannot fail, whatever the rest of the body holds."""
+    recipient = body.get("recipient")
+    role = _text(recipient.get("role")) if isinstance(recipient, dict) else None
+    return Activity(
+        channel_id=_text(body.get("channelId")),
+        service_url=_text(body.get("serviceUrl")),
+        recipient=ChannelAccount(role=role),
+    )
 
 
 def _tenant(activity: Activity) -> str | None:

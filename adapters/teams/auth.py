@@ -148,7 +148,15 @@ class TeamsAuth:
         self.authentication = authentication
         self._keys_refreshed_at = float("-inf")
 
+    @property
+    def requires_token(self) -> bool:
+        """Whether a request without a bearer token can be refused before its body is read: always,
+        unless unauthenticated local use (no app id, TEND_DEV_INSECURE) was asked for."""
+        return bool(self.config.app_id) or not self.config.insecure
+
     async def authenticate(self, activity: Activity, header: str | None) -> AuthenticateRequestResult:
+        """The verified identity; ``activity`` needs only ``channel_id``, ``service_url`` and
+        ``recipient.role`` (the adapter checks a bare one before deserialising the whole body)."""
         if not self.config.app_id:
             if not self.config.insecure:
                 raise Unauthorized("no_app_id")

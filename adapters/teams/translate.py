@@ -67,6 +67,11 @@ def _dict(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    """A JSON array as a list; anything else (a string would iterate by character) as none."""
+    return value if isinstance(value, list) else []
+
+
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else "" if value is None else str(value)
 
@@ -107,7 +112,7 @@ def _time_zone(activity: Mapping[str, Any]) -> str | None:
     """``localTimezone`` (Teams sends it only on activities a person sent), else the clientInfo entity."""
     raw = activity.get("localTimezone") or activity.get("local_timezone")
     if not raw:
-        for entity in activity.get("entities") or ():
+        for entity in _list(activity.get("entities")):
             if _dict(entity).get("type") == "clientInfo" and _dict(entity).get("timezone"):
                 raw = _dict(entity)["timezone"]
                 break
@@ -162,7 +167,7 @@ def split_mentions(activity: Mapping[str, Any], bot_app_id: str) -> tuple[str, t
     ours = bot_ids(activity, bot_app_id)
     entities = [
         _dict(e)
-        for e in activity.get("entities") or ()
+        for e in _list(activity.get("entities"))
         if _dict(e).get("type") == "mention" and _dict(_dict(e).get("mentioned")).get("id")
     ]
     unused = list(entities)
@@ -259,7 +264,7 @@ def activity_events(activity: Mapping[str, Any], bot_app_id: str) -> tuple[Inbou
     if kind == "conversationUpdate":
         ours = bot_ids(activity, bot_app_id)
         found: list[InboundEvent] = []
-        for member in activity.get("membersAdded") or ():
+        for member in _list(activity.get("membersAdded")):
             member_id = _str(_dict(member).get("id"))
             if not member_id or member_id in ours or _is_bot_id(member_id):
                 continue
