@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import difflib
 import re
+import zoneinfo
 from dataclasses import dataclass
 from datetime import time
+from functools import lru_cache
 from typing import Literal
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -63,6 +65,7 @@ _NUMBER_WORDS = {
     "ten": 10,
     "twelve": 12,
 }
+_ZONE_LIKE = re.compile(r"[a-z][a-z0-9_+-]*(?:/[a-z0-9_+-]+)+")  # Area/Place, lower-cased
 _FILLERS = {"at", "on", "and", "&", "of", "the", "each", "in"}
 _KEYWORDS = {
     "every",
@@ -362,11 +365,42 @@ def _day_or_range(token: str, own: list[str] | None) -> tuple[str, ...] | Schedu
             f"I don't know what “{word}” means here: times need minutes or am/pm (9:00, 9am).",
             _example(_replace(own, word, f"{word}:00")),
         )
+    zone_error = _zone_in_schedule(token)
+    if zone_error is not None:
+        return zone_error
     close = difflib.get_close_matches(word, [*_DAY_WORDS, *_KEYWORDS], n=1, cutoff=0.6)
     if not close:
         return ScheduleError(f"I don't know the word “{word}”: use day names and a time.", DEFAULT_EXAMPLE)
     message = f"I don't know the word “{word}”: did you mean “{close[0]}”?"
     return ScheduleError(message, _example(_replace(own, token, token.replace(word, close[0], 1))))
+
+
+def _zone_in_schedule(token: str) -> ScheduleError | None:
+    """A word shaped like a time zone (``Area/Place``, UTC) is named as one, known or not, rather than
+    blamed as an unknown word: a ritual reads its zone only as the last word, so a zone here is either
+    misspelt or followed by something."""
+    if not (_ZONE_LIKE.fullmatch(token) or token in ("utc", "gmt")):
+        return None
+    known = _zone_names().get(token)
+    if known is None:
+        return ScheduleError(
+            f"“{token}” isn't a time zone I know: use a name like Europe/Berlin or America/New_York.",
+            DEFAULT_EXAMPLE,
+        )
+    return ScheduleError(
+        f"“{known}” is a time zone: put it last, with nothing after it (a 1:1 uses the manager's own zone).",
+        DEFAULT_EXAMPLE,
+    )
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> dict[str, str]:
+    """Every IANA zone name by its lower-case spelling (schedule words arrive lower-cased)."""
+    try:
+        names = set(zoneinfo.available_timezones())
+    except Exception:  # no tz database on this machine: every zone-shaped word reads as unknown
+        names = set()
+    return {name.casefold(): name for name in names | {"UTC"}}
 
 
 def _example(tokens: list[str] | None, fallback: str = DEFAULT_EXAMPLE) -> str:

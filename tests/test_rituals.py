@@ -47,6 +47,8 @@ async def test_list_shows_every_ritual_and_its_state(s):
         ("tend ritual add opener #team mon", "time"),
         ("tend ritual add opener #team mon 25:00", "25:00"),
         ("tend ritual add retro #team mon 09:25", "opener, shoutout-prompt, shoutout-digest"),
+        ("tend ritual add opener #team daily 09:25 Mars/Olympus", "isn't a time zone I know"),
+        ("tend ritual add opener #team daily 09:25 Europe/Berlin please", "is a time zone: put it last"),
         ("tend ritual add opener mon 09:25", "Example: `/tend ritual add"),
         ("tend ritual pause 99", "no ritual #99"),
         ("tend ritual remove x", "Example: `/tend ritual remove"),
