@@ -107,17 +107,23 @@ async def serve(settings: Settings) -> None:
     teams_config = TeamsConfig.from_settings(settings) if settings.teams_enabled else None
     teams_addresses = Addresses(database, clock, "teams")  # Teams conversation references
     teams_sender = teams = None
-    if teams_config is not None:  # proactive sends continue conversations stored in the database
-        teams_sender = build_teams_sender(teams_config, teams_addresses, public_url=settings.tend_public_url)
-        senders["teams"] = teams_sender
     assert settings.secret_key is not None  # main refuses to serve without one
+    if teams_config is not None:  # proactive sends continue conversations stored in the database
+        teams_sender = build_teams_sender(
+            teams_config,
+            teams_addresses,
+            public_url=settings.tend_public_url,
+            secret_key=settings.secret_key,  # signs chart links; the server below checks them
+            clock=clock,
+        )
+        senders["teams"] = teams_sender
     policy = policy_of(settings, settings.secret_key)
     engine = Engine(database, clock, senders, metrics=metrics, index_weights=settings.index_weights, **policy)
     scheduler = Scheduler(database, clock, metrics=metrics, charts=chart_folder(), senders=senders, **policy)
     readiness = Readiness(database)  # not ready until each configured platform is wired, nor once draining
     for platform in senders:
         readiness.expect(platform)
-    app = create_http_app(database, metrics, readiness=readiness)
+    app = create_http_app(database, metrics, readiness=readiness, secret_key=settings.secret_key, clock=clock)
     slack_socket: SocketMode | None = None
     if slack_sender is not None:
         signing = settings.slack_signing_secret

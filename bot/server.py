@@ -9,14 +9,18 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot import chart_links
+from bot.clock import Clock, SystemClock
 from bot.health import Readiness
 from bot.metrics import CONTENT_TYPE, Metrics
 from practices.index import CHART_NAME, chart_folder
+from practices.sealing import PROCESS_KEY
 from storage.db import Database
 
 logger = logging.getLogger("tend.server")
@@ -27,9 +31,10 @@ READINESS_KEY = web.AppKey("tend_readiness", Readiness)
 PROBE_HEADERS = {"Cache-Control": "no-store"}  # a cached "ready" would outlive the state it described
 CHARTS_KEY = web.AppKey("tend_charts", Path)
 CHART_ROUTE = "/charts/{name}"
+CHART_CACHE_SECONDS = 3600  # the person's client may keep a chart this long, never past its link's expiry
 CHART_HEADERS = {
     "Content-Type": "image/png",
-    "Cache-Control": "private, max-age=3600",  # the person's client may keep it; shared caches not
+    "Cache-Control": "private",  # the person's client may keep it (max-age set per link); shared caches not
     "X-Content-Type-Options": "nosniff",
 }
 
@@ -79,28 +84,54 @@ async def _metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
+@dataclass(frozen=True)
+class ChartLinks:
+    """What the chart route checks links with: the server key and the clock."""
+
+    secret_key: bytes
+    clock: Clock
+
+
+CHART_LINKS_KEY = web.AppKey("tend_chart_links", ChartLinks)
+
+
 async def _chart(request: web.Request) -> web.StreamResponse:
-    """One index chart, by its unguessable name; anything else is a plain 404.
+    """One index chart, by its unguessable name and a valid signed expiry (bot/chart_links.py).
 
     The name must match the chart pattern exactly, so no ``..``, slash or other extension gets
-    through, and the file must sit directly in the chart folder.
+    through, and the file must sit directly in the chart folder. A link Tend did not sign is a 403
+    and an expired one a 404, neither with any detail; the signature is checked before the folder
+    is looked at, so a forged link cannot even tell whether a chart exists.
     """
     name = request.match_info["name"]
     if not CHART_NAME.fullmatch(name):
+        raise web.HTTPNotFound()
+    links = request.app[CHART_LINKS_KEY]
+    now = links.clock.now()
+    problem = chart_links.check(
+        links.secret_key, name, request.query.get("expires", ""), request.query.get("sig", ""), now
+    )
+    if problem == "forged":
+        raise web.HTTPForbidden()
+    if problem is not None:
         raise web.HTTPNotFound()
     folder = request.app[CHARTS_KEY]
     path = folder / name
     if path.parent.resolve() != folder.resolve() or not path.is_file():
         raise web.HTTPNotFound()
-    return web.FileResponse(path, headers=CHART_HEADERS)
+    left = int(request.query["expires"]) - int(now.timestamp())
+    headers = {**CHART_HEADERS, "Cache-Control": f"private, max-age={max(0, min(CHART_CACHE_SECONDS, left))}"}
+    return web.FileResponse(path, headers=headers)
 
 
-def add_chart_route(app: web.Application, folder: Path) -> None:
-    """Serves the PNGs of ``/tend index`` under /charts/{name}, for Teams cards to show (TEND_PUBLIC_URL).
+def add_chart_route(app: web.Application, folder: Path, secret_key: bytes, clock: Clock) -> None:
+    """Serves the PNGs of ``/tend index`` under /charts/{name}, for Teams cards to show (TEND_PUBLIC_URL),
+    to signed links only (``bot.chart_links``, under the same ``secret_key``).
 
     Slack uploads the file instead and the console prints its path; the route costs nothing there.
     """
     app[CHARTS_KEY] = folder
+    app[CHART_LINKS_KEY] = ChartLinks(secret_key, clock)
     app.router.add_get(CHART_ROUTE, _chart)
 
 
@@ -110,13 +141,16 @@ def create_http_app(
     *,
     readiness: Readiness | None = None,
     charts: Path | None = None,
+    secret_key: bytes = PROCESS_KEY,
+    clock: Clock | None = None,
 ) -> web.Application:
     """The app with /livez, /readyz (and /healthz, its alias), /metrics and /charts/{name}; adapters
     then add their own routes to it.
 
     ``readiness`` is the one ``app.py`` drains on SIGTERM and tells about platforms; without one, the
     database alone decides (bounded by ``bot.health.DATABASE_TIMEOUT``). ``charts`` is the index
-    chart folder (default ``practices.index.chart_folder()``).
+    chart folder (default ``practices.index.chart_folder()``); chart links are checked with
+    ``secret_key`` (``app.py``: TEND_SECRET_KEY, the key the Teams sender signs them with) and ``clock``.
     """
     app = web.Application(middlewares=[_observe])
     app[METRICS_KEY] = metrics
@@ -125,7 +159,7 @@ def create_http_app(
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/healthz", _readyz)  # the older name, kept for probes already pointing at it
     app.router.add_get("/metrics", _metrics)
-    add_chart_route(app, charts or chart_folder())
+    add_chart_route(app, charts or chart_folder(), secret_key, clock or SystemClock())
     return app
 
 

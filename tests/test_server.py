@@ -11,15 +11,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from yarl import URL
 
 from bot.metrics import Metrics, Registry
 from bot.server import bound_port, create_http_app, run_http
-from practices.index import chart_path
 from storage.db import Database
 
 SAMPLE = re.compile(
-    r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)'
+    r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)"
     r'(?:\{(?P<labels>[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*)\})?'
     r" (?P<value>[-+]?(?:\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|Inf|NaN))$"
 )
@@ -173,10 +171,10 @@ def test_each_metrics_object_counts_on_its_own() -> None:
 
 def test_label_values_and_help_are_escaped() -> None:
     registry = Registry()
-    counter = registry.counter("odd_total", 'Help with \\ and\nnewline.', ("kind",))
+    counter = registry.counter("odd_total", "Help with \\ and\nnewline.", ("kind",))
     counter.inc(kind='say "hi"\\\nbye')
     text = registry.render()
-    assert '# HELP odd_total Help with \\\\ and\\nnewline.\n' in text
+    assert "# HELP odd_total Help with \\\\ and\\nnewline.\n" in text
     assert 'odd_total{kind="say \\"hi\\"\\\\\\nbye"} 1.0\n' in text
     parse_prometheus(text)
 
@@ -202,69 +200,4 @@ def test_gauges_move_both_ways() -> None:
     assert samples[("tend_scheduler_lag_seconds", frozenset())] == 0.25
 
 
-# --- index charts, for Teams cards (GET /charts/{name}) -----------------------------------------------
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-TOKEN = "A" * 11 + "b_-" + "9" * 8  # the shape of secrets.token_urlsafe(16): 22 URL-safe characters
-
-
-@pytest.fixture
-async def charts(tmp_path: Path, sqlite_database: Database) -> AsyncIterator[tuple[TestClient, Path]]:
-    """A chart folder holding one real chart, and look-alikes that must never be served."""
-    folder = tmp_path / "charts"
-    folder.mkdir()
-    chart_path(TOKEN, folder).write_bytes(PNG)
-    (folder / f"index-{TOKEN}.txt").write_text("not a chart")
-    (folder / "notes.png").write_bytes(PNG)  # a PNG, but not a chart's name
-    (tmp_path / f"index-{TOKEN[::-1]}.png").write_bytes(PNG)  # outside the folder, for traversal
-    app = create_http_app(sqlite_database, Metrics(), charts=folder)
-    async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as test_client:
-        yield test_client, folder
-
-
-async def test_a_chart_is_served_by_its_unguessable_name_with_a_private_cache(charts) -> None:
-    client, _ = charts
-    response = await client.get(f"/charts/index-{TOKEN}.png")
-    assert response.status == 200
-    assert response.headers["Content-Type"] == "image/png"
-    assert response.headers["Cache-Control"] == "private, max-age=3600"
-    assert await response.read() == PNG
-
-
-@pytest.mark.parametrize(
-    "raw_path",
-    [
-        f"/charts/index-{'B' * 22}.png",  # the right shape, but no such chart
-        f"/charts/index-{TOKEN}.txt",  # another extension, although the file exists
-        f"/charts/index-{TOKEN}.png.txt",
-        "/charts/notes.png",  # a PNG in the folder whose name is not a chart's
-        f"/charts/..%2Findex-{TOKEN[::-1]}.png",  # a real PNG one level up
-        f"/charts/..%2F..%2Fcharts%2Findex-{TOKEN}.png",
-        "/charts/..%2F..%2F..%2F..%2Fetc%2Fpasswd",
-        f"/charts/%2E%2E%2Findex-{TOKEN[::-1]}.png",
-        f"/charts/index-{TOKEN[:-1]}.png",  # one character short
-        f"/charts/INDEX-{TOKEN}.PNG",
-    ],
-)
-async def test_anything_but_a_chart_name_in_the_folder_is_404(charts, raw_path: str) -> None:
-    client, _ = charts
-    response = await client.get(URL(raw_path, encoded=True))
-    assert response.status == 404
-    assert PNG not in await response.read()
-
-
-async def test_chart_requests_are_counted_by_route_template_not_by_name(charts) -> None:
-    client, _ = charts
-    assert (await client.get(f"/charts/index-{TOKEN}.png")).status == 200
-    assert (await client.get(URL(f"/charts/..%2Findex-{TOKEN[::-1]}.png", encoded=True))).status == 404
-    text = await (await client.get("/metrics")).text()
-    _, samples = parse_prometheus(text)
-    assert requests_counted(samples, "/charts/{name}", "200") == 1
-    assert requests_counted(samples, "/charts/{name}", "404") == 1  # reached the route, and refused
-    assert TOKEN not in text and TOKEN[::-1] not in text
-
-
-async def test_a_chart_deleted_by_the_purge_is_gone(charts) -> None:
-    client, folder = charts
-    chart_path(TOKEN, folder).unlink()
-    assert (await client.get(f"/charts/index-{TOKEN}.png")).status == 404
+# Index charts (GET /charts/{name}, signed and expiring links): tests/test_charts.py

@@ -26,11 +26,13 @@ from adapters.teams.cards import card_attachment, form_card
 from adapters.teams.sender import TeamsSender, message, no_sdk_retries, send_error
 from adapters.teams.translate import activity_events
 from bot.addresses import PERSON, PLACE, Addresses
+from bot.clock import Clock
 from bot.engine import Answer, Engine
 from bot.errors import SendError
 from bot.events import InboundEvent, MemberSeen, Origin, PersonRef
 from bot.logs import log_event
 from practices.messages import FieldErrors, OpenForm, Reply
+from practices.sealing import PROCESS_KEY
 
 logger = logging.getLogger("tend.teams")
 
@@ -239,11 +241,19 @@ def _tenant(activity: Activity) -> str | None:
 
 
 def build_teams_sender(
-    config: TeamsConfig, addresses: Addresses, *, public_url: str | None = None
+    config: TeamsConfig,
+    addresses: Addresses,
+    *,
+    public_url: str | None = None,
+    secret_key: bytes = PROCESS_KEY,
+    clock: Clock | None = None,
 ) -> TeamsSender:
-    """The outbound half: a CloudAdapter with Tend's authentication, built before the engine."""
+    """The outbound half: a CloudAdapter with Tend's authentication, built before the engine.
+    ``secret_key`` signs chart links; it must be the key the HTTP server checks them with."""
     cloud = CloudAdapter(build_authentication(config))
-    return TeamsSender(cloud, addresses, config.app_id, public_url=public_url)
+    return TeamsSender(
+        cloud, addresses, config.app_id, public_url=public_url, secret_key=secret_key, clock=clock
+    )
 
 
 def build_teams(

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import PurePath
 from typing import Any
 
 import requests
@@ -33,9 +35,12 @@ from urllib3.util.retry import Retry
 
 from adapters.teams.cards import adaptive_card, card_attachment
 from bot.addresses import PERSON, PLACE, Addresses
+from bot.chart_links import signed_url
+from bot.clock import Clock, SystemClock
 from bot.errors import SendError
 from bot.logs import log_event
-from practices.messages import Card
+from practices.messages import Card, Image
+from practices.sealing import PROCESS_KEY
 
 logger = logging.getLogger("tend.teams")
 
@@ -119,12 +124,16 @@ class TeamsSender:
         app_id: str | None,
         *,
         public_url: str | None = None,
+        secret_key: bytes = PROCESS_KEY,
+        clock: Clock | None = None,
     ) -> None:
         quiet_sdk_loggers()
         self.cloud = cloud
         self.addresses = addresses
         self.app_id = app_id or ""
         self.public_url = public_url
+        self.secret_key = secret_key  # signs chart links (bot/chart_links.py); the server checks them
+        self.clock = clock or SystemClock()
 
     # --- the port ------------------------------------------------------------------------------------
 
@@ -148,7 +157,21 @@ class TeamsSender:
     # --- what the adapter also uses ------------------------------------------------------------------
 
     def content(self, card: Card) -> dict[str, Any]:
-        return card_attachment(adaptive_card(card, self.public_url))
+        return card_attachment(adaptive_card(self._with_chart_links(card), self.public_url))
+
+    def _with_chart_links(self, card: Card) -> Card:
+        """A chart drawn on Tend's disk becomes a signed, expiring link under TEND_PUBLIC_URL (served by
+        ``GET /charts/{name}``); without a public URL the card says the chart cannot be shown."""
+        if not self.public_url or not any(isinstance(b, Image) and b.path for b in card.blocks):
+            return card
+        now = self.clock.now()
+        blocks = tuple(
+            replace(block, url=signed_url(self.public_url, self.secret_key, PurePath(block.path).name, now))
+            if isinstance(block, Image) and block.path
+            else block
+            for block in card.blocks
+        )
+        return replace(card, blocks=blocks)
 
     async def post_content(self, workspace_external_id: str, place_id: str, content: dict[str, Any]) -> str:
         reference = await self._reference(workspace_external_id, PLACE, place_id)
