@@ -157,6 +157,11 @@ class AdminList:
 
 
 @dataclass(frozen=True)
+class AdminLog:
+    pass
+
+
+@dataclass(frozen=True)
 class SupportAdd:
     members: People
 
@@ -244,6 +249,7 @@ Command = (
     | AdminAdd
     | AdminRemove
     | AdminList
+    | AdminLog
     | SupportAdd
     | SupportRemove
     | SupportList
@@ -276,7 +282,8 @@ USAGE: dict[str, str] = {
     "privacy": "/tend privacy — what Tend stores about you and why",
     "forget-me": "/tend forget-me [confirm] — erase what Tend knows about you",
     "export-my-data": "/tend export-my-data — a copy of everything Tend stores about you",
-    "admin": "/tend admin list | add @person ... | remove @person ...",
+    "admin": "/tend admin list | add @person ... | remove @person ... | log — who administers Tend, and "
+    "every change",
     "support": "/tend support list | add @person ... | remove @person ... — who answers anonymous requests",
     "1on1": "/tend 1on1 list | add [@manager] @report <schedule> | remove <id> | prep <id> on|off",
     "settings": "/tend settings | hours 08:00-16:00 [mon-thu] | tz <Area/City>",
@@ -713,6 +720,7 @@ _TEND: dict[str, Parser] = {
         "admin",
         {
             "list": _only(AdminList, "admin list"),
+            "log": _only(AdminLog, "admin log"),
             "add": _people_cmd(AdminAdd, "make an admin", "admin"),
             "remove": _people_cmd(AdminRemove, "remove as admin", "admin"),
         },

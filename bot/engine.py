@@ -142,6 +142,7 @@ class Engine:
                         time_zone=event.time_zone if isinstance(event, MemberSeen) else None,
                         default_time_zone=origin.actor_time_zone,
                         is_installer=origin.actor_is_installer,
+                        platform_admin=origin.actor_may_administer,
                         is_bot=origin.actor_is_bot or (isinstance(event, MemberSeen) and event.is_bot),
                         deactivated=event.deactivated if isinstance(event, MemberSeen) else None,
                     )

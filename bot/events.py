@@ -36,6 +36,9 @@ class Origin:
     actor_time_zone: str | None = None  # as the platform reports it, when it does
     actor_is_installer: bool = False
     actor_is_bot: bool = False
+    # The platform says the actor may administer the workspace (Slack: admin or owner; Teams: team
+    # owner on the roster); None when it did not say. Only the platform's word: never from user input.
+    actor_may_administer: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,8 @@ async def run_command(ctx: PracticeContext, command: c.Command) -> Outcome:
             return await roles.add_admins(ctx, await resolve_people(ctx, members))
         case c.AdminRemove(members=members):
             return await roles.remove_admins(ctx, await resolve_people(ctx, members))
+        case c.AdminLog():
+            return await roles.admin_log(ctx)
         case c.RitualList():
             return await rituals.list_rituals(ctx)
         case c.RitualAdd(kind=kind, place=place, schedule=schedule, time_zone=time_zone):

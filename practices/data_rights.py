@@ -3,7 +3,8 @@
 The export shows everything stored that is linked to the person, in plain words and as JSON, and
 says what is not included because it was never linked to them (stress reports, check-in answers,
 signals). Forgetting asks first, then in one transaction: shout-outs keep their words and lose the
-name, team memberships and 1:1 pairs go, rituals they created keep running without a creator,
+name, team memberships and 1:1 pairs go, the admin changes about the person are deleted (those they
+made to others' roles stay, without their id), rituals they created keep running without a creator,
 support conversations they started end, messages waiting for them are dropped, and the member row is
 deleted. A later message from the same person is simply a first contact. The last admin of a
 workspace cannot be forgotten until someone else is admin, so the workspace is never left without one.
@@ -12,7 +13,7 @@ workspace cannot be forgotten until someone else is admin, so the workspace is n
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -35,10 +36,11 @@ from practices.rituals import options_of
 from practices.schedules import ScheduleError, parse_schedule
 from practices.signals import forget_contributor
 from practices.stress_reports import SideOfRelay, end_relays_of, relays_of
+from storage import admin_audit
 from storage import data_rights as store
 from storage import one_on_ones as pairs_store
 from storage.identity import members_by_ids, members_with_role
-from storage.models import Member, Ritual, Shoutout, Team
+from storage.models import AdminChange, Member, Ritual, Shoutout, Team
 
 CONFIRM, CANCEL = "forget.confirm", "forget.cancel"
 JSON_CHUNK = 2800  # characters per text block, under the chat platforms' per-section limits
@@ -56,6 +58,19 @@ RECEIVED = "*Shout-outs you received*"
 PAIRS = "*Your 1:1s*"
 CREATED = "*Rituals you created*"
 RELAYS = "*Anonymous support conversations*"
+ADMIN_CHANGES = "*Admin changes that name you*"
+ADMIN_CHANGE_LINE = "• {when} UTC: {what}"
+ADMIN_CHANGE_WHAT = {
+    ("changed", "granted"): "you became admin ({how})",
+    ("changed", "removed"): "you stopped being admin ({how})",
+    ("changer", "granted"): "you made {other} admin",
+    ("changer", "removed"): "you removed {other} as admin",
+}
+ADMIN_HOW = {
+    "admin": "by {other}",
+    "platform": "your role in the chat platform",
+    "install": "you installed Tend",
+}
 NONE = "none"
 TEAM_LINE = "• {name}{manager}"
 MANAGER_MARK = " (you manage it)"
@@ -92,7 +107,8 @@ ASK_WILL = (
     "• open support conversations with you ended: {relays}\n"
     "• messages waiting to be sent to you dropped: {waiting}\n"
     "• shout-outs that keep their words but lose your name: {given} given, {received} received\n"
-    "• rituals you created that keep running, no longer credited to you: {created}"
+    "• rituals you created that keep running, no longer credited to you: {created}\n"
+    "• admin changes about you deleted, and ones you made to others kept without your name: {admin_changes}"
 )
 ASK_KEEPS = (
     "Team totals (signals) stay: they are counts per team and week, with no names. Shout-outs already "
@@ -109,8 +125,9 @@ FORGOTTEN = (
     "• 1:1 pairs: {pairs}\n"
     "• support conversations: {relays}\n"
     "• messages waiting for you: {waiting}\n"
-    "Kept without your name: {shoutouts} shout-out(s), whose words stay, and {created} ritual(s) you "
-    "created, which keep running."
+    "• admin changes about you: {admin_deleted}\n"
+    "Kept without your name: {shoutouts} shout-out(s), whose words stay, {created} ritual(s) you "
+    "created, which keep running, and {admin_blanked} admin change(s) you made to others' roles."
 )
 FORGOTTEN_AGAIN = "If you use Tend again, it will start afresh with default settings, as for someone new."
 PROFILE_DELETED = "Done. Your profile is deleted"
@@ -143,6 +160,7 @@ class Gathered:
     relays: list[SideOfRelay]
     waiting: int
     names: dict[int, str]
+    admin_changes: list[AdminChange] = field(default_factory=list)
 
     def name(self, member_id: int | None) -> str:
         return f"@{self.names[member_id]}" if member_id is not None and member_id in self.names else SOMEONE
@@ -175,6 +193,10 @@ async def gather(ctx: PracticeContext) -> Gathered:
     created = await store.rituals_created_by(ctx.session, ctx.workspace_id, member_id)
     mentioned = {row.receiver_member_id for row in given} | {row.giver_member_id for row in received}
     mentioned |= {pair.other_id for pair in pairs}
+    admin_changes = await admin_audit.naming(ctx.session, ctx.workspace_id, member_id)
+    mentioned |= {change.member_id for change in admin_changes} | {
+        change.by_member_id for change in admin_changes
+    }
     people = await members_by_ids(ctx.session, {i for i in mentioned if i is not None})
     return Gathered(
         member=ctx.actor,
@@ -185,6 +207,7 @@ async def gather(ctx: PracticeContext) -> Gathered:
         created=[ritual for ritual in created if ritual.id not in {pair.ritual.id for pair in pairs}],
         relays=await relays_of(ctx, member_id),
         waiting=await store.messages_waiting_for(ctx.session, ctx.workspace_id, member_id),
+        admin_changes=admin_changes,
         names={
             person.id: person.display_name
             for person in people
@@ -260,12 +283,42 @@ def export_data(found: Gathered, now: datetime, platform: str) -> dict[str, obje
             }
             for ritual in found.created
         ],
+        "admin_changes": [
+            {
+                "when": _iso(change.created_at),
+                "change": change.change,
+                "how": change.reason,
+                "you_are": side,
+                "other": None if other is None else found.name(other),
+            }
+            for change, side, other in (_admin_side(change, member.id) for change in found.admin_changes)
+        ],
         "open_support_conversations": [
-            {"you_are": relay.role, "open_until": _iso(relay.relay.expires_at)}
-            for relay in found.relays
+            {"you_are": relay.role, "open_until": _iso(relay.relay.expires_at)} for relay in found.relays
         ],
         "not_included": ["stress reports", "check-in answers", "signals (team totals)"],
     }
+
+
+def _admin_side(change: AdminChange, member_id: int) -> tuple[AdminChange, str, int | None]:
+    """(the change, whether the person was ``changed`` or the ``changer``, the other person's id)."""
+    if change.member_id == member_id:
+        return change, "changed", change.by_member_id
+    return change, "changer", change.member_id
+
+
+def admin_change_line(found: Gathered, change: AdminChange) -> str:
+    assert found.member.id is not None
+    _, side, other = _admin_side(change, found.member.id)
+    how = ADMIN_HOW.get(change.reason, change.reason).format(other=found.name(other))
+    what = ADMIN_CHANGE_WHAT.get((side, change.change), change.change).format(
+        how=how, other=found.name(other)
+    )
+    # A change learned from the platform kept only its day (storage.admin_audit).
+    shown = "%Y-%m-%d" if change.reason == admin_audit.BY_PLATFORM else "%Y-%m-%d %H:%M"
+    return ADMIN_CHANGE_LINE.format(
+        when=change.created_at.astimezone(ZoneInfo("UTC")).strftime(shown), what=what
+    )
 
 
 def _chunks(text: str, size: int = JSON_CHUNK) -> list[str]:
@@ -393,6 +446,7 @@ def export_card(found: Gathered, now: datetime, platform: str, *, copy_sent: boo
         for relay in found.relays
     ]
     blocks += _section(RELAYS, [*relay_lines, RELAY_NOTE] if relay_lines else [])
+    blocks += _section(ADMIN_CHANGES, [admin_change_line(found, change) for change in found.admin_changes])
     blocks.append(Text(NOT_INCLUDED))
     blocks.append(Text(JSON_HEADER))
     copy = json.dumps(export_data(found, now, platform), indent=2, ensure_ascii=False)
@@ -432,6 +486,7 @@ def ask_card(found: Gathered) -> Card:
         created=len(found.created),
         relays=len(found.relays),
         waiting=found.waiting,
+        admin_changes=len(found.admin_changes),
     )
     return Card(
         title=ASK_TITLE,
@@ -475,6 +530,7 @@ async def _erase(ctx: PracticeContext, found: Gathered) -> Outcome:
     relays = await end_relays_of(ctx, member_id)
     await forget_contributor(session, ctx.secret_key, ctx.workspace.organization_id, member_id)
     await store.drop_messages_to(session, workspace_id, member_id)
+    admin_deleted, admin_blanked = await admin_audit.forget(session, workspace_id, member_id)
     deleted = await store.delete_member(session, ctx.actor)
     text = FORGOTTEN.format(
         profile=PROFILE_DELETED if deleted else PROFILE_STRIPPED,
@@ -484,6 +540,8 @@ async def _erase(ctx: PracticeContext, found: Gathered) -> Outcome:
         waiting=found.waiting,
         shoutouts=shoutouts,
         created=created,
+        admin_deleted=admin_deleted,
+        admin_blanked=admin_blanked,
     )
     return Outcome((Reply(Card(title=FORGOTTEN_TITLE, blocks=(Text(text), Fine(FORGOTTEN_AGAIN)))),))
 

@@ -1,22 +1,68 @@
-"""Who may administer Tend in a workspace. Admins set rituals; a workspace always keeps one admin."""
+"""Who may administer Tend in a workspace, and the trail of every change (``/tend admin ...``).
+
+An admin is someone the platform says may administer the workspace (``storage.identity`` settles
+that on every event that carries the platform's word), the first installer of a workspace, or someone
+an admin grants here. A workspace always keeps one admin: the last one cannot be removed. Every change
+is written to the audit trail, which admins read with ``/tend admin log``.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from practices.context import PracticeContext
 from practices.messages import Outcome
-from storage.identity import members_with_role
-from storage.models import Member
+from storage import admin_audit as audit
+from storage.identity import count_admins, members_by_ids, members_with_role
+from storage.models import AdminChange, Member
 
+LOG_LIMIT = 20  # changes shown by /tend admin log, newest first
+
+# --- what people read (one place, to review and translate) ---------------------------------------
 ONLY_ADMINS = "Only a Tend admin can do that. Type /tend admin list to see who the admins are."
+ADMINS = "Tend admins here: {names}."
+NOBODY = "nobody yet"
+IS_BOT = "{names} is a bot and cannot be an admin."
+ALREADY = "{names} already administer Tend here."
+GRANTED = "{names} can now administer Tend here."
+NOT_ADMINS = "{names} is not a Tend admin, so there was nothing to remove."
+REMOVED = "{names} no longer administer Tend here."
+LAST_ADMIN = (
+    "A workspace needs at least one admin. Add another admin first (for example /tend admin add @sam)."
+)
+FROM_PLATFORM = (
+    "{names} administer this workspace in {platform}, so they are Tend admins as long as {platform} says "
+    "so. To change that, change their role in {platform}."
+)
+LOG_TITLE = "Admin changes"
+LOG_EMPTY = (
+    "No admin changes recorded yet. Changes are written here from now on: who was made admin or removed, "
+    "by whom, and when."
+)
+LOG_MORE = "The newest {limit} changes are shown."
+LOG_LINE = {
+    (audit.GRANTED, audit.BY_ADMIN): "• {when}: {who} made admin by {by}",
+    (audit.REMOVED, audit.BY_ADMIN): "• {when}: {who} removed as admin by {by}",
+    (audit.GRANTED, audit.BY_PLATFORM): "• {when}: {who} became admin ({platform} says they administer it)",
+    (audit.REMOVED, audit.BY_PLATFORM): "• {when}: {who} no longer admin ({platform} no longer says so)",
+    (audit.GRANTED, audit.BY_INSTALL): "• {when}: {who} became admin by installing Tend here",
+}
+OTHER_LINE = "• {when}: {who}: {change} ({reason})"
+FORGOTTEN = "a forgotten member"
+PLATFORM_NAMES = {"slack": "Slack", "teams": "Teams", "console": "the console"}
 
 
 def names(members: list[Member]) -> str:
     return ", ".join(f"@{member.display_name}" for member in members)
 
 
+def platform_name(platform: str) -> str:
+    return PLATFORM_NAMES.get(platform, platform)
+
+
 async def list_admins(ctx: PracticeContext) -> Outcome:
     admins = await members_with_role(ctx.session, ctx.workspace_id, "admin")
-    return Outcome.reply(f"Tend admins here: {names(admins) or 'nobody yet'}.")
+    return Outcome.reply(ADMINS.format(names=names(admins) or NOBODY))
 
 
 async def add_admins(ctx: PracticeContext, members: list[Member]) -> Outcome:
@@ -24,22 +70,112 @@ async def add_admins(ctx: PracticeContext, members: list[Member]) -> Outcome:
         return Outcome.reply(ONLY_ADMINS)
     bots = [member for member in members if member.is_bot]
     if bots:
-        return Outcome.reply(f"{names(bots)} is a bot and cannot be an admin.")
-    for member in members:
+        return Outcome.reply(IS_BOT.format(names=names(bots)))
+    new = _unique([member for member in members if member.role != "admin"])
+    for member in new:
+        assert member.id is not None
         member.role = "admin"
         ctx.session.add(member)
-    return Outcome.reply(f"{names(members)} can now administer Tend here.")
+        await audit.record(
+            ctx.session,
+            ctx.workspace_id,
+            member.id,
+            audit.GRANTED,
+            audit.BY_ADMIN,
+            ctx.now,
+            by_member_id=ctx.actor_id,
+        )
+    already = _unique([member for member in members if member not in new])
+    lines = [GRANTED.format(names=names(new))] if new else []
+    if already:
+        lines.append(ALREADY.format(names=names(already)))
+    return Outcome.reply("\n".join(lines))
 
 
 async def remove_admins(ctx: PracticeContext, members: list[Member]) -> Outcome:
+    """Removes admins an admin named; never the last one, and never someone whose admin role the
+    platform gives (their next event would give it back: the change belongs in the platform)."""
     if not ctx.is_admin:
         return Outcome.reply(ONLY_ADMINS)
-    admins = await members_with_role(ctx.session, ctx.workspace_id, "admin")
-    remaining = [admin for admin in admins if admin.id not in {member.id for member in members}]
-    if not remaining:
-        return Outcome.reply("A workspace needs at least one admin. Add another admin first.")
+    admins = _unique([member for member in members if member.role == "admin"])
+    not_admins = _unique([member for member in members if member.role != "admin"])
+    people = [member for member in admins if not member.is_bot]
+    if people and await count_admins(ctx.session, ctx.workspace_id) - len(people) < 1:
+        return Outcome.reply(LAST_ADMIN)
+    from_platform = [member for member in admins if await _admin_by_platform(ctx, member)]
+    if from_platform:
+        platform = platform_name(ctx.workspace.platform)
+        return Outcome.reply(FROM_PLATFORM.format(names=names(from_platform), platform=platform))
+    for member in admins:
+        assert member.id is not None
+        member.role = "member"
+        ctx.session.add(member)
+        await audit.record(
+            ctx.session,
+            ctx.workspace_id,
+            member.id,
+            audit.REMOVED,
+            audit.BY_ADMIN,
+            ctx.now,
+            by_member_id=ctx.actor_id,
+        )
+    lines = [REMOVED.format(names=names(admins))] if admins else []
+    if not_admins:
+        lines.append(NOT_ADMINS.format(names=names(not_admins)))
+    return Outcome.reply("\n".join(lines))
+
+
+async def admin_log(ctx: PracticeContext) -> Outcome:
+    """The newest admin changes, for admins only; names of people forgotten since show as such."""
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    changes = await audit.recent(ctx.session, ctx.workspace_id, LOG_LIMIT + 1)
+    if not changes:
+        return Outcome.reply(LOG_EMPTY, title=LOG_TITLE)
+    shown = changes[:LOG_LIMIT]
+    ids = {change.member_id for change in shown} | {
+        change.by_member_id for change in shown if change.by_member_id
+    }
+    known = {member.id: member.display_name for member in await members_by_ids(ctx.session, ids)}
+    platform = platform_name(ctx.workspace.platform)
+    lines = [log_line(change, known, platform) for change in shown]
+    if len(changes) > LOG_LIMIT:
+        lines.append(LOG_MORE.format(limit=LOG_LIMIT))
+    return Outcome.reply("\n".join(lines), title=LOG_TITLE)
+
+
+def log_line(change: AdminChange, known: dict[int | None, str], platform: str) -> str:
+    """One change in words. A change learned from the platform kept only its day, so shows a date."""
+
+    def who(member_id: int | None) -> str:
+        return f"@{known[member_id]}" if member_id in known else FORGOTTEN
+
+    template = LOG_LINE.get((change.change, change.reason), OTHER_LINE)
+    return template.format(
+        when=_when(change.created_at, date_only=change.reason == audit.BY_PLATFORM),
+        who=who(change.member_id),
+        by=who(change.by_member_id),
+        platform=platform,
+        change=change.change,
+        reason=change.reason,
+    )
+
+
+def _when(moment: datetime, *, date_only: bool) -> str:
+    return moment.strftime("%Y-%m-%d") if date_only else moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _unique(members: list[Member]) -> list[Member]:
+    seen: set[int | None] = set()
+    found = []
     for member in members:
-        if member.role == "admin":
-            member.role = "member"
-            ctx.session.add(member)
-    return Outcome.reply(f"{names(members)} no longer administer Tend here.")
+        if member.id not in seen:
+            seen.add(member.id)
+            found.append(member)
+    return found
+
+
+async def _admin_by_platform(ctx: PracticeContext, member: Member) -> bool:
+    assert member.id is not None
+    latest = await audit.latest_about(ctx.session, ctx.workspace_id, member.id)
+    return latest is not None and (latest.change, latest.reason) == (audit.GRANTED, audit.BY_PLATFORM)

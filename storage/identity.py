@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import admin_audit as audit
 from storage.models import Member, Organization, Workspace
 from storage.outbox import release_held
 
@@ -97,10 +98,15 @@ async def ensure_member(
     time_zone: str | None = None,
     default_time_zone: str | None = None,
     is_installer: bool = False,
+    platform_admin: bool | None = None,
     is_bot: bool = False,
     deactivated: bool | None = None,
 ) -> Member:
-    """The member for a platform user; the first member of a workspace, or its installer, is admin.
+    """The member for a platform user, and whether they administer Tend (see ``_settle_role``).
+
+    ``platform_admin``: whether the platform says the person may administer the workspace (Slack:
+    admin or owner; Teams: team owner), None when it did not say. ``is_installer``: the person just
+    installed Tend in this workspace.
 
     ``time_zone`` replaces the stored zone; ``default_time_zone`` only fills in one never learned
     (still ``UTC``), so a zone the person chose themselves survives the platform's on every event.
@@ -119,8 +125,6 @@ async def ensure_member(
             found.time_zone, changed = time_zone, True
         elif default_time_zone not in (None, "", UNSET_TIME_ZONE) and found.time_zone == UNSET_TIME_ZONE:
             found.time_zone, changed = str(default_time_zone), True
-        if is_installer and found.role != "admin":
-            found.role, changed = "admin", True
         if deactivated is not None and found.deactivated != deactivated:
             found.deactivated, changed = deactivated, True
         # A zone chosen with /tend settings (never plain UTC) counts as known from the next contact.
@@ -131,6 +135,8 @@ async def ensure_member(
             session.add(found)
         if learned:
             await release_held(session, workspace.id, found.id or 0, now)
+        first_install = is_installer and (await count_members(session, workspace.id)) == 1
+        await _settle_role(session, found, now, platform_admin=platform_admin, first_install=first_install)
         return found
     first = (await count_members(session, workspace.id)) == 0
     member = Member(
@@ -138,7 +144,7 @@ async def ensure_member(
         platform_user_id=platform_user_id,
         display_name=display_name or platform_user_id,
         time_zone=platform_zone or UNSET_TIME_ZONE,
-        role="admin" if ((first and not is_bot) or is_installer) else "member",
+        role="member",
         is_bot=is_bot,
         profile_known=platform_zone is not None,
         deactivated=bool(deactivated),
@@ -148,6 +154,9 @@ async def ensure_member(
         session, member, lambda: find_member(session, workspace.id or 0, platform_user_id)
     )
     if stored is member:
+        await _settle_role(
+            session, member, now, platform_admin=platform_admin, first_install=is_installer and first
+        )
         return member
     # Another request created the person first: what this one learned still applies to that row.
     return await ensure_member(
@@ -159,9 +168,55 @@ async def ensure_member(
         time_zone=time_zone,
         default_time_zone=default_time_zone,
         is_installer=is_installer,
+        platform_admin=platform_admin,
         is_bot=is_bot,
         deactivated=deactivated,
     )
+
+
+async def _settle_role(
+    session: AsyncSession, member: Member, now: datetime, *, platform_admin: bool | None, first_install: bool
+) -> None:
+    """Who administers Tend, and every change written to the audit trail.
+
+    Admin: whoever the platform says may administer the workspace; the installer of a workspace Tend
+    meets for the first time (nobody else known there yet, so no admin either); and whoever an admin
+    grants (``practices.roles``). A re-install meets known people, so it grants nothing by itself.
+    When the platform says someone no longer administers, the admin role goes only if the platform
+    gave it (an admin's grant stays) and someone else is still admin. Bots never administer.
+    """
+    assert member.id is not None
+    if member.is_bot:
+        return
+    if member.role != "admin":
+        reason = audit.BY_PLATFORM if platform_admin else audit.BY_INSTALL if first_install else None
+        if reason is None:
+            return
+        member.role = "admin"
+        session.add(member)
+        await audit.record(session, member.workspace_id, member.id, audit.GRANTED, reason, now)
+        return
+    if platform_admin is not False:
+        return
+    latest = await audit.latest_about(session, member.workspace_id, member.id)
+    from_platform = latest is not None and (latest.change, latest.reason) == (
+        audit.GRANTED,
+        audit.BY_PLATFORM,
+    )
+    if from_platform and await count_admins(session, member.workspace_id) > 1:
+        member.role = "member"
+        session.add(member)
+        await audit.record(session, member.workspace_id, member.id, audit.REMOVED, audit.BY_PLATFORM, now)
+
+
+async def count_admins(session: AsyncSession, workspace_id: int) -> int:
+    """Admins who are people (a bot never counts toward keeping a workspace administered)."""
+    query = (
+        select(func.count())
+        .select_from(Member)
+        .where(Member.workspace_id == workspace_id, Member.role == "admin", col(Member.is_bot).is_(False))
+    )
+    return int((await session.exec(query)).one())
 
 
 def first_seen_day(now: datetime) -> datetime:

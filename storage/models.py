@@ -297,3 +297,26 @@ class Contributor(SQLModel, table=True):
     week: str = Field(max_length=8)
     family: str = Field(max_length=16)
     key: str = Field(max_length=64)
+
+
+class AdminChange(SQLModel, table=True):
+    """One change of who administers Tend in a workspace: the audit trail ``/tend admin log`` reads.
+
+    Ids and a time only, never text. ``change`` is ``granted`` or ``removed``; ``reason`` says how:
+    ``admin`` (``by_member_id`` typed /tend admin add|remove), ``platform`` (the chat platform says the
+    person administers the workspace, or no longer does) or ``install`` (the first install of a
+    workspace, by someone Tend had not met there). A change Tend learns from the platform keeps only
+    its day, like ``Member.created_at``: the platform's word can arrive at any moment the person uses
+    Tend, anonymous forms included. Forget-me deletes the rows about the person and blanks their id
+    where they changed someone else's role.
+    """
+
+    __table_args__ = (Index("ix_adminchange_workspace", "workspace_id", "id"), NO_ID_REUSE)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
+    member_id: int = Field(foreign_key="member.id", index=True, ondelete="CASCADE")
+    by_member_id: int | None = Field(default=None, foreign_key="member.id", index=True, ondelete="SET NULL")
+    change: str = Field(max_length=16)
+    reason: str = Field(max_length=16)
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -32,8 +32,10 @@ def kudos(user: str, text: str, mentions: tuple[PersonRef, ...] = (), **extra: o
     return CommandReceived(origin(user), "kudos", text, mentions, **extra)  # type: ignore[arg-type]
 
 
-def tend(user: str, text: str, place: str | None = "C-general") -> CommandReceived:
-    return CommandReceived(origin(user, place), "tend", text)
+def tend(
+    user: str, text: str, place: str | None = "C-general", *, administers: bool | None = None
+) -> CommandReceived:
+    return CommandReceived(origin(user, place, actor_may_administer=administers), "tend", text)
 
 
 def said(answers: tuple[object, ...]) -> str:
@@ -60,12 +62,12 @@ async def members(database) -> dict[str, Member]:
         return {m.platform_user_id: m for m in (await session.exec(select(Member))).all()}
 
 
-async def test_first_member_becomes_admin_and_later_ones_do_not(engine, database):
-    await engine.handle(tend("U1", "help"))
-    await engine.handle(tend("U2", "help"))
-    await engine.handle(MemberSeen(origin("U3", actor_is_installer=True)))
+async def test_being_heard_from_first_makes_nobody_admin_the_platforms_word_does(engine, database):
+    await engine.handle(tend("U1", "help"))  # first to speak: still a member
+    await engine.handle(tend("U2", "help", administers=True))  # the platform says bo administers
+    await engine.handle(MemberSeen(origin("U3", actor_is_installer=True)))  # installs where Tend knows people
     roles = {uid: m.role for uid, m in (await members(database)).items()}
-    assert roles == {"U1": "admin", "U2": "member", "U3": "admin"}
+    assert roles == {"U1": "member", "U2": "admin", "U3": "member"}
 
 
 async def test_kudos_is_posted_publicly_and_each_receiver_gets_a_private_note(engine, database, sender):
@@ -167,7 +169,7 @@ async def test_pause_until_must_be_in_the_future(engine, database):
 
 
 async def test_only_admins_can_add_admins_and_the_last_admin_stays(engine, database):
-    await engine.handle(tend("U1", "help"))  # ana: first, admin
+    await engine.handle(tend("U1", "help", administers=True))  # ana: a workspace admin in Slack
     refused = said(await engine.handle(CommandReceived(origin("U2"), "tend", "admin add <@U3|cy>")))
     assert "Only a Tend admin" in refused
     assert "at least one admin" in said(await engine.handle(tend("U1", "admin remove <@U1|ana>")))

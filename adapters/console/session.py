@@ -161,14 +161,16 @@ class ConsoleSession:
         self.write(f"{heading}\n{render_card(card, first)}")
 
     async def start(self) -> None:
-        """Introduces the demo people to Tend (the first one becomes the admin) and says hello."""
-        for name, time_zone in DEMO_MEMBERS:
+        """Introduces the demo people to Tend and says hello. The console plays the platform: it says
+        the first of them (ana) administers the workspace, so she is the Tend admin."""
+        for index, (name, time_zone) in enumerate(DEMO_MEMBERS):
             origin = Origin(
                 platform="console",
                 workspace_id=WORKSPACE,
                 workspace_name="Console",
                 actor=PersonRef(name, name),
                 actor_time_zone=time_zone,
+                actor_may_administer=index == 0,
             )
             await self.engine.handle(MemberSeen(origin, display_name=name, time_zone=time_zone))
         people = ", ".join(name for name, _ in DEMO_MEMBERS)

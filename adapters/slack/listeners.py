@@ -79,13 +79,16 @@ def _kept(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _with(event: InboundEvent, profile: Profile | None) -> InboundEvent:
-    """The event with the person's Slack name and time zone on its origin (unchanged without one)."""
+    """The event with the person's Slack name, time zone and role on its origin (unchanged without one)."""
     if profile is None:
         return event
     origin = event.origin
     actor = PersonRef(origin.actor.user_id, profile.name or origin.actor.name)
     zone = profile.time_zone or origin.actor_time_zone
-    return replace(event, origin=replace(origin, actor=actor, actor_time_zone=zone))
+    administers = profile.may_administer
+    return replace(
+        event, origin=replace(origin, actor=actor, actor_time_zone=zone, actor_may_administer=administers)
+    )
 
 
 class _SameTokenNotice(logging.Filter):
@@ -279,6 +282,7 @@ class SlackAdapter:
         except SendError:
             return event
         return _with(event, await self.profiles.lookup(client, origin.workspace_id, user_id))
+            actor_may_administer=profile.may_administer,
 
     def _with_known_profile(self, event: InboundEvent) -> InboundEvent:
         """The same from the cache only: for work that must not wait for the Web API (before an ack)."""
@@ -347,8 +351,11 @@ class SlackAdapter:
         await self.engine.handle(event)
         log_event(logger, "slack workspace removed", outcome=kind)
 
+            actor_may_administer=profile.may_administer,
     async def on_installed(self, installation: Installation) -> None:
-        """After an install: the installer becomes the new workspace's first admin."""
+        """After an install: Tend meets the installer, with their Slack role (``users.info``, through
+        the new installation's token). They become admin if Slack says they administer the workspace,
+        or if Tend meets nobody else there yet (its first install); a re-install grants nothing."""
         if not installation.team_id or not installation.user_id:
             return
         origin = Origin(
@@ -358,7 +365,9 @@ class SlackAdapter:
             workspace_name=installation.team_name or "",
             actor_is_installer=True,
         )
-        await self.engine.handle(MemberSeen(origin))
+        seen = await self._with_profile(MemberSeen(origin))
+        assert isinstance(seen, MemberSeen)
+        await self.engine.handle(replace(seen, display_name=seen.origin.actor.name))
 
     def _track(self) -> None:
         """Remembers the listener's task before it acks, so ``drain`` never misses work."""

@@ -1,4 +1,4 @@
-"""People's names and time zones from Slack (``users.info``), remembered per (team, user) for a while.
+"""People's names, time zones and roles from Slack (``users.info``), remembered per (team, user) for a while.
 
 Slash commands carry only a legacy user name and no time zone, so the adapter asks ``users.info``
 after the ack and hands the answer to the engine on the event's origin. Answers are kept for
@@ -33,13 +33,15 @@ MAX_PROFILES = 50_000
 
 @dataclass(frozen=True)
 class Profile:
-    """What Tend uses of a Slack user: the name people know them by, their time zone, and whether the
-    account is a bot or has been deactivated (Slack's ``deleted``)."""
+    """What Tend uses of a Slack user: the name people know them by, their time zone, whether the
+    account is a bot or has been deactivated (Slack's ``deleted``), and whether Slack says they may
+    administer the workspace (an admin or an owner: they are Tend admins too)."""
 
     name: str
     time_zone: str | None
     is_bot: bool = False
     deactivated: bool = False
+    may_administer: bool = False
 
 
 def profile_of(user: Mapping[str, Any]) -> Profile:
@@ -52,7 +54,16 @@ def profile_of(user: Mapping[str, Any]) -> Profile:
     )
     zone = str(user.get("tz") or "").strip() or None
     is_bot = bool(user.get("is_bot")) or user.get("id") == "USLACKBOT"
-    return Profile(name=name, time_zone=zone, is_bot=is_bot, deactivated=bool(user.get("deleted")))
+    # Slack's own roles: a workspace admin, an owner or the primary owner (``is_owner`` implies
+    # ``is_admin`` in Slack's answers, but each is read so a partial object still counts).
+    administers = any(user.get(key) is True for key in ("is_admin", "is_owner", "is_primary_owner"))
+    return Profile(
+        name=name,
+        time_zone=zone,
+        is_bot=is_bot,
+        deactivated=bool(user.get("deleted")),
+        may_administer=administers and not is_bot and not user.get("deleted"),
+    )
 
 
 class MemberProfiles:

@@ -147,7 +147,13 @@ class TeamsAdapter:
         return activity.type == ActivityTypes.conversation_update and any(m.id == recipient for m in added)
 
     async def _meet_everyone(self, activity: Activity) -> None:
-        """Tend was added to a team or chat: everyone in it becomes a member (read from the roster)."""
+        """Tend was added to a team or chat: whoever added it is met first, as its installer, then
+        everyone on the roster becomes a member.
+
+        The installer becomes admin only if Tend meets nobody else in the tenant yet (its first
+        install there) or the roster calls them a team owner; adding Tend to another team grants
+        nothing. Teams gives no other role a bot can read (see docs/privacy.md, "Who is an admin").
+        """
         tenant = _tenant(activity)
         if not tenant or activity.conversation is None:
             return
@@ -158,13 +164,32 @@ class TeamsAdapter:
             roster = await self.sender.roster(tenant, place, str(team.get("id") or place))
         except SendError as error:
             log_event(logger, "teams roster failed", level=logging.WARNING, outcome=type(error).__name__)
-            return
+            roster = []
+        owners = {account.id for account in roster if is_owner(account)}
+        installer = activity.from_property
+        if installer is not None and installer.id and not installer.id.startswith("28:"):
+            origin = Origin(
+                "teams",
+                tenant,
+                PersonRef(installer.id, installer.name or ""),
+                place_id=place,
+                actor_is_installer=True,
+                actor_may_administer=True if installer.id in owners else None,
+            )
+            await self.engine.handle(MemberSeen(origin, display_name=installer.name or ""))
         for account in roster:
             if not account.id or account.id.startswith("28:"):
                 continue
-            origin = Origin("teams", tenant, PersonRef(account.id, account.name or ""), place_id=place)
+            origin = Origin(
+                "teams",
+                tenant,
+                PersonRef(account.id, account.name or ""),
+                place_id=place,
+                actor_may_administer=True if account.id in owners else None,
+            )
             await self.engine.handle(MemberSeen(origin, display_name=account.name or ""))
-        log_event(logger, "teams roster read", platform="teams", members=len(roster))
+        if roster:
+            log_event(logger, "teams roster read", platform="teams", members=len(roster))
 
     async def _remember(self, activity: Activity) -> None:
         """Keeps where this came from, so scheduled messages can go there later."""
@@ -230,6 +255,12 @@ def bare_activity(body: dict[str, Any]) -> Activity:
         service_url=_text(body.get("serviceUrl")),
         recipient=ChannelAccount(role=role),
     )
+
+
+def is_owner(account: ChannelAccount) -> bool:
+    """Whether the roster calls the person an owner (``userRole``). Teams announced ``owner`` for this
+    field but in practice sends ``user`` for owners too, so "not owner" means "Teams did not say"."""
+    return str(getattr(account, "user_role", "") or "").casefold() == "owner"
 
 
 def _tenant(activity: Activity) -> str | None:

@@ -30,6 +30,7 @@ from botbuilder.schema import (
     ConversationReference,
 )
 from botframework.connector.aio import ConnectorClient
+from botbuilder.schema.teams import TeamsChannelAccount
 from msrest.exceptions import ClientRequestError, HttpOperationError
 from urllib3.util.retry import Retry
 
@@ -185,17 +186,22 @@ class TeamsSender:
         return await self._create_and_send(workspace_external_id, user_id, message(content))
 
     async def roster(self, workspace_external_id: str, place_id: str, conversation_id: str | None = None
-                     ) -> list[ChannelAccount]:  # fmt: skip
-        """Everyone in a team or conversation, read page by page (at most 500 a page)."""
+                     ) -> list[TeamsChannelAccount]:  # fmt: skip
+        """Everyone in a team or conversation, read page by page (at most 500 a page).
+
+        Read as Teams accounts (``TeamsChannelAccount``), whose ``user_role`` is the only role the Bot
+        Framework gives: ``user`` or ``bot`` in Microsoft's samples, ``guest``/``owner`` announced but
+        not documented (see docs/privacy.md, "Who is an admin").
+        """
         reference = await self._reference(workspace_external_id, PLACE, place_id)
-        members: list[ChannelAccount] = []
+        members: list[TeamsChannelAccount] = []
 
         async def read(context: TurnContext) -> None:
             connector = no_sdk_retries(context)
             assert connector is not None
             token: str | None = None
             while True:
-                page = await connector.conversations.get_conversation_paged_members(
+                page = await connector.conversations.get_teams_conversation_paged_members(
                     conversation_id or place_id, page_size=PAGE_SIZE, continuation_token=token
                 )
                 members.extend(page.members or [])
