@@ -103,6 +103,8 @@ async def serve(settings: Settings) -> None:
             database_engine=database.engine,
             public_url=settings.tend_public_url,
         )
+        if slack_oauth is not None and settings.secret_key is not None:  # tokens sealed at rest
+            await slack_oauth.use_key(settings.secret_key)
         senders["slack"] = slack_sender
     teams_config = TeamsConfig.from_settings(settings) if settings.teams_enabled else None
     teams_addresses = Addresses(database, clock, "teams")  # Teams conversation references
@@ -149,7 +151,7 @@ async def serve(settings: Settings) -> None:
                 await slack_sender.close()
             await database.dispose()
             raise
-        readiness.wired("slack", connected=slack_socket.handler.client.is_connected)
+        readiness.wired("slack", connected=slack_socket.connected)
     settle_start_up_heap()
     background = start_background(scheduler, engine.delivery)
     logger.info("serving", extra={"host": settings.host, "port": settings.port})

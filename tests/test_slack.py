@@ -367,7 +367,7 @@ async def test_unverifiable_requests_are_refused_and_change_nothing(slack: Slack
     assert response.status == 401
     assert not [r for r in caplog.records if "forged" in r.getMessage()]  # no bodies in logs
     await slack.adapter.drain()
-    assert slack.fake.calls == []
+    assert [c for c in slack.fake.calls if c.method != "auth.test"] == []  # auth.test: start-up's warm-up
     assert await count(slack.database, Workspace) == 0
     assert await count(slack.database, Outbox) == 0
 

@@ -29,6 +29,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackClientError
 from slack_sdk.oauth.installation_store import Installation
 
+from adapters.slack.authorize import WarmedAuthorize
 from adapters.slack.blocks import card_blocks, fallback_text, modal_view
 from adapters.slack.guard import Refusal, SlackGuard, signing_secret_of
 from adapters.slack.members import MemberProfiles, Profile, profile_of
@@ -141,7 +142,8 @@ class SlackAdapter:
         if oauth is None:
             if sender.fixed_client is None:
                 raise ValueError("one workspace needs SlackSender.single(client)")
-            self.bolt = AsyncApp(client=sender.fixed_client, **common)
+            warmed = WarmedAuthorize(sender.fixed_client)  # auth.test once, never before an ack
+            self.bolt = AsyncApp(client=warmed.bolt_client(), authorize=warmed, **common)
         else:
             client = make_client(None, oauth.api_url, oauth.session)  # Bolt copies it per request
             self.bolt = AsyncApp(

@@ -7,13 +7,20 @@
 - Storage: slack_sdk's own SQLAlchemy stores on Tend's database engine. Their tables
   (``STORE_TABLES``) are created by the stores at start-up (idempotent, under an advisory lock on
   PostgreSQL) and are not part of Tend's Alembic models: the migration drift check ignores them.
-  slack_sdk keeps tokens there in plain text: protect the database like the tokens themselves.
+- Tokens at rest: ``SealedInstallationStore`` seals every token (bot, refresh, user, and an incoming
+  webhook's URL) under ``TEND_SECRET_KEY`` before it is written and opens it when read
+  (``bot.credentials``); a dump of these tables without the key holds no usable token. Sealed values
+  are longer than Slack's ``VARCHAR(200)`` columns allow, so on PostgreSQL those columns are widened to
+  ``TEXT`` at start-up. ``SlackOAuth.use_key`` (at every start, before anything is served) seals the
+  tokens still in plain text from before; ``reseal_credentials`` is the Slack part of
+  ``python app.py rotate-key``.
 - Rotation: a rotating bot token lives 12 hours and Slack refreshes it only when asked. Before any
-  inbound request (Bolt's authorize) and any outbound send (``WorkspaceTokens.client``) a token
-  expiring within ``REFRESH_WITHIN`` minutes is refreshed first. Refreshing twice at once would waste
-  a refresh token, so refreshes of one team are serialised: an asyncio lock per team inside a process,
-  and on PostgreSQL a transaction-scoped advisory lock keyed on the team across replicas; whoever gets
-  the lock second re-reads the installation and finds it already fresh.
+  outbound send (``WorkspaceTokens.client``) a token expiring within ``REFRESH_WITHIN`` minutes is
+  refreshed first; an inbound request that finds it expiring starts a refresh in the background
+  (``adapters.slack.authorize.StoredAuthorize``), since the ack must not wait for Slack. Refreshing
+  twice at once would waste a refresh token, so refreshes of one team are serialised: an asyncio lock
+  per team inside a process, and on PostgreSQL a transaction-scoped advisory lock keyed on the team
+  across replicas; whoever gets the lock second re-reads the installation and finds it already fresh.
 - Uninstall: ``app_uninstalled`` (or ``tokens_revoked`` for the bot) deletes the workspace's
   installation and bots, and the engine gets a neutral ``WorkspaceRemoved`` that marks the workspace
   inactive, which stops its rituals and deliveries.
@@ -22,6 +29,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import html
 import logging
@@ -33,18 +41,19 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_callback_options import AsyncCallbackOptions, AsyncFailureArgs, AsyncSuccessArgs
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackClientError, SlackTokenRotationError
-from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.authorize import StoredAuthorize
 from adapters.slack.sender import make_client, sdk_logger, send_error, web_session
+from bot.credentials import credential_purpose, open_credential, reseal_credential, seal_credential
 from bot.errors import SendError
 from bot.events import Origin, PersonRef, WorkspaceRemoved
 from bot.logs import log_event
@@ -61,6 +70,13 @@ STATE_SECONDS = 600  # how long an install link's state stays valid
 STORE_TABLES = ("slack_installations", "slack_bots", "slack_oauth_states")
 # First key of every advisory lock taken here ("TSLK"); the second is derived from the team id.
 LOCK_NAMESPACE = 0x54534C4B
+# Columns holding credentials, per store table; sealed at rest (and widened to TEXT on PostgreSQL).
+INSTALLATION_SECRETS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
+WEBHOOK_SECRET = "incoming_webhook_url"  # anyone with the URL can post to its channel
+CREDENTIAL_COLUMNS = {
+    "slack_installations": (*INSTALLATION_SECRETS, WEBHOOK_SECRET),
+    "slack_bots": ("bot_token", "bot_refresh_token"),
+}
 
 INSTALLED_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Tend is installed</title></head>
 <body><h1>Tend is installed{where}.</h1>
@@ -188,7 +204,7 @@ class WorkspaceTokens:
     async def rotate(self, installation: Installation) -> Installation:
         """The installation with a bot token good for ``refresh_within`` more minutes (refreshed and
         saved when it was not). One refresh per team at a time, in this process and across replicas."""
-        if not self._expiring(installation):
+        if not self.expiring(installation):
             return installation
         team_id = installation.team_id or ""
         lock = self._locks.setdefault(team_id, asyncio.Lock())
@@ -207,7 +223,7 @@ class WorkspaceTokens:
             log_event(logger, "slack token refreshed", slack_team=team_id or "-")
             return refreshed
 
-    def _expiring(self, installation: Installation) -> bool:
+    def expiring(self, installation: Installation) -> bool:
         expires_at = installation.bot_token_expires_at
         if expires_at is None or not installation.bot_refresh_token:
             return False
@@ -232,30 +248,74 @@ class WorkspaceTokens:
         self._clients.pop(team_id, None)
 
 
-class TendAuthorize(AsyncInstallationStoreAuthorize):
-    """Bolt's installation-store authorize, with its token refresh routed through
-    ``WorkspaceTokens.rotate`` so inbound requests take the same per-team locks as outbound sends."""
+def _credential_purpose(field_name: str, owner: Installation | Bot | dict[str, Any]) -> str:
+    """One purpose per column and workspace (a sealed token moved to another row does not open)."""
+    if isinstance(owner, dict):
+        enterprise_id, team_id = owner.get("enterprise_id"), owner.get("team_id")
+    else:
+        enterprise_id, team_id = owner.enterprise_id, owner.team_id
+    return credential_purpose(f"slack/{field_name}", enterprise_id, team_id)
 
-    def __init__(
-        self, tokens: WorkspaceTokens, *, client_id: str, client_secret: str, client: AsyncWebClient
-    ) -> None:
-        super().__init__(
-            logger=sdk_logger("bolt"),
-            installation_store=tokens.installations,
-            client_id=client_id,
-            client_secret=client_secret,
-            token_rotation_expiration_minutes=tokens.refresh_within,
-            client=client,
-        )
-        self.tokens = tokens
 
-    async def _rotate_and_save_tokens_if_necessary(
-        self, installation: Installation | None
+class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
+    """slack_sdk's SQLAlchemy store, with every credential sealed on the way in and opened on the
+    way out. ``secret`` is the server secret (a ``Keyring``: previous keys still open); until
+    ``SlackOAuth.use_key`` sets it, storing a token fails (fails closed: never a plain token)."""
+
+    secret: bytes | None = None
+
+    def _sealed(self, item: Any, fields: tuple[str, ...]) -> Any:
+        sealed = copy.copy(item)  # the caller's object (Bolt's install flow reads it after) stays plain
+        for name in fields:
+            value = getattr(sealed, name, None)
+            setattr(sealed, name, seal_credential(self.secret, _credential_purpose(name, item), value))
+        return sealed
+
+    def _opened(self, item: Any, fields: tuple[str, ...]) -> Any:
+        if item is None:
+            return None
+        for name in fields:
+            stored = getattr(item, name, None)
+            opened = open_credential(self.secret, _credential_purpose(name, item), stored)
+            if stored is not None and opened is None:
+                log_event(
+                    logger,
+                    "slack credential unreadable with the configured keys",
+                    level=logging.WARNING,
+                    slack_team=item.team_id or item.enterprise_id or "-",
+                )
+            setattr(item, name, opened)
+        return item
+
+    async def async_save(self, installation: Installation) -> None:
+        await super().async_save(self._sealed(installation, CREDENTIAL_COLUMNS["slack_installations"]))
+
+    async def async_save_bot(self, bot: Bot) -> None:
+        await super().async_save_bot(self._sealed(bot, CREDENTIAL_COLUMNS["slack_bots"]))
+
+    async def async_find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
     ) -> Installation | None:
-        if installation is None or not installation.bot_refresh_token:
-            return None  # Tend asks for no user tokens, so only the bot's can rotate
-        refreshed = await self.tokens.rotate(installation)
-        return refreshed if refreshed is not installation else None
+        found = await super().async_find_installation(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        return self._opened(found, CREDENTIAL_COLUMNS["slack_installations"])
+
+    async def async_find_bot(
+        self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
+    ) -> Bot | None:
+        found = await super().async_find_bot(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install
+        )
+        return self._opened(found, CREDENTIAL_COLUMNS["slack_bots"])
 
 
 @dataclass
@@ -265,7 +325,7 @@ class SlackOAuth:
     client_id: str
     client_secret: str
     api_url: str
-    installations: AsyncSQLAlchemyInstallationStore
+    installations: SealedInstallationStore
     states: AsyncSQLAlchemyOAuthStateStore
     tokens: WorkspaceTokens
     session: aiohttp.ClientSession  # the Web API connection pool (the SlackSender closes it)
@@ -291,10 +351,20 @@ class SlackOAuth:
             logger=sdk_logger("bolt"),
         )
 
-    def authorize(self, client: AsyncWebClient) -> TendAuthorize:
-        return TendAuthorize(
-            self.tokens, client_id=self.client_id, client_secret=self.client_secret, client=client
-        )
+    def authorize(self, client: AsyncWebClient | None = None) -> StoredAuthorize:
+        """Authorizes each request from the stored installation, with no Web API call before the
+        ack (``adapters.slack.authorize``). ``client`` is unused (kept for callers that pass one)."""
+        return StoredAuthorize(self.tokens)
+
+    async def use_key(self, secret: bytes) -> dict[str, int]:
+        """Tokens are sealed under ``secret`` from now on; tokens stored in plain text before Tend
+        sealed them are sealed now (at the first start with a key; a no-op afterwards). Call before
+        anything is served."""
+        self.installations.secret = secret
+        counts = await reseal_credentials(self.installations.engine, secret, plain_only=True)
+        if counts.get("sealed"):
+            log_event(logger, "slack tokens stored in plain text were sealed", count=counts["sealed"])
+        return counts
 
     async def remove(self, team_id: str, enterprise_id: str | None = None) -> None:
         """Deletes every installation and bot of the team (the tokens are dead anyway)."""
@@ -334,12 +404,69 @@ def _callback_options(on_installed: Callable[[Installation], Awaitable[None]]) -
 
 
 async def create_store_tables(engine: Any, *stores: Any) -> None:
-    """Creates the stores' tables when missing; replicas starting together take turns on PostgreSQL."""
+    """Creates the stores' tables when missing; replicas starting together take turns on PostgreSQL,
+    where the credential columns are widened to TEXT (a sealed token is longer than VARCHAR(200))."""
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_NAMESPACE}, 0)")
         for store in stores:
             await connection.run_sync(store.metadata.create_all)
+        if engine.dialect.name == "postgresql":
+            await _widen_credential_columns(connection)
+
+
+async def _widen_credential_columns(connection: Any) -> None:
+    """VARCHAR credential columns become TEXT (PostgreSQL changes the type without a rewrite). Every
+    name in these statements is a constant of this module."""
+    tables = ", ".join(f"'{table}'" for table in CREDENTIAL_COLUMNS)
+    columns = ", ".join(f"'{name}'" for name in dict.fromkeys(sum(CREDENTIAL_COLUMNS.values(), ())))
+    narrow = await connection.exec_driver_sql(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        f"WHERE table_schema = current_schema() AND table_name IN ({tables}) "
+        f"AND column_name IN ({columns}) AND data_type = 'character varying'"
+    )
+    for table, column in narrow.all():
+        if column in CREDENTIAL_COLUMNS.get(table, ()):
+            await connection.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE TEXT")
+
+
+async def reseal_credentials(engine: Any, secret: bytes, *, plain_only: bool = False) -> dict[str, int]:
+    """Every stored Slack credential sealed under the current key of ``secret``: plain ones (written
+    before Tend sealed tokens) and, unless ``plain_only``, ones a previous key sealed (key rotation).
+    Returns how many were ``sealed``, ``resealed``, already ``current`` or ``unreadable`` (no key
+    opens it: left as it is, and that workspace must install Tend again). Replicas take turns on
+    PostgreSQL; each row is rewritten only if it still holds what was read (compare-and-set), so a
+    token refreshed meanwhile is never overwritten."""
+    counts = {"sealed": 0, "resealed": 0, "current": 0, "unreadable": 0}
+    store = AsyncSQLAlchemyInstallationStore(client_id="-", engine=engine, logger=sdk_logger("store"))
+    tables = {"slack_installations": store.installations, "slack_bots": store.bots}
+    async with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_NAMESPACE}, 1)")
+        for name, table in tables.items():
+            if not await connection.run_sync(lambda sync, name=name: sync.dialect.has_table(sync, name)):
+                continue
+            fields = CREDENTIAL_COLUMNS[name]
+            rows = (await connection.execute(table.select())).mappings().all()
+            for row in rows:
+                changes: dict[str, str] = {}
+                for field_name in fields:
+                    stored = row[field_name]
+                    if stored is None:
+                        continue
+                    purpose = _credential_purpose(field_name, dict(row))
+                    outcome, value = reseal_credential(secret, purpose, stored)
+                    if plain_only and outcome == "resealed":
+                        outcome, value = "current", None
+                    counts[outcome] += 1
+                    if value is not None:
+                        changes[field_name] = value
+                if changes:
+                    same = [table.c[field_name] == row[field_name] for field_name in changes]
+                    await connection.execute(
+                        table.update().where(table.c.id == row["id"], *same).values(**changes)
+                    )
+    return counts
 
 
 async def slack_oauth(
@@ -350,12 +477,12 @@ async def slack_oauth(
     engine: Any,
     authorization_url: str = AUTHORIZE_URL,
     redirect_uri: str | None = None,
+    secret_key: bytes | None = None,
 ) -> SlackOAuth:
     """The OAuth pieces over Tend's database (``engine``: its SQLAlchemy AsyncEngine); creates the
-    store tables if they are missing."""
-    installations = AsyncSQLAlchemyInstallationStore(
-        client_id=client_id, engine=engine, logger=sdk_logger("store")
-    )
+    store tables if they are missing. Tokens can be stored only once a key is given (``secret_key``
+    here, or ``SlackOAuth.use_key``)."""
+    installations = SealedInstallationStore(client_id=client_id, engine=engine, logger=sdk_logger("store"))
     states = AsyncSQLAlchemyOAuthStateStore(
         expiration_seconds=STATE_SECONDS, engine=engine, logger=sdk_logger("store")
     )
@@ -365,7 +492,7 @@ async def slack_oauth(
         client_id=client_id, client_secret=client_secret, client=make_client(None, api_url, session)
     )
     tokens = WorkspaceTokens(installations, rotator, engine, api_url, session=session)
-    return SlackOAuth(
+    oauth = SlackOAuth(
         client_id=client_id,
         client_secret=client_secret,
         api_url=api_url,
@@ -376,3 +503,6 @@ async def slack_oauth(
         authorization_url=authorization_url,
         redirect_uri=redirect_uri,
     )
+    if secret_key is not None:
+        await oauth.use_key(secret_key)
+    return oauth

@@ -38,6 +38,10 @@ class SocketMode:
     def __init__(self, handler: AsyncSocketModeHandler) -> None:
         self.handler = handler
 
+    async def connected(self) -> bool:
+        """Whether the WebSocket is open now (readiness asks; slack_sdk reconnects by itself)."""
+        return bool(await self.handler.client.is_connected())
+
     async def close(self) -> None:
         """Stops reconnecting and closes the socket and its HTTP session."""
         await self.handler.close_async()
