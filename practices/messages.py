@@ -3,37 +3,211 @@
 Practices decide, the engine does: a practice returns intents ("post this card there", "DM this
 person at their 09:30") and never sends anything itself. Adapters render cards to Block Kit,
 Adaptive Cards or console text; nothing here knows any platform.
+
+Text on a card is composed of parts (``Rich``): Tend's own words (a ``str``, with ``*bold*`` and
+``_italic_`` as its only markup), words a person typed (``Said``: shown exactly as typed, never read as
+markup, a link or a ping), a member (``Mention``), a channel (``Place``) and a moment (``When``), so each
+adapter draws people, places and times the way its platform does and escapes what people typed.
 """
 
 from __future__ import annotations
 
+import re
+import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
+
+# --- parts of a text --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Said:
+    """Words a person typed (a reason, a note, a message): shown as typed on every platform, never as
+    markup, a link, an @channel or an HTML tag."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A member, as the platform mentions people (it notifies them and shows their current name).
+
+    ``user_id`` is the platform's id (Slack ``U…``, Teams ``29:…``, the console's name); ``name`` is the
+    display name Tend knows, for platforms that need it and for plain readings."""
+
+    user_id: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Place:
+    """A channel, as a reference the platform can draw (never a raw id in prose); ``name`` when known."""
+
+    place_id: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class When:
+    """A moment each platform may show in the reader's own time zone and language; ``fallback`` is how
+    Tend would write it for the reader (in their time zone), for places that cannot localise."""
+
+    at: datetime
+    fallback: str
+    show: Literal["date", "time", "date_time"] = "date_time"
+
+
+Span = str | Said | Mention | Place | When
+Rich = tuple[Span, ...]
+Wording = str | Rich  # what a paragraph, a small print or a fact's value holds
+
+_FIELDS = string.Formatter()
+_BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
+_ITALIC = re.compile(r"(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
+
+
+def compose(template: str, **values: Span | Rich | int | float) -> Rich:
+    """``template`` (Tend's words, with ``{name}`` fields) with each field replaced by its part.
+
+    ``compose("{giver} thanked you: {reason}", giver=Mention("U1", "ana"), reason=Said(typed))``: a str
+    or a number counts as Tend's own words (format specs apply); any other part keeps its kind, so it is
+    drawn and escaped by kind.
+    """
+    parts: list[Span] = []
+    for literal, name, spec, conversion in _FIELDS.parse(template):
+        if literal:
+            parts.append(literal)
+        if name is None:
+            continue
+        value = values[name]
+        if isinstance(value, tuple):
+            parts.extend(value)
+        elif isinstance(value, Said | Mention | Place | When):
+            parts.append(value)
+        else:
+            parts.append(_FIELDS.format_field(_FIELDS.convert_field(value, conversion), spec or ""))
+    return merge(parts)
+
+
+def merge(parts: list[Span] | Rich) -> Rich:
+    """Adjacent pieces of Tend's words joined, empty ones dropped: the shortest equal reading."""
+    merged: list[Span] = []
+    for part in parts:
+        if isinstance(part, str) and not part:
+            continue
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] = merged[-1] + part
+        else:
+            merged.append(part)
+    return tuple(merged)
+
+
+def spans(wording: Wording) -> Rich:
+    return (wording,) if isinstance(wording, str) else wording
+
+
+def joined(parts: list[Span | Rich], separator: str = ", ", last: str = " and ") -> Rich:
+    """``a``, ``a and b``, ``a, b and c``: a list of parts read as one phrase."""
+    out: list[Span] = []
+    for index, part in enumerate(parts):
+        if index:
+            out.append(last if index == len(parts) - 1 else separator)
+        out.extend(part if isinstance(part, tuple) else (part,))
+    return merge(out)
+
+
+# The grammar's tokens for a person or a channel the platform itself marked in what someone typed.
+_TOKEN = re.compile(r"<@(?P<uid>[^\s<>|]+)(?:\|[^<>]*)?>|<#(?P<pid>[^\s<>|]+)(?:\|(?P<pname>[^<>]*))?>")
+_FORGED = re.compile(r"<(?=[@#])")
+
+
+def people_in(text: str) -> set[str]:
+    """The platform user ids a typed text mentions (to look their names up before ``words``)."""
+    return {found["uid"] for found in _TOKEN.finditer(text) if found["uid"]}
+
+
+def words(text: str, names: Mapping[str, str] | None = None) -> Rich:
+    """What a person typed in a command, as parts: the people and channels the platform marked in it
+    (``<@id>``, ``<#id>``) become a ``Mention`` (named from ``names``) or a ``Place``; the rest is
+    ``Said``. Only the adapters write such tokens, so they are the platform's own mentions."""
+    parts: list[Span] = []
+    last = 0
+    for found in _TOKEN.finditer(text):
+        if found.start() > last:
+            parts.append(Said(text[last : found.start()]))
+        last = found.end()
+        if found["uid"]:
+            parts.append(Mention(found["uid"], (names or {}).get(found["uid"], "")))
+        else:
+            parts.append(Place(found["pid"], (found["pname"] or "").strip()))
+    if last < len(text):
+        parts.append(Said(text[last:]))
+    return tuple(parts)
+
+
+def as_typed(text: str) -> str:
+    """Text typed into a form, where no platform marks mentions: a typed ``<@id>`` is kept as words."""
+    return _FORGED.sub("", text)
+
+
+def unmarked(text: str) -> str:
+    """Tend's words without their ``*bold*`` / ``_italic_`` marks: how they read as plain text."""
+    return _ITALIC.sub(r"\1", _BOLD.sub(r"\1", text))
+
+
+def plain_span(part: Span) -> str:
+    """One part as plain text: people as ``@name``, places as ``#name``, times as Tend wrote them."""
+    if isinstance(part, str):
+        return unmarked(part)
+    if isinstance(part, Said):
+        return part.text
+    if isinstance(part, Mention):
+        return f"@{part.name or part.user_id}"
+    if isinstance(part, Place):
+        return f"#{part.name}" if part.name else "a channel"
+    return part.fallback
+
+
+def plain(wording: Wording) -> str:
+    """A paragraph as plain text, for notifications and previews on any platform."""
+    return "".join(plain_span(part) for part in spans(wording))
+
+
+def marked(wording: Wording) -> str:
+    """A paragraph as text in Tend's own markup: like ``plain``, but ``*bold*`` stays marked."""
+    return "".join(part if isinstance(part, str) else plain_span(part) for part in spans(wording))
+
+
+def mentions_in(wording: Wording) -> tuple[Mention, ...]:
+    return tuple(part for part in spans(wording) if isinstance(part, Mention))
+
 
 # --- card building blocks -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Text:
-    """A paragraph. ``*bold*`` and ``_italic_`` are the only markup adapters must understand."""
+    """A paragraph: Tend's words (``*bold*`` and ``_italic_`` are the only markup adapters must
+    understand) or, when it names people, places, times or holds what someone typed, its parts."""
 
-    text: str
+    text: Wording
 
 
 @dataclass(frozen=True)
 class Fine:
     """Small print under a card (context), e.g. "only the aggregate is shown"."""
 
-    text: str
+    text: Wording
 
 
 @dataclass(frozen=True)
 class Fact:
-    """A label and a value shown side by side (a Teams FactSet, a Slack field)."""
+    """A label (Tend's words) and a value shown side by side (a Teams FactSet, a Slack field)."""
 
     label: str
-    value: str
+    value: Wording
 
 
 @dataclass(frozen=True)
@@ -80,8 +254,17 @@ class Card:
 
     @property
     def fallback(self) -> str:
+        """The card read as text in Tend's own markup (``*bold*``): people as ``@name``, what people
+        typed as typed. Tests and the console read it; each adapter writes its own notification text."""
         lines = [self.title]
-        lines += [block.text for block in self.blocks if isinstance(block, Text)]
+        lines += [marked(block.text) for block in self.blocks if isinstance(block, Text)]
+        return "\n".join(line for line in lines if line)
+
+    @property
+    def plain(self) -> str:
+        """The same with no markup at all, for platforms that show notification text as it is."""
+        lines = [self.title]
+        lines += [plain(block.text) for block in self.blocks if isinstance(block, Text)]
         return "\n".join(line for line in lines if line)
 
     @property
@@ -94,7 +277,7 @@ class Card:
         return tuple(found)
 
 
-def text_card(text: str, title: str = "") -> Card:
+def text_card(text: Wording, title: str = "") -> Card:
     """The common case: a short answer with no buttons."""
     return Card(title=title, blocks=(Text(text),))
 
@@ -209,7 +392,7 @@ class Outcome:
     intents: tuple[Intent, ...] = field(default_factory=tuple)
 
     @staticmethod
-    def reply(text: str, title: str = "") -> Outcome:
+    def reply(text: Wording, title: str = "") -> Outcome:
         return Outcome((Reply(text_card(text, title)),))
 
 
@@ -220,13 +403,53 @@ class Outcome:
 _BLOCKS: dict[str, type] = {cls.__name__: cls for cls in (Text, Fine, Facts, Image, Buttons, Divider)}
 
 
+def _wording_to_json(wording: Wording) -> object:
+    """A str stays a str (rows written before parts existed read back unchanged); parts become a list."""
+    if isinstance(wording, str):
+        return wording
+    out: list[object] = []
+    for part in wording:
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, Said):
+            out.append({"said": part.text})
+        elif isinstance(part, Mention):
+            out.append({"mention": [part.user_id, part.name]})
+        elif isinstance(part, Place):
+            out.append({"place": [part.place_id, part.name]})
+        else:
+            out.append({"when": [part.at.isoformat(), part.fallback, part.show]})
+    return out
+
+
+def _wording_from_json(raw: object) -> Wording:
+    if isinstance(raw, str):
+        return raw
+    parts: list[Span] = []
+    for item in raw if isinstance(raw, list) else ():
+        if isinstance(item, str):
+            parts.append(item)
+        elif "said" in item:
+            parts.append(Said(str(item["said"])))
+        elif "mention" in item:
+            parts.append(Mention(*item["mention"]))
+        elif "place" in item:
+            parts.append(Place(*item["place"]))
+        elif "when" in item:
+            at, fallback, show = item["when"]
+            parts.append(When(datetime.fromisoformat(at), fallback, show))
+    return tuple(parts)
+
+
 def card_to_dict(card: Card) -> dict[str, object]:
     blocks: list[dict[str, object]] = []
     for block in card.blocks:
         if isinstance(block, Facts):
-            data: dict[str, object] = {"facts": [[f.label, f.value] for f in block.facts]}
+            data: dict[str, object] = {"facts": [[f.label, _wording_to_json(f.value)] for f in block.facts]}
         elif isinstance(block, Buttons):
             data = {"buttons": [[b.label, b.action, b.value, b.style] for b in block.buttons]}
+        elif isinstance(block, Text | Fine):
+            data = {"text": _wording_to_json(block.text)}
         else:
             data = dict(block.__dict__)
         blocks.append({"type": type(block).__name__, **data})
@@ -239,9 +462,12 @@ def card_from_dict(data: dict[str, object]) -> Card:
         item = dict(raw)
         kind = _BLOCKS[item.pop("type")]
         if kind is Facts:
-            blocks.append(Facts(tuple(Fact(label, value) for label, value in item["facts"])))
+            facts = (Fact(label, _wording_from_json(value)) for label, value in item["facts"])
+            blocks.append(Facts(tuple(facts)))
         elif kind is Buttons:
             blocks.append(Buttons(tuple(Button(*button) for button in item["buttons"])))
+        elif kind in (Text, Fine):
+            blocks.append(kind(_wording_from_json(item["text"])))
         else:
             blocks.append(kind(**item))
     return Card(title=str(data.get("title", "")), blocks=tuple(blocks))

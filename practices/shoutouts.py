@@ -20,12 +20,22 @@ from practices.messages import (
     Fine,
     Form,
     FormField,
+    Mention,
     OpenForm,
     Outcome,
+    Place,
     PostToPlace,
     Reply,
+    Rich,
+    Said,
+    Span,
     Text,
+    as_typed,
+    compose,
+    joined,
+    people_in,
     text_card,
+    words,
 )
 from storage import shoutouts as store
 from storage.db import Session
@@ -48,6 +58,11 @@ NO_PLACE = (
     "shout-out channel). Example: /kudos @bo thanks for the review"
 )
 SENT = "Sent. {names} will also get a private note."
+PUBLIC = "{giver} thanked {receivers}: {reason}"
+PRIVATE = "{giver} thanked you {where}: {reason}"
+IN_PLACE = "in {place}"
+DIGEST_LINE = "• {giver} → {receiver}: {reason}"
+SOMEONE = "someone"
 PROMPT_TITLE = "Who helped you this week?"
 PROMPT_TEXT = "Think of one person whose help made a difference, big or small, and tell them."
 DIGEST_TITLE = "This week's shout-outs"
@@ -55,28 +70,49 @@ DIGEST_EMPTY = "No shout-outs this week yet. Who helped you? Say it with /kudos 
 FORM_BAD_PERSON = "I couldn't find {name} here. Pick someone from the list."
 
 
-def at(member: Member | None) -> str:
-    return f"@{member.display_name}" if member is not None else "someone"
+def person(member: Member | None) -> Span:
+    """A member as a mention (their platform shows their current name and notifies them)."""
+    if member is None:
+        return SOMEONE
+    return Mention(member.platform_user_id, member.display_name)
 
 
-def _join(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+async def names_for(session: Session, workspace_id: int, texts: list[str]) -> dict[str, str]:
+    """Display names of the people mentioned inside typed texts, so every platform can name them."""
+    names: dict[str, str] = {}
+    for user_id in sorted({uid for text in texts for uid in people_in(text)}):
+        member = await find_member(session, workspace_id, user_id)
+        if member is not None:
+            names[user_id] = member.display_name
+    return names
 
 
-def public_card(giver: Member, receivers: list[Member], reason: str, tags: tuple[str, ...]) -> Card:
-    blocks: list[Text | Fine | Buttons] = [
-        Text(f"*{at(giver)}* thanked *{_join([at(r) for r in receivers])}*: {reason}")
-    ]
+def public_card(
+    giver: Member,
+    receivers: list[Member],
+    reason: str,
+    tags: tuple[str, ...],
+    names: dict[str, str] | None = None,
+) -> Card:
+    """The channel's card: the giver and the people thanked mentioned, the reason as they typed it."""
+    text = compose(
+        PUBLIC,
+        giver=person(giver),
+        receivers=joined([person(r) for r in receivers]),
+        reason=words(reason, names),
+    )
+    blocks: list[Text | Fine | Buttons] = [Text(text)]
     if tags:
-        blocks.append(Fine(" ".join(f"#{tag}" for tag in tags)))
+        blocks.append(Fine((Said(" ".join(f"#{tag}" for tag in tags)),)))
     blocks.append(Buttons((Button("Send a shout-out too", OPEN_FORM),)))
     return Card(title="Shout-out", blocks=tuple(blocks))
 
 
-def private_card(giver: Member, reason: str, where: str) -> Card:
+def private_card(giver: Member, reason: str, where: Rich | str, names: dict[str, str] | None = None) -> Card:
+    text = compose(PRIVATE, giver=person(giver), where=where, reason=words(reason, names))
     return Card(
         title="Someone appreciated you",
-        blocks=(Text(f"*{at(giver)}* thanked you {where}: {reason}"), Fine("Pass it on: /kudos @name why")),
+        blocks=(Text(text), Fine("Pass it on: /kudos @name why")),
     )
 
 
@@ -120,21 +156,28 @@ async def digest(session: Session, workspace_id: int, end: datetime, channel_id:
     rows = await store.given_between(session, workspace_id, end - timedelta(days=7), end, channel_id)
     ids = {i for row in rows for i in (row.giver_member_id, row.receiver_member_id) if i is not None}
     names = {member.id or 0: member for member in await members_by_ids(session, ids)}
-    return build_digest(rows, names)
+    mentioned = await names_for(session, workspace_id, [row.text for row in rows])
+    return build_digest(rows, names, mentioned)
 
 
-def build_digest(shoutouts: list[Shoutout], names: dict[int, Member]) -> Card:
+def build_digest(
+    shoutouts: list[Shoutout], names: dict[int, Member], mentioned: dict[str, str] | None = None
+) -> Card:
     """Who thanked whom and why, oldest first; never a count per person."""
     if not shoutouts:
         return text_card(DIGEST_EMPTY, DIGEST_TITLE)
-    lines = []
+    lines: list[Rich] = []
     for row in shoutouts:
         giver = names.get(row.giver_member_id or -1)
         receiver = names.get(row.receiver_member_id or -1)
-        lines.append(f"• {at(giver)} → {at(receiver)}: {row.text}")
+        reason = words(row.text, mentioned)
+        lines.append(compose(DIGEST_LINE, giver=person(giver), receiver=person(receiver), reason=reason))
     return Card(
         title=DIGEST_TITLE,
-        blocks=(Text("\n".join(lines)), Fine("Read back for the team meeting. No rankings, just thanks.")),
+        blocks=(
+            Text(joined(lines, "\n", "\n")),
+            Fine("Read back for the team meeting. No rankings, just thanks."),
+        ),
     )
 
 
@@ -183,12 +226,16 @@ async def give(
     await signals.contributed(ctx.session, ctx.secret_key, org, team_id, ctx.now, "shoutout", ctx.actor_id)
     if contagious:
         await signals.record(ctx.session, org, team_id, ctx.now, "shoutout_contagion", count=len(others))
-    where = f"in #{place}" if place else ""
+    names = await names_for(ctx.session, ctx.workspace_id, [reason])
+    channel = await team_for_channel(ctx.session, ctx.workspace_id, place)
+    where = compose(IN_PLACE, place=Place(place, channel.name if channel else ""))
     intents: list[PostToPlace | DirectMessage | Reply] = [
-        PostToPlace(place, public_card(ctx.actor, others, reason, tags))
+        PostToPlace(place, public_card(ctx.actor, others, reason, tags, names))
     ]
-    intents += [DirectMessage(member.id or 0, private_card(ctx.actor, reason, where)) for member in others]
-    intents.append(Reply(text_card(SENT.format(names=_join([at(m) for m in others])))))
+    intents += [
+        DirectMessage(member.id or 0, private_card(ctx.actor, reason, where, names)) for member in others
+    ]
+    intents.append(Reply(text_card(compose(SENT, names=joined([person(m) for m in others])))))
     return Outcome(tuple(intents))
 
 
@@ -214,9 +261,9 @@ async def on_form(ctx: PracticeContext, form_id: str, values: dict[str, str], st
         matches = await find_members_by_name(ctx.session, ctx.workspace_id, person)
         member = matches[0] if len(matches) == 1 else None
     if member is None:
-        return Outcome.reply(FORM_BAD_PERSON.format(name=person or "that person"))
+        return Outcome.reply(compose(FORM_BAD_PERSON, name=Said(person) if person else "that person"))
     value = values.get("value", "").strip()
-    return await give(ctx, [member], values.get("reason", ""), (value,) if value else ())
+    return await give(ctx, [member], as_typed(values.get("reason", "")), (value,) if value else ())
 
 
 ACTIONS = {"kudos": on_action}

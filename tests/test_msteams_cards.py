@@ -208,7 +208,7 @@ def test_blocks_map_to_their_adaptive_card_elements(validator):
     assert button["type"] == "Action.Submit" and button["title"] == "Send one"
     assert button["style"] == "positive"
     assert button["data"] == {"tend": {"kind": "click", "action": "kudos.open", "value": ""}}
-    assert content["fallbackText"] == "Weekly\n*Ada* thanked _Bo_"
+    assert content["fallbackText"] == "Weekly\nAda thanked Bo"  # read as it is shown: no markup
 
 
 def test_only_slack_style_bold_is_rewritten():

@@ -1,11 +1,29 @@
-"""Cards as readable terminal text, buttons numbered so ``/click N`` can press them."""
+"""Cards as readable terminal text, buttons numbered so ``/click N`` can press them.
+
+Tend's own ``*bold*``/``_italic_`` marks are dropped; what a person typed is shown exactly as typed;
+people read as ``@name``, channels as ``#name``, times as Tend wrote them in the reader's zone.
+"""
 
 from __future__ import annotations
 
 import re
 import textwrap
 
-from practices.messages import Button, Buttons, Card, Divider, Facts, Fine, FormField, Image, Text
+from practices.messages import (
+    Button,
+    Buttons,
+    Card,
+    Divider,
+    Facts,
+    Fine,
+    FormField,
+    Image,
+    Place,
+    Text,
+    Wording,
+    plain_span,
+    spans,
+)
 
 WIDTH = 78
 _BOLD = re.compile(r"\*(.+?)\*")
@@ -17,9 +35,22 @@ def plain(markup: str) -> str:
     return _ITALIC.sub(r"\1", _BOLD.sub(r"\1", markup))
 
 
+def shown(wording: Wording) -> str:
+    """A paragraph as the terminal shows it (console places are named by their ids)."""
+    parts = spans(wording)
+    return "".join(
+        plain(part)
+        if isinstance(part, str)
+        else f"#{part.place_id}"
+        if isinstance(part, Place)
+        else plain_span(part)
+        for part in parts
+    )
+
+
 def _wrap(text: str, indent: str) -> list[str]:
     lines: list[str] = []
-    for paragraph in plain(text).splitlines() or [""]:
+    for paragraph in text.splitlines() or [""]:
         lines += textwrap.wrap(
             paragraph,
             WIDTH - len(indent),
@@ -37,11 +68,11 @@ def render_card(card: Card, first_button: int = 1) -> str:
     number = first_button
     for block in card.blocks:
         if isinstance(block, Text):
-            lines += _wrap(block.text, "│ ")
+            lines += _wrap(shown(block.text), "│ ")
         elif isinstance(block, Fine):
-            lines += _wrap(f"({block.text})", "│ ")
+            lines += _wrap(f"({shown(block.text)})", "│ ")
         elif isinstance(block, Facts):
-            lines += [f"│ {plain(fact.label)}: {plain(fact.value)}" for fact in block.facts]
+            lines += [f"│ {plain(fact.label)}: {shown(fact.value)}" for fact in block.facts]
         elif isinstance(block, Image):
             lines.append(f"│ [image: {block.alt}] {block.path or block.url}")
         elif isinstance(block, Divider):

@@ -1,15 +1,38 @@
 """Neutral cards and forms → Block Kit: pure functions, kept inside Slack's published limits.
 
-Cards already speak Slack's mrkdwn (``*bold*``, ``_italic_``), so text passes through; what could
-exceed a limit is cut with "…" rather than rejected by Slack at send time.
+Tend's own words already speak Slack's mrkdwn (``*bold*``, ``_italic_``); every piece of text has
+``&``, ``<`` and ``>`` escaped as Slack's formatting rules ask, so nothing Tend shows can become
+``<!channel>``, ``<!here>``, a user-group ping or a disguised ``<url|label>`` link. Only the parts a
+card names as such become Slack's own syntax: a ``Mention`` is ``<@U…>``, a ``Place`` ``<#C…>``, a
+``When`` ``<!date^…>`` (shown in the reader's time zone). What could exceed a limit is cut with "…"
+rather than rejected by Slack at send time, never inside an escape or a ``<…>`` token.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from practices.messages import Button, Buttons, Card, Divider, Facts, Fine, Form, FormField, Image, Text
+from practices.messages import (
+    Button,
+    Buttons,
+    Card,
+    Divider,
+    Facts,
+    Fine,
+    Form,
+    FormField,
+    Image,
+    Mention,
+    Place,
+    Said,
+    Text,
+    When,
+    Wording,
+    plain_span,
+    spans,
+)
 
 # Block Kit limits (https://api.slack.com/reference/block-kit).
 MAX_BLOCKS = 50  # per message
@@ -38,10 +61,47 @@ ELLIPSIS = "…"
 
 Blocks = list[dict[str, Any]]
 
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
+_DATE_FORMATS = {"date": "{date_short_pretty}", "time": "{time}", "date_time": "{date_short_pretty} {time}"}
+_OPEN_TOKEN = re.compile(r"(<[^>]*|&[a-z]{0,4})$")  # a cut that would leave "<@U1" or "&am" open
+
 
 def cut(text: str, limit: int) -> str:
     """``text`` within ``limit`` characters, marked with "…" when it had to be shortened."""
     return text if len(text) <= limit else text[: limit - 1] + ELLIPSIS
+
+
+def cut_markup(text: str, limit: int) -> str:
+    """Like ``cut``, for mrkdwn: never ends inside an ``&amp;`` escape or a ``<…>`` token."""
+    if len(text) <= limit:
+        return text
+    return _OPEN_TOKEN.sub("", text[: limit - 1]) + ELLIPSIS
+
+
+def escape(text: str) -> str:
+    """Text shown as it is: Slack's three control characters escaped, as its formatting rules ask."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _span(part: object) -> str:
+    if isinstance(part, str):  # Tend's own words: its *bold* and _italic_ stay, nothing else acts
+        return escape(part)
+    if isinstance(part, Said):
+        return escape(part.text)
+    if isinstance(part, Mention):
+        return f"<@{part.user_id}>" if _USER_ID.fullmatch(part.user_id) else escape(plain_span(part))
+    if isinstance(part, Place):
+        return f"<#{part.place_id}>" if _CHANNEL_ID.fullmatch(part.place_id) else escape(plain_span(part))
+    if isinstance(part, When):
+        stamp = int(part.at.timestamp())
+        return f"<!date^{stamp}^{_DATE_FORMATS[part.show]}|{escape(part.fallback)}>"
+    raise TypeError(f"not a part of a text: {type(part).__name__}")
+
+
+def text_of(wording: Wording) -> str:
+    """A paragraph as Slack mrkdwn: each part drawn by its kind, everything else escaped."""
+    return "".join(_span(part) for part in spans(wording))
 
 
 def plain(text: str, limit: int) -> dict[str, Any]:
@@ -49,7 +109,8 @@ def plain(text: str, limit: int) -> dict[str, Any]:
 
 
 def mrkdwn(text: str, limit: int = MAX_SECTION_TEXT) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": cut(text or " ", limit)}
+    """A mrkdwn object for text already drawn by ``text_of`` (escaped, tokens whole)."""
+    return {"type": "mrkdwn", "text": cut_markup(text or " ", limit)}
 
 
 def _button(button: Button, action_id: str) -> dict[str, Any]:
@@ -80,7 +141,9 @@ def _actions(buttons: tuple[Button, ...]) -> Blocks:
 
 
 def _facts(facts: Facts) -> Blocks:
-    fields = [mrkdwn(f"*{fact.label}*\n{fact.value}", MAX_FIELD_TEXT) for fact in facts.facts]
+    fields = [
+        mrkdwn(f"*{escape(fact.label)}*\n{text_of(fact.value)}", MAX_FIELD_TEXT) for fact in facts.facts
+    ]
     return [
         {"type": "section", "fields": fields[start : start + MAX_FIELDS]}
         for start in range(0, len(fields), MAX_FIELDS)
@@ -90,7 +153,7 @@ def _facts(facts: Facts) -> Blocks:
 def _image(image: Image) -> Blocks:
     if not image.url.startswith(("http://", "https://")) or len(image.url) > MAX_URL:
         # A local file only (Slack needs a public URL): say what it shows instead.
-        return [{"type": "context", "elements": [mrkdwn(f"[{image.alt}]", MAX_CONTEXT_TEXT)]}]
+        return [{"type": "context", "elements": [mrkdwn(escape(f"[{image.alt}]"), MAX_CONTEXT_TEXT)]}]
     return [{"type": "image", "image_url": image.url, "alt_text": cut(image.alt or "image", MAX_ALT_TEXT)}]
 
 
@@ -101,9 +164,9 @@ def card_blocks(card: Card) -> Blocks:
         blocks.append({"type": "header", "text": plain(card.title, MAX_HEADER_TEXT)})
     for block in card.blocks:
         if isinstance(block, Text):
-            blocks.append({"type": "section", "text": mrkdwn(block.text)})
+            blocks.append({"type": "section", "text": mrkdwn(text_of(block.text))})
         elif isinstance(block, Fine):
-            blocks.append({"type": "context", "elements": [mrkdwn(block.text, MAX_CONTEXT_TEXT)]})
+            blocks.append({"type": "context", "elements": [mrkdwn(text_of(block.text), MAX_CONTEXT_TEXT)]})
         elif isinstance(block, Facts):
             blocks += _facts(block)
         elif isinstance(block, Image):
@@ -118,8 +181,10 @@ def card_blocks(card: Card) -> Blocks:
 
 
 def fallback_text(card: Card) -> str:
-    """The plain text Slack shows in notifications and where blocks cannot be drawn."""
-    return cut(card.fallback or card.title or " ", MAX_FALLBACK)
+    """The text Slack shows in notifications and where blocks cannot be drawn: mrkdwn too, so it is
+    escaped like the blocks and names people with the same mentions (read as names, not ids)."""
+    lines = [escape(card.title)] + [text_of(block.text) for block in card.blocks if isinstance(block, Text)]
+    return cut_markup("\n".join(line for line in lines if line) or " ", MAX_FALLBACK)
 
 
 def _element(field: FormField) -> dict[str, Any]:

@@ -9,6 +9,7 @@ their own (the App Home view, a modal's field errors) are built here too.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from collections.abc import Mapping
@@ -32,6 +33,10 @@ COMMANDS = {"/kudos": "kudos", "/tend": "tend"}
 
 # Slack escapes a mention as <@U123> or <@U123|name> (also <@W...> on Enterprise Grid).
 _MENTION = re.compile(r"<@(?P<uid>[UW][A-Z0-9]+)(?:\|(?P<name>[^<>]*))?>")
+# Anything Slack wraps in <...> in message text: mentions, channels, special mentions, links.
+_SLACK_TOKEN = re.compile(r"<([^<>]*)>")
+_KEPT = re.compile(r"(?:@[UW]|#[CG])[A-Z0-9]+(?:\|[^<>]*)?")  # people and channels: grammar tokens
+_FORGED = re.compile(r"<(?=[@#])")  # typed "<@U1>" (it arrives as &lt;@U1&gt;) is no mention
 # Two buttons with the same action in one actions block need distinct action ids: "kudos.open~1".
 _DUPLICATE_SUFFIX = re.compile(r"~\d+$")
 
@@ -46,6 +51,45 @@ def event_id(kind: str, body: Mapping[str, Any]) -> str:
         return f"{kind}:{trigger}"
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
     return f"{kind}:{digest[:32]}"
+
+
+def _as_typed(escaped: str) -> str:
+    """Slack-escaped text between tokens, back to what was typed; no forged mention token survives."""
+    return _FORGED.sub("", html.unescape(escaped))
+
+
+def _token_text(token: str) -> str:
+    """One ``<...>`` as words: ``<!channel>`` → ``@channel``, a group → its handle, a link → its label
+    and address, a date → its fallback. Nothing Tend later shows can ping or hide a link."""
+    target, _, label = token.partition("|")
+    label = _as_typed(label)
+    if target.startswith("!"):
+        word = target[1:].split("^", 1)[0]
+        if word in ("subteam", "date"):
+            return label or ("@group" if word == "subteam" else "")
+        return label or f"@{word}"
+    target = _as_typed(target)
+    if not label or label == target or target.endswith(f":{label}") or target.endswith(f"/{label}"):
+        return target.removeprefix("mailto:")
+    return f"{label} ({target})"
+
+
+def typed_text(text: str) -> str:
+    """A command's text as Slack sends it (escaped, special mentions and links as ``<...>`` tokens) →
+    what the person typed, with real mentions of people and channels kept as grammar tokens.
+
+    ``thanks <!channel> <https://evil.example/login|Slack login> &lt;b&gt;`` →
+    ``thanks @channel Slack login (https://evil.example/login) <b>``: Tend stores and shows words, and
+    each adapter escapes them for its platform; only the platform's own mentions stay mentions."""
+    out: list[str] = []
+    last = 0
+    for match in _SLACK_TOKEN.finditer(text):
+        out.append(_as_typed(text[last : match.start()]))
+        last = match.end()
+        token = match[1]
+        out.append(f"<{token}>" if _KEPT.fullmatch(token) else _token_text(token))
+    out.append(_as_typed(text[last:]))
+    return "".join(out)
 
 
 def split_mentions(text: str) -> tuple[str, tuple[PersonRef, ...]]:
@@ -77,7 +121,7 @@ def command_event(body: Mapping[str, Any]) -> CommandReceived | None:
         place_id=channel_id,
         is_direct=_is_direct(channel_id, body.get("channel_name")),
     )
-    text, mentions = split_mentions(str(body.get("text", "")))
+    text, mentions = split_mentions(typed_text(str(body.get("text", ""))))
     return CommandReceived(
         origin=origin,
         command=command,  # type: ignore[arg-type]

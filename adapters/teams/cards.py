@@ -8,16 +8,45 @@ key, ``"tend"`` (``adapters/teams/translate.py`` reads it back):
 - a button: ``{"tend": {"kind": KIND_CLICK, "action": <Button.action>, "value": <Button.value>}}``
 - a form:   ``{"tend": {"kind": KIND_FORM, "form_id": <Form.form_id>, "state": <Form.state>}}``; Teams
   puts each input's value beside it, keyed by the input id, which is the field's name.
+
+Text: a TextBlock reads Markdown, so what a person typed (``Said``) has every character Markdown could
+read as syntax escaped (a ``[login](https://evil)`` stays text, not a link); Tend's own ``*bold*``
+becomes ``**bold**``. People in a card body are their names in bold (a card cannot carry mention
+entities under the 1.5 schema); a ``When`` uses Teams' ``{{DATE()}}``/``{{TIME()}}`` so each reader
+sees their own time zone. Real mentions go on the message: ``split_lead`` moves a card's title and
+its first paragraph that names people into the message text (XML text format: HTML-escaped, so
+neither Markdown nor tags act) as ``<at>Name</at>`` with a mention entity each, which notifies them.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
+from dataclasses import replace
+from datetime import UTC
 from pathlib import PurePath
 from typing import Any
 
-from practices.messages import Button, Buttons, Card, Divider, Facts, Fine, Form, FormField, Image, Text
+from practices.messages import (
+    Button,
+    Buttons,
+    Card,
+    Divider,
+    Facts,
+    Fine,
+    Form,
+    FormField,
+    Image,
+    Mention,
+    Place,
+    Said,
+    Text,
+    When,
+    Wording,
+    plain_span,
+    spans,
+)
 
 SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
@@ -48,8 +77,21 @@ IMAGE_MISSING = "[{alt}]"
 
 Element = dict[str, Any]
 
+SOMEONE = "someone"
+A_CHANNEL = "a channel"
+XML = "xml"  # the message text format whose only markup is tags, all of which Tend writes itself
+CHANNEL_ID_PREFIX = "19:"  # a Teams conversation id, never shown and never mentioned (it would ping all)
+
 # Slack-style *bold* (what practices write) → Markdown **bold**; _italic_ is the same in both.
 _BOLD = re.compile(r"(?<![\w*\\])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
+_ITALIC = re.compile(r"(?<![\w_\\])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
+# What the Markdown of a TextBlock could read as syntax: emphasis, links, code, strike, autolinks,
+# template expressions ({{DATE()}}), and the escape itself; lists only at the start of a line.
+_MARKDOWN = re.compile(r"([\\`*_\[\]~<>{}])")
+_LIST = re.compile(r"^([ \t]*)([-+]|[0-9]+[.)])", re.MULTILINE)
+_LINK = re.compile(r"\]\s*\(")
+_WHEN = {"date": "{{{{DATE({0}, SHORT)}}}}", "time": "{{{{TIME({0})}}}}",
+         "date_time": "{{{{DATE({0}, SHORT)}}}} {{{{TIME({0})}}}}"}  # fmt: skip
 
 
 def cut(text: str, limit: int) -> str:
@@ -58,8 +100,95 @@ def cut(text: str, limit: int) -> str:
 
 
 def markdown(text: str) -> str:
-    """The card's ``*bold*`` / ``_italic_`` as the Markdown subset TextBlocks render."""
-    return _BOLD.sub(r"**\1**", text)
+    """The card's ``*bold*`` / ``_italic_`` as the Markdown subset TextBlocks render; Tend never writes
+    a link, so a ``](`` is broken up wherever it comes from."""
+    return _LINK.sub("]\u200b(", _BOLD.sub(r"**\1**", text))
+
+
+def escape_markdown(text: str) -> str:
+    """Text shown as typed in a TextBlock: nothing in it is read as Markdown (no link, no emphasis)."""
+    escaped = _MARKDOWN.sub(r"\\\1", text)
+    escaped = _LIST.sub(lambda found: found[1] + found[2][:-1] + "\\" + found[2][-1], escaped)
+    return escaped.replace("\\](", "\\]\u200b(").replace("\\]\\(", "\\]\u200b\\(")
+
+
+def _stamp(when: When) -> str:
+    return when.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _card_span(part: object) -> str:
+    if isinstance(part, str):
+        return markdown(part)
+    if isinstance(part, Said):
+        return escape_markdown(part.text)
+    if isinstance(part, Mention):
+        return f"**{escape_markdown(part.name or SOMEONE)}**"
+    if isinstance(part, Place):
+        return f"**{escape_markdown(part.name)}**" if part.name else A_CHANNEL
+    if isinstance(part, When):
+        return _WHEN[part.show].format(_stamp(part))
+    raise TypeError(f"not a part of a text: {type(part).__name__}")
+
+
+def card_text(wording: Wording) -> str:
+    """A paragraph as TextBlock Markdown: each part drawn by its kind, what people typed escaped."""
+    return "".join(_card_span(part) for part in spans(wording))
+
+
+def _mentionable(part: Mention) -> bool:
+    return bool(part.user_id) and not part.user_id.startswith(CHANNEL_ID_PREFIX)
+
+
+def _xml_tend(text: str) -> str:
+    escaped = html.escape(text, quote=False)
+    return _ITALIC.sub(r"<i>\1</i>", _BOLD.sub(r"<b>\1</b>", escaped)).replace("\n", "<br>")
+
+
+def message_text(wording: Wording) -> tuple[str, list[dict[str, Any]]]:
+    """A paragraph as message text (XML format) and the mention entity of each person it names."""
+    out: list[str] = []
+    entities: list[dict[str, Any]] = []
+    for part in spans(wording):
+        if isinstance(part, str):
+            out.append(_xml_tend(part))
+        elif isinstance(part, Mention) and _mentionable(part):
+            tag = f"<at>{html.escape(part.name or SOMEONE, quote=False)}</at>"
+            out.append(tag)
+            entities.append(
+                {"type": "mention", "text": tag, "mentioned": {"id": part.user_id, "name": part.name}}
+            )
+        elif isinstance(part, Mention | Said):  # no Markdown in XML text; a link stays broken anyway
+            shown = _LINK.sub("]\u200b(", html.escape(plain_span(part), quote=False))
+            out.append(shown.replace("\n", "<br>"))
+        elif isinstance(part, Place):
+            out.append(f"<b>{html.escape(part.name, quote=False)}</b>" if part.name else A_CHANNEL)
+        else:
+            out.append(html.escape(plain_span(part), quote=False))
+    return "".join(out), entities
+
+
+def split_lead(card: Card) -> tuple[Card | None, dict[str, Any]]:
+    """The card's title and first paragraph naming people, moved to the message with real mentions.
+
+    Returns what stays on the card (None when nothing does) and the message's ``text``, ``textFormat``
+    and ``entities``; a card that names nobody stays whole, with no message text."""
+    lead = next(
+        (
+            block
+            for block in card.blocks
+            if isinstance(block, Text)
+            and any(_mentionable(m) for m in spans(block.text) if isinstance(m, Mention))
+        ),
+        None,
+    )
+    if lead is None:
+        return card, {}
+    text, entities = message_text(lead.text)
+    if card.title:
+        text = f"<b>{html.escape(card.title, quote=False)}</b><br>{text}"
+    rest = tuple(block for block in card.blocks if block is not lead)
+    fields: dict[str, Any] = {"text": text, "textFormat": XML, "entities": entities}
+    return (replace(card, title="", blocks=rest) if rest else None), fields
 
 
 def size_of(content: Any) -> int:
@@ -72,7 +201,8 @@ def text_block(text: str, **style: Any) -> Element:
 
 
 def heading(title: str) -> Element:
-    return text_block(cut(title, MAX_TITLE), size="large", weight="bolder", style="heading")
+    """A title: Tend's words, which may carry a person's name, shown as plain text."""
+    return text_block(escape_markdown(cut(title, MAX_TITLE)), size="large", weight="bolder", style="heading")
 
 
 def _button(button: Button) -> Element:
@@ -133,11 +263,11 @@ def _elements(card: Card, public_url: str | None) -> list[Element]:
     for block in card.blocks:
         made: list[Element] = []
         if isinstance(block, Text):
-            made = [text_block(markdown(block.text))]
+            made = [text_block(card_text(block.text))]
         elif isinstance(block, Fine):
-            made = [text_block(markdown(block.text), size="small", isSubtle=True, spacing="small")]
+            made = [text_block(card_text(block.text), size="small", isSubtle=True, spacing="small")]
         elif isinstance(block, Facts):
-            facts = [{"title": fact.label, "value": markdown(fact.value)} for fact in block.facts]
+            facts = [{"title": fact.label, "value": card_text(fact.value)} for fact in block.facts]
             made = [{"type": "FactSet", "facts": facts}] if facts else []
         elif isinstance(block, Image):
             made = [_image(block, public_url)]
@@ -193,7 +323,7 @@ def _shell(fallback: str) -> Element:
 
 def adaptive_card(card: Card, public_url: str | None = None) -> dict[str, Any]:
     """A neutral card as an Adaptive Card 1.5; ``public_url`` lets local charts be shown as images."""
-    shell = _shell(card.fallback)
+    shell = _shell(card.plain)
     return {**shell, "body": _fit(_elements(card, public_url), shell)}
 
 

@@ -28,13 +28,14 @@ from botbuilder.schema import (
     ConversationAccount,
     ConversationParameters,
     ConversationReference,
+    Mention,
 )
-from botframework.connector.aio import ConnectorClient
 from botbuilder.schema.teams import TeamsChannelAccount
+from botframework.connector.aio import ConnectorClient
 from msrest.exceptions import ClientRequestError, HttpOperationError
 from urllib3.util.retry import Retry
 
-from adapters.teams.cards import adaptive_card, card_attachment
+from adapters.teams.cards import adaptive_card, card_attachment, split_lead
 from bot.addresses import PERSON, PLACE, Addresses
 from bot.chart_links import signed_url
 from bot.clock import Clock, SystemClock
@@ -73,9 +74,24 @@ def no_sdk_retries(context: TurnContext) -> ConnectorClient | None:
 
 
 def message(content: dict[str, Any], text: str | None = None) -> Activity:
-    """A message activity carrying one Adaptive Card (or plain text when ``content`` is empty)."""
-    attachments = [Attachment(content_type=a["contentType"], content=a["content"]) for a in [content] if a]
-    return Activity(type=ActivityTypes.message, text=text, attachments=attachments or None)
+    """A message activity: the Adaptive Card ``content`` holds, if any, and the text, text format and
+    mention entities ``payload`` puts beside it (``text`` alone for a plain answer)."""
+    attachments = (
+        [Attachment(content_type=content["contentType"], content=content["content"])]
+        if content.get("content")
+        else None
+    )
+    mentions = [
+        Mention(mentioned=ChannelAccount(**entity["mentioned"]), text=entity["text"], type="mention")
+        for entity in content.get("entities") or ()
+    ]
+    return Activity(
+        type=ActivityTypes.message,
+        text=content.get("text", text),
+        text_format=content.get("textFormat"),
+        attachments=attachments,
+        entities=mentions or None,
+    )
 
 
 def _error_code(error: HttpOperationError) -> str:
@@ -139,14 +155,14 @@ class TeamsSender:
     # --- the port ------------------------------------------------------------------------------------
 
     async def post(self, workspace_external_id: str, place_id: str, card: Card) -> str:
-        return await self.post_content(workspace_external_id, place_id, self.content(card))
+        return await self.post_content(workspace_external_id, place_id, self.payload(card))
 
     async def direct(self, workspace_external_id: str, user_id: str, card: Card) -> str:
-        return await self.direct_content(workspace_external_id, user_id, self.content(card))
+        return await self.direct_content(workspace_external_id, user_id, self.payload(card))
 
     async def update(self, workspace_external_id: str, place_id: str, message_ref: str, card: Card) -> None:
         reference = await self._reference(workspace_external_id, PLACE, place_id)
-        activity = message(self.content(card))
+        activity = message(self.payload(card))
         activity.id = message_ref
 
         async def replace(context: TurnContext) -> None:
@@ -154,6 +170,12 @@ class TeamsSender:
             await context.update_activity(activity)
 
         await self._continue(reference, replace, "update")
+
+    def payload(self, card: Card) -> dict[str, Any]:
+        """What a sent card becomes: the people it is about mentioned for real in the message text
+        (``cards.split_lead``), the rest of it as the card; a card naming nobody is all card."""
+        rest, fields = split_lead(card)
+        return {**(self.content(rest) if rest is not None else {}), **fields}
 
     # --- what the adapter also uses ------------------------------------------------------------------
 
