@@ -4,6 +4,7 @@ python app.py            serve Slack/Teams when their credentials are set, else 
 python app.py serve      HTTP only (probes, metrics, platform endpoints)
 python app.py console    the local console only
 python app.py migrate    upgrade the database and exit
+python app.py rotate-key re-seal stored secrets under TEND_SECRET_KEY (old key in TEND_PREVIOUS_SECRET_KEYS)
 python app.py teams-package [--out tend-teams.zip]   build the Teams app package (needs MICROSOFT_APP_ID)
 """
 
@@ -222,7 +223,7 @@ def main(argv: list[str]) -> int:
         from adapters.teams.package import package_command
 
         return package_command(argv[2:])
-    if mode not in ("auto", "serve", "console", "migrate"):
+    if mode not in ("auto", "serve", "console", "migrate", "rotate-key"):
         print(f"Unknown command {mode!r}.\n{USAGE}", file=sys.stderr)
         return 2
     setup_logging("WARNING")  # so warnings about the settings themselves are formatted too
@@ -236,6 +237,11 @@ def main(argv: list[str]) -> int:
     # In the console, log lines would bury the conversation: only warnings go to stderr there.
     level = "WARNING" if mode == "console" else settings.tend_log_level
     setup_logging(level, secrets=settings.secret_values())
+    if mode == "rotate-key":  # every sealed value and platform credential, under the current key
+        from adapters.slack.oauth import reseal_credentials
+        from bot.key_rotation import rotate_key_command
+
+        return rotate_key_command(settings, {"slack credentials": reseal_credentials})
     if mode == "serve" and settings.secret_key is None:
         print(f"Tend cannot start: {NO_SECRET_KEY}", file=sys.stderr)
         return 2

@@ -1,9 +1,12 @@
 """Tend's configuration, read once at start-up from the environment and ``.env``.
 
 Every setting is named by its environment variable (see ``.env.example``). Secrets are ``SecretStr``
-and the database password is masked, so printing or logging the settings never shows a credential.
+and the passwords in URLs are masked, so printing or logging the settings never shows a credential.
 ``load_settings`` is the one entry point: it turns every problem into one ``SettingsError`` that names
-each bad variable in plain words, and refuses half-configured platforms (security fails closed).
+each bad variable in plain words, and refuses half-configured platforms (security fails closed). An
+error quotes what was given only for settings that cannot hold a secret (``ECHOED``): a URL, a token
+or a key is never repeated back, not even masked, since a mistyped one hides its password from the
+masking (``user:password@host`` without a scheme).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pydantic_settings import (
 
 from bot.errors import SettingsError
 from practices.index_maths import COMPONENTS, DEFAULT_WEIGHTS
-from practices.sealing import MIN_SECRET_LENGTH, key_from_text
+from practices.sealing import MIN_SECRET_LENGTH, Keyring, key_from_text
 
 logger = logging.getLogger("tend.settings")
 
@@ -44,12 +47,15 @@ _RULES: dict[str, str] = {
     "teams_login_url": "must be an http:// or https:// URL",
     "host": "must be a host name or IP address to listen on",
     "port": "must be a whole number between 1 and 65535",
-    "tend_public_url": "must be the http:// or https:// base URL where Slack and Teams reach Tend",
+    "tend_public_url": "must be the http:// or https:// base URL where Slack and Teams reach Tend, "
+    "with no user name, password, query or fragment",
     "tend_min_group_size": f"must be a whole number; values below {PRIVACY_FLOOR} are raised to it",
     "tend_log_level": "must be one of " + ", ".join(LOG_LEVELS),
     "tend_dev_insecure": "must be true or false",
     "tend_support_reply_hours": "must be a whole number of hours, at least 1",
     "tend_secret_key": "must be at least 32 characters (generate one with: openssl rand -base64 32)",
+    "tend_previous_secret_keys": "must be keys of at least 32 characters each, separated by commas "
+    "(the keys used before TEND_SECRET_KEY; see docs/operations.md, rotating the key)",
     "tend_index_weights": "must be name=weight pairs separated by commas, names from "
     + ", ".join(COMPONENTS)
     + ", weights 0 or more, at least one above 0 (e.g. supportive=0.3,contagion=0.2)",
@@ -109,6 +115,20 @@ def _database_password(url: str) -> str | None:
     return next((value for key, value in parse_qsl(parts.query) if key == "password" and value), None)
 
 
+# Settings holding a URL besides DATABASE_URL: a password in one is masked in reprs and in logs.
+URL_FIELDS = (
+    "slack_api_url",
+    "teams_openid_metadata_url",
+    "teams_token_issuer",
+    "teams_login_url",
+    "tend_public_url",
+)
+
+
+def _split_keys(text: str) -> list[str]:
+    return [key.strip() for key in text.split(",") if key.strip()]
+
+
 def _http_url(value: str | None) -> str | None:
     if value is None:
         return None
@@ -157,8 +177,11 @@ class Settings(BaseSettings):
     tend_public_url: str | None = None  # https base URL clients reach Tend at; Teams cards link charts here
 
     # Privacy
-    # Keys everything an anonymous flow keeps (voter keys, relay routing); never stored in the database.
+    # Keys everything an anonymous flow keeps (voter keys, relay routing) and seals stored platform
+    # tokens; never stored in the database.
     tend_secret_key: SecretStr | None = None
+    # Keys used before TEND_SECRET_KEY, comma-separated: they still open what they sealed, never seal.
+    tend_previous_secret_keys: SecretStr | None = None
     tend_min_group_size: int = 5
     tend_support_reply_hours: int = Field(default=48, ge=1)
     tend_index_weights: str = ""  # overrides of the index weights; the rest keep their defaults
@@ -207,7 +230,8 @@ class Settings(BaseSettings):
         url = _http_url(value)
         if url is None:
             return None
-        if urlsplit(url).query or urlsplit(url).fragment:
+        parts = urlsplit(url)
+        if parts.query or parts.fragment or "@" in parts.netloc:
             raise ValueError(_RULES["tend_public_url"])
         return url.rstrip("/")  # callers append "/charts/..."
 
@@ -224,6 +248,16 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value().strip()) < MIN_SECRET_LENGTH:
             raise ValueError(_RULES["tend_secret_key"])
         return SecretStr(value.get_secret_value().strip()) if value is not None else None
+
+    @field_validator("tend_previous_secret_keys")
+    @classmethod
+    def _previous_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        keys = _split_keys(value.get_secret_value())
+        if not keys or any(len(key) < MIN_SECRET_LENGTH for key in keys):
+            raise ValueError(_RULES["tend_previous_secret_keys"])
+        return SecretStr(",".join(keys))
 
     @field_validator("microsoft_app_type", mode="before")
     @classmethod
@@ -253,13 +287,14 @@ class Settings(BaseSettings):
             raise ValueError("\n".join(problems))
         return self
 
-    @field_serializer("database_url")
-    def _serialize_database_url(self, value: str) -> str:
-        return mask_database_url(value)
+    @field_serializer("database_url", *URL_FIELDS)
+    def _serialize_url(self, value: str | None) -> str | None:
+        return mask_database_url(value) if value is not None else None
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():
-            yield name, (self.masked_database_url if name == "database_url" else value)
+            masked = name in ("database_url", *URL_FIELDS) and isinstance(value, str)
+            yield name, (mask_database_url(value) if masked else value)
 
     @property
     def masked_database_url(self) -> str:
@@ -292,10 +327,18 @@ class Settings(BaseSettings):
         return parse_index_weights(self.tend_index_weights)
 
     @property
-    def secret_key(self) -> bytes | None:
-        """``TEND_SECRET_KEY`` as bytes; None when unset (only the console may then make its own)."""
+    def secret_key(self) -> Keyring | None:
+        """``TEND_SECRET_KEY`` as bytes, with ``TEND_PREVIOUS_SECRET_KEYS`` beside it (they still open
+        what they sealed); None when unset (only the console may then make its own)."""
         key = self.tend_secret_key
-        return key_from_text(key.get_secret_value()) if key is not None else None
+        if key is None:
+            return None
+        return Keyring(key_from_text(key.get_secret_value()), self.previous_secret_keys)
+
+    @property
+    def previous_secret_keys(self) -> list[bytes]:
+        given = self.tend_previous_secret_keys
+        return [key_from_text(key) for key in _split_keys(given.get_secret_value())] if given else []
 
     @property
     def min_group_size(self) -> int:
@@ -316,9 +359,12 @@ class Settings(BaseSettings):
             )
             if secret is not None and secret.get_secret_value()
         ]
-        password = _database_password(self.database_url)
-        if password:
-            values.append(password)
+        if self.tend_previous_secret_keys is not None:
+            values.extend(_split_keys(self.tend_previous_secret_keys.get_secret_value()))
+        for url in (self.database_url, *(getattr(self, name) for name in URL_FIELDS)):
+            password = _database_password(url) if url else None
+            if password:
+                values.append(password)
         return tuple(values)
 
 
@@ -375,22 +421,27 @@ def _teams_problems(settings: Settings) -> list[str]:
     return problems
 
 
-_SECRET_FIELDS = frozenset(
+# The only settings whose given value an error repeats: none of them can hold a credential. Every other
+# one (tokens, keys, passwords, and every URL, whose user info or query may carry a password, or whose
+# mistyped form hides it from any masking) is named and described, never quoted.
+ECHOED = frozenset(
     {
-        "slack_bot_token",
-        "slack_signing_secret",
-        "slack_client_secret",
-        "slack_app_token",
-        "microsoft_app_password",
-        "tend_secret_key",
+        "port",
+        "host",
+        "microsoft_app_type",
+        "tend_min_group_size",
+        "tend_support_reply_hours",
+        "tend_log_level",
+        "tend_dev_insecure",
+        "tend_index_weights",
     }
 )
 
 
 def _shown_input(field: str, value: Any) -> str:
-    if field in _SECRET_FIELDS:
+    if field not in ECHOED:
         return ""
-    text = mask_database_url(str(value)) if field == "database_url" else str(value)
+    text = str(value)
     if len(text) > 60:
         text = text[:57] + "..."
     return f" (got {text!r})"
@@ -418,8 +469,7 @@ def load_settings(env: Mapping[str, str] | None = None, env_file: str | None = "
     except ValidationError as exc:
         problems = _describe(exc)
         raise SettingsError(
-            "fix these settings (environment or .env):\n"
-            + "\n".join(f"  {problem}" for problem in problems)
+            "fix these settings (environment or .env):\n" + "\n".join(f"  {problem}" for problem in problems)
         ) from None
     finally:
         _explicit_environ.reset(token)

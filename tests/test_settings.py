@@ -97,6 +97,8 @@ def test_defaults() -> None:
         ({"TEND_SUPPORT_REPLY_HOURS": "24"}, "tend_support_reply_hours", 24),
         ({"TEND_INDEX_WEIGHTS": "mood=0.5"}, "tend_index_weights", "mood=0.5"),
         ({"TEND_SECRET_KEY": "k" * 32}, "tend_secret_key", "k" * 32),
+        ({"TEND_PREVIOUS_SECRET_KEYS": "p" * 32 + ", " + "q" * 32}, "tend_previous_secret_keys",
+         "p" * 32 + "," + "q" * 32),
     ],
 )
 def test_each_variable_is_read(extra_env: dict[str, str], attribute: str, expected: object) -> None:

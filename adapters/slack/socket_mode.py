@@ -69,9 +69,7 @@ async def start_socket_mode(
         raise SettingsError(
             f"SLACK_API_URL: could not reach Slack to open Socket Mode ({type(error).__name__})"
         ) from None
-    handler = AsyncSocketModeHandler(
-        bolt_app, app_token, logger=sdk_logger("socket"), web_client=web_client
-    )
+    handler = AsyncSocketModeHandler(bolt_app, app_token, logger=sdk_logger("socket"), web_client=web_client)
     handler.client.wss_uri = str(opened["url"])  # connect() uses it instead of asking again
     try:
         await asyncio.wait_for(handler.connect_async(), connect_within)
