@@ -28,8 +28,14 @@ from practices.messages import (
     Facts,
     Fine,
     Outcome,
+    Place,
     Reply,
+    Rich,
+    Said,
     Text,
+    compose,
+    joined,
+    plain,
 )
 from practices.preferences import describe_days
 from practices.rituals import options_of
@@ -342,8 +348,21 @@ def _chunks(text: str, size: int = JSON_CHUNK) -> list[str]:
     return pieces
 
 
-def _section(heading: str, lines: list[str]) -> list[Block]:
-    return [Text(piece) for piece in _chunks("\n".join([heading, *(lines or [NONE])]))]
+def _section(heading: str, lines: list[Rich | str]) -> list[Block]:
+    """A heading and its lines, in as few paragraphs as the platforms' per-section limits allow."""
+    rows: list[Rich | str] = [heading, *(lines or [NONE])]
+    blocks: list[Block] = []
+    current: list[Rich | str] = []
+    size = 0
+    for row in rows:
+        length = len(plain(row)) + 1
+        if current and size + length > JSON_CHUNK:
+            blocks.append(Text(joined(current, "\n", "\n")))
+            current, size = [], 0
+        current.append(row)
+        size += length
+    blocks.append(Text(joined(current, "\n", "\n")))
+    return blocks
 
 
 def export_card(found: Gathered, now: datetime, platform: str, *, copy_sent: bool = False) -> Card:
@@ -358,12 +377,12 @@ def export_card(found: Gathered, now: datetime, platform: str, *, copy_sent: boo
     def when(moment: datetime) -> str:
         return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
-    def where(channel: str | None) -> str:
-        return f"#{channel}" if channel else NO_CHANNEL
+    def where(channel: str | None) -> Place | str:
+        return Place(channel) if channel else NO_CHANNEL
 
     profile = Facts(
         (
-            Fact("Name", member.display_name),
+            Fact("Name", (Said(member.display_name),)),
             Fact("User id", member.platform_user_id),
             Fact("Time zone", member.time_zone),
             Fact(
@@ -384,16 +403,17 @@ def export_card(found: Gathered, now: datetime, platform: str, *, copy_sent: boo
     ]
     blocks += _section(
         TEAMS,
-        [TEAM_LINE.format(name=t.name, manager=MANAGER_MARK if m else "") for t, m in found.teams],
+        [compose(TEAM_LINE, name=Said(t.name), manager=MANAGER_MARK if m else "") for t, m in found.teams],
     )
     blocks += _section(
         GIVEN,
         [
-            GIVEN_LINE.format(
+            compose(
+                GIVEN_LINE,
                 when=when(row.created_at),
                 where=where(row.channel_id),
-                other=found.name(row.receiver_member_id),
-                text=row.text,
+                other=Said(found.name(row.receiver_member_id)),
+                text=Said(row.text),
             )
             for row in found.given
         ],
@@ -401,11 +421,12 @@ def export_card(found: Gathered, now: datetime, platform: str, *, copy_sent: boo
     blocks += _section(
         RECEIVED,
         [
-            RECEIVED_LINE.format(
+            compose(
+                RECEIVED_LINE,
                 when=when(row.created_at),
                 where=where(row.channel_id),
-                other=found.name(row.giver_member_id),
-                text=row.text,
+                other=Said(found.name(row.giver_member_id)),
+                text=Said(row.text),
             )
             for row in found.received
         ],
@@ -413,10 +434,11 @@ def export_card(found: Gathered, now: datetime, platform: str, *, copy_sent: boo
     blocks += _section(
         PAIRS,
         [
-            PAIR_LINE.format(
-                id=pair.ritual.id,
+            compose(
+                PAIR_LINE,
+                id=pair.ritual.id or 0,
                 role=pair.role,
-                other=found.name(pair.other_id),
+                other=Said(found.name(pair.other_id)),
                 schedule=_schedule(pair.ritual),
                 zone=pair.ritual.time_zone,
                 paused=PAUSED if pair.ritual.paused else "",
@@ -427,10 +449,11 @@ def export_card(found: Gathered, now: datetime, platform: str, *, copy_sent: boo
     blocks += _section(
         CREATED,
         [
-            RITUAL_LINE.format(
-                id=ritual.id,
+            compose(
+                RITUAL_LINE,
+                id=ritual.id or 0,
                 kind=ritual.kind,
-                where=f"#{ritual.place_id}" if ritual.place_id else PRIVATE,
+                where=Place(ritual.place_id) if ritual.place_id else PRIVATE,
                 schedule=_schedule(ritual),
                 zone=ritual.time_zone,
                 paused=PAUSED if ritual.paused else "",
@@ -450,7 +473,7 @@ def export_card(found: Gathered, now: datetime, platform: str, *, copy_sent: boo
     blocks.append(Text(NOT_INCLUDED))
     blocks.append(Text(JSON_HEADER))
     copy = json.dumps(export_data(found, now, platform), indent=2, ensure_ascii=False)
-    blocks += [Text(piece) for piece in _chunks(copy)]
+    blocks += [Text((Said(piece),)) for piece in _chunks(copy)]  # the stored words, shown as stored
     blocks.append(Fine(EXPORT_FINE))
     return Card(title=EXPORT_TITLE, blocks=tuple(blocks))
 

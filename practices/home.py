@@ -13,7 +13,25 @@ from zoneinfo import ZoneInfo
 from practices import preferences, shoutouts, stress_reports
 from practices.context import PracticeContext
 from practices.hours import WorkingHours
-from practices.messages import Block, Button, Buttons, Card, Divider, Fine, Outcome, Reply, Text
+from practices.messages import (
+    Block,
+    Button,
+    Buttons,
+    Card,
+    Divider,
+    Fine,
+    Mention,
+    Outcome,
+    Reply,
+    Rich,
+    Said,
+    Span,
+    Text,
+    When,
+    compose,
+    joined,
+    words,
+)
 from practices.rituals import lead_of, options_of
 from storage import one_on_ones as pairs_store
 from storage import shoutouts as shoutouts_store
@@ -28,10 +46,10 @@ MAX_ONE_ON_ONES = 3
 TITLE = "Your Tend"
 GREETING = "Hi {name}. This page is only yours: nobody else sees it."
 THANKS_HEADING = "*Thanks you received lately*"
-THANKS_LINE = "• {when}, *@{giver}*: {text}"
+THANKS_LINE = "• {when}, {giver}: {text}"
 THANKS_NONE = "No shout-outs in the last 30 days yet. They will show up here when someone thanks you."
 ONE_ON_ONES_HEADING = "*Your next 1:1s*"
-ONE_ON_ONE_LINE = "• {when} with *@{report}*"
+ONE_ON_ONE_LINE = "• {when} with {report}"
 SETTINGS_HEADING = "*Your settings*"
 SOMEONE = "someone"
 KUDOS_BUTTON = "Send a shout-out"
@@ -50,30 +68,37 @@ def _day(moment: datetime, time_zone: str) -> str:
     return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b")
 
 
+def _person(member: Member | None) -> Span:
+    return Mention(member.platform_user_id, member.display_name) if member is not None else SOMEONE
+
+
+def _paragraph(heading: str, lines: list[Rich]) -> Text:
+    return Text(joined([heading, *lines], "\n", "\n"))
+
+
 def _member_id(options: dict[str, object], key: str) -> int | None:
     value = options.get(key)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 async def _thanks(ctx: PracticeContext) -> list[Block]:
-    rows = await shoutouts_store.received_recently(
-        ctx.session, ctx.actor_id, ctx.now - RECENT, MAX_SHOUTOUTS
-    )
+    rows = await shoutouts_store.received_recently(ctx.session, ctx.actor_id, ctx.now - RECENT, MAX_SHOUTOUTS)
     if not rows:
         return [Text(THANKS_HEADING + "\n" + THANKS_NONE)]
     givers = {row.giver_member_id for row in rows if row.giver_member_id is not None}
     names = {member.id: member for member in await members_by_ids(ctx.session, givers)}
+    mentioned = await shoutouts.names_for(ctx.session, ctx.workspace_id, [row.text for row in rows])
     lines = []
     for row in rows:
-        giver = names.get(row.giver_member_id)
         lines.append(
-            THANKS_LINE.format(
-                when=_day(row.created_at, ctx.actor.time_zone),
-                giver=giver.display_name if giver else SOMEONE,
-                text=row.text,
+            compose(
+                THANKS_LINE,
+                when=When(row.created_at, _day(row.created_at, ctx.actor.time_zone), "date"),
+                giver=_person(names.get(row.giver_member_id)),
+                text=words(row.text, mentioned),
             )
         )
-    return [Text(THANKS_HEADING + "\n" + "\n".join(lines))]
+    return [_paragraph(THANKS_HEADING, lines)]
 
 
 async def _next_one_on_ones(ctx: PracticeContext) -> list[Block]:
@@ -91,17 +116,18 @@ async def _next_one_on_ones(ctx: PracticeContext) -> list[Block]:
     reports = {r for _, _, r in soonest if r is not None}
     people: dict[int | None, Member] = {m.id: m for m in await members_by_ids(ctx.session, reports)}
     lines = [
-        ONE_ON_ONE_LINE.format(
-            when=_local(meeting, ctx.actor.time_zone),
-            report=people[report].display_name if report in people else SOMEONE,
+        compose(
+            ONE_ON_ONE_LINE,
+            when=When(meeting, _local(meeting, ctx.actor.time_zone)),
+            report=_person(people.get(report)),
         )
         for meeting, _, report in soonest
     ]
-    return [Text(ONE_ON_ONES_HEADING + "\n" + "\n".join(lines))]
+    return [_paragraph(ONE_ON_ONES_HEADING, lines)]
 
 
 async def home_card(ctx: PracticeContext) -> Card:
-    blocks: list[Block] = [Text(GREETING.format(name=ctx.actor.display_name)), Divider()]
+    blocks: list[Block] = [Text(compose(GREETING, name=Said(ctx.actor.display_name))), Divider()]
     blocks += await _thanks(ctx)
     blocks += await _next_one_on_ones(ctx)
     blocks += [

@@ -45,10 +45,16 @@ from practices.messages import (
     Fine,
     Form,
     FormField,
+    Mention,
     OpenForm,
     Outcome,
     Reply,
+    Said,
+    Span,
     Text,
+    When,
+    compose,
+    joined,
     text_card,
 )
 from practices.questions import Question, load_feedback_template, load_questions, next_question
@@ -88,19 +94,19 @@ DUPLICATE = (
     "(/tend 1on1 remove {id}) and add it again."
 )
 ADDED = (
-    "Added 1:1 #{id}: @{manager} with @{report}, {schedule} ({zone}). Next meeting {next} your time; "
-    "@{manager} gets a private nudge {minutes} minutes before each one."
+    "Added 1:1 #{id}: {manager} with {report}, {schedule} ({zone}). Next meeting {next} your time; "
+    "{manager} gets a private nudge {minutes} minutes before each one."
 )
 TOO_SOON = " The one on {soon} is too soon for a nudge, so the first nudge is for {next}."
-PREP_HINT = " To give @{report} a private prep prompt the day before: /tend 1on1 prep {id} on"
+PREP_HINT = " To give {report} a private prep prompt the day before: /tend 1on1 prep {id} on"
 ADDED_FOR_YOU_TITLE = "A 1:1 was registered for you"
 ADDED_FOR_YOU = (
-    "@{admin} registered your 1:1 with @{report}: {schedule} ({zone}). I'll send you a private nudge "
+    "{admin} registered your 1:1 with {report}: {schedule} ({zone}). I'll send you a private nudge "
     "with a check-in question {minutes} minutes before each one. Type /tend 1on1 list to see it."
 )
 NONE_YET = "No 1:1s yet. Add one, for example: " + EXAMPLE
 LIST_TITLE = "1:1s"
-LIST_LINE = "#{id} @{manager} with @{report}: {schedule} ({zone}); next {next} your time; prep {prep}"
+LIST_LINE = "#{id} {manager} with {report}: {schedule} ({zone}); next {next} your time; prep {prep}"
 NOT_FOUND = "There is no 1:1 #{id} you can change here. Type /tend 1on1 list to see their numbers."
 ONLY_MANAGER_REMOVES = "Only @{manager} or a Tend admin can remove 1:1 #{id}."
 REMOVED = "Removed 1:1 #{id} (@{manager} with @{report}). No more nudges will be sent for it."
@@ -109,7 +115,7 @@ PREP_OFF = "Prep prompts for 1:1 #{id} are off."
 UNKNOWN_PERSON = "someone who left"
 
 NUDGE_TITLE = "Your 1:1 with @{report} at {time}"
-NUDGE_WHEN = "Your 1:1 with *@{report}* is on *{when}*."
+NUDGE_WHEN = "Your 1:1 with {report} is on *{when}*."
 NUDGE_QUESTION = "*A check-in question to open with:* {question}"
 NUDGE_FINE = "Ask, then listen. The questions rotate, so none repeats until all have been asked."
 NUDGE_FEEDBACK = "*{title}:* {intro}"
@@ -133,7 +139,7 @@ MOVE_AGAIN = "You already moved this 1:1 to {day}, and I keep one nudge per day:
 MOVED = "Moved to {when} your time. I'll nudge you at {nudge}."
 
 PREP_TITLE = "Your 1:1 with @{manager}"
-PREP_TEXT = "Your 1:1 with @{manager} is {day} at {time}. Anything you'd like to raise?"
+PREP_TEXT = "Your 1:1 with {manager} is {day} at {time}. Anything you'd like to raise?"
 PREP_FINE = "Only you see this and what you write; Tend doesn't keep your note."
 PREP_BUTTON = "Jot something down"
 PREP_FORM_TITLE = "Before your 1:1"
@@ -165,6 +171,11 @@ def _nudge_before(options: dict[str, object]) -> timedelta:
 
 def _at(member: Member | None) -> str:
     return member.display_name if member is not None else UNKNOWN_PERSON
+
+
+def _who(member: Member | None) -> Span:
+    """A member as a mention; someone who left as words."""
+    return Mention(member.platform_user_id, member.display_name) if member is not None else UNKNOWN_PERSON
 
 
 def _zone_of(member: Member) -> str:
@@ -233,7 +244,7 @@ def _meeting_of(ritual: Ritual) -> datetime | None:
 def nudge_card(report: Member, meeting: datetime, zone: str, question: Question | None, value: str) -> Card:
     template = load_feedback_template()
     blocks: list[Text | Fine | Facts | Buttons] = [
-        Text(NUDGE_WHEN.format(report=_at(report), when=_local(meeting, zone)))
+        Text(compose(NUDGE_WHEN, report=_who(report), when=When(meeting, _local(meeting, zone))))
     ]
     if question is not None:
         blocks += [Text(NUDGE_QUESTION.format(question=question.text)), Fine(NUDGE_FINE)]
@@ -254,8 +265,11 @@ def nudge_card(report: Member, meeting: datetime, zone: str, question: Question 
 
 
 def prep_card(manager: Member, meeting: datetime, zone: str, seen_at: datetime, value: str) -> Card:
-    text = PREP_TEXT.format(
-        manager=_at(manager), day=_day_word(meeting, seen_at, zone), time=_clock(meeting, zone)
+    text = compose(
+        PREP_TEXT,
+        manager=_who(manager),
+        day=_day_word(meeting, seen_at, zone),
+        time=When(meeting, _clock(meeting, zone), "time"),
     )
     return Card(
         title=PREP_TITLE.format(manager=_at(manager)),
@@ -386,19 +400,21 @@ async def add(ctx: PracticeContext, report: Member, schedule: str, manager: Memb
     ctx.session.add(ritual)
     await ctx.session.flush()
     viewer = _zone_of(ctx.actor)
-    names = {"manager": lead.display_name, "report": report.display_name, "id": ritual.id}
-    text = ADDED.format(
-        schedule=recurrence.describe(), zone=zone, next=_local(first, viewer), minutes=NUDGE_MINUTES, **names
+    names = {"manager": _who(lead), "report": _who(report), "id": ritual.id or 0}
+    coming = When(first, _local(first, viewer))
+    text = compose(
+        ADDED, schedule=recurrence.describe(), zone=zone, next=coming, minutes=NUDGE_MINUTES, **names
     )
     soonest = ctx.next_run(recurrence, zone, ctx.now, anchor)
     if soonest is not None and soonest < first:
-        text += TOO_SOON.format(soon=_local(soonest, viewer), next=_local(first, viewer))
-    text += PREP_HINT.format(**names)
+        text += compose(TOO_SOON, soon=When(soonest, _local(soonest, viewer)), next=coming)
+    text += compose(PREP_HINT, **names)
     intents: list[Reply | DirectMessage] = [Reply(text_card(text, "1:1 added"))]
     if lead.id != ctx.actor_id:
-        note = ADDED_FOR_YOU.format(
-            admin=ctx.actor.display_name,
-            report=report.display_name,
+        note = compose(
+            ADDED_FOR_YOU,
+            admin=_who(ctx.actor),
+            report=_who(report),
             schedule=recurrence.describe(),
             zone=zone,
             minutes=NUDGE_MINUTES,
@@ -450,17 +466,18 @@ async def list_pairs(ctx: PracticeContext) -> Outcome:
     for pair, options in pairs:
         meeting = _meeting_of(pair)
         lines.append(
-            LIST_LINE.format(
-                id=pair.id,
-                manager=_at(people.get(_id_in(options, "manager"))),
-                report=_at(people.get(_id_in(options, "report"))),
+            compose(
+                LIST_LINE,
+                id=pair.id or 0,
+                manager=_who(people.get(_id_in(options, "manager"))),
+                report=_who(people.get(_id_in(options, "report"))),
                 schedule=recurrence_of(pair).describe(),
                 zone=pair.time_zone,
-                next=_local(meeting, viewer) if meeting and not pair.paused else "none",
+                next=When(meeting, _local(meeting, viewer)) if meeting and not pair.paused else "none",
                 prep="on" if options.get("prep") is True else "off",
             )
         )
-    return Outcome.reply("\n".join(lines), title=LIST_TITLE)
+    return Outcome.reply(joined(lines, "\n", "\n"), title=LIST_TITLE)
 
 
 async def _pair_for(ctx: PracticeContext, pair_id: int) -> tuple[Ritual, dict[str, object]] | None:
@@ -567,7 +584,7 @@ def _note_back(note: str) -> Outcome:
         return Outcome.reply(NOTE_EMPTY)
     if len(note) > MAX_NOTE:
         return Outcome.reply(NOTE_TOO_LONG.format(limit=MAX_NOTE, length=len(note)))
-    return Outcome.reply(NOTE_BACK.format(note=note))
+    return Outcome.reply(compose(NOTE_BACK, note=Said(note)))
 
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

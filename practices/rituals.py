@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from practices import shoutouts
 from practices.context import FireContext, PracticeContext
-from practices.messages import Outcome, PostToPlace
+from practices.messages import Mention, Outcome, Place, PostToPlace, Rich, When, compose, joined
 from practices.roles import ONLY_ADMINS
 from practices.schedules import Recurrence, ScheduleError, parse_schedule
 from storage import rituals as store
@@ -86,19 +86,26 @@ def local(moment: datetime, time_zone: str) -> str:
     return moment.astimezone(ZoneInfo(time_zone)).strftime("%a %d %b %H:%M")
 
 
-def describe(ritual: Ritual, viewer_time_zone: str) -> str:
-    where = f"#{ritual.place_id}" if ritual.place_id else "private"
+def describe(ritual: Ritual, viewer_time_zone: str) -> Rich:
+    """One ritual: its channel as a channel reference, its next run in the reader's own time."""
+    where = Place(ritual.place_id) if ritual.place_id else "private"
     when = recurrence_of(ritual).describe()
-    state = (
-        "paused"
-        if ritual.paused
-        else (
-            f"next {local(ritual.next_run_at, viewer_time_zone)} your time"
-            if ritual.next_run_at
-            else "no next run"
-        )
+    if ritual.paused:
+        state: Rich = ("paused",)
+    elif ritual.next_run_at:
+        fallback = local(ritual.next_run_at, viewer_time_zone)
+        state = compose("next {at} your time", at=When(ritual.next_run_at, fallback))
+    else:
+        state = ("no next run",)
+    return compose(
+        "#{id} {kind} in {where}: {when} ({zone}); {state}",
+        id=ritual.id or 0,
+        kind=ritual.kind,
+        where=where,
+        when=when,
+        zone=ritual.time_zone,
+        state=state,
     )
-    return f"#{ritual.id} {ritual.kind} in {where}: {when} ({ritual.time_zone}); {state}"
 
 
 async def add(
@@ -137,21 +144,28 @@ async def add(
     )
     ctx.session.add(ritual)
     await ctx.session.flush()
-    return Outcome.reply(f"Added. {describe(ritual, ctx.actor.time_zone)}", title="Ritual added")
+    return Outcome.reply(("Added. ", *describe(ritual, ctx.actor.time_zone)), title="Ritual added")
 
 
 async def list_rituals(ctx: PracticeContext) -> Outcome:
     if not ctx.is_admin:
         return Outcome.reply(ONLY_ADMINS)
     found = await store.list_for_workspace(ctx.session, ctx.workspace_id, exclude_kinds=PERSONAL_KINDS)
-    lines = [describe(ritual, ctx.actor.time_zone) for ritual in found] or [NONE_YET]
+    lines: list[Rich] = [describe(ritual, ctx.actor.time_zone) for ritual in found] or [(NONE_YET,)]
     unreachable = await unreachable_members(ctx.session, ctx.workspace_id)
     if unreachable:  # an explicit state the admin sees, not a silent failure
-        names = ", ".join(f"@{m.display_name}" if m.display_name else NAMELESS for m in unreachable)
-        lines.append(UNREACHABLE.format(names=names))
+        names = joined(
+            [
+                Mention(m.platform_user_id, m.display_name) if m.display_name else NAMELESS
+                for m in unreachable
+            ],
+            ", ",
+            ", ",
+        )
+        lines.append(compose(UNREACHABLE, names=names))
     if not found:
-        return Outcome.reply("\n".join(lines))
-    return Outcome.reply("\n".join(lines), title="Rituals")
+        return Outcome.reply(joined(list(lines), "\n", "\n"))
+    return Outcome.reply(joined(list(lines), "\n", "\n"), title="Rituals")
 
 
 async def _owned(ctx: PracticeContext, ritual_id: int) -> Ritual | None:
@@ -172,7 +186,7 @@ async def set_paused(ctx: PracticeContext, ritual_id: int, paused: bool) -> Outc
         ritual.next_run_at = following - lead_of(ritual) if following else None
     ctx.session.add(ritual)
     verb = "Paused" if paused else "Resumed"
-    return Outcome.reply(f"{verb}. {describe(ritual, ctx.actor.time_zone)}")
+    return Outcome.reply((f"{verb}. ", *describe(ritual, ctx.actor.time_zone)))
 
 
 async def remove(ctx: PracticeContext, ritual_id: int) -> Outcome:

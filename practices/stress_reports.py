@@ -30,11 +30,17 @@ from practices.messages import (
     Form,
     FormField,
     Intent,
+    Mention,
     OpenForm,
     Outcome,
     Reply,
+    Rich,
+    Said,
     Text,
     UpdateCard,
+    Wording,
+    compose,
+    joined,
     text_card,
 )
 from storage import signals as signal_store
@@ -112,7 +118,7 @@ ONLY_YOU_ON_ROTA = (
 )
 NOT_MET = "Please type /tend stress to start a private check-in first."
 REACH_OUT_SENT = (
-    "Thank you for telling me. I've asked @{name} to reach out to you. They get a private message, "
+    "Thank you for telling me. I've asked {name} to reach out to you. They get a private message, "
     "within their working hours, with your name and nothing else: not how heavy it is, what it is "
     "about, or your words."
 )
@@ -140,7 +146,7 @@ BOT_PERSON = "@{name} is a bot and can't reach out. Pick a person. Example: @kim
 
 ASK_TITLE = "Someone asked to talk, anonymously"
 ASK_TEXT = "Intensity {intensity}/5, about {category}."
-ASK_WORDS = "In their words: _{words}_"
+ASK_WORDS = "In their words: {words}"
 ASK_FINE = (
     "You won't see who they are, and they won't see who you are. The first person on the rota to "
     "reply takes the conversation."
@@ -152,7 +158,7 @@ REMINDER_TEXT = (
 )
 REPLY_ANON = "Reply anonymously"
 REACH_TITLE = "Could you reach out?"
-REACH_TEXT = "@{name} is having a hard time and asked if you could reach out to them."
+REACH_TEXT = "{name} is having a hard time and asked if you could reach out to them."
 REACH_FINE = "Only you got this. A short, kind message is enough. Tap the button once you have."
 REACH_REMINDER = (
     "A gentle reminder: two days ago someone asked if you could reach out to them (see my earlier "
@@ -290,8 +296,8 @@ def _about(report: StressReport) -> dict[str, object]:
 def ask_card(report: StressReport, token: str) -> Card:
     """What each person on the rota sees: how heavy, what about, their words; never who."""
     blocks: list[Text | Fine | Buttons] = [Text(ASK_TEXT.format(**_about(report)))]
-    if report.text:
-        blocks.append(Text(ASK_WORDS.format(words=report.text)))
+    if report.text:  # shown as typed: never a link, a ping or markup (the rota cannot ask who wrote it)
+        blocks.append(Text(compose(ASK_WORDS, words=Said(report.text))))
     blocks += [Fine(ASK_FINE), Buttons((Button(REPLY_ANON, REPLY, token, style="primary"),))]
     return Card(title=ASK_TITLE, blocks=tuple(blocks))
 
@@ -311,7 +317,7 @@ def reach_card(reporter: Member, token: str) -> Card:
     return Card(
         title=REACH_TITLE,
         blocks=(
-            Text(REACH_TEXT.format(name=reporter.display_name)),
+            Text(compose(REACH_TEXT, name=_person(reporter))),
             Fine(REACH_FINE),
             Buttons((Button(REACHED_BUTTON, REACHED, token, style="primary"),)),
         ),
@@ -326,29 +332,36 @@ def reach_reminder_card(token: str) -> Card:
 
 
 def relayed_card(title: str, message: str, fine: str, token: str) -> Card:
+    """One message across the relay, shown as its writer typed it."""
     return Card(
         title=title,
         blocks=(
-            Text(message),
+            Text((Said(message),)),
             Fine(fine),
             Buttons((Button("Reply", REPLY, token, style="primary"), Button(CLOSE_BUTTON, CLOSE, token))),
         ),
     )
 
 
-def _answer(*texts: str) -> Outcome:
+def _answer(*texts: Wording) -> Outcome:
     return Outcome((Reply(Card(title="", blocks=tuple(Text(text) for text in texts))),))
 
 
-def _try_again(text: str) -> Outcome:
+def _try_again(text: Wording) -> Outcome:
     """A mistake in the form: say what to fix and offer the form again (it closed on submit)."""
     return Outcome((Reply(Card(title="", blocks=(Text(text), Buttons((Button(AGAIN, START),))))),))
 
 
-def _names(members: list[Member]) -> str:
-    names = [f"@{member.display_name}" for member in members]
-    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return f"{joined} {'is' if len(names) == 1 else 'are'}"
+def _person(member: Member) -> Mention:
+    return Mention(member.platform_user_id, member.display_name)
+
+
+def _people(members: list[Member]) -> Rich:
+    return joined([_person(member) for member in members])
+
+
+def _names(members: list[Member]) -> Rich:
+    return (*_people(members), " is" if len(members) == 1 else " are")
 
 
 # --- the report ------------------------------------------------------------------------------------
@@ -416,7 +429,9 @@ async def _chosen_person(ctx: PracticeContext, person: str) -> Member | Outcome:
         matches = await find_members_by_name(ctx.session, ctx.workspace_id, person)
         member = matches[0] if len(matches) == 1 else None
     if member is None:
-        return _try_again(UNKNOWN_PERSON.format(name=person if person.startswith("@") else f"@{person}"))
+        return _try_again(
+            compose(UNKNOWN_PERSON, name=Said(person if person.startswith("@") else f"@{person}"))
+        )
     if member.id == ctx.actor.id:
         return _try_again(SELF_PERSON)
     if member.is_bot:
@@ -492,7 +507,7 @@ async def _ask_to_reach_out(
         (
             DirectMessage(chosen.id, reach_card(ctx.actor, relay.token), sealed=True),
             Reply(
-                Card(title="", blocks=(Text(REACH_OUT_SENT.format(name=chosen.display_name)), Text(promise)))
+                Card(title="", blocks=(Text(compose(REACH_OUT_SENT, name=_person(chosen))), Text(promise)))
             ),
         )
     )
@@ -687,7 +702,7 @@ async def list_support(ctx: PracticeContext) -> Outcome:
     rota = await store.support_members(ctx.session, ctx.workspace_id)
     if not rota:
         return Outcome.reply(ROTA_EMPTY)
-    return Outcome.reply(ROTA_LIST.format(names=", ".join(f"@{m.display_name}" for m in rota)))
+    return Outcome.reply(compose(ROTA_LIST, names=joined([_person(m) for m in rota], ", ", ", ")))
 
 
 async def add_support(ctx: PracticeContext, members: list[Member]) -> Outcome:
@@ -696,14 +711,14 @@ async def add_support(ctx: PracticeContext, members: list[Member]) -> Outcome:
         return Outcome.reply(ONLY_ADMINS)
     bots = [member for member in members if member.is_bot]
     if bots:
-        return Outcome.reply(ROTA_BOT.format(names=", ".join(f"@{m.display_name}" for m in bots)))
+        return Outcome.reply(compose(ROTA_BOT, names=joined([_person(m) for m in bots], ", ", ", ")))
     intents: list[Intent] = []
     for member in members:
         if not member.is_support and member.id is not None:
             member.is_support = True
             ctx.session.add(member)
             intents.append(DirectMessage(member.id, text_card(ROTA_WELCOME, ROTA_WELCOME_TITLE)))
-    intents.append(Reply(text_card(ROTA_ADDED.format(names=_names(members)))))
+    intents.append(Reply(text_card(compose(ROTA_ADDED, names=_names(members)))))
     return Outcome(tuple(intents))
 
 
@@ -714,7 +729,7 @@ async def remove_support(ctx: PracticeContext, members: list[Member]) -> Outcome
         if member.is_support:
             member.is_support = False
             ctx.session.add(member)
-    return Outcome.reply(ROTA_REMOVED.format(names=_names(members)))
+    return Outcome.reply(compose(ROTA_REMOVED, names=_names(members)))
 
 
 ACTIONS = {"stress": on_action}

@@ -12,7 +12,7 @@ from sqlmodel import select
 from bot.events import PersonRef
 from practices import sealing
 from practices import stress_reports as stress
-from practices.messages import Reply, Text
+from practices.messages import Reply, Text, marked
 from practices.sealing import PROCESS_KEY, unseal_id
 from storage.models import (
     Contributor,
@@ -60,7 +60,7 @@ async def member(database, user: str, workspace: str = "T1") -> Member | None:
 def exported(s: Scenario) -> dict:
     """The JSON copy from the last export answer."""
     [reply] = [answer for answer in s.last_answers if isinstance(answer, Reply)]
-    texts = [block.text for block in reply.card.blocks if isinstance(block, Text)]
+    texts = [marked(block.text) for block in reply.card.blocks if isinstance(block, Text)]
     start = texts.index("*Machine-readable copy (JSON):*") + 1
     return json.loads("\n".join(texts[start:]))
 

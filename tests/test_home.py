@@ -10,7 +10,7 @@ from adapters.console.repl import build_console
 from bot.clock import FixedClock, ShiftedClock
 from bot.engine import Answer, Engine
 from bot.events import HomeOpened
-from practices.messages import Card, FieldErrors, Reply
+from practices.messages import Card, FieldErrors, Mention, Reply, Text, spans
 from storage.models import Member
 from tests.helpers import at
 from tests.scenario import Scenario
@@ -58,7 +58,9 @@ async def test_a_managers_home_shows_recent_thanks_newest_first_and_their_next_o
     assert "patient onboarding" not in text  # older than 30 days
     assert "Your next 1:1s" in text
     # Monday 7 April 2025: the next Tuesday 15:00 and Thursday 10:00 in Berlin (mia's own zone).
-    assert text.index("Tue 08 Apr 15:00 with *@cy*") < text.index("Thu 10 Apr 10:00 with *@bo*")
+    assert text.index("Tue 08 Apr 15:00 with @cy") < text.index("Thu 10 Apr 10:00 with @bo")
+    parts = {part for block in card.blocks if isinstance(block, Text) for part in spans(block.text)}
+    assert {Mention("CY", "cy"), Mention("BO", "bo")} <= parts  # mentioned, not names in bold
     assert "Wed" not in text  # the 1:1 cy runs with bo is not mia's
     actions = {button.action for button in card.buttons}
     assert actions == {"kudos.open", "stress.start", "prefs.hours"}
