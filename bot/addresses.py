@@ -8,6 +8,7 @@ the reference being their personal chat with Tend).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from bot.clock import Clock
@@ -54,6 +55,24 @@ class Addresses:
                 return None
             raw = await addresses.latest_reference(session, workspace.id)
         return json.loads(raw) if raw else None
+
+    async def all_of(self, workspace_external_id: str, kind: str) -> dict[str, dict[str, Any]]:
+        """Every stored reference of one kind in the workspace, by key."""
+        async with self.database.session() as session:
+            workspace = await find_workspace(session, self.platform, workspace_external_id)
+            if workspace is None or workspace.id is None:
+                return {}
+            found = await addresses.references(session, workspace.id, kind)
+        return {key: json.loads(raw) for key, raw in found}
+
+    async def forget(self, workspace_external_id: str, kind: str, keys: Iterable[str]) -> None:
+        """Drops references Tend can no longer use (it was removed from those places)."""
+        async with self.database.session() as session:
+            workspace = await find_workspace(session, self.platform, workspace_external_id)
+            if workspace is None or workspace.id is None:
+                return
+            for key in keys:
+                await addresses.forget_reference(session, workspace.id, kind, key)
 
     async def mark_reachable(self, workspace_external_id: str, user_id: str) -> bool:
         """The person wrote to Tend: private messages may reach them again. True if that changed."""

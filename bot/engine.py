@@ -32,10 +32,12 @@ from bot.metrics import Metrics
 from bot.ports import Sender
 from bot.recurrence import next_run
 from bot.routes import is_anonymous, route
+from practices import leaving
 from practices.context import SUPPORT_WINDOW, PracticeContext
 from practices.index_maths import DEFAULT_WEIGHTS
 from practices.messages import FieldErrors, OpenForm, Reply, text_card
 from practices.sealing import PROCESS_KEY, digest
+from storage import identity
 from storage.db import Conflict, Database, Session
 from storage.events import mark_processed
 from storage.identity import deactivate_workspace, ensure_member, ensure_workspace, find_member
@@ -184,6 +186,36 @@ class Engine:
         await update_cards(self.senders, self.metrics, workspace, outcome.intents)
         await self.delivery.deliver_due()
         return tuple(intent for intent in outcome.intents if isinstance(intent, Answer))
+
+    async def left_places(
+        self, platform: str, workspace_external_id: str, scope: str, place_ids: tuple[str, ...]
+    ) -> int:
+        """Tend was removed from part of a workspace (a Teams team or chat, named by ``scope``): the
+        rituals posting into ``place_ids`` pause until ``rejoined`` with the same scope
+        (practices/leaving.py says what stops and what does not). A redelivered removal changes
+        nothing more. Returns how many rituals paused."""
+        async with self.database.session() as session:
+            workspace = await identity.find_workspace(session, platform, workspace_external_id)
+            if workspace is None or workspace.id is None:
+                return 0
+            paused = await leaving.leave(session, workspace.id, scope, place_ids)
+        log_event(logger, "places left", platform=platform, workspace=workspace.id, rituals=paused)
+        return paused
+
+    async def rejoined(self, platform: str, workspace_external_id: str, scope: str) -> int:
+        """Tend was added (back) to a team or chat: its workspace is active again (a re-install after a
+        whole uninstall) and the rituals that leaving ``scope`` paused resume. Returns how many."""
+        async with self.database.session() as session:
+            now = self.clock.now()
+            workspace = await ensure_workspace(session, platform, workspace_external_id, "", now)
+            assert workspace.id is not None
+            if not workspace.active:
+                workspace.active = True
+                session.add(workspace)
+                log_event(logger, "workspace reinstalled", workspace=workspace.id)
+            resumed = await leaving.rejoin(session, workspace.id, scope, now, next_run)
+        log_event(logger, "places rejoined", platform=platform, workspace=workspace.id, rituals=resumed)
+        return resumed
 
     @staticmethod
     async def _anonymous_actor(session: Session, workspace: Workspace, user_id: str, now: datetime) -> Member:

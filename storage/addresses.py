@@ -82,6 +82,14 @@ async def forget_reference(session: AsyncSession, workspace_id: int, kind: str, 
         await session.delete(reference)
 
 
+async def references(session: AsyncSession, workspace_id: int, kind: str) -> list[tuple[str, str]]:
+    """Every (key, reference) of one kind in a workspace (the places Tend is in, when it leaves one)."""
+    query = select(ConversationRef.key, ConversationRef.reference).where(
+        ConversationRef.workspace_id == workspace_id, ConversationRef.kind == kind
+    )
+    return [(key, reference) for key, reference in (await session.exec(query)).all()]
+
+
 async def forget_person(session: AsyncSession, workspace_id: int, user_id: str) -> None:
     """Forget-me: drops the person's 1:1 chat reference, and that chat's own place reference."""
     raw = await get_reference(session, workspace_id, "person", user_id)

@@ -24,12 +24,22 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from adapters.teams.auth import AuthUnavailable, TeamsAuth, TeamsConfig, Unauthorized, build_authentication
 from adapters.teams.cards import card_attachment, form_card
 from adapters.teams.sender import TeamsSender, message, no_sdk_retries, send_error
-from adapters.teams.translate import activity_events
+from adapters.teams.translate import (
+    LEFT_KEY,
+    PLATFORM,
+    TEAM_KEY,
+    Membership,
+    activity_events,
+    origin_of,
+    tenant_id,
+    tend_joined,
+    tend_left,
+)
 from bot.addresses import PERSON, PLACE, Addresses
 from bot.clock import Clock
 from bot.engine import Answer, Engine
 from bot.errors import SendError
-from bot.events import InboundEvent, MemberSeen, Origin, PersonRef
+from bot.events import InboundEvent, MemberSeen, Origin, PersonRef, WorkspaceRemoved
 from bot.logs import log_event
 from practices.messages import FieldErrors, OpenForm, Reply
 from practices.sealing import PROCESS_KEY
@@ -105,7 +115,14 @@ class TeamsAdapter:
 
     async def _turn(self, context: TurnContext, body: dict[str, Any]) -> None:
         no_sdk_retries(context)
+        left = tend_left(body, self.app_id)
+        if left is not None:  # nothing else in a removal is for Tend to act on
+            await self._left(body, left)
+            return
         await self._remember(context.activity)
+        joined = tend_joined(body, self.app_id)
+        if joined is not None:
+            await self._joined(body, joined)
         answers: tuple[Answer, ...] = ()
         invoked = context.activity.type == ActivityTypes.invoke
         for event in activity_events(body, self.app_id):  # several only for membersAdded
@@ -191,6 +208,45 @@ class TeamsAdapter:
         if roster:
             log_event(logger, "teams roster read", platform="teams", members=len(roster))
 
+    async def _left(self, body: dict[str, Any], left: Membership) -> None:
+        """Tend was removed from a team or chat (what stops: practices/leaving.py). The rituals posting
+        into its places pause; the places' references are kept, marked as left (a re-install resumes
+        posting there), except a personal chat's, which is forgotten with the person's reference. When
+        every conversation Tend knew in the tenant is left, the tenant itself is removed, as after
+        Slack's ``app_uninstalled``: everything stops until Tend is installed again."""
+        tenant = tenant_id(body)
+        if not tenant:
+            return
+        known = await self.addresses.all_of(tenant, PLACE)
+        places = set(left.places)
+        if left.is_team:  # the team's other channels: their references carry its id
+            places |= {key for key, reference in known.items() if reference.get(TEAM_KEY) == left.scope}
+        await self.engine.left_places(PLATFORM, tenant, left.scope, tuple(sorted(places)))
+        if left.personal_user:
+            await self.addresses.forget(tenant, PLACE, places)
+            await self.addresses.forget(tenant, PERSON, (left.personal_user,))
+        else:
+            for key in places & set(known):
+                await self.addresses.remember(tenant, PLACE, key, {**known[key], LEFT_KEY: True})
+        still_in = [key for key, ref in known.items() if key not in places and not ref.get(LEFT_KEY)]
+        if still_in:
+            log_event(logger, "teams places left", platform=PLATFORM, places=len(places))
+            return
+        await self.engine.handle(WorkspaceRemoved(origin_of(body)))
+        log_event(logger, "teams tenant removed", platform=PLATFORM)
+
+    async def _joined(self, body: dict[str, Any], joined: Membership) -> None:
+        """Tend was added (back): the tenant is active again and what removal paused there resumes; a
+        team's other channels are no longer marked as left (this conversation was just remembered)."""
+        tenant = tenant_id(body)
+        if not tenant:
+            return
+        if joined.is_team:
+            for key, reference in (await self.addresses.all_of(tenant, PLACE)).items():
+                if reference.get(TEAM_KEY) == joined.scope and reference.pop(LEFT_KEY, None):
+                    await self.addresses.remember(tenant, PLACE, key, reference)
+        await self.engine.rejoined(PLATFORM, tenant, joined.scope)
+
     async def _remember(self, activity: Activity) -> None:
         """Keeps where this came from, so scheduled messages can go there later."""
         conversation = activity.conversation
@@ -202,6 +258,10 @@ class TeamsAdapter:
         key = place_key(conversation.id)
         reference["conversation"]["id"] = key  # posts start a new thread in the channel, not a reply
         person = reference.pop("user", None)  # a place's reference need not name who spoke last
+        data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+        team = data.get("team") if isinstance(data.get("team"), dict) else {}
+        if team and team.get("id"):  # which team a channel belongs to, for when Tend leaves the team
+            reference[TEAM_KEY] = str(team["id"])
         await self.addresses.remember(tenant, PLACE, key, reference)
         sender = activity.from_property
         if conversation.conversation_type == "personal" and sender is not None and sender.id:

@@ -30,6 +30,7 @@ import html
 import re
 import zoneinfo
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -239,6 +240,82 @@ def _submit_event(activity: Mapping[str, Any], data: Mapping[str, Any]) -> Inbou
             if name != DATA_KEY and not isinstance(value, Mapping | list)
         }
         return FormSubmitted(origin, _str(ours["form_id"]), values, _str(ours.get("state")), ident)
+    return None
+
+
+# --- Tend added to or removed from a team or chat -----------------------------------------------------
+
+INSTALL_ADD = ("add", "add-upgrade")
+# "remove-upgrade" is the old version leaving during an app upgrade; "add-upgrade" follows at once,
+# so it stops nothing.
+INSTALL_REMOVE = ("remove",)
+TEAM_DELETED = "teamDeleted"
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Tend itself joined or left a scope: a team (``scope`` = the team id) or a chat (its id).
+
+    ``places`` are the conversations the activity names (the chat, or the team's channel and the team
+    id, which is its General channel); a team's other channels are those whose stored reference
+    carries the team id (``TEAM_KEY``, written by the adapter).
+    """
+
+    scope: str
+    places: tuple[str, ...]
+    is_team: bool
+    personal_user: str | None = None  # the person whose personal chat with Tend it was
+
+
+TEAM_KEY = "tendTeam"  # added to a stored place reference: the team the channel belongs to
+LEFT_KEY = "tendLeft"  # added to a stored place reference when Tend was removed from that place
+
+
+def team_of(activity: Mapping[str, Any]) -> str:
+    """The team id of a team conversation (``channelData.team.id``), else ""."""
+    return _str(_dict(_dict(activity.get("channelData")).get("team")).get("id"))
+
+
+def _membership(activity: Mapping[str, Any]) -> Membership | None:
+    conversation = _dict(activity.get("conversation"))
+    place = place_of(_str(conversation.get("id")))
+    team = team_of(activity)
+    if team:
+        return Membership(team, tuple(dict.fromkeys(p for p in (team, place) if p)), True)
+    if not place:
+        return None
+    personal = conversation.get("conversationType") == "personal"
+    user = _str(_dict(activity.get("from")).get("id")) if personal else ""
+    return Membership(place, (place,), False, user or None)
+
+
+def _names_tend(members: Any, ours: set[str]) -> bool:
+    return any(_str(_dict(member).get("id")) in ours for member in _list(members))
+
+
+def tend_left(activity: Mapping[str, Any], bot_app_id: str) -> Membership | None:
+    """Tend was removed: ``installationUpdate`` ``remove``, ``membersRemoved`` naming Tend, or the
+    team deleted. None for anything else (an upgrade's ``remove-upgrade`` included)."""
+    kind = activity.get("type")
+    if kind == "installationUpdate" and activity.get("action") in INSTALL_REMOVE:
+        return _membership(activity)
+    if kind == "conversationUpdate":
+        deleted = _dict(activity.get("channelData")).get("eventType") == TEAM_DELETED
+        if deleted or _names_tend(activity.get("membersRemoved"), bot_ids(activity, bot_app_id)):
+            return _membership(activity)
+    return None
+
+
+def tend_joined(activity: Mapping[str, Any], bot_app_id: str) -> Membership | None:
+    """Tend was added (or added back): ``installationUpdate`` ``add``/``add-upgrade``, or
+    ``membersAdded`` naming Tend."""
+    kind = activity.get("type")
+    if kind == "installationUpdate" and activity.get("action") in INSTALL_ADD:
+        return _membership(activity)
+    if kind == "conversationUpdate" and _names_tend(
+        activity.get("membersAdded"), bot_ids(activity, bot_app_id)
+    ):
+        return _membership(activity)
     return None
 
 
