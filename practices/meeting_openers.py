@@ -41,8 +41,9 @@ from practices.messages import (
     UpdateCard,
     text_card,
 )
-from practices.sealing import digest, seal, unseal
+from practices.sealing import digest, digests, seal, unseal
 from storage import openers as store
+from storage.db import Session
 from storage.models import Occurrence
 from storage.outbox import by_key
 
@@ -98,6 +99,13 @@ def voter_key(secret: bytes, occurrence_id: int, platform_user_id: str) -> str:
     """The key a person's answer is stored under: one per person and occurrence, computable only with
     the server secret (never stored), so no value in the database leads back to the person."""
     return digest(secret, VOTER_PURPOSE, occurrence_id, platform_user_id)
+
+
+async def voter_for(session: Session, secret: bytes, occurrence_id: int, platform_user_id: str) -> str:
+    """The person's voter key: under the current key, or the one they answered under before a key
+    rotation (``TEND_PREVIOUS_SECRET_KEYS``), so a changed answer still replaces the earlier one."""
+    current, *earlier = digests(secret, VOTER_PURPOSE, occurrence_id, platform_user_id)
+    return await store.existing_voter(session, occurrence_id, earlier) or current
 
 
 def seal_score(secret: bytes, occurrence_id: int, voter: str, score: int) -> str:
@@ -211,7 +219,7 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
     occurrence, _ = found
     if not _is_open(occurrence, ctx.now):
         return Outcome.reply(CLOSED)
-    voter = voter_key(ctx.secret_key, occurrence_id, ctx.actor.platform_user_id)
+    voter = await voter_for(ctx.session, ctx.secret_key, occurrence_id, ctx.actor.platform_user_id)
     sealed = seal_score(ctx.secret_key, occurrence_id, voter, score)
     await store.save_answer(ctx.session, occurrence_id, voter, sealed)
     count = await store.answer_count(ctx.session, occurrence_id)

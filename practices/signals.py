@@ -72,8 +72,10 @@ async def forget_contributor(
 ) -> int:
     """Forget-me: the person's contributor digests, recomputed for each week there are any, go."""
     weeks = await signals.contributor_weeks(session, organization_id)
-    keys = [
-        sealing.digest(secret_key, CONTRIBUTOR_PURPOSE, organization_id, week, member_id) for week in weeks
+    keys = [  # under every key: digests written before a key rotation go too
+        key
+        for week in weeks
+        for key in sealing.digests(secret_key, CONTRIBUTOR_PURPOSE, organization_id, week, member_id)
     ]
     return await signals.delete_contributors(session, organization_id, keys)
 
@@ -102,7 +104,10 @@ async def contributed(
     if family not in KEPT_FAMILIES:
         return
     week = iso_week(moment)
-    key = sealing.digest(secret_key, CONTRIBUTOR_PURPOSE, organization_id, week, member_id)
+    key, *earlier = sealing.digests(secret_key, CONTRIBUTOR_PURPOSE, organization_id, week, member_id)
     for team in (team_id or NO_TEAM, WHOLE_ORGANISATION):
+        # While TEND_PREVIOUS_SECRET_KEYS is set, someone counted under the old key is not counted again.
+        if await signals.has_contributor(session, organization_id, team, week, family, earlier):
+            continue
         if await signals.add_contributor(session, organization_id, team, week, family, key):
             await signals.bump(session, organization_id, team, week, contributor_kind(family))

@@ -57,6 +57,16 @@ async def save_answer(session: AsyncSession, occurrence_id: int, voter_key: str,
     await session.exec(statement)  # type: ignore[call-overload]
 
 
+async def existing_voter(session: AsyncSession, occurrence_id: int, voter_keys: list[str]) -> str | None:
+    """Which of ``voter_keys`` (one person's keys under earlier server keys) already answered."""
+    if not voter_keys:
+        return None
+    query = select(OpenerAnswer.voter_key).where(
+        OpenerAnswer.occurrence_id == occurrence_id, col(OpenerAnswer.voter_key).in_(voter_keys)
+    )
+    return (await session.exec(query.limit(1))).first()
+
+
 async def answer_count(session: AsyncSession, occurrence_id: int) -> int:
     """How many people answered (the one figure an open check-in shows)."""
     query = select(func.count()).select_from(OpenerAnswer).where(OpenerAnswer.occurrence_id == occurrence_id)

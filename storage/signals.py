@@ -57,6 +57,22 @@ async def add_contributor(
     return bool(result.rowcount)
 
 
+async def has_contributor(
+    session: AsyncSession, organization_id: int, team_id: int, week: str, family: str, keys: list[str]
+) -> bool:
+    """Whether one of ``keys`` (the same person's digest under earlier keys) is counted already."""
+    if not keys:
+        return False
+    query = select(Contributor.id).where(
+        Contributor.organization_id == organization_id,
+        Contributor.team_id == team_id,
+        Contributor.week == week,
+        Contributor.family == family,
+        col(Contributor.key).in_(keys),
+    )
+    return (await session.exec(query.limit(1))).first() is not None
+
+
 async def contributor_weeks(session: AsyncSession, organization_id: int) -> list[str]:
     query = select(Contributor.week).where(Contributor.organization_id == organization_id).distinct()
     return list((await session.exec(query)).all())

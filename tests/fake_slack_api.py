@@ -39,6 +39,15 @@ def client_port(request: web.Request) -> int:
 
 
 DEFAULT_TZ = "UTC"  # users.info's zone for a person no test set up (set_user)
+# users.info's role for a person no test set up: U1 (ana) is the workspace's primary owner, as every
+# Slack workspace has one; everyone else is a plain member. Flags as Slack sets them for each role.
+DEFAULT_ROLES = {"U1": "primary_owner"}
+ROLE_FLAGS = {
+    "": {},
+    "admin": {"is_admin": True},
+    "owner": {"is_admin": True, "is_owner": True},
+    "primary_owner": {"is_admin": True, "is_owner": True, "is_primary_owner": True},
+}
 
 
 @dataclass
@@ -266,9 +275,14 @@ class FakeSlackApi:
             return {**ok, "view": {"id": f"V{self._views}", "type": "home"}}
         return ok
 
-    def set_user(self, user_id: str, name: str, tz: str | None, *, deleted: bool = False) -> None:
-        """What users.info answers for a person from now on (display name, time zone, deactivated)."""
+    def set_user(
+        self, user_id: str, name: str, tz: str | None, *, deleted: bool = False, role: str | None = None
+    ) -> None:
+        """What users.info answers for a person from now on (display name, time zone, deactivated, and
+        ``role``: "" for a plain member, "admin", "owner" or "primary_owner"; None keeps the default)."""
         self.users[user_id] = {"display_name": name, "tz": tz, "deleted": deleted}
+        if role is not None:
+            self.users[user_id]["role"] = role
 
     def _user(self, user_id: str) -> dict[str, Any]:
         known = self.users.get(user_id, {"tz": DEFAULT_TZ})  # Slack gives every person a zone
@@ -280,4 +294,5 @@ class FakeSlackApi:
             user["tz"] = known["tz"]
         if known.get("deleted"):
             user["deleted"] = True
+        user.update(ROLE_FLAGS[known.get("role", DEFAULT_ROLES.get(user_id, ""))])
         return {"ok": True, "user": user}

@@ -87,7 +87,7 @@ def cells_pointing_at(tables, member_id: int) -> list[tuple[str, str]]:
 async def s(database) -> Scenario:
     scenario = Named(database, START)
     scenario.engine.delivery.pacing = {}
-    await scenario.join(ADMIN, "ana")
+    await scenario.join(ADMIN, "ana", admin=True)
     for index in range(FILLERS):
         await scenario.join(f"U0FILL{index:02d}", f"filler{index:02d}")
     for user in (SUPPORTER, CHOSEN, REPORTER):

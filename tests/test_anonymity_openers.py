@@ -211,7 +211,7 @@ async def run_check_ins(
 
 async def _run(database: Database, log, wanted: tuple[str, ...]) -> Flow:
     s = Watched(database, at(f"{MONDAY} 07:00"), min_group_size=5)
-    await s.join(ADMIN, NAMES[ADMIN])
+    await s.join(ADMIN, NAMES[ADMIN], admin=True)
     for index in range(FILLERS):
         await s.join(f"U0FILL{index:02d}", f"filler {index:02d}")
     for user in PEOPLE:

@@ -170,7 +170,7 @@ async def run_flow(url: str, platform: str, *, reporter_on_rota: bool = False) -
     database = Database(url)
     s = Attacked(database, REPORTED_AT - timedelta(days=3), platform=platform)
     s.engine.delivery.pacing = {}
-    await s.join(ADMIN, "ana", tz="Europe/Berlin")
+    await s.join(ADMIN, "ana", tz="Europe/Berlin", admin=True)
     for index in range(FILLERS):
         await s.join(f"U0FILL{index:02d}", f"filler{index:02d}", tz="Europe/Berlin")
     for user in (SUPPORTER, OTHER_SUPPORTER, CHOSEN):
@@ -493,7 +493,7 @@ async def test_what_sqlite_deleted_leaves_no_bytes_once_the_hourly_checkpoint_ra
     s = Attacked(database, REPORTED_AT)
     s.engine.delivery.pacing = {}
     try:
-        await s.join(ADMIN, "ana", tz="Europe/Berlin")
+        await s.join(ADMIN, "ana", tz="Europe/Berlin", admin=True)
         for user in (SUPPORTER, REPORTER):
             await s.join(user, NAMES[user], tz="Europe/Berlin")
         await s.command(ADMIN, f"tend support add <@{SUPPORTER}|kim>")

@@ -33,11 +33,15 @@ from bot.delivery import SEALED_PURPOSE
 from bot.errors import SettingsError
 from bot.key_rotation import rotate
 from bot.settings import ECHOED, Settings, load_settings
-from practices.meeting_openers import open_score, seal_score, voter_key
+from practices import signals
+from practices.meeting_openers import open_score, seal_score, voter_for, voter_key
 from practices.sealing import Keyring, digest, digests, new_key_text, reseal, seal, seal_id, unseal, unseal_id
 from practices.stress_reports import AUTHOR, SUPPORTER
+from storage import openers
+from storage import signals as storage_signals
 from storage.db import Database
 from storage.models import (
+    Contributor,
     Occurrence,
     OpenerAnswer,
     Organization,
@@ -438,3 +442,48 @@ def test_url_passwords_are_masked_in_the_settings_repr_and_the_log_filter():
     assert "p" * 32 not in repr(settings)
     assert {PASSWORD, "p" * 32} <= set(settings.secret_values())
     assert isinstance(settings.secret_key, Keyring) and settings.secret_key.previous == (b"p" * 32,)
+
+
+# --- keyed digests across a key change ----------------------------------------------------------------
+
+
+async def contributors(database: Database) -> list[Contributor]:
+    async with database.session() as session:
+        return list((await session.exec(select(Contributor))).all())
+
+
+async def test_a_person_counted_under_the_old_key_is_not_counted_again_and_forget_me_finds_them(
+    database: Database,
+):
+    async with database.session() as session:
+        org = Organization(name="Acme", created_at=NOW)
+        session.add(org)
+        await session.flush()
+        org_id = org.id or 0
+        await signals.contributed(session, OLD, org_id, None, NOW, "shoutout", 7)
+    async with database.session() as session:  # after the switch: TEND_SECRET_KEY new, the old one previous
+        await signals.contributed(session, NEW, org_id, None, NOW, "shoutout", 7)
+        await signals.contributed(session, NEW, org_id, None, NOW, "shoutout", 8)
+    found = await contributors(database)
+    assert len(found) == 4  # person 7 once (old key) and person 8 once (new key), per team and organisation
+    async with database.session() as session:
+        distinct = await storage_signals.read(session, org_id)
+    assert {s.count for s in distinct if s.kind == signals.contributor_kind("shoutout")} == {2}
+
+    async with database.session() as session:
+        assert await signals.forget_contributor(session, NEW, org_id, 7) == 2  # the old key's digests too
+    assert len(await contributors(database)) == 2
+
+
+async def test_a_check_in_answer_given_before_the_key_changed_is_replaced_not_doubled(database: Database):
+    held = await sealed_under(database, OLD)  # U5 answered 4 under the old key
+    occurrence_id = held["occurrence"]
+    async with database.session() as session:
+        voter = await voter_for(session, NEW, occurrence_id, "U5")
+        assert voter == held["voter"]  # found under the previous key
+        await openers.save_answer(session, occurrence_id, voter, seal_score(NEW, occurrence_id, voter, 2))
+        assert await voter_for(session, NEW, occurrence_id, "U6") == voter_key(NEW, occurrence_id, "U6")
+    async with database.session() as session:
+        assert await openers.answer_count(session, occurrence_id) == 1
+        [answer] = (await session.exec(select(OpenerAnswer))).all()
+    assert open_score(NEW_ONLY, occurrence_id, answer.voter_key, answer.sealed_score) == 2

@@ -75,7 +75,7 @@ async def s(database) -> Scenario:
     scenario = Named(database, START)
     scenario.engine.delivery.pacing = {}
     for user in NAMES:
-        await scenario.join(user, NAMES[user])
+        await scenario.join(user, NAMES[user], admin=user == ADA)
     assert "now on the support rota" in await scenario.command(ADA, f"tend support add <@{KIM}|kim>")
     await scenario.command(ADA, "tend team create platform #C-platform")
     await scenario.command(ADA, f"tend team add platform <@{BO}|bo> <@{CY}|cy>")

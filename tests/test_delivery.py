@@ -57,7 +57,7 @@ async def test_server_errors_back_off_and_then_deliver_once(database):
 
 async def test_a_message_is_parked_after_its_last_attempt_and_admins_are_told(database):
     s = Scenario(database, TUESDAY_10)
-    await s.join("U1", "ana")  # the first member: admin
+    await s.join("U1", "ana", admin=True)  # a Slack admin: told of parked messages
     s.sender.fail_next = [SendError("channel_not_found", permanent=True)]
     await s.command("U2", "kudos <@U3|cy> thanks")
     post = next(r for r in await rows(database) if r.target_kind == "place")

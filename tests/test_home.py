@@ -21,7 +21,7 @@ MIA, BO, CY = "<@MIA|mia>", "<@BO|bo>", "<@CY|cy>"
 async def people(database) -> Scenario:
     """ada (admin), mia (manages bo and cy), bo and cy; Monday 3 March 2025, 10:00 UTC."""
     s = Scenario(database, at("2025-03-03 10:00"))
-    await s.join("ADA", "ada", tz="UTC")
+    await s.join("ADA", "ada", tz="UTC", admin=True)
     await s.join("MIA", "mia", tz="Europe/Berlin")
     await s.join("BO", "bo", tz="Asia/Tokyo")
     await s.join("CY", "cy", tz="UTC")

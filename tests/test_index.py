@@ -45,7 +45,7 @@ async def known(s: Scenario) -> None:
 @pytest.fixture
 async def s(database) -> Scenario:
     scenario = Scenario(database, START)
-    await scenario.join("U1", "ada")  # the first member is the admin; in no team
+    await scenario.join("U1", "ada", admin=True)  # a Slack admin, so the Tend admin; in no team
     for n in range(2, 18):  # U17 is in no team either
         await scenario.join(f"U{n}", f"p{n}")
     await known(scenario)

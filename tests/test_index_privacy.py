@@ -68,6 +68,7 @@ async def s(database) -> Scenario:
     scenario = Scenario(database, START, min_group_size=MIN)
     for n in range(1, 18):
         await person(scenario, f"U{n}")
+    await scenario.platform_admin("U1")
     for name, people in TEAMS.items():
         await scenario.command("U1", f"tend team create {name} #C-{name}")
         await scenario.command("U1", f"tend team add {name} " + " ".join(mention(n) for n in people))

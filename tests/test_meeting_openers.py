@@ -35,8 +35,9 @@ async def run_until(s: Scenario, when: str) -> None:
 
 
 async def fired(database, until: str = f"{MONDAY} 09:00") -> Scenario:
-    """An admin (U1, first to speak) adds the opener; the clock runs past its first firing."""
+    """An admin (U1: the platform says so) adds the opener; the clock runs past its first firing."""
     s = Scenario(database, at(f"{MONDAY} 07:00"), min_group_size=5)
+    await s.platform_admin("U1")
     assert "Added" in await s.command("U1", ADD)
     await run_until(s, until)
     return s
@@ -98,7 +99,8 @@ async def test_one_card_is_posted_at_the_ritual_local_time_with_the_weather_and_
 
 async def test_only_admins_can_add_an_opener(database):
     s = Scenario(database, at(f"{MONDAY} 07:00"))
-    await s.command("U1", "tend help")  # the first member is the admin
+    await s.command("U2", "tend help")  # speaking first makes nobody admin
+    await s.platform_admin("U1")  # the platform says U1 administers the workspace
     assert "Only a Tend admin" in await s.command("U2", ADD)
     await run_until(s, f"{MONDAY} 09:00")
     assert s.sender.posts() == []
@@ -236,6 +238,7 @@ async def test_a_failed_closing_update_still_closes_and_is_counted(database):
 
 async def test_a_card_that_was_never_posted_is_not_updated_at_close(database):
     s = Scenario(database, at(f"{MONDAY} 07:00"), min_group_size=5)
+    await s.platform_admin("U1")
     await s.command("U1", ADD)
     s.sender.fail_next.append(SendError("chat.postMessage: channel_not_found", permanent=True))
     await run_until(s, f"{MONDAY} 09:00")
@@ -248,7 +251,7 @@ async def test_a_card_that_was_never_posted_is_not_updated_at_close(database):
 
 async def test_the_signals_go_to_the_channel_team(database):
     s = Scenario(database, at(f"{MONDAY} 07:00"))
-    await s.command("U1", "tend help")
+    await s.platform_admin("U1")
     async with database.session() as session:
         [workspace] = (await session.exec(select(Workspace))).all()
         session.add(

@@ -599,7 +599,8 @@ async def test_when_tend_is_added_to_a_team_everyone_on_its_roster_becomes_a_mem
     await teams.adapter.drain()  # the roster is read after the response
 
     members = {m.platform_user_id: m for m in await rows(teams.database, Member)}
-    assert set(members) == {p["id"] for p in people}  # Tend itself is not a member
+    # Whoever added Tend (Ana, the activity's sender) and everyone on the roster; Tend itself is not a member.
+    assert set(members) == {ANA["id"], *(p["id"] for p in people)}
     assert members["29:m7"].display_name == "M7"
     [page] = teams.connector.of("members")
     assert page.conversation_id == team_id

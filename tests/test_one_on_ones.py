@@ -25,9 +25,9 @@ MIA, BO = "<@MIA|mia>", "<@BO|bo>"
 
 
 async def team(database, start: datetime | None = None, manager_tz: str = BERLIN, report_tz: str = BERLIN):
-    """ada (admin, first to arrive), mia (a manager) and bo (her report)."""
+    """ada (admin: the platform says she administers the workspace), mia (a manager) and bo (her report)."""
     s = Scenario(database, start or at(f"{MONDAY} 09:00", "UTC"))
-    await s.join("ADA", "ada", tz="UTC")
+    await s.join("ADA", "ada", tz="UTC", admin=True)
     await s.join("MIA", "mia", tz=manager_tz)
     await s.join("BO", "bo", tz=report_tz)
     return s
@@ -380,7 +380,7 @@ async def test_two_workspaces_cannot_see_or_touch_each_others_pairs(database):
     s = await team(database)
     await s.command("MIA", f"tend 1on1 add {BO} thu 10:00")
     nudge = await first_nudge(s)
-    await s.join("VIC", "vic", workspace="T2")  # the first in T2, so its admin
+    await s.join("VIC", "vic", workspace="T2", admin=True)  # administers T2 in Slack: its Tend admin
     assert "No 1:1s yet" in await s.command("VIC", "tend 1on1 list", workspace="T2")
     assert "There is no 1:1 #1" in await s.command("VIC", "tend 1on1 remove 1", workspace="T2")
     assert "There is no 1:1 #1" in await s.command("VIC", "tend 1on1 prep 1 on", workspace="T2")

@@ -15,7 +15,7 @@ MONDAY = at("2026-11-23 08:00")
 @pytest.fixture
 async def s(database) -> Scenario:
     scenario = Scenario(database, MONDAY)
-    await scenario.join("U1", "ana", tz="Europe/Berlin")  # first member: admin
+    await scenario.join("U1", "ana", tz="Europe/Berlin", admin=True)  # a Slack admin: Tend admin
     await scenario.join("U2", "bo", tz="Asia/Tokyo")
     return scenario
 
@@ -69,7 +69,7 @@ async def test_only_admins_manage_rituals(s):
 
 async def test_one_workspace_cannot_see_or_change_anothers_rituals(s):
     await s.command("U1", "tend ritual add shoutout-prompt #team fri 15:00")
-    await s.join("V1", "vera", workspace="T2")  # first member of T2: its admin
+    await s.join("V1", "vera", workspace="T2", admin=True)  # administers T2 in Slack: its Tend admin
     assert "no ritual #1" in await s.command("V1", "tend ritual remove 1", workspace="T2")
     assert "No rituals yet" in await s.command("V1", "tend ritual list", workspace="T2")
     assert "#1 shoutout-prompt" in await s.command("U1", "tend ritual list")

@@ -56,6 +56,7 @@ async def post_times(s: Scenario, place: str) -> list[datetime]:
 )
 async def test_a_daily_ritual_keeps_its_local_time_across_dst(database, zone, days, expected_utc):
     s = Scenario(database, utc(f"{days[0]} 00:00"))
+    await s.platform_admin("U1")  # a Slack admin: adds rituals
     await s.command("U1", f"tend ritual add shoutout-prompt #team daily 09:30 {zone}")
     await s.run_until(utc(f"{days[1]} 00:00"), step=timedelta(minutes=30))
     assert await post_times(s, "team") == [utc(t) for t in expected_utc]
@@ -63,6 +64,7 @@ async def test_a_daily_ritual_keeps_its_local_time_across_dst(database, zone, da
 
 async def test_a_missed_occurrence_fires_once_within_grace_and_is_skipped_after(database):
     s = Scenario(database, at("2026-11-23 08:00", "UTC"))  # a Monday
+    await s.platform_admin("U1")  # a Slack admin: adds rituals
     await s.command("U1", "tend ritual add shoutout-prompt #team daily 10:00 UTC")
     # Down from 09:00 for two hours (grace for a prompt: 3 h): on restart it fires once, late.
     s.clock.set(at("2026-11-23 12:00"))
@@ -79,6 +81,7 @@ async def test_a_missed_occurrence_fires_once_within_grace_and_is_skipped_after(
 
 async def test_paused_rituals_stay_silent_and_resume_without_making_up(database):
     s = Scenario(database, at("2026-11-23 08:00"))
+    await s.platform_admin("U1")  # a Slack admin: adds rituals
     await s.command("U1", "tend ritual add shoutout-prompt #team daily 10:00 UTC")
     assert "Paused" in await s.command("U1", "tend ritual pause 1")
     await s.run_until(at("2026-11-25 08:00"), step=timedelta(hours=1))
@@ -90,6 +93,7 @@ async def test_paused_rituals_stay_silent_and_resume_without_making_up(database)
 
 async def test_ticking_again_at_the_same_moment_fires_nothing_new(database):
     s = Scenario(database, at("2026-11-23 09:59"))
+    await s.platform_admin("U1")  # a Slack admin: adds rituals
     await s.command("U1", "tend ritual add shoutout-prompt #team daily 10:00 UTC")
     s.clock.set(at("2026-11-23 10:00"))
     first = await s.tick()
@@ -102,6 +106,7 @@ async def test_two_processes_on_one_database_fire_each_occurrence_and_send_each_
     """Two replicas tick the same due rituals at the same moment, then both deliver."""
     start = at("2026-11-23 09:00")
     setup = Scenario(Database(database_url), start)
+    await setup.platform_admin("U1")  # a Slack admin: adds rituals
     for index in range(40):
         await setup.command("U1", f"tend ritual add shoutout-prompt #room-{index} daily 10:00 UTC")
     await setup.database.dispose()
@@ -134,6 +139,7 @@ async def test_two_processes_on_one_database_fire_each_occurrence_and_send_each_
 
 async def test_the_tick_claims_only_due_rituals(database):
     s = Scenario(database, at("2026-11-23 08:00"))
+    await s.platform_admin("U1")  # a Slack admin: adds rituals
     await s.command("U1", "tend ritual add shoutout-prompt #a daily 09:00 UTC")
     await s.command("U1", "tend ritual add shoutout-prompt #b daily 17:00 UTC")
     s.clock.set(at("2026-11-23 09:00"))

@@ -60,7 +60,7 @@ async def s(database) -> Scenario:
     scenario = Named(database, START)
     scenario.engine.delivery.pacing = {}  # several notes to one person at one instant (pacing: test_delivery)
     for user in NAMES:
-        await scenario.join(user, NAMES[user])
+        await scenario.join(user, NAMES[user], admin=user == ANA)
     assert "now on the support rota" in await scenario.command(
         ANA, f"tend support add <@{KIM}|kim> <@{LEE}|lee>"
     )

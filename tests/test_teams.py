@@ -20,7 +20,7 @@ BO, CY, DI = "<@U2|bo>", "<@U3|cy>", "<@U4|di>"
 @pytest.fixture
 async def s(database) -> Scenario:
     scenario = Scenario(database, START)
-    await scenario.join("U1", "ada")  # the first member of a workspace is its admin
+    await scenario.join("U1", "ada", admin=True)  # Slack says ada administers the workspace
     await scenario.join("U2", "bo")
     await scenario.join("U3", "cy")
     await scenario.join("U4", "di")
@@ -114,7 +114,7 @@ async def test_creating_a_team_for_a_channel_attributes_its_existing_rituals(s):
     assert "Added" in await s.command("U1", "tend ritual add shoutout-prompt #C-plat fri 15:00")
     assert "Added" in await s.command("U1", "tend ritual add shoutout-digest #C-plat fri 16:00")
     assert "Added" in await s.command("U1", "tend ritual add shoutout-prompt #C-other fri 15:00")
-    await s.command("U9", "tend help", workspace="T2")
+    await s.platform_admin("U9", workspace="T2")  # administers T2 in Slack
     assert "Added" in await s.command(
         "U9", "tend ritual add shoutout-prompt #C-plat fri 15:00", workspace="T2"
     )
@@ -158,6 +158,7 @@ async def test_anyone_lists_teams_with_channel_count_and_managers(s):
 
 async def test_list_gives_no_heads_up_once_a_team_reaches_the_minimum_group_size(database):
     s = Scenario(database, START, min_group_size=3)
+    await s.platform_admin("U1")
     await s.command("U1", "tend team create platform #C-plat")
     await s.command("U1", f"tend team add platform {BO} {CY}")
     assert "fewer than 3 people" in await s.command("U1", "tend team list")
@@ -291,7 +292,7 @@ async def test_delete_removes_memberships_and_detaches_rituals(s):
 async def test_a_workspace_never_sees_or_changes_another_workspaces_teams(s):
     await s.command("U1", "tend team create platform #C-plat")
     await s.command("U1", f"tend team add platform {BO}")
-    await s.command("V1", "tend help", workspace="T2")  # first member of T2: its admin
+    await s.platform_admin("V1", workspace="T2")  # administers T2 in Slack: its Tend admin
 
     assert "no teams yet" in await s.command("V1", "tend team list", workspace="T2")
     assert "nor any other yet" in await s.command("V1", "tend team add platform <@V2|vi>", workspace="T2")
