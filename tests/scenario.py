@@ -85,25 +85,25 @@ class Scenario:
         *,
         is_bot: bool = False,
         workspace: str = WORKSPACE,
+        admin: bool = False,
     ) -> None:
         """A person the platform told Tend about (name and time zone); ``admin``: the platform says
         they administer the workspace (a Slack admin or owner), which makes them a Tend admin."""
         self.names[user] = name or user.lower()
-        admin: bool = False,
         origin = replace(
             self.origin(user, None, tz=tz, workspace=workspace), actor_may_administer=admin or None
         )
         await self._handle(MemberSeen(origin, display_name=name or user.lower(), time_zone=tz, is_bot=is_bot))
 
-    async def command(
-        self,
-        user: str,
     async def platform_admin(self, user: str, *, workspace: str = WORKSPACE) -> None:
         """The platform says ``user`` administers the workspace (a Slack admin or owner), and nothing
         else about them: they are a Tend admin from then on."""
         origin = replace(self.origin(user, None, workspace=workspace), actor_may_administer=True)
         await self._handle(MemberSeen(origin))
 
+    async def command(
+        self,
+        user: str,
         line: str,
         place: str | None = "C1",
         *,

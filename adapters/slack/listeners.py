@@ -260,6 +260,7 @@ class SlackAdapter:
             workspace_id=team,
             actor=PersonRef(user_id, profile.name),
             actor_time_zone=profile.time_zone,
+            actor_may_administer=profile.may_administer,
         )
         seen = MemberSeen(
             origin,
@@ -284,7 +285,6 @@ class SlackAdapter:
         except SendError:
             return event
         return _with(event, await self.profiles.lookup(client, origin.workspace_id, user_id))
-            actor_may_administer=profile.may_administer,
 
     def _with_known_profile(self, event: InboundEvent) -> InboundEvent:
         """The same from the cache only: for work that must not wait for the Web API (before an ack)."""
@@ -329,6 +329,7 @@ class SlackAdapter:
             workspace_id=team_id,
             actor=PersonRef(user_id, profile.name),
             actor_time_zone=profile.time_zone,
+            actor_may_administer=profile.may_administer,
         )
         return MemberSeen(
             origin, display_name=profile.name, is_bot=profile.is_bot, deactivated=profile.deactivated
@@ -353,7 +354,6 @@ class SlackAdapter:
         await self.engine.handle(event)
         log_event(logger, "slack workspace removed", outcome=kind)
 
-            actor_may_administer=profile.may_administer,
     async def on_installed(self, installation: Installation) -> None:
         """After an install: Tend meets the installer, with their Slack role (``users.info``, through
         the new installation's token). They become admin if Slack says they administer the workspace,
