@@ -52,6 +52,8 @@ class Policy(TypedDict):
     secret_key: bytes
 
 
+INBOUND_STOP_SECONDS = 10.0  # how long acked work under way may take to finish on SIGTERM
+
 NO_SECRET_KEY = (
     "TEND_SECRET_KEY: required to serve Slack or Teams (it keys what anonymous reports and check-ins "
     "keep, and is never stored in the database); generate one with: openssl rand -base64 32"
@@ -155,6 +157,8 @@ async def serve(settings: Settings) -> None:
         readiness.wired("slack", connected=slack_socket.connected)
     settle_start_up_heap()
     background = start_background(scheduler, engine.delivery)
+    # Acked Slack work nobody holds (a stopped process's, a dead replica's once its lease is over).
+    polling = None if slack is None else asyncio.create_task(slack.inbound.run(), name="tend-inbound-poll")
     logger.info("serving", extra={"host": settings.host, "port": settings.port})
     stop = asyncio.Event()
 
@@ -171,11 +175,13 @@ async def serve(settings: Settings) -> None:
     finally:
         if slack_socket is not None:  # first, so no new envelopes arrive while shutting down
             await slack_socket.close()
-        await background.stop()
-        await runner.cleanup()
-        if slack is not None:  # requests already acked still get their answers, within a bound
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(slack.drain(), timeout=10)
+        await runner.cleanup()  # no new requests; those under way are stored and acked first
+        if polling is not None:
+            polling.cancel()
+            await asyncio.gather(polling, return_exceptions=True)
+        if slack is not None:  # work under way finishes within the bound; the rest stays queued
+            await slack.stop(within=INBOUND_STOP_SECONDS)
+        await background.stop()  # delivery last: it sends what the work above queued, until cancelled
         if teams is not None:  # e.g. a roster still being read after Tend was added to a team
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(teams.drain(), timeout=10)

@@ -4,14 +4,15 @@ The pipeline for every event is the same on every platform: ignore bots → de-d
 (workspace and member on first contact) → route to a practice → carry out its intents → log.
 Practices decide; the engine does. Answers meant for the actor in context (a private reply, a form
 to open) are handed back to the adapter, because only it can show them there (ephemeral message,
-trigger id, console prompt).
+trigger id, console prompt). Nothing is sent to a platform while an event is handled: messages go to
+the outbox and the delivery worker is woken to send them (``bot/delivery.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 from bot.cards import update_cards
@@ -46,6 +47,8 @@ from storage.models import Member, Workspace
 logger = logging.getLogger("tend.engine")
 
 Answer = Reply | OpenForm | FieldErrors
+# Work that must commit or roll back with an event's own (the inbound queue deleting the event's row).
+Finish = Callable[[Session], Awaitable[object]]
 
 SORRY = (
     "Something went wrong on my side and nothing was changed. Please try again in a minute; "
@@ -93,98 +96,119 @@ class Engine:
             database, clock, self.senders, metrics=self.metrics, secret_key=secret_key
         )
 
-    async def handle(self, event: InboundEvent) -> tuple[Answer, ...]:
+    async def handle(self, event: InboundEvent, *, finish: Finish | None = None) -> tuple[Answer, ...]:
         """Handles one event; never raises for a user's input, answers in plain words instead."""
+        try:
+            return await self.process(event, finish=finish)
+        except Conflict:
+            # A concurrent duplicate (same event id on another replica) lost the race: already handled.
+            log_event(
+                logger,
+                "event ignored",
+                platform=event.origin.platform,
+                kind=event_kind(event),
+                outcome="race",
+            )
+            return ()
+        except Exception:
+            return self.failed(event)
+
+    def failed(self, event: InboundEvent) -> tuple[Answer, ...]:
+        """The apology for an event whose handling raised (nothing of it was committed)."""
+        kind = event_kind(event)
+        logger.exception("event failed", extra={"platform": event.origin.platform, "kind": kind})
+        self.metrics.events_handled.inc(platform=event.origin.platform, kind=kind, outcome="error")
+        return (Reply(text_card(SORRY)),)
+
+    async def process(self, event: InboundEvent, *, finish: Finish | None = None) -> tuple[Answer, ...]:
+        """Handles one event and raises what went wrong (``handle`` turns that into an apology).
+
+        ``finish`` runs inside the engine's transaction on every path that commits one (a duplicate
+        and an inactive workspace included), so whatever it writes (the inbound queue deletes the
+        event's row) commits or rolls back with the event's own work. An event from a bot commits
+        nothing and does not call it. Platform sends never happen here: the delivery worker is woken.
+        """
         origin = event.origin
         kind = event_kind(event)
         if origin.actor_is_bot and not isinstance(event, MemberSeen):
             return ()
-        try:
-            async with self.database.session() as session:
-                now = self.clock.now()
-                # Stored only as a keyed digest: a platform's event id can name its conversation
-                # (Teams), which would tie an anonymous submission to the person's private chat.
-                raw_event_id = getattr(event, "event_id", None)
-                event_id = (
-                    digest(self.secret_key, "event", origin.platform, raw_event_id) if raw_event_id else None
-                )
-                if event_id and not await mark_processed(session, origin.platform, event_id, now):
-                    log_event(
-                        logger, "event ignored", platform=origin.platform, kind=kind, outcome="duplicate"
-                    )
-                    return ()
-                if isinstance(event, WorkspaceRemoved):
-                    removed = await deactivate_workspace(session, origin.platform, origin.workspace_id)
-                    log_event(logger, "workspace removed", platform=origin.platform, workspace=removed or 0)
-                    return ()
-                workspace = await ensure_workspace(
-                    session, origin.platform, origin.workspace_id, origin.workspace_name, now
-                )
-                if not workspace.active and isinstance(event, MemberSeen) and origin.actor_is_installer:
-                    workspace.active = True  # installed again after an uninstall: its rituals resume
-                    session.add(workspace)
-                    log_event(logger, "workspace reinstalled", workspace=workspace.id or 0)
-                if not workspace.active:
-                    log_event(logger, "event ignored", workspace=workspace.id or 0, outcome="inactive")
-                    return ()
-                if origin.actor.user_id is None:
-                    return ()
-                actor = (
-                    await self._anonymous_actor(session, workspace, origin.actor.user_id, now)
-                    if is_anonymous(event)
-                    else await ensure_member(
-                        session,
-                        workspace,
-                        origin.actor.user_id,
-                        now,
-                        display_name=(event.display_name if isinstance(event, MemberSeen) else "")
-                        or origin.actor.name,
-                        # The platform's zone on an ordinary event only fills in one never learned, so
-                        # a zone the person chose is kept; MemberSeen says the platform's zone changed.
-                        time_zone=event.time_zone if isinstance(event, MemberSeen) else None,
-                        default_time_zone=origin.actor_time_zone,
-                        is_installer=origin.actor_is_installer,
-                        platform_admin=origin.actor_may_administer,
-                        is_bot=origin.actor_is_bot or (isinstance(event, MemberSeen) and event.is_bot),
-                        deactivated=event.deactivated if isinstance(event, MemberSeen) else None,
-                    )
-                )
-                context = PracticeContext(
-                    session=session,
-                    workspace=workspace,
-                    actor=actor,
-                    now=now,
-                    place_id=origin.place_id,
-                    is_direct=origin.is_direct,
-                    min_group_size=self.min_group_size,
-                    next_run=next_run,
-                    support_window=self.support_window,
-                    index_weights=self.index_weights,
-                    secret_key=self.secret_key,
-                )
-                outcome = await route(context, event)
-                scope = f"{origin.platform}:{event_id}" if event_id else f"event:{uuid.uuid4().hex}"
-                await enqueue_intents(
+        async with self.database.session() as session:
+            now = self.clock.now()
+            # Stored only as a keyed digest: a platform's event id can name its conversation
+            # (Teams), which would tie an anonymous submission to the person's private chat.
+            raw_event_id = getattr(event, "event_id", None)
+            event_id = (
+                digest(self.secret_key, "event", origin.platform, raw_event_id) if raw_event_id else None
+            )
+            if finish is not None:
+                await finish(session)
+            if event_id and not await mark_processed(session, origin.platform, event_id, now):
+                log_event(logger, "event ignored", platform=origin.platform, kind=kind, outcome="duplicate")
+                return ()
+            if isinstance(event, WorkspaceRemoved):
+                removed = await deactivate_workspace(session, origin.platform, origin.workspace_id)
+                log_event(logger, "workspace removed", platform=origin.platform, workspace=removed or 0)
+                return ()
+            workspace = await ensure_workspace(
+                session, origin.platform, origin.workspace_id, origin.workspace_name, now
+            )
+            if not workspace.active and isinstance(event, MemberSeen) and origin.actor_is_installer:
+                workspace.active = True  # installed again after an uninstall: its rituals resume
+                session.add(workspace)
+                log_event(logger, "workspace reinstalled", workspace=workspace.id or 0)
+            if not workspace.active:
+                log_event(logger, "event ignored", workspace=workspace.id or 0, outcome="inactive")
+                return ()
+            if origin.actor.user_id is None:
+                return ()
+            actor = (
+                await self._anonymous_actor(session, workspace, origin.actor.user_id, now)
+                if is_anonymous(event)
+                else await ensure_member(
                     session,
                     workspace,
-                    outcome.intents,
+                    origin.actor.user_id,
                     now,
-                    scope,
-                    secret_key=self.secret_key,
-                    anonymous=is_anonymous(event),
+                    display_name=(event.display_name if isinstance(event, MemberSeen) else "")
+                    or origin.actor.name,
+                    # The platform's zone on an ordinary event only fills in one never learned, so
+                    # a zone the person chose is kept; MemberSeen says the platform's zone changed.
+                    time_zone=event.time_zone if isinstance(event, MemberSeen) else None,
+                    default_time_zone=origin.actor_time_zone,
+                    is_installer=origin.actor_is_installer,
+                    platform_admin=origin.actor_may_administer,
+                    is_bot=origin.actor_is_bot or (isinstance(event, MemberSeen) and event.is_bot),
+                    deactivated=event.deactivated if isinstance(event, MemberSeen) else None,
                 )
-        except Conflict:
-            # A concurrent duplicate (same event id on another replica) lost the race: already handled.
-            log_event(logger, "event ignored", platform=origin.platform, kind=kind, outcome="race")
-            return ()
-        except Exception:
-            logger.exception("event failed", extra={"platform": origin.platform, "kind": kind})
-            self.metrics.events_handled.inc(platform=origin.platform, kind=kind, outcome="error")
-            return (Reply(text_card(SORRY)),)
+            )
+            context = PracticeContext(
+                session=session,
+                workspace=workspace,
+                actor=actor,
+                now=now,
+                place_id=origin.place_id,
+                is_direct=origin.is_direct,
+                min_group_size=self.min_group_size,
+                next_run=next_run,
+                support_window=self.support_window,
+                index_weights=self.index_weights,
+                secret_key=self.secret_key,
+            )
+            outcome = await route(context, event)
+            scope = f"{origin.platform}:{event_id}" if event_id else f"event:{uuid.uuid4().hex}"
+            await enqueue_intents(
+                session,
+                workspace,
+                outcome.intents,
+                now,
+                scope,
+                secret_key=self.secret_key,
+                anonymous=is_anonymous(event),
+            )
         self.metrics.events_handled.inc(platform=origin.platform, kind=kind, outcome="ok")
         log_event(logger, "event handled", platform=origin.platform, workspace=workspace.id or 0, kind=kind)
+        self.delivery.wake()  # what the event queued goes from the delivery loop, not from here
         await update_cards(self.senders, self.metrics, workspace, outcome.intents)
-        await self.delivery.deliver_due()
         return tuple(intent for intent in outcome.intents if isinstance(intent, Answer))
 
     async def left_places(

@@ -169,6 +169,20 @@ class Metrics:
         self.outbox_pending = self.registry.gauge(
             "tend_outbox_pending", "Outbox messages waiting to be delivered."
         )
+        self.inbound_queued = self.registry.gauge(
+            "tend_inbound_queued",
+            "Platform events acked and not handled yet (every replica's), as of this process's last poll.",
+        )
+        self.inbound_oldest_seconds = self.registry.gauge(
+            "tend_inbound_oldest_seconds",
+            "Age of the oldest acked event not handled yet (anonymous ones keep no time: not counted).",
+        )
+        self.inbound_handled = self.registry.counter(
+            "tend_inbound_handled_total",
+            "Acked events taken from the inbound queue, by outcome (ok, duplicate, error, retry, taken_over, "
+            "dropped).",
+            ("platform", "outcome"),
+        )
 
     def render(self) -> str:
         return self.registry.render()

@@ -180,6 +180,28 @@ class TargetPace(SQLModel, table=True):
     owner: str = Field(max_length=32)
 
 
+class Inbound(SQLModel, table=True):
+    """A platform event Tend has acknowledged and not handled yet (``storage/inbound.py``).
+
+    Written before the ack, deleted in the same transaction as the engine's work, so "acked" means
+    "stored" and a crash repeats nothing already committed. ``lease_until`` and ``owner`` say which
+    replica works on it until when; NULL means ready for any. An anonymous event's row is ``sealed``:
+    its payload is sealed under ``TEND_SECRET_KEY`` and it has no ``created_at``, so the row shows
+    neither who acted nor exactly when.
+    """
+
+    __table_args__ = (Index("ix_inbound_lease", "platform", "lease_until"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    payload: str = Field(sa_type=Text)
+    sealed: bool = Field(default=False)
+    owner: str = Field(default="", max_length=32)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = Field(default=0)
+    created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class Shoutout(SQLModel, table=True):
     """Public by nature. After forget-me the words stay and the name goes (ids become NULL)."""
 

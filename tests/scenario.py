@@ -74,7 +74,10 @@ class Scenario:
         )
 
     async def _handle(self, event: object) -> str:
+        """The event handled, then what it queued sent (the engine only wakes the delivery loop,
+        which a scenario does not run: it delivers here, as the loop would right after)."""
         self.last_answers = await self.engine.handle(event)  # type: ignore[arg-type]
+        await self.engine.delivery.deliver_due()
         return text_of(self.last_answers)
 
     async def join(

@@ -965,7 +965,7 @@ async def test_through_the_slack_adapter_nothing_ties_an_answer_to_its_author(sl
     for user in ("U1", "U2", "U3", "U4"):  # Tend has met these (U1, first, is the admin); never U5, U6
         await slack.command("/tend", "help", user=user)
     await slack.command("/tend", "ritual add opener <#C2|standup> daily 09:25 utc")
-    await slack.adapter.drain()
+    await slack.settle()
     scheduler = Scheduler(slack.database, slack.clock, senders=slack.engine.senders)
     slack.clock.advance(timedelta(hours=23, minutes=25))  # Tuesday 09:25
     await scheduler.tick()
@@ -983,7 +983,7 @@ async def test_through_the_slack_adapter_nothing_ties_an_answer_to_its_author(sl
     for user, choice in SLACK_TAPS:
         slack.clock.advance(timedelta(seconds=2))
         assert (await slack.interaction(click_payload(slack, user, buttons[choice], card))).status == 200
-        await slack.adapter.drain()
+        await slack.settle()
         flow.taps.append(Tap(user, occurrence, choice, slack.clock.now(), None, [], []))
     flow.moments["open"] = await snapshot(slack.database)
     slack.clock.advance(timedelta(hours=12))

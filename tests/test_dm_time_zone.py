@@ -71,8 +71,9 @@ async def test_a_kudos_note_to_someone_tend_never_looked_up_goes_in_their_la_hou
     slack.fake.set_user("U2", "bo", "America/Los_Angeles")
     assert slack.clock.now().astimezone(LA).hour == 2  # Mon 10:00 UTC: working hours in UTC, not in LA
     await slack.command("/kudos", f"<@U2|bo> {THANKS}")
+    await slack.settle()
     await slack.fake.wait_for(posts_in("C1", THANKS))
-    await slack.adapter.drain()  # the ack went first; bo is looked up after it
+    await slack.settle()  # the ack went first; bo is looked up after it
 
     calls = slack.fake.calls
     assert looked_up("U2")(calls) and not posts_in("DU2")(calls)  # not sent on a UTC guess
@@ -91,15 +92,16 @@ async def test_a_kudos_note_to_someone_tend_never_looked_up_goes_in_their_la_hou
 @pytest.mark.parametrize("slack_says", ["an error", "no time zone"])
 async def test_a_person_whose_zone_slack_does_not_give_is_never_sent_a_private_note(slack: Slack, slack_says):
     await slack.command("/tend", "help")  # ana is looked up now, so the next users.info is bo's
+    await slack.settle()
     await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "response"])
-    await slack.adapter.drain()
     if slack_says == "an error":
         slack.fake.fail_next("users.info", 500)
     else:
         slack.fake.set_user("U2", "bo", None)
     await slack.command("/kudos", f"<@U2|bo> {THANKS}")
+    await slack.settle()
     await slack.fake.wait_for(posts_in("C1", THANKS))
-    await slack.adapter.drain()
+    await slack.settle()
     assert looked_up("U2")(slack.fake.calls)
 
     for _ in range(7 * 24):  # a whole week, every working hour of every zone on earth among them
@@ -112,12 +114,13 @@ async def test_a_person_whose_zone_slack_does_not_give_is_never_sent_a_private_n
 
 async def test_once_a_failed_look_up_succeeds_the_held_notes_go_in_the_persons_hours(slack: Slack):
     await slack.command("/tend", "help")
+    await slack.settle()
     await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "response"])
-    await slack.adapter.drain()
     slack.fake.fail_next("users.info", 500)
     await slack.command("/kudos", f"<@U2|bo> {THANKS}")
+    await slack.settle()
     await slack.fake.wait_for(posts_in("C1", THANKS))
-    await slack.adapter.drain()
+    await slack.settle()
     slack.clock.advance(timedelta(hours=1))  # Mon 11:00 UTC: a failed look-up is not retried at once
     await slack.engine.delivery.deliver_due()
     assert not posts_in("DU2")(slack.fake.calls)
@@ -130,8 +133,9 @@ async def test_once_a_failed_look_up_succeeds_the_held_notes_go_in_the_persons_h
     }
     view = {**modal_view(kudos_form(), "C1"), "state": {"values": values}}
     assert (await slack.interaction({**slack.envelope("view_submission", "U1"), "view": view})).status == 200
+    await slack.settle()
     await slack.fake.wait_for(posts_in("C1", "calm incident call"))
-    await slack.adapter.drain()
+    await slack.settle()
     assert len(looked_up("U2")(slack.fake.calls)) == 2
     assert not posts_in("DU2")(slack.fake.calls)  # 03:00 in Los Angeles
 
@@ -149,15 +153,16 @@ async def test_once_a_failed_look_up_succeeds_the_held_notes_go_in_the_persons_h
 async def test_a_deactivated_slack_account_is_recorded(slack: Slack):
     slack.fake.set_user("U3", "cy", "Europe/Paris", deleted=True)
     await slack.command("/kudos", "<@U2|bo> <@U3|cy> thanks, both")
+    await slack.settle()
     await slack.fake.wait_for(posts_in("C1", "thanks, both"))
-    await slack.adapter.drain()
+    await slack.settle()
     assert (await member(slack.database, "U3")).deactivated  # users.info said deleted
     assert not (await member(slack.database, "U2")).deactivated
 
     gone = user_event("user_change", "U2", "bo", "UTC")
     gone["event"]["user"]["deleted"] = True
     assert (await post_event(slack, gone)).status == 200
-    await slack.adapter.drain()
+    await slack.settle()
     assert (await member(slack.database, "U2")).deactivated
 
 

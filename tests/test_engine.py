@@ -73,11 +73,14 @@ async def test_being_heard_from_first_makes_nobody_admin_the_platforms_word_does
 async def test_kudos_is_posted_publicly_and_each_receiver_gets_a_private_note(engine, database, sender):
     answers = await engine.handle(kudos("U1", "<@U2|bo> <@U3|cy> thanks for the careful review #craft"))
     assert "Sent" in said(answers)
+    assert sender.sent == []  # handling an event sends nothing itself: the delivery loop does
+    await engine.delivery.deliver_due()
     [post] = sender.posts("C-general")
     assert "thanked" in post.card.fallback and "careful review" in post.card.fallback
     assert sender.directs() == []  # bo's and cy's time zones are not known yet: the notes wait
     for user in ("U2", "U3"):  # the platform tells Tend about them (Slack: users.info after the ack)
         await engine.handle(MemberSeen(origin(user, None), time_zone="UTC"))
+    await engine.delivery.deliver_due()
     assert {d.target for d in sender.directs()} == {"U2", "U3"}
     async with database.session() as session:
         rows = (await session.exec(select(Shoutout))).all()
@@ -116,6 +119,7 @@ async def test_kudos_to_a_bot_is_refused(engine, sender):
 async def test_plain_name_mentions_resolve_to_known_members(engine, sender):
     await engine.handle(MemberSeen(origin("U2"), display_name="bo", time_zone="UTC"))
     await engine.handle(kudos("U1", "@bo thanks for the pairing"))
+    await engine.delivery.deliver_due()
     assert [d.target for d in sender.directs()] == ["U2"]
 
 
@@ -123,6 +127,7 @@ async def test_a_retried_event_is_handled_once(engine, database, sender):
     event = kudos("U1", "<@U2|bo> thanks", event_id="Ev1")
     await engine.handle(event)
     assert await engine.handle(event) == ()
+    await engine.delivery.deliver_due()
     assert len(sender.posts()) == 1
     async with database.session() as session:
         assert len((await session.exec(select(ProcessedEvent))).all()) == 1
@@ -182,6 +187,7 @@ async def test_the_kudos_button_opens_a_form_whose_submission_sends_the_shoutout
     [form] = await engine.handle(ButtonClicked(origin("U1"), "kudos.open"))
     assert isinstance(form, OpenForm) and [f.name for f in form.form.fields] == ["person", "reason", "value"]
     await engine.handle(FormSubmitted(origin("U1"), "kudos.form", {"person": "U2", "reason": "great demo"}))
+    await engine.delivery.deliver_due()
     assert "great demo" in sender.posts("C-general")[0].card.fallback
 
 

@@ -100,8 +100,12 @@ async def test_metrics_is_prometheus_text_with_every_tend_metric(client: TestCli
         "tend_messages_failed_total": "counter",
         "tend_scheduler_lag_seconds": "gauge",
         "tend_outbox_pending": "gauge",
+        "tend_inbound_queued": "gauge",
+        "tend_inbound_oldest_seconds": "gauge",
+        "tend_inbound_handled_total": "counter",
     }
     assert samples[("tend_outbox_pending", frozenset())] == 0.0
+    assert samples[("tend_inbound_queued", frozenset())] == 0.0
 
 
 async def test_requests_are_counted_by_route_and_status(client: TestClient) -> None:

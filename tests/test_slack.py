@@ -78,6 +78,12 @@ class Slack:
         self.triggers += 1
         return f"trigger.{self.triggers}"
 
+    async def settle(self) -> None:
+        """Everything acked is handled and answered, and what it queued is sent: what a running server
+        does on its own (its delivery loop is woken by the engine; the fixture runs no loop)."""
+        await self.adapter.drain()
+        await self.engine.delivery.deliver_backlog()
+
     def envelope(self, kind: str, user: str) -> dict[str, Any]:
         """How every interaction payload starts: its type, the workspace, the person, a fresh trigger."""
         return {
@@ -198,12 +204,14 @@ async def test_kudos_is_acked_then_posted_in_the_channel_and_sent_privately(slac
     response = await slack.command("/kudos", "<@U2|bo> thanks for the careful review")
     assert response.status == 200
     assert time.monotonic() - started < 3  # Slack's ack deadline
+    await slack.settle()
     [public] = await slack.fake.wait_for(posts_in("C1", "careful review"))
     assert "bo" in json.dumps(public.args["blocks"])
     opened = await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "conversations.open"])
     assert opened[0].args["users"] == "U2"
+    await slack.settle()
     [private] = await slack.fake.wait_for(posts_in("DU2", "careful review"))
-    await slack.adapter.drain()
+    await slack.settle()
     answers = slack.fake.of("response")
     assert answers and answers[0].args["response_type"] == "ephemeral"
     assert slack.fake.of("auth.test")  # Bolt checked the single workspace's token
@@ -215,10 +223,12 @@ async def test_kudos_is_acked_then_posted_in_the_channel_and_sent_privately(slac
 
 async def test_the_dm_channel_is_opened_once_per_person(slack: Slack):
     await slack.command("/kudos", "<@U2|bo> thanks for the review")
+    await slack.settle()
     await slack.fake.wait_for(posts_in("DU2", "for the review"))
-    await slack.adapter.drain()
+    await slack.settle()
     slack.clock.advance(timedelta(seconds=2))  # past the outbox's one-message-per-second pacing
     await slack.command("/kudos", "<@U2|bo> and again for the demo")
+    await slack.settle()
     await slack.fake.wait_for(posts_in("DU2", "for the demo"))
     assert len(slack.fake.of("conversations.open")) == 1
 
@@ -227,8 +237,9 @@ async def test_web_api_calls_reuse_kept_alive_connections(slack: Slack):
     """One TCP (in production also TLS) handshake per call would halve what the outbox can send."""
     for n in range(6):  # one after another: a burst may rightly open a few connections at once
         await slack.command("/kudos", f"<@U{n + 2}|p{n}> thanks for round {n}", channel=f"C{n + 1}")
+        await slack.settle()
         await slack.fake.wait_for(posts_in(f"DU{n + 2}", f"round {n}"))
-        await slack.adapter.drain()
+        await slack.settle()
     calls = [c for c in slack.fake.calls if c.method not in ("response", "upload")]
     assert len(calls) >= 18  # auth.test, then per kudos a post, a conversations.open and a DM
     assert len({c.connection for c in calls}) <= len(calls) // 3
@@ -237,7 +248,7 @@ async def test_web_api_calls_reuse_kept_alive_connections(slack: Slack):
 async def test_a_retried_command_is_handled_once(slack: Slack):
     for _ in range(2):
         assert (await slack.command("/kudos", "<@U2|bo> thanks twice", trigger="same.trigger")).status == 200
-        await slack.adapter.drain()
+        await slack.settle()
     assert len(posts_in("C1", "thanks twice")(slack.fake.calls)) == 1
 
 
@@ -247,14 +258,15 @@ async def test_tend_ritual_list_answers_privately(slack: Slack):
     assert answer.args["response_type"] == "ephemeral"
     assert answer.args["_response_url"] == "U1"
     assert_valid_blocks(answer.args["blocks"])
-    await slack.adapter.drain()
+    await slack.settle()
     assert not slack.fake.of("chat.postMessage")  # nothing public
 
 
 async def test_the_kudos_button_opens_a_modal_and_its_submission_posts(slack: Slack):
     await slack.command("/kudos", "<@U2|bo> thanks for the careful review")
+    await slack.settle()
     [public] = await slack.fake.wait_for(posts_in("C1", "careful review"))
-    await slack.adapter.drain()
+    await slack.settle()
     buttons = [e for b in public.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
     [button] = [e for e in buttons if e["action_id"] == "kudos.open"]
     click = {
@@ -275,7 +287,7 @@ async def test_the_kudos_button_opens_a_modal_and_its_submission_posts(slack: Sl
     view = opened.args["view"]
     assert view["type"] == "modal" and view["callback_id"] == "kudos.form"
     assert_valid_sent([opened])
-    await slack.adapter.drain()
+    await slack.settle()
 
     submission = {
         "type": "view_submission",
@@ -297,18 +309,19 @@ async def test_the_kudos_button_opens_a_modal_and_its_submission_posts(slack: Sl
     }
     slack.clock.advance(timedelta(seconds=2))  # past the outbox's one-message-per-second pacing
     assert (await slack.interaction(submission)).status == 200
+    await slack.settle()
     await slack.fake.wait_for(posts_in("C1", "calm incident call"))
     answer = await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "chat.postEphemeral"])
     assert answer[0].args["user"] == "U3" and answer[0].args["channel"] == "C1"
-    await slack.adapter.drain()
+    await slack.settle()
     assert_valid_sent(slack.fake.calls)
 
 
 async def test_a_429_waits_for_retry_after_then_the_outbox_sends(slack: Slack):
     slack.fake.fail_next("chat.postMessage", 429, retry_after=30)
     assert (await slack.command("/kudos", "<@U2|bo> thanks for waiting", channel="C9")).status == 200
+    await slack.settle()
     await slack.fake.wait_for(lambda calls: [c for c in calls if c.status == 429])
-    await slack.adapter.drain()
     assert not posts_in("C9")(slack.fake.calls)
     slack.clock.advance(timedelta(seconds=10))  # longer than the first backoff, shorter than Retry-After
     await slack.engine.delivery.deliver_due()
@@ -322,8 +335,8 @@ async def test_a_429_waits_for_retry_after_then_the_outbox_sends(slack: Slack):
 async def test_a_500_is_retried_with_backoff(slack: Slack):
     slack.fake.fail_next("chat.postMessage", 500)
     await slack.command("/kudos", "<@U2|bo> thanks despite the outage", channel="C8")
+    await slack.settle()
     await slack.fake.wait_for(lambda calls: [c for c in calls if c.status == 500])
-    await slack.adapter.drain()
     slack.clock.advance(timedelta(seconds=5))
     await slack.engine.delivery.deliver_due()
     assert posts_in("C8", "despite the outage")(slack.fake.calls)
@@ -332,8 +345,8 @@ async def test_a_500_is_retried_with_backoff(slack: Slack):
 async def test_a_channel_tend_is_not_in_is_parked_at_once(slack: Slack):
     slack.fake.fail_next_with("chat.postMessage", "not_in_channel")
     await slack.command("/kudos", "<@U2|bo> thanks in a closed room", channel="C7")
+    await slack.settle()
     await slack.fake.wait_for(lambda calls: slack.fake.of("chat.postMessage", ok_only=False))
-    await slack.adapter.drain()
     async with slack.database.session() as session:
         [row] = (await session.exec(select(Outbox).where(Outbox.target_id == "C7"))).all()
     assert (row.state, row.attempts) == (outbox.PARKED, 1)
@@ -366,7 +379,7 @@ async def test_unverifiable_requests_are_refused_and_change_nothing(slack: Slack
         response = await slack.post(body, kind, signed=False)
     assert response.status == 401
     assert not [r for r in caplog.records if "forged" in r.getMessage()]  # no bodies in logs
-    await slack.adapter.drain()
+    await slack.settle()
     assert [c for c in slack.fake.calls if c.method != "auth.test"] == []  # auth.test: start-up's warm-up
     assert await count(slack.database, Workspace) == 0
     assert await count(slack.database, Outbox) == 0
@@ -507,7 +520,7 @@ async def test_a_burst_of_kudos_is_all_acked_stored_and_posted_without_errors(sl
 
     statuses = await asyncio.gather(*(kudos(index) for index in range(burst)))
     assert statuses == [200] * burst
-    await slack.adapter.drain()
+    await slack.settle()
     await slack.engine.delivery.deliver_due()  # anything a busy moment left in the outbox
     assert await count(slack.database, Shoutout) == burst
     for index in range(burst):

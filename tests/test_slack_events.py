@@ -102,7 +102,7 @@ async def post_event(
 
 
 async def nothing_changed(slack: Slack) -> None:
-    await slack.adapter.drain()
+    await slack.settle()
     assert [call.method for call in slack.fake.calls if call.method != "auth.test"] == []
     assert await count(slack.database, Workspace) == 0
     assert await count(slack.database, Member) == 0
@@ -163,11 +163,11 @@ async def test_a_retried_event_is_handled_once(slack: Slack):
     }
     assert missing(envelope) == set()
     assert (await post_event(slack, envelope)).status == 200
+    await slack.settle()
     await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "views.publish"])
-    await slack.adapter.drain()
     for retry in (1, 2):
         assert (await post_event(slack, envelope, retry=retry)).status == 200
-        await slack.adapter.drain()
+        await slack.settle()
     assert len(slack.fake.of("views.publish")) == 1
     for unknown_retry in (None, 1):  # an event Tend ignores is acked on every delivery
         response = await post_event(slack, completed(spec_envelopes()["message"]), retry=unknown_retry)

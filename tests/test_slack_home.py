@@ -55,8 +55,8 @@ def publishes(calls: list[Call]) -> list[Call]:
 async def open_home(slack: Slack, user: str) -> dict[str, Any]:
     before = len(publishes(slack.fake.calls))
     assert (await post_event(slack, home_opened(user))).status == 200
+    await slack.settle()
     published = await slack.fake.wait_for(lambda calls: publishes(calls)[before:])
-    await slack.adapter.drain()
     assert published[0].args["user_id"] == user
     return published[0].args["view"]
 
@@ -86,8 +86,8 @@ def submission(slack: Slack, user: str, view: dict[str, Any], values: dict[str, 
 
 async def hours_modal(slack: Slack, user: str) -> dict[str, Any]:
     assert (await slack.interaction(home_click(slack, user, "prefs.hours"))).status == 200
+    await slack.settle()
     [opened] = await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "views.open"])
-    await slack.adapter.drain()
     assert_valid_sent([opened])
     return opened.args["view"]
 
@@ -97,8 +97,9 @@ async def hours_modal(slack: Slack, user: str) -> dict[str, Any]:
 
 async def test_opening_the_home_tab_publishes_the_persons_own_page(slack: Slack):
     await slack.command("/kudos", "<@U1|ana> thanks for the careful review", user="U2")
+    await slack.settle()
     await slack.fake.wait_for(posts_in("C1", "careful review"))
-    await slack.adapter.drain()
+    await slack.settle()
     view = await open_home(slack, "U1")
     assert view["type"] == "home"
     assert_valid_blocks(view["blocks"])
@@ -113,7 +114,7 @@ async def test_opening_the_home_tab_publishes_the_persons_own_page(slack: Slack)
 
 async def test_the_messages_tab_publishes_nothing(slack: Slack):
     assert (await post_event(slack, home_opened("U1", tab="messages"))).status == 200
-    await slack.adapter.drain()
+    await slack.settle()
     assert publishes(slack.fake.calls) == []
 
 
@@ -131,7 +132,7 @@ async def test_a_bad_time_zone_is_marked_on_its_field_and_nothing_is_stored(slac
         "response_action": "errors",
         "errors": {"time_zone": "I don't know the time zone “Mars/Base”; try Europe/Berlin."},
     }
-    await slack.adapter.drain()
+    await slack.settle()
     stored = await member(slack, "U1")
     assert (stored.work_days, stored.work_start, stored.time_zone) == ("mon,tue,wed,thu,fri", "09:00", "UTC")
     assert not slack.fake.of("chat.postMessage") and not slack.fake.of("chat.postEphemeral")
@@ -139,8 +140,9 @@ async def test_a_bad_time_zone_is_marked_on_its_field_and_nothing_is_stored(slac
     values["time_zone"] = "Europe/Berlin"
     response = await slack.interaction(submission(slack, "U1", view, values))
     assert response.status == 200 and await response.text() == ""  # closes the modal
+    await slack.settle()
     [saved] = await slack.fake.wait_for(posts_in("DU1", "Saved"))  # from App Home: to the person's DM
-    await slack.adapter.drain()
+    await slack.settle()
     stored = await member(slack, "U1")
     assert (stored.work_days, stored.work_start, stored.work_end, stored.time_zone) == (
         "mon,tue,wed,thu",
@@ -158,8 +160,9 @@ async def test_a_slow_submission_closes_the_modal_and_the_errors_follow_as_a_mes
     values = {"days": "someday", "start": "08:00", "end": "16:00", "time_zone": "Europe/Berlin"}
     response = await slack.interaction(submission(slack, "U1", view, values))
     assert response.status == 200 and await response.text() == ""
+    await slack.settle()
     [late] = await slack.fake.wait_for(posts_in("DU1", "someday"))
-    await slack.adapter.drain()
+    await slack.settle()
     assert "isn't a day" in json.dumps(late.args["blocks"])
     assert (await member(slack, "U1")).work_days == "mon,tue,wed,thu,fri"
 
@@ -171,8 +174,8 @@ async def test_names_and_zones_come_from_users_info_cached_per_person(slack: Sla
     slack.fake.set_user("U1", "Ana Lopez", "Europe/Berlin")
     for _ in range(2):
         await slack.command("/tend", "settings")
+        await slack.settle()
         await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "response"])
-        await slack.adapter.drain()
     assert len(slack.fake.of("users.info")) == 1  # the second command used the cache
     assert slack.fake.of("users.info")[0].args["user"] == "U1"
     stored = await member(slack, "U1")
@@ -180,8 +183,8 @@ async def test_names_and_zones_come_from_users_info_cached_per_person(slack: Sla
     slack.clock.advance(timedelta(hours=2))  # past the cache's time to live
     slack.fake.set_user("U1", "Ana L.", "Europe/Berlin")
     await slack.command("/tend", "settings")
+    await slack.settle()
     await slack.fake.wait_for(lambda calls: len(calls_of(calls, "users.info")) == 2)
-    await slack.adapter.drain()
     assert (await member(slack, "U1")).display_name == "Ana L."
 
 
@@ -197,18 +200,18 @@ async def test_user_change_refreshes_the_name_and_a_changed_zone_but_keeps_a_cho
     # Slack's zone changed (she moved): Tend follows.
     moved = user_event("user_change", "U1", "Ana M", "America/New_York")
     assert (await post_event(slack, moved)).status == 200
-    await slack.adapter.drain()
+    await slack.settle()
     stored = await member(slack, "U1")
     assert (stored.display_name, stored.time_zone) == ("Ana M", "America/New_York")
 
     # She picks her own zone in Tend; a later status update (same Slack zone) must not undo it.
     await slack.command("/tend", "settings tz Asia/Tokyo")
+    await slack.settle()
     await slack.fake.wait_for(lambda calls: calls_of(calls, "response"))
-    await slack.adapter.drain()
     assert (await member(slack, "U1")).time_zone == "Asia/Tokyo"
     event = user_event("user_change", "U1", "Ana M", "America/New_York", status="on holiday")
     assert (await post_event(slack, event)).status == 200
-    await slack.adapter.drain()
+    await slack.settle()
     await open_home(slack, "U1")  # an ordinary event carrying Slack's zone
     assert (await member(slack, "U1")).time_zone == "Asia/Tokyo"
     assert len(slack.fake.of("users.info")) == 1  # user_change refreshed the cache: no look-up since
@@ -216,7 +219,7 @@ async def test_user_change_refreshes_the_name_and_a_changed_zone_but_keeps_a_cho
 
 async def test_team_join_is_remembered_without_adding_anyone_until_they_use_tend(slack: Slack):
     assert (await post_event(slack, user_event("team_join", "U7", "Dee", "Asia/Tokyo"))).status == 200
-    await slack.adapter.drain()
+    await slack.settle()
     async with slack.database.session() as session:
         assert (await session.exec(select(Member))).all() == []
     await open_home(slack, "U7")

@@ -47,10 +47,10 @@ def tallies(blocks: list[dict[str, Any]]) -> dict[str, int] | None:
 async def test_an_opener_shows_only_the_count_while_open_and_the_totals_once_at_close(slack: Slack):
     for user in PEOPLE:  # five colleagues Tend has met (the first is the admin)
         await slack.command("/tend", "help", user=user)
-    await slack.adapter.drain()
+    await slack.settle()
     answer = await slack.command("/tend", "ritual add opener <#C2|standup> daily 09:25 utc")
     assert answer.status == 200
-    await slack.adapter.drain()
+    await slack.settle()
     assert "standup" in json.dumps(slack.fake.of("response")[-1].args) or "C2" in json.dumps(
         slack.fake.of("response")[-1].args
     )
@@ -68,7 +68,7 @@ async def test_an_opener_shows_only_the_count_while_open_and_the_totals_once_at_
     for count, user in enumerate(PEOPLE, 1):
         slack.clock.advance(timedelta(seconds=2))
         assert (await slack.interaction(click_payload(slack, user, answers[count % 5], card))).status == 200
-        await slack.adapter.drain()
+        await slack.settle()
         updates = slack.fake.of("chat.update")
         assert len(updates) == count and updates[-1].args["channel"] == "C2"
         blocks = updates[-1].args["blocks"]
@@ -89,7 +89,7 @@ async def test_a_stress_report_through_the_modal_is_stored_with_no_link_to_its_a
     [opened] = await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "views.open"])
     view = opened.args["view"]
     assert view["type"] == "modal"
-    await slack.adapter.drain()
+    await slack.settle()
     submission = {
         **slack.envelope("view_submission", "U4"),
         "view": {
@@ -107,7 +107,7 @@ async def test_a_stress_report_through_the_modal_is_stored_with_no_link_to_its_a
         },
     }
     assert (await slack.interaction(submission)).status == 200
-    await slack.adapter.drain()
+    await slack.settle()
     async with slack.database.session() as session:
         [report] = (await session.exec(select(StressReport))).all()
         relays = (await session.exec(select(StressRelay))).all()

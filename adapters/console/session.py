@@ -178,7 +178,12 @@ class ConsoleSession:
         self.write(f"You are {self.user} (a Tend admin). Others here: {people}.")
 
     async def handle_line(self, line: str) -> None:
-        """One typed line; never raises for anything a person can type."""
+        """One typed line; never raises for anything a person can type. What the line queued is sent
+        before the next prompt: the console is no request path, nothing waits on it meanwhile."""
+        await self._handle_line(line)
+        await self.engine.delivery.deliver_due()
+
+    async def _handle_line(self, line: str) -> None:
         line = line.strip()
         if self.pending is not None:
             if line.startswith("/") and not line.startswith("/cancel"):

@@ -1,23 +1,23 @@
-"""Bolt on Tend's aiohttp server: verify, ack at once, then translate → engine → answer.
+"""Bolt on Tend's aiohttp server: verify, store, ack, then translate → engine → answer.
 
 Bolt's own middleware verifies every request's signature and age (401 otherwise) before any listener
-runs. Each listener acks first (Slack gives 3 seconds) and does the engine work after the ack: with
-``process_before_response=False`` Bolt answers Slack as soon as ``ack()`` is called; the work is
-queued and a few workers (``POST_ACK_WORKERS``) take it in turn, so a burst cannot swamp the event
-loop (and with it later acks) or the database pool, and ``drain`` still waits for all of it.
-Answers meant only for the actor go back as ephemeral messages (through the response URL when
-Slack gave one) or as a modal opened with the request's trigger id.
+runs. A command or a tap is translated and written to the inbound queue (``bot/inbound.py``) and
+only then acked (Slack gives 3 seconds): "acked" means "stored", and a crash or a deploy loses
+nothing acked. The queue's workers (this replica's at once, any replica's once a lease runs out) run
+the engine and hand the answers back here: ephemeral messages (through the response URL when Slack
+gave one) or a modal opened with the request's trigger id. Events API callbacks (App Home, people's
+profiles, uninstalls) are acked by Bolt itself before their listener runs; they are stored at once
+after it. A modal submission runs the engine before its ack, within ``SUBMISSION_BUDGET``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Mapping
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 import aiohttp
@@ -51,7 +51,8 @@ from adapters.slack.translate import (
 )
 from bot.engine import Answer, Engine
 from bot.errors import SendError
-from bot.events import InboundEvent, MemberSeen, Origin, PersonRef
+from bot.events import HomeOpened, InboundEvent, MemberSeen, Origin, PersonRef, WorkspaceRemoved
+from bot.inbound import CONCURRENCY, InboundQueue, Work
 from bot.logs import log_event
 from practices.messages import FieldErrors, Image, OpenForm, Reply, text_card
 
@@ -61,12 +62,11 @@ EVENTS_PATH = "/slack/events"
 ANY = re.compile(".+")  # every action id / modal callback id: the engine routes by prefix
 SLACK_APP_KEY = web.AppKey("tend_slack_app", AsyncApp)
 SUBMISSION_BUDGET = 2.5  # seconds the engine may take before a modal's ack (Slack allows 3)
-# Jobs after an ack that run at once; the others wait in a queue (none is dropped). Unbounded, a
-# burst's work starved the event loop (later acks) and the database pool (work failed). While
-# requests are arriving (one answered less than ACKS_BUSY_FOR seconds ago) only one job runs, so the
-# work, which shares the event loop with the acks, takes less of it; when quiet, all run.
-POST_ACK_WORKERS = 4
-ACKS_BUSY_FOR = 0.05
+# The ack of a command the database would not store: nothing was taken, so the person is told so.
+NOT_TAKEN = (
+    "Tend could not take this just now, and nothing was changed. Please try again in a minute; "
+    "if it keeps happening, tell your Tend admin."
+)
 
 
 async def _unhandled_event(body: dict[str, Any]) -> bool:
@@ -74,9 +74,10 @@ async def _unhandled_event(body: dict[str, Any]) -> bool:
     return str((body.get("event") or {}).get("type", "")) not in HANDLED_EVENTS
 
 
-def _kept(body: dict[str, Any]) -> dict[str, Any]:
-    """What the work after an ack still reads from a request's body (a queued job keeps only this)."""
-    return {"trigger_id": body["trigger_id"]} if body.get("trigger_id") else {}
+def _kept(body: dict[str, Any]) -> dict[str, str]:
+    """What answering a request needs from its body, stored with the event (a trigger id for a form,
+    the response URL for ephemeral replies)."""
+    return {key: str(body[key]) for key in ("trigger_id", "response_url") if body.get(key)}
 
 
 def _with(event: InboundEvent, profile: Profile | None) -> InboundEvent:
@@ -122,17 +123,17 @@ class SlackAdapter:
         sender: SlackSender,
         signing_secret: str | None,
         oauth: SlackOAuth | None = None,
-        post_ack_workers: int = POST_ACK_WORKERS,
+        concurrency: int = CONCURRENCY,
     ) -> None:
         self.engine = engine
         self.sender = sender
         self.oauth = oauth
-        self._in_flight: set[asyncio.Task[Any]] = set()  # work still running after its ack
-        self._jobs: deque[Callable[[], Awaitable[object]]] = deque()  # work acked, not started yet
-        self._workers: set[asyncio.Task[None]] = set()  # at most ``post_ack_workers``; see ``_later``
-        self._max_workers = post_ack_workers
-        self._acking = 0  # requests dispatched (``dispatch``) and not answered yet
-        self._last_answered = float("-inf")  # loop time of the last answer
+        self._in_flight: set[asyncio.Task[Any]] = set()  # listeners still running (before or after acks)
+        self._follow_ups: set[asyncio.Task[Any]] = set()  # a submission's answers, after its ack
+        # Acked work: stored before the ack, handled by this replica's workers or, if it dies, another's.
+        self.inbound = InboundQueue(
+            engine, PLATFORM, self._answer_work, prepare=self._prepare, concurrency=concurrency
+        )
         common: dict[str, Any] = {
             "signing_secret": signing_secret or "",  # "" rather than None: Bolt would read the env
             "request_verification_enabled": signing_secret is not None,
@@ -160,21 +161,33 @@ class SlackAdapter:
         self.bolt.view_submission(ANY)(self.on_submission)
         self._listen_to_events()
 
-    async def on_command(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Stored, then acked; if the database would not take it, the ack says so instead."""
         self._track()
-        await ack()
         event = command_event(body)
-        if event is None:
+        if event is not None and not await self._store(event, _kept(body)):
+            await ack(text=NOT_TAKEN)
             return
-        self._later(partial(self._handle, event, _kept(body), respond))
+        await ack()
 
     async def on_action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """Stored, then acked (a tap's ack shows no text: a refusal goes through the response URL)."""
         self._track()
-        await ack()
         event = action_event(body)
-        if event is None:
-            return
-        self._later(partial(self._handle, event, _kept(body), respond if body.get("response_url") else None))
+        stored = event is None or await self._store(event, _kept(body))
+        await ack()
+        if not stored and body.get("response_url"):
+            with contextlib.suppress(SlackClientError, aiohttp.ClientError, OSError, ValueError):
+                await respond(text=NOT_TAKEN, response_type="ephemeral", replace_original=False)
+
+    async def _store(self, event: InboundEvent, context: Mapping[str, str]) -> bool:
+        """Writes the event to the inbound queue (this replica starts on it at once)."""
+        try:
+            await self.inbound.put(event, context)
+        except Exception as error:  # the database is away: nothing was taken
+            log_event(logger, "slack event not stored", level=logging.WARNING, outcome=type(error).__name__)
+            return False
+        return True
 
     async def on_submission(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """Runs the engine BEFORE the ack, so a bad field is marked in the still-open modal.
@@ -201,10 +214,20 @@ class SlackAdapter:
             else:
                 await ack()  # closes the modal; answers follow as ephemeral messages
             answers = tuple(answer for answer in answers if not isinstance(answer, FieldErrors))
-        self._later(partial(self._after_submission, event, answers, _kept(body), chosen_people(body)))
+        self._follow_up(self._after_submission(event, answers, _kept(body), chosen_people(body)))
+
+    def _follow_up(self, work: Awaitable[None]) -> None:
+        """A submission's answers and look-ups after its ack (its engine work is already committed)."""
+        task = asyncio.ensure_future(work)
+        self._follow_ups.add(task)
+        task.add_done_callback(self._follow_ups.discard)
 
     async def _after_submission(
-        self, event: InboundEvent, answers: tuple[Answer, ...], body: dict[str, Any], chosen: tuple[str, ...]
+        self,
+        event: InboundEvent,
+        answers: tuple[Answer, ...],
+        body: Mapping[str, str],
+        chosen: tuple[str, ...],
     ) -> None:
         await self._refresh_profile(event.origin.workspace_id, event.origin.actor.user_id)
         await self._deliver(answers, event, body, None)
@@ -228,11 +251,10 @@ class SlackAdapter:
         event = home_event(body)
         if event is None or not event.origin.actor.user_id:
             return
-        self._later(partial(self._publish_home, event))
+        await self._store(event, {})
 
-    async def _publish_home(self, event: InboundEvent) -> None:
-        event = await self._with_profile(event)
-        for answer in await self.engine.handle(event):
+    async def _publish_home(self, event: InboundEvent, answers: tuple[Answer, ...]) -> None:
+        for answer in answers:
             if not isinstance(answer, Reply):
                 continue
             try:
@@ -269,7 +291,7 @@ class SlackAdapter:
             is_bot=profile.is_bot,
             deactivated=profile.deactivated,
         )
-        self._later(partial(self.engine.handle, seen))
+        await self._store(seen, {})
 
     async def on_other_event(self) -> None:
         """An event type Tend does not handle: acked by Bolt (200), nothing changes, nothing logged."""
@@ -342,17 +364,41 @@ class SlackAdapter:
         event = removed_event(body)
         if event is None:
             return
-        enterprise_id = body.get("enterprise_id")
         kind = str((body.get("event") or {}).get("type"))
-        self._later(partial(self._remove, event, enterprise_id, kind))
+        await self._store(event, {"enterprise_id": str(body.get("enterprise_id") or ""), "kind": kind})
 
-    async def _remove(self, event: InboundEvent, enterprise_id: str | None, kind: str) -> None:
-        team_id = event.origin.workspace_id
-        if self.oauth is not None:
-            await self.oauth.remove(team_id, enterprise_id)
-        self.sender.forget(team_id)
-        await self.engine.handle(event)
-        log_event(logger, "slack workspace removed", outcome=kind)
+    # --- the inbound queue's side: before the engine, and its answers after the commit ---------------
+
+    async def _prepare(self, work: Work) -> Work:
+        """Before the engine: an uninstall forgets the tokens (again, if it is handled twice); any other
+        event but a profile's own gets the person's Slack name and time zone (``users.info``, cached)."""
+        event = work.event
+        if isinstance(event, WorkspaceRemoved):
+            team_id = event.origin.workspace_id
+            if self.oauth is not None:
+                await self.oauth.remove(team_id, work.context.get("enterprise_id") or None)
+            self.sender.forget(team_id)
+            return work
+        if isinstance(event, MemberSeen):
+            return work
+        return Work(await self._with_profile(event), work.context)
+
+    async def _answer_work(self, work: Work, answers: tuple[Answer, ...]) -> None:
+        """After the engine's commit: the answers shown where the person acted, then the people the
+        event names looked up (a kudos receiver's time zone)."""
+        event = work.event
+        if isinstance(event, WorkspaceRemoved):
+            log_event(logger, "slack workspace removed", outcome=work.context.get("kind", ""))
+            return
+        if isinstance(event, MemberSeen):
+            return
+        if isinstance(event, HomeOpened):
+            await self._publish_home(event, answers)
+            return
+        url = work.context.get("response_url")
+        respond = AsyncRespond(response_url=url) if url else None
+        await self._deliver(answers, event, work.context, respond)
+        await self._look_up(event.origin.workspace_id, mentioned_people(event))
 
     async def on_installed(self, installation: Installation) -> None:
         """After an install: Tend meets the installer, with their Slack role (``users.info``, through
@@ -378,67 +424,31 @@ class SlackAdapter:
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
 
-    def _later(self, job: Callable[[], Awaitable[object]]) -> None:
-        """Queues work for after the ack; at most ``post_ack_workers`` jobs run at once, first come
-        first served. The listener returns at once, so a backlog holds only these small jobs, not
-        Bolt's request, context and task for each (a big heap makes Python's full garbage collections
-        long enough to hold up a whole wave of acks). ``drain`` waits for the queue: none is dropped.
-        Not for on_submission's engine call before its ack, which its own budget bounds."""
-        self._jobs.append(job)
-        self._start_workers()
-
-    def _worker_limit(self) -> int:
-        """One worker while acks are being sent (see ACKS_BUSY_FOR), all of them when it is quiet."""
-        busy = self._acking or asyncio.get_running_loop().time() - self._last_answered < ACKS_BUSY_FOR
-        return 1 if busy else self._max_workers
-
-    def _start_workers(self) -> None:
-        limit = min(self._worker_limit(), len(self._jobs) + len(self._workers))
-        while len(self._workers) < limit:
-            self._workers.add(asyncio.get_running_loop().create_task(self._work()))
-
-    async def _work(self) -> None:
-        """One worker: takes jobs until the queue is empty, or until there are more workers than the
-        limit (never the last one). It leaves ``_workers`` in the same step that decides to stop, so
-        a job queued later always finds a worker or starts one."""
-        try:
-            while self._jobs and len(self._workers) <= self._worker_limit():
-                self._start_workers()  # more workers again once requests stop arriving
-                job = self._jobs.popleft()
-                try:
-                    await job()
-                except Exception as error:  # one failed job must not stop the queue behind it
-                    logger.exception("slack work failed", extra={"outcome": type(error).__name__})
-        finally:
-            task = asyncio.current_task()
-            if task is not None:
-                self._workers.discard(task)
-
     async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
-        """Bolt's dispatch, counted, so the work after acks runs on one worker while acks are due."""
-        self._acking += 1
-        try:
-            return await self.bolt.async_dispatch(request)
-        finally:
-            self._acking -= 1
-            self._last_answered = asyncio.get_running_loop().time()
+        """Bolt's dispatch (verification, listeners, the ack) for one request."""
+        return await self.bolt.async_dispatch(request)
 
     async def drain(self) -> None:
-        """Waits for work acked but not yet finished, queued jobs included (a clean shutdown; tests
-        before they look)."""
-        while self._in_flight or self._workers:
-            await asyncio.gather(*self._in_flight, *self._workers, return_exceptions=True)
+        """Waits until everything acked here is handled and answered: listeners still running, the
+        inbound work this replica holds, a submission's answers (tests, before they look)."""
+        while self._in_flight or self._follow_ups or self.inbound.busy:
+            await asyncio.gather(*self._in_flight, *self._follow_ups, return_exceptions=True)
+            await self.inbound.drain()
 
-    async def _handle(self, event: InboundEvent, body: dict[str, Any], respond: AsyncRespond | None) -> None:
-        answers = await self.engine.handle(await self._with_profile(event))
-        await self._deliver(answers, event, body, respond)
-        await self._look_up(event.origin.workspace_id, mentioned_people(event))
+    async def stop(self, within: float) -> None:
+        """A clean shutdown, once no request comes in any more: work under way gets ``within``
+        seconds, work not started stays queued for the next process (or another replica)."""
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=within)
+        await self.inbound.stop(within)
+        if self._follow_ups:
+            await asyncio.wait(set(self._follow_ups), timeout=within)
 
     async def _deliver(
         self,
         answers: tuple[Answer, ...],
         event: InboundEvent,
-        body: dict[str, Any],
+        body: Mapping[str, str],
         respond: AsyncRespond | None,
     ) -> None:
         for answer in answers:
@@ -457,7 +467,7 @@ class SlackAdapter:
                 )
 
     async def _answer(
-        self, answer: Answer, event: InboundEvent, body: dict[str, Any], respond: AsyncRespond | None
+        self, answer: Answer, event: InboundEvent, body: Mapping[str, str], respond: AsyncRespond | None
     ) -> None:
         origin = event.origin
         if isinstance(answer, OpenForm):

@@ -1,0 +1,397 @@
+"""Durable inbound work: an acked event is stored before its ack and handled by any replica.
+
+An adapter calls ``InboundQueue.put`` with the neutral event (and what answering it needs: Slack's
+response URL, a trigger id) and acks only once that returns, so "acked" means "stored". The row is
+leased to this process, which starts on it at once (no polling delay); its lease is renewed while it
+waits or runs. The engine deletes the row in the same transaction as the event's own work
+(``Engine.process(finish=...)``), so a crash repeats nothing already committed; the answers
+(ephemeral replies, a form to open) go to the adapter's callback after that commit.
+
+Rows whose lease ran out (their process died) or that a stopping process handed back are claimed by
+whichever replica polls next (every ``POLL_SECONDS``). When the database is away the work is let go
+and claimed again once it is back; a row tried ``MAX_ATTEMPTS`` times is dropped with an apology.
+
+An anonymous event (``bot.routes.is_anonymous``) is stored sealed under ``TEND_SECRET_KEY`` with no
+time of its own, and its row is gone once handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from bot.engine import Answer, Engine
+from bot.events import (
+    ButtonClicked,
+    CommandReceived,
+    DirectText,
+    FormSubmitted,
+    HomeOpened,
+    InboundEvent,
+    MemberSeen,
+    Origin,
+    PersonRef,
+    WorkspaceRemoved,
+)
+from bot.logs import log_event
+from bot.routes import is_anonymous
+from practices.sealing import seal, unseal
+from storage import inbound
+from storage.db import Conflict, Session
+
+logger = logging.getLogger("tend.inbound")
+
+LEASE = timedelta(seconds=10)  # a dead process's rows wait this long at most before another takes them
+RENEW_SHARE = 0.25  # held leases are renewed every quarter of their length
+POLL_SECONDS = 1.0  # how often a replica looks for rows nobody holds
+CONCURRENCY = 4  # events handled at once by one process (the rest wait in order, leased)
+CLAIM_AHEAD = 2  # a poll claims up to this many rows per place free among ``CONCURRENCY``
+MAX_ATTEMPTS = 5  # claims of one row before it is given up (an event that keeps failing)
+STOP_SECONDS = 10.0  # how long a stopping process lets work under way finish
+SEALED_PURPOSE = "inbound"
+
+_EVENTS: dict[str, type[Any]] = {
+    kind.__name__: kind
+    for kind in (
+        CommandReceived,
+        ButtonClicked,
+        FormSubmitted,
+        DirectText,
+        MemberSeen,
+        HomeOpened,
+        WorkspaceRemoved,
+    )
+}
+
+
+@dataclass(frozen=True)
+class Work:
+    """One acked event and what the adapter needs to answer it (opaque to the core)."""
+
+    event: InboundEvent
+    context: Mapping[str, str] = field(default_factory=dict)
+
+
+Answerer = Callable[[Work, tuple[Answer, ...]], Awaitable[None]]
+Preparer = Callable[[Work], Awaitable[Work]]
+
+
+class _LeaseLost(Exception):
+    """Another replica holds the row now: this handling must not commit."""
+
+
+def _known(kind: type[Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the fields ``kind`` has: a row written by a newer release still reads in an older one."""
+    names = {item.name for item in dataclasses.fields(kind)}
+    return {name: value for name, value in values.items() if name in names}
+
+
+def event_to_dict(event: InboundEvent) -> dict[str, Any]:
+    return {"type": type(event).__name__, **dataclasses.asdict(event)}
+
+
+def event_from_dict(data: Mapping[str, Any]) -> InboundEvent:
+    """The event ``event_to_dict`` wrote (KeyError or TypeError for anything else)."""
+    kind = _EVENTS[str(data["type"])]
+    values = _known(kind, data)
+    origin = dict(values["origin"])
+    origin["actor"] = PersonRef(**_known(PersonRef, origin["actor"]))
+    values["origin"] = Origin(**_known(Origin, origin))
+    if "mentions" in values:
+        values["mentions"] = tuple(PersonRef(**_known(PersonRef, person)) for person in values["mentions"])
+    if "values" in values:
+        values["values"] = {str(key): str(value) for key, value in values["values"].items()}
+    return kind(**values)  # type: ignore[no-any-return]
+
+
+@dataclass
+class _Item:
+    row_id: int
+    work: Work
+    attempts: int
+
+
+class InboundQueue:
+    """One platform's inbound queue in this process: stores, handles, hands answers to the adapter.
+
+    ``answer`` shows the engine's answers (after the commit); ``prepare`` may complete an event
+    before the engine sees it (a person's name and time zone from the platform), and fall back to
+    the event as stored when the platform does not answer.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        platform: str,
+        answer: Answerer,
+        *,
+        prepare: Preparer | None = None,
+        lease: timedelta = LEASE,
+        concurrency: int = CONCURRENCY,
+    ) -> None:
+        self.engine = engine
+        self.database = engine.database
+        self.clock = engine.clock
+        self.metrics = engine.metrics
+        self.platform = platform
+        self.answer = answer
+        self.prepare = prepare
+        self.lease = lease
+        self.concurrency = concurrency
+        self.owner = uuid.uuid4().hex
+        self._waiting: deque[_Item] = deque()  # held, not started, in order
+        self._held: dict[int, _Item] = {}  # every row this process holds (waiting or under way)
+        self._workers: set[asyncio.Task[None]] = set()
+        self._renewing: asyncio.Task[None] | None = None
+        self._none_held = asyncio.Event()
+        self._stopping = False
+
+    # --- storing (before the ack) ---------------------------------------------------------------------
+
+    async def put(self, event: InboundEvent, context: Mapping[str, str] | None = None) -> None:
+        """Stores the event, leased to this process, and starts on it; the adapter acks after this.
+
+        Raises when the database does not take it: then nothing was stored, and the adapter must
+        not ack it as taken."""
+        context = {key: value for key, value in (context or {}).items() if value}
+        text = json.dumps({"event": event_to_dict(event), "context": context})
+        anonymous = is_anonymous(event)
+        payload = seal(self.engine.secret_key, SEALED_PURPOSE, text) if anonymous else text
+        async with self.database.session() as session:
+            row = await inbound.enqueue(
+                session,
+                self.platform,
+                payload,
+                sealed=anonymous,
+                now=self.clock.now(),
+                owner=self.owner,
+                lease=self.lease,
+            )
+        self._take(_Item(row.id, Work(event, context), row.attempts))
+
+    def _take(self, item: _Item) -> None:
+        self._held[item.row_id] = item
+        self._none_held.clear()
+        self._waiting.append(item)
+        self._start_workers()
+        if self._renewing is None:
+            self._renewing = asyncio.get_running_loop().create_task(self._renew(), name="tend-inbound-leases")
+
+    # --- handling ----------------------------------------------------------------------------------------
+
+    def _start_workers(self) -> None:
+        if self._stopping:
+            return
+        limit = min(self.concurrency, len(self._waiting) + len(self._workers))
+        while len(self._workers) < limit:
+            task = asyncio.get_running_loop().create_task(self._work(), name="tend-inbound")
+            self._workers.add(task)
+            task.add_done_callback(self._workers.discard)
+
+    async def _work(self) -> None:
+        while self._waiting and not self._stopping:
+            item = self._waiting.popleft()
+            try:
+                await self._handle(item)
+            except Exception as error:  # one failed event must not stop the queue behind it
+                logger.exception("inbound work failed", extra={"outcome": type(error).__name__})
+
+    async def _handle(self, item: _Item) -> None:
+        if item.row_id not in self._held:  # its lease could not be renewed: another replica has it
+            return
+        work = item.work
+        if self.prepare is not None:
+            work = await self.prepare(work)
+        finished = False
+
+        async def finish(session: Session) -> None:
+            nonlocal finished
+            if not await inbound.finish(session, item.row_id, self.owner):
+                raise _LeaseLost
+            finished = True
+
+        outcome = "ok"
+        try:
+            answers = await self.engine.process(work.event, finish=finish)
+        except _LeaseLost:
+            self._let_go(item.row_id)
+            self._count("taken_over")
+            return
+        except Conflict:  # the same event handled at this moment elsewhere: nothing more to do
+            answers, finished, outcome = (), False, "duplicate"
+        except Exception as error:
+            if inbound.unavailable(error) and item.attempts < MAX_ATTEMPTS:
+                # The database is away: the row stays, its lease runs out, and a poll (this
+                # replica's or another's) takes it again once the database answers.
+                self._let_go(item.row_id)
+                self._count("retry")
+                log_event(logger, "inbound work postponed", level=logging.WARNING, error=type(error).__name__)
+                return
+            answers, finished, outcome = self.engine.failed(work.event), False, "error"
+        if not finished and not await self._settle(item.row_id):
+            return
+        self._let_go(item.row_id)
+        self._count(outcome)
+        await self._answer(work, answers)
+
+    async def _settle(self, row_id: int) -> bool:
+        """Deletes a row the engine's transaction did not (nothing committed, or nothing to commit)."""
+        try:
+            async with self.database.session() as session:
+                await inbound.finish(session, row_id, self.owner)
+        except Exception as error:
+            self._let_go(row_id)  # tried again once its lease is over
+            log_event(logger, "inbound work postponed", level=logging.WARNING, error=type(error).__name__)
+            return False
+        return True
+
+    async def _answer(self, work: Work, answers: tuple[Answer, ...]) -> None:
+        try:
+            await self.answer(work, answers)
+        except Exception as error:  # the work is done and committed; only the answer is missing
+            logger.exception("inbound answer failed", extra={"outcome": type(error).__name__})
+
+    def _count(self, outcome: str) -> None:
+        self.metrics.inbound_handled.inc(platform=self.platform, outcome=outcome)
+
+    def _let_go(self, row_id: int) -> None:
+        self._held.pop(row_id, None)
+        if not self._held:
+            self._none_held.set()
+
+    # --- leases ------------------------------------------------------------------------------------------
+
+    async def _renew(self) -> None:
+        """While this process holds rows, renews their leases every quarter of a lease (and ends as
+        soon as it holds none)."""
+        try:
+            while self._held:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._none_held.wait(), self.lease.total_seconds() * RENEW_SHARE)
+                ids = list(self._held)
+                if not ids:
+                    break
+                try:
+                    async with self.database.session() as session:
+                        renewed = await inbound.renew(session, ids, self.owner, self.clock.now() + self.lease)
+                except Exception as error:  # the database is away: the next round tries again
+                    log_event(
+                        logger,
+                        "inbound leases not renewed",
+                        level=logging.WARNING,
+                        error=type(error).__name__,
+                    )
+                    continue
+                for row_id in ids:
+                    if row_id not in renewed:
+                        self._let_go(row_id)  # handled meanwhile, or taken over
+        finally:
+            self._renewing = None
+
+    # --- polling for rows nobody holds -------------------------------------------------------------------
+
+    async def poll(self) -> int:
+        """Claims rows nobody holds and starts on them; refreshes the queue's gauges. Returns how
+        many rows were claimed."""
+        room = 0 if self._stopping else self.concurrency * CLAIM_AHEAD - len(self._waiting)
+        async with self.database.session() as session:
+            claimed = await inbound.claim(
+                session, self.platform, self.clock.now(), self.lease, self.owner, room
+            )
+            queued, oldest = await inbound.depth(session)
+        self.metrics.inbound_queued.set(queued)
+        age = (self.clock.now() - oldest).total_seconds() if oldest is not None else 0.0
+        self.metrics.inbound_oldest_seconds.set(max(age, 0.0))
+        for row in claimed:
+            await self._claimed(row)
+        return len(claimed)
+
+    async def _claimed(self, row: inbound.Queued) -> None:
+        text = unseal(self.engine.secret_key, SEALED_PURPOSE, row.payload) if row.sealed else row.payload
+        work: Work | None = None
+        if text is not None:
+            try:
+                data = json.loads(text)
+                work = Work(
+                    event_from_dict(data["event"]), {str(k): str(v) for k, v in data["context"].items()}
+                )
+            except (ValueError, KeyError, TypeError, AttributeError):
+                work = None
+        if work is None or row.attempts > MAX_ATTEMPTS:
+            async with self.database.session() as session:
+                await inbound.drop(session, row.id)
+            self._count("dropped")
+            reason = "unreadable" if work is None else "too many attempts"
+            log_event(
+                logger, "inbound work dropped", level=logging.WARNING, outcome=reason, attempts=row.attempts
+            )
+            if work is not None:
+                await self._answer(work, self.engine.failed(work.event))
+            return
+        self._take(_Item(row.id, work, row.attempts))
+
+    async def run(self, *, poll_seconds: float = POLL_SECONDS) -> None:
+        """Polls until cancelled (the first look at once, for what a stopped process handed back)."""
+        while not self._stopping:
+            try:
+                await self.poll()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the database restarting must not end the polling for good
+                log_event(logger, "inbound poll failed", level=logging.WARNING, error=type(error).__name__)
+            await asyncio.sleep(poll_seconds)
+
+    # --- waiting and stopping ----------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """Work this process holds that is not finished (waiting or under way)."""
+        return bool(self._workers or self._waiting)
+
+    async def drain(self) -> None:
+        """Waits until every event this process holds is handled and answered (tests; a clean stop)."""
+        while self._workers:
+            await asyncio.gather(*self._workers, return_exceptions=True)
+
+    async def stop(self, within: float = STOP_SECONDS) -> None:
+        """Stops taking work: events not started go back to the queue at once (for the next process or
+        another replica), those under way get ``within`` seconds to finish; any still running then is
+        cancelled (its transaction rolls back) and handed back too. Nothing acked is lost."""
+        self._stopping = True
+        waiting = [item.row_id for item in self._waiting]
+        self._waiting.clear()
+        await self._hand_back(waiting)
+        if self._workers:
+            _, late = await asyncio.wait(set(self._workers), timeout=within)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.gather(*late, return_exceptions=True)
+                log_event(logger, "inbound work cut short", level=logging.WARNING, count=len(late))
+        await self._hand_back(list(self._held))
+        if self._renewing is not None:
+            self._renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewing
+
+    async def _hand_back(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        try:
+            async with self.database.session() as session:
+                await inbound.release(session, ids, self.owner)
+        except Exception as error:  # their leases run out instead: another replica takes them then
+            log_event(
+                logger, "inbound work not handed back", level=logging.WARNING, error=type(error).__name__
+            )
+        for row_id in ids:
+            self._let_go(row_id)
