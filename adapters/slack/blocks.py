@@ -61,8 +61,8 @@ ELLIPSIS = "…"
 
 Blocks = list[dict[str, Any]]
 
-_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
-_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
+_USER_ID = re.compile(r"[UW][A-Z0-9]+")
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]+")
 _DATE_FORMATS = {"date": "{date_short_pretty}", "time": "{time}", "date_time": "{date_short_pretty} {time}"}
 _OPEN_TOKEN = re.compile(r"(<[^>]*|&[a-z]{0,4})$")  # a cut that would leave "<@U1" or "&am" open
 
