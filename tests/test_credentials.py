@@ -28,6 +28,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, STORE_TABLES, reseal_credentials, slack_oauth
+from bot.chart_links import check, signed_query
 from bot.credentials import PREFIX, CredentialKeyMissing, open_credential, seal_credential
 from bot.delivery import SEALED_PURPOSE
 from bot.errors import SettingsError
@@ -487,3 +488,10 @@ async def test_a_check_in_answer_given_before_the_key_changed_is_replaced_not_do
         assert await openers.answer_count(session, occurrence_id) == 1
         [answer] = (await session.exec(select(OpenerAnswer))).all()
     assert open_score(NEW_ONLY, occurrence_id, answer.voter_key, answer.sealed_score) == 2
+
+
+def test_a_chart_link_signed_before_the_key_changed_opens_while_the_old_key_is_configured():
+    query = parse_qs(signed_query(OLD, "chart-1.png", NOW))
+    expires, sig = query["expires"][0], query["sig"][0]
+    assert check(NEW, "chart-1.png", expires, sig, NOW) is None
+    assert check(NEW_ONLY, "chart-1.png", expires, sig, NOW) == "forged"
