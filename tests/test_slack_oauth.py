@@ -151,7 +151,7 @@ class Workspaces:
             "response_url": self.fake.response_url(name),
         }
         assert await self.post(urlencode(form), "application/x-www-form-urlencoded") == 200
-        await self.adapter.drain()
+        await self.settle()
         [answer] = await self.fake.wait_for(
             lambda calls: [c for c in calls if c.method == "response" and c.args["_response_url"] == name]
         )
@@ -168,7 +168,13 @@ class Workspaces:
             "event": event,
         }
         assert await self.post(json.dumps(body), "application/json") == 200
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Acked work handled and answered, and what it queued sent (a server's delivery loop, woken
+        by the engine, does that on its own; the fixture runs none)."""
         await self.adapter.drain()
+        await self.engine.delivery.deliver_backlog()
 
     async def installation(self, team_id: str) -> Any:
         return await self.oauth.installations.async_find_installation(enterprise_id=None, team_id=team_id)

@@ -71,6 +71,8 @@ async def test_kudos_over_the_socket_is_acked_by_envelope_id_then_posted(slack: 
     )
     ack = await slack.socket.ack_of(envelope_id)
     assert ack["envelope_id"] == envelope_id
+    await slack.adapter.drain()
+    await slack.adapter.engine.delivery.deliver_backlog()  # what a server's delivery loop would send
     [public] = await slack.fake.wait_for(posts_in("C1", "socket work"))
     assert "bo" in json.dumps(public.args["blocks"])
     await slack.fake.wait_for(posts_in("DU2", "socket work"))  # the receiver hears it privately
