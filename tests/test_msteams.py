@@ -327,8 +327,17 @@ def has_fact_set(call: ConnectorCall) -> bool:
     return '"FactSet"' in json.dumps(call.attachments)
 
 
+async def installed_by(teams: Teams, user: dict[str, str] = ANA) -> None:
+    """``user`` adds Tend to the channel's team: the tenant's first install, so they become its admin
+    (tests/test_admins.py has the rules)."""
+    added = teams.activity(type="conversationUpdate", membersAdded=[BOT], user=user)
+    assert (await teams.post(added)).status == 200
+    await teams.adapter.drain()  # the installer is met with the roster, after the response
+
+
 async def test_an_opener_tap_updates_only_its_count_and_the_close_shows_the_totals(teams: Teams):
     teams.clock.set(teams.clock.now().replace(hour=7, minute=0))
+    await installed_by(teams)
     await teams.say("<at>Tend</at> tend ritual add opener here mon,wed 09:25 Europe/Berlin", mentions=(BOT,))
     [added] = await teams.connector.wait_for(sends_to(f"a:personal-{ANA['id']}", "Added"))
     scheduler = Scheduler(teams.database, teams.clock, min_group_size=5, senders=teams.engine.senders)
@@ -619,7 +628,7 @@ async def test_a_form_with_bad_values_is_answered_with_the_problems_as_a_text_re
 
 
 async def test_forget_me_also_forgets_the_stored_reference_of_the_persons_chat(teams: Teams):
-    await teams.say("hello", personal=True)  # Ana speaks first: she is the admin
+    await teams.say("hello", personal=True)  # Ana has a personal chat with Tend too
     await teams.say("tend forget-me", user=BO, personal=True)
     [ask] = await teams.connector.wait_for(sends_to(f"a:personal-{BO['id']}", "forget.confirm"))
     [confirm] = submit_data(ask, "forget.confirm")
@@ -737,7 +746,8 @@ async def test_a_1on1_nudge_to_a_manager_only_seen_in_a_team_waits_until_he_writ
     teams: Teams,
 ):
     teams.clock.set(teams.clock.now().replace(hour=7))  # Mon 07:00 UTC, before everyone's hours
-    await teams.say("<at>Tend</at> tend help", mentions=(BOT,))  # Ana speaks first: she is the admin
+    await installed_by(teams)
+    await teams.say("<at>Tend</at> tend help", mentions=(BOT,))  # Teams tells Tend Ana's zone
     joined = teams.activity(type="conversationUpdate", membersAdded=[BO])  # Bo joins the team: that's all
     joined["channelData"].update({"team": {"id": CHANNEL, "name": "Team"}, "eventType": "teamMemberAdded"})
     assert (await teams.post(joined)).status == 200
@@ -787,7 +797,8 @@ async def test_a_1on1_nudge_to_a_manager_only_seen_in_a_team_waits_until_he_writ
 
 async def test_an_admin_sees_in_the_ritual_list_who_tend_cannot_reach_until_they_write_again(teams: Teams):
     ana_chat, bo_chat = f"a:personal-{ANA['id']}", f"a:personal-{BO['id']}"
-    await teams.say("hello", personal=True)  # Ana speaks first: she is the admin
+    await installed_by(teams)
+    await teams.say("hello", personal=True)
     await teams.say("hello", user=BO, personal=True)
     await teams.say("tend ritual list", personal=True)
     [before] = await teams.connector.wait_for(sends_to(ana_chat, "No rituals yet"))
