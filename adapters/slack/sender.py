@@ -113,7 +113,7 @@ class SlackSender:
     ) -> None:
         self._clients = clients
         self.session = session
-        self.fixed_client: AsyncWebClient | None = None  # set by ``single``: Bolt checks it once
+        self.fixed_client: AsyncWebClient | None = None  # set by ``single``; auth.test once (authorize.py)
         # (team, user) -> DM channel id: conversations.open is tier 3, so each is opened once.
         self._dm_channels: dict[tuple[str, str], str] = {}
 
