@@ -206,7 +206,7 @@ async def test_kudos_is_acked_then_posted_in_the_channel_and_sent_privately(slac
     assert time.monotonic() - started < 3  # Slack's ack deadline
     await slack.settle()
     [public] = await slack.fake.wait_for(posts_in("C1", "careful review"))
-    assert "bo" in json.dumps(public.args["blocks"])
+    assert "<@U1> thanked <@U2>" in json.dumps(public.args["blocks"])  # real mentions, not bold names
     opened = await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "conversations.open"])
     assert opened[0].args["users"] == "U2"
     await slack.settle()

@@ -28,6 +28,7 @@ from adapters.slack.listeners import EVENTS_PATH
 from adapters.slack.sender import make_client
 from tests.fake_slack_api import FakeSlackApi
 from tests.test_app import APP, clean_env, free_port
+from tests.test_credentials import CLIENT_ID, CLIENT_SECRET, install_through
 from tests.test_health import until
 from tests.test_slack import command_fields, posts_in
 
@@ -53,12 +54,18 @@ class SlowAuthSlackApi(FakeSlackApi):
 
 
 @asynccontextmanager
-async def tend(tmp_path: Path, fake: FakeSlackApi) -> AsyncIterator[str]:
-    """``python app.py serve`` for one workspace (SLACK_BOT_TOKEN) talking to ``fake``; yields its URL."""
+async def tend(tmp_path: Path, fake: FakeSlackApi, *, oauth: bool = False) -> AsyncIterator[str]:
+    """``python app.py serve`` for one workspace (SLACK_BOT_TOKEN), or many (``oauth``: installs through
+    Slack's OAuth), talking to ``fake``; yields its URL."""
     port = free_port()
+    slack = (
+        {"SLACK_CLIENT_ID": CLIENT_ID, "SLACK_CLIENT_SECRET": CLIENT_SECRET}
+        if oauth
+        else {"SLACK_BOT_TOKEN": TOKEN}
+    )
     env = clean_env(
         DATABASE_URL=f"sqlite:///{tmp_path}/tend.db", HOST="127.0.0.1", PORT=str(port),
-        SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.api_url,
+        SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.api_url, **slack,
     )  # fmt: skip
     log = tmp_path / "tend.log"
     with log.open("wb") as output:
@@ -153,6 +160,19 @@ async def test_with_a_failing_auth_test_the_command_is_handled_and_the_check_is_
         await fake.wait_for(lambda calls: len([c for c in calls if c.method == "auth.test"]) == 3, within=10)
         assert [c.status for c in fake.of("auth.test", ok_only=False)] == [500, 200, 200]
         assert fake.auth_arrivals == 3
+
+
+async def test_many_workspaces_authorize_every_request_from_the_store_without_auth_test(tmp_path):
+    fake = SlowAuthSlackApi()
+    async with started(fake) as http, tend(tmp_path, fake, oauth=True) as url:
+        await install_through(url, fake, "T1")  # Bolt's install flow asks auth.test once for the bot's ids
+        assert fake.auth_arrivals == 1
+        fake.auth_delay = 10.0  # from now on Slack is slow: nothing may wait for it
+        users = {f"U{n}" for n in range(10, 30)}
+        took = await asyncio.gather(*(command(http, url, fake, "/tend help", user=user) for user in users))
+        assert max(took) < ACK_DEADLINE
+        await fake.wait_for(responses_to(users), within=30)
+        assert fake.auth_arrivals == 1  # not one per request (Bolt's installation-store authorize did)
 
 
 # --- the authorize step alone ------------------------------------------------------------------------

@@ -104,7 +104,7 @@ async def test_opening_the_home_tab_publishes_the_persons_own_page(slack: Slack)
     assert view["type"] == "home"
     assert_valid_blocks(view["blocks"])
     text = json.dumps(view)
-    assert "careful review" in text and "@bo" in text
+    assert "careful review" in text and "<@U2>" in text  # bo, mentioned: Slack shows his current name
     actions = {e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]}
     assert actions == {"kudos.open", "stress.start", "prefs.hours"}
     assert_valid_sent(slack.fake.calls)
