@@ -121,6 +121,7 @@ def joined(parts: list[Span | Rich], separator: str = ", ", last: str = " and ")
 # The grammar's tokens for a person or a channel the platform itself marked in what someone typed.
 _TOKEN = re.compile(r"<@(?P<uid>[^\s<>|]+)(?:\|[^<>]*)?>|<#(?P<pid>[^\s<>|]+)(?:\|(?P<pname>[^<>]*))?>")
 _FORGED = re.compile(r"<(?=[@#])")
+_OPAQUE_PLACE = re.compile(r"[:@;]")  # an id no person would call a channel by
 
 
 def people_in(text: str) -> set[str]:
@@ -165,8 +166,10 @@ def plain_span(part: Span) -> str:
         return part.text
     if isinstance(part, Mention):
         return f"@{part.name or part.user_id}"
-    if isinstance(part, Place):
-        return f"#{part.name}" if part.name else "a channel"
+    if isinstance(part, Place):  # a Teams conversation id ("19:…@thread.tacv2") is never shown
+        if part.name or not _OPAQUE_PLACE.search(part.place_id):
+            return f"#{part.name or part.place_id}"
+        return "a channel"
     return part.fallback
 
 
