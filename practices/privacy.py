@@ -12,12 +12,13 @@ from practices.messages import Card, Fine, Outcome, Reply, Text
 TITLE = "Your privacy in Tend"
 ABOUT_YOU = (
     "*What Tend keeps about you:* your name and user id, time zone, working hours, role (admin or "
-    "not), a pause if you set one, whether you are on the support rota, and the teams you are in. "
-    "Hours and time zone are used only to decide when to message you."
+    "not, and when and how that changed), a pause if you set one, whether you are on the support rota, "
+    "and the teams you are in. Hours and time zone are used only to decide when to message you."
 )
 WHO_SEES = (
     "*Who sees what:* anyone here can see team names, their managers and sizes, the admins and the "
-    "support rota. Nobody can look up another person's hours, check-ins or reports."
+    "support rota; admins also see the log of admin changes. Nobody can look up another person's "
+    "hours, check-ins or reports."
 )
 SHOUTOUTS = (
     "*Shout-outs* are public by nature: who thanked whom and why, in the channel where they were "
