@@ -2,10 +2,11 @@
 the current one, while the old key (in ``TEND_PREVIOUS_SECRET_KEYS``) still opens it.
 
 What is re-sealed: each column of ``storage.sealed.SEALED_COLUMNS`` (who is on each side of a support
-relay, check-in answers, sealed outbox rows) and each platform's stored credentials (the adapters'
-resealers, e.g. ``adapters.slack.oauth.reseal_credentials``, handed in by app.py, which also seal a
-token still stored in plain text). Each value is written back only if its row still holds what was
-read, so the rotation can run beside a live Tend; running it twice changes nothing the second time.
+relay, check-in answers, sealed outbox rows, anonymous events waiting in the inbound queue) and each
+platform's stored credentials (the adapters' resealers, e.g. ``adapters.slack.oauth.reseal_credentials``,
+handed in by app.py, which also seal a token still stored in plain text). Each value is written back
+only if its row still holds what was read, so the rotation can run beside a live Tend; running it
+twice changes nothing the second time.
 
 What cannot be re-keyed: keyed digests, computed from what Tend does not keep (a voter's platform id,
 a member id per week, a platform's event id). They stay as they were; what that costs is in
@@ -21,6 +22,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from bot import inbound
 from bot.delivery import SEALED_PURPOSE
 from bot.settings import Settings
 from practices.meeting_openers import SCORE_PURPOSE
@@ -36,6 +38,7 @@ PURPOSES: dict[str, str] = {
     "relay.supporter": SUPPORTER,
     "opener.score": SCORE_PURPOSE,
     "outbox.sealed": SEALED_PURPOSE,
+    "inbound.sealed": inbound.SEALED_PURPOSE,
 }
 
 # An adapter's part: (the database's SQLAlchemy AsyncEngine, the keyring) -> counts by outcome.

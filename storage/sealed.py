@@ -18,7 +18,7 @@ from sqlalchemy import and_, tuple_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import OpenerAnswer, Outbox, StressRelay
+from storage.models import Inbound, OpenerAnswer, Outbox, StressRelay
 from storage.outbox import SEALED
 
 PAGE = 500
@@ -40,6 +40,7 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
     SealedColumn("relay.supporter", StressRelay, ("token",), "supporter_seal"),
     SealedColumn("opener.score", OpenerAnswer, ("occurrence_id", "voter_key"), "sealed_score"),
     SealedColumn("outbox.sealed", Outbox, ("id",), "payload", col(Outbox.target_kind) == SEALED),
+    SealedColumn("inbound.sealed", Inbound, ("id",), "payload", col(Inbound.sealed).is_(True)),
 )
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, STORE_TABLES, reseal_credentials, slack_oauth
+from bot import inbound
 from bot.chart_links import check, signed_query
 from bot.credentials import PREFIX, CredentialKeyMissing, open_credential, seal_credential
 from bot.delivery import SEALED_PURPOSE
@@ -43,6 +44,7 @@ from storage import signals as storage_signals
 from storage.db import Database
 from storage.models import (
     Contributor,
+    Inbound,
     Occurrence,
     OpenerAnswer,
     Organization,
@@ -308,6 +310,7 @@ async def sealed_under(database: Database, keys: bytes) -> dict[str, Any]:
                 created_at=NOW,
             )
         )  # fmt: skip
+        session.add(Inbound(platform="slack", payload=seal(keys, inbound.SEALED_PURPOSE, "{}"), sealed=True))
     return {"occurrence": occurrence.id, "voter": voter, "payload": payload}
 
 
@@ -316,7 +319,9 @@ async def opened_with(database: Database, keys: bytes, held: dict[str, Any]) -> 
         relay = (await session.exec(select(StressRelay))).one()
         answer = (await session.exec(select(OpenerAnswer))).one()
         row = (await session.exec(select(Outbox))).one()
+        queued = (await session.exec(select(Inbound))).one()
     return {
+        "inbound": unseal(keys, inbound.SEALED_PURPOSE, queued.payload),
         "author": unseal_id(keys, AUTHOR, relay.author_seal),
         "supporter": unseal_id(keys, SUPPORTER, relay.supporter_seal),
         "score": open_score(keys, held["occurrence"], answer.voter_key, answer.sealed_score),
@@ -333,7 +338,7 @@ async def test_rotation_reseals_everything_so_the_new_key_alone_opens_it(databas
     try:
         await fresh_stores(database)
         await oauth.installations.async_save(installation("T1", "xoxb-rotate-me", "xoxe-1-refresh-me"))
-        expected = {"author": 11, "supporter": 12, "score": 4, "payload": held["payload"]}
+        expected = {"author": 11, "supporter": 12, "score": 4, "payload": held["payload"], "inbound": "{}"}
         assert await opened_with(database, NEW, held) == expected  # before: the old key still reads
         assert (await opened_with(database, NEW_ONLY, held))["author"] is None
 
@@ -341,7 +346,7 @@ async def test_rotation_reseals_everything_so_the_new_key_alone_opens_it(databas
 
         assert {name: counts["resealed"] for name, counts in report.items()} == {
             "relay.author": 1, "relay.supporter": 1, "opener.score": 1, "outbox.sealed": 1,
-            "slack credentials": 4,
+            "inbound.sealed": 1, "slack credentials": 4,
         }  # fmt: skip
         assert await opened_with(database, NEW_ONLY, held) == expected
         assert (await opened_with(database, OLD, held))["author"] is None
