@@ -43,7 +43,9 @@ LOG_MORE = "The newest {limit} changes are shown."
 LOG_LINE = {
     (audit.GRANTED, audit.BY_ADMIN): "• {when}: {who} made admin by {by}",
     (audit.REMOVED, audit.BY_ADMIN): "• {when}: {who} removed as admin by {by}",
-    (audit.GRANTED, audit.BY_PLATFORM): "• {when}: {who} became admin ({platform} says they administer it)",
+    (audit.GRANTED, audit.BY_PLATFORM): (
+        "• {when}: {who} became admin ({platform} says they administer this workspace)"
+    ),
     (audit.REMOVED, audit.BY_PLATFORM): "• {when}: {who} no longer admin ({platform} no longer says so)",
     (audit.GRANTED, audit.BY_INSTALL): "• {when}: {who} became admin by installing Tend here",
 }

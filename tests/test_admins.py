@@ -107,7 +107,7 @@ async def test_admins_grant_and_remove_and_every_change_is_in_the_log_newest_fir
     assert lines == [
         "• 2026-11-24 10:00 UTC: @bo removed as admin by @ana",
         "• 2026-11-24 10:00 UTC: @bo made admin by @ana",
-        "• 2026-11-24: @ana became admin (Slack says they administer it)",
+        "• 2026-11-24: @ana became admin (Slack says they administer this workspace)",
     ]
     assert await trail(s.database) == [
         ("U1", "granted", None, "platform"),
@@ -219,8 +219,8 @@ async def test_slack_owners_and_admins_are_tend_admins_and_the_log_lists_them(sl
     assert "Tend admins here: @ana, @cy" in await command(slack, "U1", "admin list")  # ana: the owner
     assert await roles(slack.database) == {"U1": "admin", "U2": "member", "U3": "admin"}
     log = await command(slack, "U1", "admin log")
-    assert "@ana became admin (Slack says they administer it)" in log
-    assert "@cy became admin (Slack says they administer it)" in log and "@bo" not in log
+    assert "@ana became admin (Slack says they administer this workspace)" in log
+    assert "@cy became admin (Slack says they administer this workspace)" in log and "@bo" not in log
 
 
 async def test_slack_the_last_admin_cannot_be_removed(slack: Slack):
