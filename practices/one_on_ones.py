@@ -115,7 +115,7 @@ PREP_OFF = "Prep prompts for 1:1 #{id} are off."
 UNKNOWN_PERSON = "someone who left"
 
 NUDGE_TITLE = "Your 1:1 with @{report} at {time}"
-NUDGE_WHEN = "Your 1:1 with {report} is on *{when}*."
+NUDGE_WHEN = "Your 1:1 with {report} is on {when}."
 NUDGE_QUESTION = "*A check-in question to open with:* {question}"
 NUDGE_FINE = "Ask, then listen. The questions rotate, so none repeats until all have been asked."
 NUDGE_FEEDBACK = "*{title}:* {intro}"
