@@ -37,7 +37,7 @@ from practices import leaving
 from practices.context import SUPPORT_WINDOW, PracticeContext
 from practices.index_maths import DEFAULT_WEIGHTS
 from practices.messages import FieldErrors, OpenForm, Reply, text_card
-from practices.sealing import PROCESS_KEY, digest
+from practices.sealing import PROCESS_KEY, digests
 from storage import identity
 from storage.db import Conflict, Database, Session
 from storage.events import mark_processed
@@ -137,12 +137,13 @@ class Engine:
             # Stored only as a keyed digest: a platform's event id can name its conversation
             # (Teams), which would tie an anonymous submission to the person's private chat.
             raw_event_id = getattr(event, "event_id", None)
-            event_id = (
-                digest(self.secret_key, "event", origin.platform, raw_event_id) if raw_event_id else None
+            # Under every configured key: a retry of an event handled before a key rotation is known.
+            event_id, *earlier = (
+                digests(self.secret_key, "event", origin.platform, raw_event_id) if raw_event_id else (None,)
             )
             if finish is not None:
                 await finish(session)
-            if event_id and not await mark_processed(session, origin.platform, event_id, now):
+            if event_id and not await mark_processed(session, origin.platform, event_id, now, earlier):
                 log_event(logger, "event ignored", platform=origin.platform, kind=kind, outcome="duplicate")
                 return ()
             if isinstance(event, WorkspaceRemoved):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
@@ -11,13 +12,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import ProcessedEvent
 
 
-async def mark_processed(session: AsyncSession, platform: str, event_id: str, now: datetime) -> bool:
-    """Records the id; False when it was already there (a platform retry or another replica's copy).
+async def mark_processed(
+    session: AsyncSession, platform: str, event_id: str, now: datetime, earlier: Sequence[str] = ()
+) -> bool:
+    """Records the id; False when it was already there (a platform retry or another replica's copy),
+    also under one of ``earlier`` (the same event's ids under keys used before a key rotation).
 
     Kept to the hour only: the row exists to refuse retries for a day, and an exact time would pin
     whatever else was written at that moment (an anonymous report) to this event."""
-    if await session.get(ProcessedEvent, (platform, event_id)) is not None:
-        return False
+    for known in (event_id, *earlier):
+        if await session.get(ProcessedEvent, (platform, known[:200])) is not None:
+            return False
     try:
         async with session.begin_nested():
             session.add(

@@ -32,7 +32,9 @@ from bot import inbound
 from bot.chart_links import check, signed_query
 from bot.credentials import PREFIX, CredentialKeyMissing, open_credential, seal_credential
 from bot.delivery import SEALED_PURPOSE
+from bot.engine import Engine
 from bot.errors import SettingsError
+from bot.events import Origin, PersonRef, WorkspaceRemoved
 from bot.key_rotation import rotate
 from bot.settings import ECHOED, Settings, load_settings
 from practices import signals
@@ -49,6 +51,7 @@ from storage.models import (
     OpenerAnswer,
     Organization,
     Outbox,
+    ProcessedEvent,
     Ritual,
     StressRelay,
     StressReport,
@@ -500,3 +503,17 @@ def test_a_chart_link_signed_before_the_key_changed_opens_while_the_old_key_is_c
     expires, sig = query["expires"][0], query["sig"][0]
     assert check(NEW, "chart-1.png", expires, sig, NOW) is None
     assert check(NEW_ONLY, "chart-1.png", expires, sig, NOW) == "forged"
+
+
+async def test_a_platform_retry_of_an_event_handled_before_the_key_changed_is_still_ignored(
+    database: Database, clock
+):
+    origin = Origin(platform="slack", workspace_id="T1", actor=PersonRef(None))
+    removed = WorkspaceRemoved(origin, "event:Ev1")
+    await Engine(database, clock, {}, secret_key=OLD).handle(removed)
+    await Engine(database, clock, {}, secret_key=NEW).handle(removed)  # Slack's retry, after the switch
+    async with database.session() as session:
+        assert len((await session.exec(select(ProcessedEvent))).all()) == 1  # seen: not handled again
+    await Engine(database, clock, {}, secret_key=NEW_ONLY).handle(removed)  # once the old key is gone
+    async with database.session() as session:
+        assert len((await session.exec(select(ProcessedEvent))).all()) == 2
