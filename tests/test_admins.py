@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot import commands as c
 from bot.events import MemberSeen
 from practices.messages import Reply, Text
 from practices.roles import LOG_LIMIT
@@ -270,3 +271,13 @@ async def test_teams_writing_to_tend_first_makes_nobody_admin(teams: Teams):
     await teams.say("hello", personal=True)
     await teams.say("hello", user=BO, personal=True)
     assert await roles(teams.database) == {ANA["id"]: "member", BO["id"]: "member"}
+
+
+# --- the grammar --------------------------------------------------------------------------------------
+
+
+def test_admin_log_is_a_command_of_its_own_and_takes_no_words():
+    assert c.parse("tend", "admin log") == c.AdminLog()
+    mistake = c.parse("tend", "admin log everything")
+    assert isinstance(mistake, c.UsageError) and "takes nothing after it" in mistake.message
+    assert any("admin list | add @person ... | remove @person ... | log" in line for line in c.help_lines())
