@@ -776,7 +776,9 @@ async def test_a_1on1_nudge_to_a_manager_only_seen_in_a_team_waits_until_he_writ
     teams.clock.advance(timedelta(seconds=1))  # past the per-conversation pacing
     await teams.engine.delivery.deliver_due()
 
-    [note] = await teams.connector.wait_for(sends_to(bo_chat, "Ana registered your 1:1 with @Cy"))
+    registered = "<at>Ana</at> registered your 1:1 with <at>Cy</at>"
+    [note] = await teams.connector.wait_for(sends_to(bo_chat, registered))
+    assert {e["mentioned"]["id"] for e in note.body["entities"]} == {ANA["id"], CY["id"]}  # real mentions
     [nudge] = await teams.connector.wait_for(sends_to(bo_chat, "Your 1:1 with"))
     assert "Cy" in json.dumps(nudge.body) and "1on1.done" in json.dumps(nudge.body)
     [created] = bo_created()
