@@ -42,7 +42,7 @@ from practices.stress_reports import ask_card
 from storage.identity import find_workspace
 from storage.models import Shoutout, StressReport
 from tests import test_msteams, test_slack
-from tests.test_msteams import ANA, BO, BOT, CHANNEL, Teams, assert_valid_card, sends_to
+from tests.test_msteams import ANA, BO, BOT, CHANNEL, TENANT, Teams, assert_valid_card, sends_to
 from tests.test_slack import Slack, assert_valid_sent, posts_in
 
 slack = test_slack.slack  # the suites' own fixtures: a real server, the fake Web API, the fake Connector
@@ -375,6 +375,22 @@ async def test_teams_kudos_mentions_the_people_and_a_markdown_link_in_the_reason
     )
     assert {e["mentioned"]["id"] for e in private.body["entities"]} == {ANA["id"]}
     assert "thanked you in a channel" in private.body["text"]  # never "in #19:general@thread.tacv2"
+
+    async with teams.database.session() as session:  # the weekly read-back, posted by the same sender
+        workspace = await find_workspace(session, "teams", TENANT)
+        assert workspace is not None and workspace.id is not None
+        digest = await shoutouts.digest(
+            session, workspace.id, teams.clock.now() + timedelta(hours=1), CHANNEL
+        )
+    teams.clock.advance(timedelta(seconds=2))
+    await teams.sender.post(TENANT, CHANNEL, digest)
+    [posted] = await teams.connector.wait_for(sends_to(CHANNEL, "This week"))
+    assert_message_text_is_safe(posted.body)
+    assert "<at>Ana</at> → <at>Bo</at>: thanks [login]" in posted.body["text"]
+    assert {e["mentioned"]["id"] for e in posted.body["entities"]} == {ANA["id"], BO["id"]}
+    for attachment in posted.attachments:
+        assert_valid_card(attachment["content"])
+        assert_no_link_in_card(attachment["content"])
 
 
 def test_a_shout_out_reason_with_tokens_names_the_people_in_it():
