@@ -26,7 +26,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.engine import Answer, Engine
@@ -118,6 +118,7 @@ class _Item:
     row_id: int
     work: Work
     attempts: int
+    sealed: bool = False
 
 
 class InboundQueue:
@@ -166,17 +167,28 @@ class InboundQueue:
         text = json.dumps({"event": event_to_dict(event), "context": context})
         anonymous = is_anonymous(event)
         payload = seal(self.engine.secret_key, SEALED_PURPOSE, text) if anonymous else text
+        now = self.clock.now()
         async with self.database.session() as session:
             row = await inbound.enqueue(
                 session,
                 self.platform,
                 payload,
                 sealed=anonymous,
-                now=self.clock.now(),
+                now=now,
                 owner=self.owner,
-                lease=self.lease,
+                until=self._lease_end(now, anonymous),
             )
-        self._take(_Item(row.id, Work(event, context), row.attempts))
+        self._take(_Item(row.id, Work(event, context), row.attempts, anonymous))
+
+    def _lease_end(self, now: datetime, sealed: bool) -> datetime:
+        """When a lease taken or renewed ``now`` runs out. An anonymous event's row keeps it only to
+        the minute (rounded up), so neither its lease nor the dead versions a renewal leaves behind
+        date the act more closely than that; a dead process's anonymous rows wait at most a minute
+        longer for another replica."""
+        until = now + self.lease
+        if not sealed or (until.second, until.microsecond) == (0, 0):
+            return until
+        return until.replace(second=0, microsecond=0) + timedelta(minutes=1)
 
     def _take(self, item: _Item) -> None:
         self._held[item.row_id] = item
@@ -280,9 +292,15 @@ class InboundQueue:
                 ids = list(self._held)
                 if not ids:
                     break
+                now = self.clock.now()
+                sealed = [row_id for row_id in ids if self._held[row_id].sealed]
+                plain = [row_id for row_id in ids if not self._held[row_id].sealed]
                 try:
                     async with self.database.session() as session:
-                        renewed = await inbound.renew(session, ids, self.owner, self.clock.now() + self.lease)
+                        renewed = await inbound.renew(session, plain, self.owner, self._lease_end(now, False))
+                        renewed |= await inbound.renew(
+                            session, sealed, self.owner, self._lease_end(now, True)
+                        )
                 except Exception as error:  # the database is away: the next round tries again
                     log_event(
                         logger,
@@ -304,8 +322,15 @@ class InboundQueue:
         many rows were claimed."""
         room = 0 if self._stopping else self.concurrency * CLAIM_AHEAD - len(self._waiting)
         async with self.database.session() as session:
+            now = self.clock.now()
             claimed = await inbound.claim(
-                session, self.platform, self.clock.now(), self.lease, self.owner, room
+                session,
+                self.platform,
+                now,
+                self.owner,
+                room,
+                until=self._lease_end(now, False),
+                sealed_until=self._lease_end(now, True),
             )
             queued, oldest = await inbound.depth(session)
         self.metrics.inbound_queued.set(queued)
@@ -337,7 +362,7 @@ class InboundQueue:
             if work is not None:
                 await self._answer(work, self.engine.failed(work.event))
             return
-        self._take(_Item(row.id, work, row.attempts))
+        self._take(_Item(row.id, work, row.attempts, row.sealed))
 
     async def run(self, *, poll_seconds: float = POLL_SECONDS) -> None:
         """Polls until cancelled (the first look at once, for what a stopped process handed back)."""

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,12 +44,11 @@ async def enqueue(
     sealed: bool,
     now: datetime,
     owner: str,
-    lease: timedelta,
+    until: datetime,
 ) -> Queued:
-    """Stores one acked event, leased to ``owner`` (the process that took it handles it at once).
-
-    A sealed row keeps no time: the moment an anonymous event was written would date the act."""
-    until = now + lease
+    """Stores one acked event, leased to ``owner`` until ``until`` (the process that took it handles
+    it at once). A sealed row keeps no time of its own (``created_at`` NULL): the moment an anonymous
+    event was written would date the act; its caller gives it a coarse lease for the same reason."""
     result = await session.exec(  # type: ignore[call-overload]
         insert(INBOUND)
         .values(
@@ -73,19 +72,30 @@ def _ready(platform: str, now: datetime) -> Any:
 
 
 async def claim(
-    session: AsyncSession, platform: str, now: datetime, lease: timedelta, owner: str, limit: int
+    session: AsyncSession,
+    platform: str,
+    now: datetime,
+    owner: str,
+    limit: int,
+    *,
+    until: datetime,
+    sealed_until: datetime,
 ) -> list[Queued]:
-    """Leases up to ``limit`` rows nobody holds (released, or whose lease ran out), oldest first.
+    """Leases up to ``limit`` rows nobody holds (released, or whose lease ran out), oldest first:
+    until ``until``, or ``sealed_until`` (coarser) for a sealed row.
 
     PostgreSQL: rows another replica is claiming at this moment are skipped (SKIP LOCKED) in a CTE
     that runs once; SQLite: the statement holds the only write lock. Each claim counts an attempt."""
     if limit <= 0:
         return []
     chosen = select(INBOUND.c.id).where(_ready(platform, now)).order_by(INBOUND.c.id).limit(limit)
-    until = now + lease
+    lease_until = case(
+        (INBOUND.c.sealed, bindparam("sealed_until", sealed_until, type_=INBOUND.c.lease_until.type)),
+        else_=bindparam("until", until, type_=INBOUND.c.lease_until.type),
+    )
     statement = (
         update(INBOUND)
-        .values(owner=owner, lease_until=until, attempts=INBOUND.c.attempts + 1)
+        .values(owner=owner, lease_until=lease_until, attempts=INBOUND.c.attempts + 1)
         .returning(INBOUND.c.id, INBOUND.c.payload, INBOUND.c.sealed, INBOUND.c.attempts)
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -95,7 +105,7 @@ async def claim(
         statement = statement.where(INBOUND.c.id.in_(chosen), _ready(platform, now))
     result = await session.exec(statement)  # type: ignore[call-overload]
     found = [
-        Queued(int(row_id), payload, bool(sealed), int(attempts), until)
+        Queued(int(row_id), payload, bool(sealed), int(attempts), sealed_until if sealed else until)
         for row_id, payload, sealed, attempts in result.all()
     ]
     return sorted(found, key=lambda row: row.id)
