@@ -962,7 +962,7 @@ SLACK_TAPS = (("U1", 3), ("U2", 5), ("U3", 5), ("U4", 4), ("U5", 2), ("U6", 4), 
 
 
 async def test_through_the_slack_adapter_nothing_ties_an_answer_to_its_author(slack, log):
-    for user in ("U1", "U2", "U3", "U4"):  # Tend has met these (U1, first, is the admin); never U5, U6
+    for user in ("U1", "U2", "U3", "U4"):  # Tend has met these (U1, Slack's owner, is the admin); never U5, U6
         await slack.command("/tend", "help", user=user)
     await slack.command("/tend", "ritual add opener <#C2|standup> daily 09:25 utc")
     await slack.settle()
@@ -1012,6 +1012,7 @@ async def test_through_the_slack_adapter_nothing_ties_an_answer_to_its_author(sl
 
 async def test_through_the_teams_adapter_nothing_ties_an_answer_to_its_author(teams, log):
     teams.clock.set(teams.clock.now().replace(hour=7, minute=0))
+    await test_msteams.installed_by(teams)  # Ana adds Tend to the team: the tenant's first install, its admin
     add = "<at>Tend</at> tend ritual add opener here mon,wed 09:25 Europe/Berlin"
     await teams.say(add, mentions=(test_msteams.BOT,))
     await teams.connector.wait_for(test_msteams.sends_to(f"a:personal-{test_msteams.ANA['id']}", "Added"))

@@ -45,7 +45,7 @@ def tallies(blocks: list[dict[str, Any]]) -> dict[str, int] | None:
 
 
 async def test_an_opener_shows_only_the_count_while_open_and_the_totals_once_at_close(slack: Slack):
-    for user in PEOPLE:  # five colleagues Tend has met (the first is the admin)
+    for user in PEOPLE:  # five colleagues Tend has met (U1, Slack's owner, is the admin)
         await slack.command("/tend", "help", user=user)
     await slack.settle()
     answer = await slack.command("/tend", "ritual add opener <#C2|standup> daily 09:25 utc")
