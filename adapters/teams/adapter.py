@@ -94,6 +94,10 @@ class TeamsAdapter:
             return _refused(400, "unparseable")
         if not isinstance(body, dict) or not body.get("type"):
             return _refused(400, "not_an_activity")
+        if self.auth.requires_token and not _text(body.get("serviceUrl")):
+            # botbuilder checks the token's serviceurl claim only against a service URL that is there:
+            # without one, a token minted for another conversation would pass.
+            return _refused(401, "no_service_url")
         try:
             verified = await self.auth.authenticate(bare_activity(body), request.headers.get("Authorization"))
         except Unauthorized as error:
