@@ -25,7 +25,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.authorize import WarmedAuthorize, backoff
 from adapters.slack.listeners import EVENTS_PATH
-from adapters.slack.sender import make_client
+from adapters.slack.sender import make_client, web_session
 from tests.fake_slack_api import FakeSlackApi
 from tests.test_app import APP, clean_env, free_port
 from tests.test_credentials import CLIENT_ID, CLIENT_SECRET, install_through
@@ -236,3 +236,23 @@ async def test_the_warm_up_backs_off_between_failures_with_an_injected_sleep():
 def test_the_back_off_doubles_up_to_its_cap():
     assert [backoff(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 8.0]
     assert backoff(30) == 300.0
+
+
+async def test_the_warm_up_stops_quietly_once_the_connection_pool_is_closed():
+    fake = SlowAuthSlackApi()
+    await fake.start()
+    fake.fail_next("auth.test", 503)
+    session = web_session()
+    waits: list[float] = []
+
+    async def close_meanwhile(seconds: float) -> None:
+        waits.append(seconds)
+        await session.close()  # what app.py's shutdown does while the check waits to retry
+
+    authorize = WarmedAuthorize(make_client(TOKEN, fake.api_url, session), sleep=close_meanwhile)
+    try:
+        assert authorize._task is not None
+        await authorize._task  # ends by itself, without raising
+        assert authorize.identity is None and authorize.attempts == 1 and waits == [1.0]
+    finally:
+        await fake.stop()

@@ -122,6 +122,9 @@ class WarmedAuthorize(AsyncAuthorize):
 
     async def _warm_up(self) -> None:
         while self.identity is None:
+            session = self.client.session
+            if session is not None and session.closed:
+                return  # Tend is stopping: the sender closed the connection pool
             self.attempts += 1
             try:
                 answer = await self.client.auth_test()
