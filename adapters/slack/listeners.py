@@ -6,8 +6,8 @@ only then acked (Slack gives 3 seconds): "acked" means "stored", and a crash or 
 nothing acked. The queue's workers (this replica's at once, any replica's once a lease runs out) run
 the engine and hand the answers back here: ephemeral messages (through the response URL when Slack
 gave one) or a modal opened with the request's trigger id. Events API callbacks (App Home, people's
-profiles, uninstalls) are acked by Bolt itself before their listener runs; they are stored at once
-after it. A modal submission runs the engine before its ack, within ``SUBMISSION_BUDGET``.
+profiles, uninstalls), which Bolt acks itself before their listener runs, are stored by a global
+middleware before that. A modal submission runs the engine before its ack, within ``SUBMISSION_BUDGET``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -238,20 +238,45 @@ class SlackAdapter:
     def _listen_to_events(self) -> None:
         self.profiles = MemberProfiles(self.engine.clock)
         self.submission_budget = SUBMISSION_BUDGET
-        self.bolt.event("app_home_opened")(self.on_home_opened)
-        self.bolt.event("user_change")(self.on_member_changed)
-        self.bolt.event("team_join")(self.on_member_changed)
+        # Bolt acks an Events API callback before its listener runs: this global middleware (after
+        # Bolt's own verification and authorization) stores the event first, so acked means stored.
+        self.bolt.use(self._store_event)
+        self.bolt.event("app_home_opened")(self.on_stored_event)
+        self.bolt.event("user_change")(self.on_stored_event)
+        self.bolt.event("team_join")(self.on_stored_event)
         # Bolt answers 404 (and logs the body) for an event nobody listens to; Slack then retries and
         # eventually disables the subscription. Anything Tend does not handle is acked and dropped.
         self.bolt.event(ANY, matchers=[_unhandled_event])(self.on_other_event)
 
-    async def on_home_opened(self, body: dict[str, Any]) -> None:
-        """The Home tab (acked by Bolt already): the person's own page, published as their App Home."""
-        self._track()
-        event = home_event(body)
-        if event is None or not event.origin.actor.user_id:
-            return
-        await self._store(event, {})
+    async def _store_event(
+        self, body: dict[str, Any], resp: BoltResponse, next_: Callable[[], Awaitable[None]]
+    ) -> BoltResponse:
+        """Stores an Events API callback Tend handles before Bolt acks it; when the database will not
+        take it, Slack gets a 503 instead of the ack and sends the event again later."""
+        if body.get("type") == "event_callback":
+            found = self._event_of(body)
+            if found is not None and not await self._store(*found):
+                return BoltResponse(status=503, body="")
+        await next_()
+        return resp
+
+    def _event_of(self, body: dict[str, Any]) -> tuple[InboundEvent, dict[str, str]] | None:
+        """The neutral event of an Events API callback, and what answering it needs (None: nothing to do)."""
+        kind = str((body.get("event") or {}).get("type", ""))
+        if kind == "app_home_opened":  # the person's own page, published as their App Home
+            event = home_event(body)
+            return (event, {}) if event is not None and event.origin.actor.user_id else None
+        if kind in ("user_change", "team_join"):
+            seen = self._member_changed(body)
+            return (seen, {}) if seen is not None else None
+        if kind in ("app_uninstalled", "tokens_revoked"):  # forget the tokens, tell the engine
+            removed = removed_event(body)
+            context = {"enterprise_id": str(body.get("enterprise_id") or ""), "kind": kind}
+            return (removed, context) if removed is not None else None
+        return None
+
+    async def on_stored_event(self) -> None:
+        """The listener of an event ``_store_event`` stored: matching it lets Bolt ack."""
 
     async def _publish_home(self, event: InboundEvent, answers: tuple[Answer, ...]) -> None:
         for answer in answers:
@@ -263,19 +288,18 @@ class SlackAdapter:
             except (SendError, SlackClientError, aiohttp.ClientError, OSError, ValueError) as error:
                 log_event(logger, "slack home failed", level=logging.WARNING, outcome=type(error).__name__)
 
-    async def on_member_changed(self, body: dict[str, Any]) -> None:
+    def _member_changed(self, body: dict[str, Any]) -> MemberSeen | None:
         """``user_change`` / ``team_join``: the cache learns the new name and zone at once. The engine is
         told only about people Tend has already met, and of a time zone only when Slack's changed, so
         a zone the person chose in Tend survives their status updates."""
-        self._track()
         found = event_user(body)
         if found is None:
-            return
+            return None
         team, user_id, user = found
         profile = profile_of(user)
         previous = self.profiles.remember(team, user_id, profile)
         if previous is None:
-            return
+            return None
         zone_changed = profile.time_zone is not None and profile.time_zone != previous.time_zone
         origin = Origin(
             platform=PLATFORM,
@@ -284,14 +308,13 @@ class SlackAdapter:
             actor_time_zone=profile.time_zone,
             actor_may_administer=profile.may_administer,
         )
-        seen = MemberSeen(
+        return MemberSeen(
             origin,
             display_name=profile.name,
             time_zone=profile.time_zone if zone_changed else None,
             is_bot=profile.is_bot,
             deactivated=profile.deactivated,
         )
-        await self._store(seen, {})
 
     async def on_other_event(self) -> None:
         """An event type Tend does not handle: acked by Bolt (200), nothing changes, nothing logged."""
@@ -357,15 +380,10 @@ class SlackAdapter:
             origin, display_name=profile.name, is_bot=profile.is_bot, deactivated=profile.deactivated
         )
 
-    async def on_removed(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        """``app_uninstalled`` / ``tokens_revoked``: forget the tokens, tell the engine."""
-        self._track()
+    async def on_removed(self, ack: AsyncAck) -> None:
+        """``app_uninstalled`` / ``tokens_revoked``: stored by ``_store_event``; ``_prepare`` forgets the
+        tokens before the engine marks the workspace removed."""
         await ack()
-        event = removed_event(body)
-        if event is None:
-            return
-        kind = str((body.get("event") or {}).get("type"))
-        await self._store(event, {"enterprise_id": str(body.get("enterprise_id") or ""), "kind": kind})
 
     # --- the inbound queue's side: before the engine, and its answers after the commit ---------------
 
