@@ -61,7 +61,7 @@ logger = logging.getLogger("tend.slack")
 EVENTS_PATH = "/slack/events"
 ANY = re.compile(".+")  # every action id / modal callback id: the engine routes by prefix
 SLACK_APP_KEY = web.AppKey("tend_slack_app", AsyncApp)
-SUBMISSION_BUDGET = 2.5  # seconds the engine may take before a modal's ack (Slack allows 3)
+SUBMISSION_BUDGET = 2.0  # seconds the engine may take before a modal's ack (Slack allows 3; storing follows)
 # The ack of a command the database would not store: nothing was taken, so the person is told so.
 NOT_TAKEN = (
     "Tend could not take this just now, and nothing was changed. Please try again in a minute; "
@@ -192,9 +192,12 @@ class SlackAdapter:
     async def on_submission(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """Runs the engine BEFORE the ack, so a bad field is marked in the still-open modal.
 
-        Bounded: if the engine needs longer than ``submission_budget`` the modal closes with a plain
-        ack and the answers follow as ephemeral messages. No Web API call happens before the ack
-        (the person's name comes from the cache here and is refreshed after it).
+        Bounded: if the engine needs longer than ``submission_budget`` the submission is stored in
+        the inbound queue like any acked work and only then acked (the modal closes; the answers
+        follow as ephemeral messages), so a crash cannot lose it. The run under way and the stored
+        copy carry the same event id: whichever commits first does the work, the other finds it done.
+        No Web API call happens before the ack (the person's name comes from the cache here and is
+        refreshed after it).
         """
         self._track()
         event = submission_event(body)
@@ -205,6 +208,7 @@ class SlackAdapter:
         try:
             answers = await asyncio.wait_for(asyncio.shield(work), self.submission_budget)
         except TimeoutError:
+            await self._store(event, _kept(body))
             await ack()  # closes the modal; the answers follow as ephemeral messages
             answers = await work
         else:
