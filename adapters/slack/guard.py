@@ -11,12 +11,19 @@ the body is decoded and parsed the way Bolt will parse it (400), and only a requ
 reaches Bolt, whose middleware verifies it once more. Every refusal is one WARNING line with a short
 reason and nothing from the request. Without a signing secret (Socket Mode only, where no HTTP
 endpoint is served; tests) the signature step is skipped and the parsing step still applies.
+
+Socket Mode has no signature (the app token authenticates the connection), but slack_sdk's client
+logged an ERROR with a traceback for every frame it could not read (not JSON, a payload that is not
+an object, a payload Bolt chokes on) and Bolt logged such payloads' contents. ``guard_socket_mode``
+checks each frame before slack_sdk queues it: what is not a readable envelope is dropped with one
+WARNING line (and acked when it carries an envelope id, so Slack does not send it again).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -24,6 +31,7 @@ from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from slack_bolt.middleware.request_verification.async_request_verification import AsyncRequestVerification
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 
 from bot.logs import log_event
 
@@ -94,6 +102,8 @@ class SlackGuard:
             return Refusal(400, "unreadable")
         if not isinstance(request.body, dict):
             return Refusal(400, "not_an_object")
+        if payload_problem(request.body):
+            return Refusal(400, "unreadable")
         return request
 
     def admit(self, raw: bytes, headers: Mapping[str, str], query: str) -> AsyncBoltRequest | Refusal:
@@ -103,3 +113,75 @@ class SlackGuard:
         if isinstance(checked, Refusal):
             log_event(logger, "slack request refused", level=logging.WARNING, outcome=checked.reason)
         return checked
+
+
+# Parts of an interactive payload (a tap, a modal) that Slack always sends as objects or lists; Bolt's
+# middleware indexes into them and fails with a traceback when one is anything else.
+INTERACTIVE_OBJECTS = ("user", "team", "channel", "container", "view", "message", "enterprise")
+INTERACTIVE_LISTS = ("actions",)
+NOT_INTERACTIVE = ("event_callback", "url_verification", "app_rate_limited")
+
+
+def payload_problem(payload: dict[str, object]) -> bool:
+    """True when an interactive payload has a part of a shape Slack never sends."""
+    kind = payload.get("type")
+    if not isinstance(kind, str) or kind in NOT_INTERACTIVE:
+        return False  # a slash command (no type) or an Events API callback
+    for keys, shape in ((INTERACTIVE_OBJECTS, dict), (INTERACTIVE_LISTS, list)):
+        if any(payload.get(key) is not None and not isinstance(payload[key], shape) for key in keys):
+            return True
+    return False
+
+
+# --- Socket Mode ---------------------------------------------------------------------------------------
+
+CONTROL_TYPES = ("hello", "disconnect")  # frames without a payload, handled by slack_sdk itself
+# What each request envelope's payload must carry for Bolt to route it.
+PAYLOAD_SHAPES: dict[str, tuple[str, type]] = {
+    "events_api": ("event", dict),
+    "slash_commands": ("command", str),
+    "interactive": ("type", str),
+}
+
+
+def envelope_problem(raw: str) -> tuple[str | None, str | None]:
+    """(why the frame is refused, its envelope id when it has one); (None, id) for a readable one."""
+    try:
+        envelope = json.loads(raw)
+    except (ValueError, RecursionError):
+        return "unparseable", None
+    if not isinstance(envelope, dict):
+        return "not_an_object", None
+    envelope_id = envelope.get("envelope_id")
+    envelope_id = envelope_id if isinstance(envelope_id, str) and envelope_id else None
+    kind = envelope.get("type")
+    if kind in CONTROL_TYPES:
+        return None, envelope_id
+    shape = PAYLOAD_SHAPES.get(kind) if isinstance(kind, str) else None
+    payload = envelope.get("payload")
+    if shape is None or envelope_id is None or not isinstance(payload, dict):
+        return "not_an_envelope", envelope_id
+    key, kind_of_value = shape
+    if not isinstance(payload.get(key), kind_of_value) or payload_problem(payload):
+        return "unreadable", envelope_id
+    try:
+        AsyncBoltRequest(body=payload, mode="socket_mode")
+    except UNREADABLE:
+        return "unreadable", envelope_id
+    return None, envelope_id
+
+
+def guard_socket_mode(client: AsyncBaseSocketModeClient) -> None:
+    """Checks every frame before ``client`` queues it (see the module docstring)."""
+    enqueue = client.enqueue_message
+
+    async def checked(message: str) -> None:
+        problem, envelope_id = envelope_problem(message)
+        if problem is None:
+            await enqueue(message)
+            return
+        log_event(logger, "slack envelope refused", level=logging.WARNING, outcome=problem)
+        if envelope_id is not None:  # acked, so Slack does not deliver the same frame again
+            await client.send_socket_mode_response({"envelope_id": envelope_id})
+
+    client.enqueue_message = checked  # type: ignore[method-assign]

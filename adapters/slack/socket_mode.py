@@ -23,6 +23,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.guard import guard_socket_mode
 from adapters.slack.sender import sdk_logger
 from bot.errors import SettingsError
 from bot.logs import log_event
@@ -71,6 +72,7 @@ async def start_socket_mode(
         ) from None
     handler = AsyncSocketModeHandler(bolt_app, app_token, logger=sdk_logger("socket"), web_client=web_client)
     handler.client.wss_uri = str(opened["url"])  # connect() uses it instead of asking again
+    guard_socket_mode(handler.client)  # frames it cannot read are dropped with a warning, not a traceback
     try:
         await asyncio.wait_for(handler.connect_async(), connect_within)
     except TimeoutError:
