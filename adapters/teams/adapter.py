@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -236,7 +237,8 @@ class TeamsAdapter:
         if still_in:
             log_event(logger, "teams places left", platform=PLATFORM, places=len(places))
             return
-        await self.engine.handle(WorkspaceRemoved(origin_of(body)))
+        # Whoever removed Tend is the actor; the engine ignores bots' events, so never count as one.
+        await self.engine.handle(WorkspaceRemoved(replace(origin_of(body), actor_is_bot=False)))
         log_event(logger, "teams tenant removed", platform=PLATFORM)
 
     async def _joined(self, body: dict[str, Any], joined: Membership) -> None:
