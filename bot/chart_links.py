@@ -14,9 +14,12 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from practices.index import CHART_MAX_AGE
-from practices.sealing import digest, digests
+from practices.sealing import PROCESS_KEY, digest, digests
 
 PURPOSE = "chart-url"
+# The key a sender or server built without one signs and checks with (tests, embedders): the same in
+# the whole process, so what one signs the other opens. app.py always passes TEND_SECRET_KEY.
+DEFAULT_KEY = PROCESS_KEY
 CHARTS_PATH = "/charts/"
 # How long a chart link works after Tend sends it: as long as the chart file itself is kept.
 CHART_LINK_LIFETIME = CHART_MAX_AGE

@@ -19,27 +19,20 @@ import json
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from practices.context import NextRun
 from practices.rituals import anchor_of, lead_of, options_of, recurrence_of
-from storage.models import Ritual
+from storage import rituals as store
+from storage.db import Session
 
 LEFT = "left"  # the option a removal marks a ritual with: the scope (team or chat id) it left with
 
 
-async def leave(session: AsyncSession, workspace_id: int, scope: str, place_ids: Collection[str]) -> int:
+async def leave(session: Session, workspace_id: int, scope: str, place_ids: Collection[str]) -> int:
     """Pauses the workspace's running rituals that post into ``place_ids``; returns how many."""
     if not place_ids:
         return 0
-    query = select(Ritual).where(
-        Ritual.workspace_id == workspace_id,
-        col(Ritual.place_id).in_(list(place_ids)),
-        col(Ritual.paused).is_(False),
-    )
     paused = 0
-    for ritual in (await session.exec(query)).all():
+    for ritual in await store.running_in_places(session, workspace_id, sorted(place_ids)):
         ritual.paused = True
         ritual.next_run_at = None
         ritual.options = json.dumps({**options_of(ritual), LEFT: scope})
@@ -48,13 +41,10 @@ async def leave(session: AsyncSession, workspace_id: int, scope: str, place_ids:
     return paused
 
 
-async def rejoin(
-    session: AsyncSession, workspace_id: int, scope: str, now: datetime, next_run: NextRun
-) -> int:
+async def rejoin(session: Session, workspace_id: int, scope: str, now: datetime, next_run: NextRun) -> int:
     """Resumes the rituals that leaving ``scope`` paused, each from its next occurrence after ``now``."""
-    query = select(Ritual).where(Ritual.workspace_id == workspace_id, col(Ritual.paused).is_(True))
     resumed = 0
-    for ritual in (await session.exec(query)).all():
+    for ritual in await store.paused_in_workspace(session, workspace_id):
         options = options_of(ritual)
         if options.get(LEFT) != scope:
             continue

@@ -85,3 +85,20 @@ async def add_occurrences(
     rows = [{"ritual_id": rid, "scheduled_at": at, "fired_at": now} for rid, at in firings]
     result = await session.exec(statement, params=rows)  # type: ignore[call-overload]
     return {occurrence.ritual_id: occurrence for occurrence in result.scalars().all()}
+
+
+async def running_in_places(
+    session: AsyncSession, workspace_id: int, place_ids: Sequence[str]
+) -> list[Ritual]:
+    """The workspace's rituals that are not paused and post into one of ``place_ids``."""
+    query = select(Ritual).where(
+        Ritual.workspace_id == workspace_id,
+        col(Ritual.place_id).in_(list(place_ids)),
+        col(Ritual.paused).is_(False),
+    )
+    return list((await session.exec(query.order_by(col(Ritual.id)))).all())
+
+
+async def paused_in_workspace(session: AsyncSession, workspace_id: int) -> list[Ritual]:
+    query = select(Ritual).where(Ritual.workspace_id == workspace_id, col(Ritual.paused).is_(True))
+    return list((await session.exec(query.order_by(col(Ritual.id)))).all())

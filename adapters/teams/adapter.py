@@ -37,13 +37,13 @@ from adapters.teams.translate import (
     tend_left,
 )
 from bot.addresses import PERSON, PLACE, Addresses
+from bot.chart_links import DEFAULT_KEY
 from bot.clock import Clock
 from bot.engine import Answer, Engine
 from bot.errors import SendError
 from bot.events import InboundEvent, MemberSeen, Origin, PersonRef, WorkspaceRemoved
 from bot.logs import log_event
 from practices.messages import FieldErrors, OpenForm, Reply
-from practices.sealing import PROCESS_KEY
 
 logger = logging.getLogger("tend.teams")
 
@@ -342,7 +342,7 @@ def build_teams_sender(
     addresses: Addresses,
     *,
     public_url: str | None = None,
-    secret_key: bytes = PROCESS_KEY,
+    secret_key: bytes = DEFAULT_KEY,
     clock: Clock | None = None,
 ) -> TeamsSender:
     """The outbound half: a CloudAdapter with Tend's authentication, built before the engine.

@@ -37,12 +37,11 @@ from urllib3.util.retry import Retry
 
 from adapters.teams.cards import adaptive_card, card_attachment, split_lead
 from bot.addresses import PERSON, PLACE, Addresses
-from bot.chart_links import signed_url
+from bot.chart_links import DEFAULT_KEY, signed_url
 from bot.clock import Clock, SystemClock
 from bot.errors import SendError
 from bot.logs import log_event
 from practices.messages import Card, Image
-from practices.sealing import PROCESS_KEY
 
 logger = logging.getLogger("tend.teams")
 
@@ -141,7 +140,7 @@ class TeamsSender:
         app_id: str | None,
         *,
         public_url: str | None = None,
-        secret_key: bytes = PROCESS_KEY,
+        secret_key: bytes = DEFAULT_KEY,
         clock: Clock | None = None,
     ) -> None:
         quiet_sdk_loggers()
