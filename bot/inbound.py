@@ -215,6 +215,7 @@ class InboundQueue:
             try:
                 await self._handle(item)
             except Exception as error:  # one failed event must not stop the queue behind it
+                self._let_go(item.row_id)  # not renewed any more: tried again once its lease is over
                 logger.exception("inbound work failed", extra={"outcome": type(error).__name__})
 
     async def _handle(self, item: _Item) -> None:
@@ -222,7 +223,12 @@ class InboundQueue:
             return
         work = item.work
         if self.prepare is not None:
-            work = await self.prepare(work)
+            try:
+                work = await self.prepare(work)
+            except Exception as error:  # what the platform would add (a profile) is missing: go without
+                log_event(
+                    logger, "inbound event not completed", level=logging.WARNING, error=type(error).__name__
+                )
         finished = False
 
         async def finish(session: Session) -> None:

@@ -252,3 +252,15 @@ async def test_an_anonymous_submission_waiting_in_the_queue_leaves_nothing_that_
         xmin = next(x for x, row in queued.xmins["inbound"] if row["id"] == live["id"])
         sharing = [table for table, found in queued.xmins.items() for x, _ in found if x == xmin]
         assert sharing == ["inbound"]
+
+
+async def test_an_event_is_handled_as_stored_when_completing_it_fails(s):
+    async def failing(work: Work) -> Work:
+        raise OSError("users.info unreachable")
+
+    answers = Answers()
+    queue = InboundQueue(s.engine, "slack", answers, prepare=failing)
+    await queue.put(kudos(s, 30))
+    await queue.drain()
+    assert await shoutouts(s) == ["thanks for item-30"] and await rows(s) == []
+    assert "Sent" in answers.texts()[0]
