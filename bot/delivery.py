@@ -517,7 +517,8 @@ class DeliveryWorker:
             await asyncio.gather(*passes, return_exceptions=True)
 
     def wake(self) -> None:
-        """Tells a running ``run`` loop that rows may be ready now (the scheduler just wrote some)."""
+        """Tells a running ``run`` loop that rows may be ready now (the scheduler or an event just
+        wrote some): the engine sends nothing itself, it wakes this loop."""
         if self._wake is not None:
             self._wake.set()
 
@@ -528,6 +529,9 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         while True:
             claimed = 0
+            # Cleared before looking, not before sleeping: a wake that comes while this round reads
+            # or sends (an event committed just after the read) ends the sleep at once, not 2 s on.
+            self._wake.clear()
             try:
                 async with self.database.session() as session:
                     ready_at = await outbox.next_ready_at(session)
@@ -547,7 +551,6 @@ class DeliveryWorker:
                 wait = min(idle_seconds, RECHECK_SECONDS)
             else:
                 wait = min(idle_seconds, (ready_at - now).total_seconds())
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -211,3 +212,26 @@ def test_every_command_of_the_grammar_is_routed_to_a_practice():
         kind.__name__ for kind in typing.get_args(commands.Command) if f"c.{kind.__name__}(" not in source
     ]
     assert unrouted == []
+
+
+async def test_an_event_wakes_the_delivery_loop_which_sends_at_once(database, clock):
+    """The engine sends nothing itself; the loop it wakes does, without waiting out its idle sleep."""
+    posted = asyncio.Event()
+
+    class Watched(InMemorySender):
+        async def post(self, workspace_external_id: str, place_id: str, card) -> str:
+            ref = await super().post(workspace_external_id, place_id, card)
+            posted.set()
+            return ref
+
+    sender = Watched()
+    engine = Engine(database, clock, {"slack": sender})
+    loop = asyncio.create_task(engine.delivery.run(idle_seconds=60))
+    try:
+        await engine.handle(MemberSeen(origin("U2", None), display_name="bo", time_zone="UTC"))
+        await engine.handle(kudos("U1", "<@U2|bo> thanks for the quick review"))
+        await asyncio.wait_for(posted.wait(), 10)  # an idle loop would sleep a minute
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    assert "quick review" in sender.posts("C-general")[0].card.fallback
