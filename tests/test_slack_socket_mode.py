@@ -74,7 +74,7 @@ async def test_kudos_over_the_socket_is_acked_by_envelope_id_then_posted(slack: 
     await slack.adapter.drain()
     await slack.adapter.engine.delivery.deliver_backlog()  # what a server's delivery loop would send
     [public] = await slack.fake.wait_for(posts_in("C1", "socket work"))
-    assert "bo" in json.dumps(public.args["blocks"])
+    assert "<@U2>" in json.dumps(public.args["blocks"])  # the person thanked is mentioned
     await slack.fake.wait_for(posts_in("DU2", "socket work"))  # the receiver hears it privately
     [answer] = await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "response"])
     assert answer.args["response_type"] == "ephemeral" and answer.args["_response_url"] == "U1"
