@@ -176,12 +176,15 @@ async def serve(settings: Settings) -> None:
         if slack_socket is not None:  # first, so no new envelopes arrive while shutting down
             await slack_socket.close()
         await runner.cleanup()  # no new requests; those under way are stored and acked first
-        if polling is not None:
-            polling.cancel()
-            await asyncio.gather(polling, return_exceptions=True)
         if slack is not None:  # work under way finishes within the bound; the rest stays queued
-            await slack.stop(within=INBOUND_STOP_SECONDS)
-        await background.stop()  # delivery last: it sends what the work above queued, until cancelled
+            await slack.stop(within=INBOUND_STOP_SECONDS)  # the poll ends too
+        if polling is not None:
+            await asyncio.gather(polling, return_exceptions=True)
+        # Delivery last, and let go of rather than cancelled mid-query: its round ends, a pass under
+        # way writes down what it sent; only one still running after the bound is cancelled.
+        engine.delivery.stop_soon()
+        await asyncio.wait({background.delivery}, timeout=INBOUND_STOP_SECONDS)
+        await background.stop()
         if teams is not None:  # e.g. a roster still being read after Tend was added to a team
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(teams.drain(), timeout=10)

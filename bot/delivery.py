@@ -446,6 +446,7 @@ class DeliveryWorker:
         self._busy: dict[tuple[int, str, str], asyncio.Event] = {}
         self._after_retry: set[tuple[int, str, str]] = set()  # targets whose last send failed
         self._wake: asyncio.Event | None = None
+        self._stopping = False  # ``stop_soon``: ``run`` ends after its round
         self._write_lock: asyncio.Lock | None = None
         self._gate: asyncio.Semaphore | None = None
         self._sent_writer = outbox.SentWriter(database)  # the short write of sends alone
@@ -505,6 +506,10 @@ class DeliveryWorker:
                 passes.append(asyncio.create_task(self._pass(size, gate, started)))
                 size = limit
                 await started.wait()
+                if self._stopping:  # a shutdown: the passes under way finish, no new one starts
+                    while passes:
+                        claimed += len((await passes.pop(0)).claimed)
+                    return claimed
                 if len(passes) == MAX_PASSES:
                     claimed += len((await passes.pop(0)).claimed)
                 if passes[-1].done() and not passes[-1].result().claimed:  # nothing left ready
@@ -515,6 +520,12 @@ class DeliveryWorker:
             for running in passes:
                 running.cancel()  # only on an error or cancellation: a pass normally ends first
             await asyncio.gather(*passes, return_exceptions=True)
+
+    def stop_soon(self) -> None:
+        """Ends ``run`` after its current round (a pass under way finishes and writes its results), so
+        a shutdown need not cancel it in the middle of a query."""
+        self._stopping = True
+        self.wake()
 
     def wake(self) -> None:
         """Tells a running ``run`` loop that rows may be ready now (the scheduler or an event just
@@ -527,7 +538,7 @@ class DeliveryWorker:
         next row's time (at most ``idle_seconds``, or until ``wake``). An idle round is one small
         read (two index-backed MIN lookups), not a claim."""
         self._wake = asyncio.Event()
-        while True:
+        while not self._stopping:
             claimed = 0
             # Cleared before looking, not before sleeping: a wake that comes while this round reads
             # or sends (an event committed just after the read) ends the sleep at once, not 2 s on.
@@ -542,7 +553,7 @@ class DeliveryWorker:
             except Exception:  # the database restarting must not end delivery for good
                 logger.exception("delivery pass failed")
                 ready_at = None
-            if claimed:
+            if claimed or self._stopping:
                 continue
             now = self.clock.now()
             if ready_at is None:

@@ -155,6 +155,8 @@ class InboundQueue:
         self._renewing: asyncio.Task[None] | None = None
         self._none_held = asyncio.Event()
         self._stopping = False
+        self._polling: asyncio.Task[Any] | None = None  # ``run``, while it polls
+        self._poll_ends = asyncio.Event()
 
     # --- storing (before the ack) ---------------------------------------------------------------------
 
@@ -371,15 +373,22 @@ class InboundQueue:
         self._take(_Item(row.id, work, row.attempts, row.sealed))
 
     async def run(self, *, poll_seconds: float = POLL_SECONDS) -> None:
-        """Polls until cancelled (the first look at once, for what a stopped process handed back)."""
-        while not self._stopping:
-            try:
-                await self.poll()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the database restarting must not end the polling for good
-                log_event(logger, "inbound poll failed", level=logging.WARNING, error=type(error).__name__)
-            await asyncio.sleep(poll_seconds)
+        """Polls until ``stop`` (the first look at once, for what a stopped process handed back)."""
+        self._polling = asyncio.current_task()
+        try:
+            while not self._stopping:
+                try:
+                    await self.poll()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:  # the database restarting must not end the polling for good
+                    log_event(
+                        logger, "inbound poll failed", level=logging.WARNING, error=type(error).__name__
+                    )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._poll_ends.wait(), poll_seconds)
+        finally:
+            self._polling = None
 
     # --- waiting and stopping ----------------------------------------------------------------------------
 
@@ -398,6 +407,9 @@ class InboundQueue:
         another replica), those under way get ``within`` seconds to finish; any still running then is
         cancelled (its transaction rolls back) and handed back too. Nothing acked is lost."""
         self._stopping = True
+        self._poll_ends.set()
+        if self._polling is not None:  # a poll under way ends first: what it claims is handed back below
+            await asyncio.wait({self._polling}, timeout=within)
         waiting = [item.row_id for item in self._waiting]
         self._waiting.clear()
         await self._hand_back(waiting)

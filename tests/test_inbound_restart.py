@@ -39,6 +39,7 @@ from tests.test_slack import command_fields
 
 SECRET = "inbound-restart-signing-secret"
 TOKEN = "xoxb-inbound-restart"
+ACK_DEADLINE = 3.0  # Slack shows the person an error after this
 BURST_RATE = 100  # commands a second in the burst
 RATE = 40  # commands a second during the rolling restart
 MIN_COMMANDS = 150
@@ -97,6 +98,7 @@ class Load:
     acked: set[int] = field(default_factory=set)
     refused: set[int] = field(default_factory=set)
     sent: int = 0
+    slowest_ack: float = 0.0  # seconds, over every acked command
     _answered: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def until_acked(self, count: int, within: float = 30.0) -> None:
@@ -116,12 +118,15 @@ class Load:
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body),
         }
+        started = time.monotonic()
         try:
             async with self.http.post(url + EVENTS_PATH, data=body.encode(), headers=headers) as response:
                 text = await response.text()
                 ok = response.status == 200 and "could not take this" not in text
         except (TimeoutError, aiohttp.ClientError):
             ok = False
+        if ok:
+            self.slowest_ack = max(self.slowest_ack, time.monotonic() - started)
         async with self._answered:
             (self.acked if ok else self.refused).add(index)
             self._answered.notify_all()
@@ -226,6 +231,7 @@ async def test_a_burst_then_sigterm_then_a_restart_stores_and_posts_every_acked_
             assert took < STOP_BOUND, f"the first process took {took:.1f} s to stop"
             assert first.process.returncode == 0
             assert len(load.acked) < burst  # the stop did cut the burst short
+            assert load.slowest_ack < ACK_DEADLINE, f"an ack took {load.slowest_ack:.2f} s"
 
             second = await start(tmp_path, database_url, fake, "second")
             try:
