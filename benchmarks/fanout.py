@@ -31,8 +31,8 @@ Target (issue "Slack adapter"): completion within ideal / 0.9 (≥ 90 % efficien
 Two ways of running the worker can be measured, each on a fresh database and fake:
   app.py       (the default) as ``app.py`` runs it: ``start_background`` starts the worker's loop,
                passes of up to 500 rows back to back while rows are ready, 32 sends in flight
-  back-to-back ``deliver_due()`` with its default of 50 rows (the pass ``Engine.handle`` runs after an
-               event) called again as soon as it returns
+  back-to-back ``deliver_due()`` with its default of 50 rows (the pass ``Engine.handle`` ran after
+               each event until it only woke the loop) called again as soon as it returns
 """
 
 from __future__ import annotations
