@@ -21,10 +21,16 @@ from bot.inbound import LEASE, SEALED_PURPOSE, InboundQueue, Work, event_from_di
 from practices import sealing
 from practices import stress_reports as stress
 from storage import inbound
+from storage.db import Database
 from storage.models import Inbound, Shoutout
+from tests import test_slack
 from tests.dumps import as_moment, inspectable_database, printable_strings, snapshot
 from tests.helpers import at
 from tests.scenario import Scenario, text_of
+from tests.test_slack import Slack
+from tests.test_slack_events import post_event
+from tests.test_slack_home import home_opened
+from tests.test_start_up_errors import closed_port
 
 START = at("2025-03-03 10:00") + timedelta(seconds=17, microseconds=250_000)  # a Monday morning
 REPORTER, REPORTER_NAME = "U0QUILL42", "Beatrix Quill"
@@ -264,3 +270,26 @@ async def test_an_event_is_handled_as_stored_when_completing_it_fails(s):
     await queue.drain()
     assert await shoutouts(s) == ["thanks for item-30"] and await rows(s) == []
     assert "Sent" in answers.texts()[0]
+
+
+# --- through the Slack adapter: a database that will not take the event ---------------------------------
+
+slack = test_slack.slack  # the fixture: Tend's server with Bolt, signed requests, a fake Web API
+
+
+async def test_what_the_database_will_not_store_is_not_acked_as_taken(slack: Slack):
+    """A command is answered "could not take this" (Slack shows the ack's text), an Events API callback
+    gets a 503 so Slack sends it again; nothing is handled later behind the person's back."""
+    slack.adapter.inbound.database = Database(f"postgresql://tend@127.0.0.1:{closed_port()}/tend")
+    try:
+        response = await slack.command("/kudos", "<@U2|bo> thanks for the outage")
+        assert response.status == 200
+        assert "could not take this" in await response.text()
+        assert (await post_event(slack, home_opened("U1"))).status == 503
+    finally:
+        await slack.adapter.inbound.database.dispose()
+        slack.adapter.inbound.database = slack.database
+    await slack.settle()
+    async with slack.database.session() as session:
+        assert (await session.exec(select(Shoutout))).all() == []
+    assert slack.fake.of("chat.postMessage") == [] and slack.fake.of("views.publish") == []
