@@ -19,18 +19,20 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 from slack_sdk.signature import SignatureVerifier
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from adapters.slack.listeners import EVENTS_PATH
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Inbound, Shoutout
+from storage.models import Inbound, Outbox, Shoutout
 from tests.conftest import POSTGRES_SERVER_URL, create_postgres_database, drop_postgres_database
 from tests.fake_slack_api import FakeSlackApi
 from tests.test_app import APP, clean_env, free_port
@@ -43,6 +45,7 @@ ACK_DEADLINE = 3.0  # Slack shows the person an error after this
 BURST_RATE = 100  # commands a second in the burst
 RATE = 40  # commands a second during the rolling restart
 MIN_COMMANDS = 150
+IN_FLIGHT = 32  # sends a delivery worker has in flight at most: what a kill can repeat
 STOP_BOUND = 10.0 + 5.0  # app.py lets work under way take 10 s; the rest of the shutdown is quick
 
 
@@ -100,6 +103,14 @@ class Load:
     sent: int = 0
     slowest_ack: float = 0.0  # seconds, over every acked command
     _answered: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def burst(self, url: str, count: int) -> None:
+        """``count`` commands at ``BURST_RATE`` a second: a stop lands while they are still coming."""
+        sending = []
+        for index in range(count):
+            sending.append(asyncio.create_task(self.kudos(url, index)))
+            await asyncio.sleep(1 / BURST_RATE)  # the pace of the burst, not a wait for anything
+        await asyncio.gather(*sending)
 
     async def until_acked(self, count: int, within: float = 30.0) -> None:
         async with self._answered:
@@ -214,17 +225,7 @@ async def test_a_burst_then_sigterm_then_a_restart_stores_and_posts_every_acked_
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=40)) as http:
             load = Load(fake, http)
             first = await start(tmp_path, database_url, fake, "first")
-            target = first.url
-
-            async def burst_of_kudos() -> None:
-                """100 a second: the SIGTERM lands while they are still coming."""
-                sending = []
-                for index in range(burst):
-                    sending.append(asyncio.create_task(load.kudos(target, index)))
-                    await asyncio.sleep(1 / BURST_RATE)  # the pace of the burst, not a wait for anything
-                await asyncio.gather(*sending)
-
-            sending = asyncio.create_task(burst_of_kudos())
+            sending = asyncio.create_task(load.burst(first.url, burst))
             await load.until_acked(stop_after)  # the burst is under way: the deploy begins
             took = await stop(first)
             await sending
@@ -308,3 +309,51 @@ async def test_a_rolling_restart_of_two_replicas_under_load_loses_and_repeats_no
         await drop_postgres_database(url)
     for name in ("a1", "b1", "a2", "b2"):
         assert "Traceback" not in (tmp_path / f"{name}.log").read_text()
+
+
+async def test_a_burst_then_kill_9_then_a_restart_stores_every_acked_kudos_once(tmp_path):
+    """SIGKILL: nothing runs on the way out. What the dead process had acked waits in the database,
+    leased to it, and the restarted process takes it once the lease is over (shifted here instead of
+    waited). Stored exactly once each; posts repeat only among the sends in flight at the kill."""
+    url = f"sqlite:///{tmp_path}/tend.db"
+    await upgrade(url)
+    fake = FakeSlackApi()
+    await fake.start()
+    database = Database(url)
+    first: Replica | None = None
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=40)) as http:
+            load = Load(fake, http)
+            first = await start(tmp_path, url, fake, "first")
+            sending = asyncio.create_task(load.burst(first.url, 250))
+            await load.until_acked(80)
+            first.process.kill()
+            await first.process.wait()
+            await sending
+            assert len(load.acked) < 250
+            assert await queued(database) > 0  # acked and not handled yet: left by the dead process
+            past = datetime.now(UTC) - timedelta(seconds=1)
+            async with database.session() as session:
+                await session.exec(update(Inbound).values(lease_until=past))  # type: ignore[call-overload]
+                await session.exec(  # type: ignore[call-overload]
+                    update(Outbox).where(col(Outbox.state) == "sending").values(lease_until=past)
+                )
+            second = await start(tmp_path, url, fake, "second")
+            try:
+                await all_posted(fake, load, database)
+            finally:
+                await stop(second)
+        kept, posted = await stored(database), posts(fake)
+        lost = sorted(index for index in load.acked if kept[index] != 1)
+        assert lost == [], f"acked but not stored exactly once: {lost[:20]}"
+        assert all(times == 1 for times in kept.values())
+        repeated = [index for index, times in posted.items() if times > 1]
+        assert len(repeated) <= IN_FLIGHT and all(posted[index] == 2 for index in repeated)
+        assert await queued(database) == 0
+    finally:
+        if first is not None and first.process.returncode is None:
+            first.process.kill()
+            await first.process.wait()
+        await database.dispose()
+        await fake.stop()
+    assert "Traceback" not in (tmp_path / "second.log").read_text()
