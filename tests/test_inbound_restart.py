@@ -265,7 +265,7 @@ async def test_a_rolling_restart_of_two_replicas_under_load_loses_and_repeats_no
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=30)) as http:
             load = Load(fake, http)
-            replicas += [await start(tmp_path, url, fake, "a1"), await start(tmp_path, url, fake, "b1")]
+            replicas += await asyncio.gather(*(start(tmp_path, url, fake, name) for name in ("a1", "b1")))
             started += replicas
             live = list(replicas)  # what the load balancer routes to: ready replicas only
             done = asyncio.Event()
