@@ -178,7 +178,9 @@ async def serve(settings: Settings) -> None:
         await runner.cleanup()  # no new requests; those under way are stored and acked first
         if slack is not None:  # work under way finishes within the bound; the rest stays queued
             await slack.stop(within=INBOUND_STOP_SECONDS)  # the poll ends too
-        if polling is not None:
+        if polling is not None:  # stop() ended it; cancelled only if a poll hangs on the database
+            await asyncio.wait({polling}, timeout=INBOUND_STOP_SECONDS)
+            polling.cancel()
             await asyncio.gather(polling, return_exceptions=True)
         # Delivery last, and let go of rather than cancelled mid-query: its round ends, a pass under
         # way writes down what it sent; only one still running after the bound is cancelled.
