@@ -269,6 +269,7 @@ RITUAL_KINDS = ("opener", "shoutout-prompt", "shoutout-digest")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_TEXT = 10_000
 MAX_REASON = 1_000
+MAX_TAG = 30  # a value tag is a word (#teamwork), not a second reason
 
 USAGE: dict[str, str] = {
     "kudos": "/kudos @person [@person ...] what they did [#value ...] — thank someone where the team sees it",
@@ -323,6 +324,225 @@ def help_lines() -> list[str]:
     return list(USAGE.values())
 
 
+# --- help topics: the one declaration help, the Teams command menu and the Slack hints come from --------
+
+MenuScope = Literal["personal", "team"]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One command as help shows it: the words that start it, what follows, what it does, and an example
+    that works exactly as typed (in the neutral ``/tend`` spelling; adapters spell it per platform).
+
+    ``menu`` names the Teams command menus it appears in (the app manifest is generated from these)."""
+
+    command: str  # "/tend ritual add"
+    args: str  # "<kind> <#channel|here> <schedule> [time zone]"
+    does: str
+    example: str
+    menu: tuple[MenuScope, ...] = ()
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    summary: str  # one line, for the list of topics
+    about: str  # what it is for, in a sentence or two
+    usages: tuple[Usage, ...] = ()
+    notes: tuple[str, ...] = ()  # more lines of Tend's words (the schedule grammar)
+    examples: tuple[str, ...] = ()  # more examples shown under the notes
+    aliases: tuple[str, ...] = ()
+
+
+_P: tuple[MenuScope, ...] = ("personal",)
+_T: tuple[MenuScope, ...] = ("team",)
+_PT: tuple[MenuScope, ...] = ("personal", "team")
+
+TOPICS: tuple[Topic, ...] = (
+    Topic(
+        "kudos",
+        "thank someone where the team sees it",
+        "A shout-out is posted in the channel (or the team's shout-out channel) and each person thanked "
+        "gets a private note. There are no counts and no leaderboard.",
+        (
+            Usage(
+                "/kudos",
+                "@person [@person ...] what they did [#value ...]",
+                "thank one or more people; value tags go at the end",
+                _EX["kudos"],
+                _PT,
+            ),
+        ),
+        (
+            "The reason is up to 1,000 characters; a value tag is one word of up to 30 letters, digits or "
+            "dashes. You can't thank yourself.",
+        ),
+        aliases=("shoutout", "shout-out", "thanks"),
+    ),
+    Topic(
+        "ritual",
+        "scheduled openers and shout-out rounds in a channel (admins)",
+        "Rituals post on a schedule: an anonymous meeting opener, a shout-out prompt, or the week's "
+        "shout-outs read back. Admins add and change them; /tend help schedules explains the times.",
+        (
+            Usage(
+                "/tend ritual list",
+                "",
+                "every ritual, where it posts and when it runs next",
+                "/tend ritual list",
+                _T,
+            ),
+            Usage(
+                "/tend ritual add",
+                "<opener|shoutout-prompt|shoutout-digest> <#channel|here> <schedule> [time zone]",
+                "start a ritual",
+                "/tend ritual add opener here mon,wed 09:25 Europe/Berlin",
+                _T,
+            ),
+            Usage("/tend ritual pause", "<id>", "stop it for now", _EX["ritual-id"]),
+            Usage("/tend ritual resume", "<id>", "start it again", _EX["ritual-resume"]),
+            Usage("/tend ritual remove", "<id>", "delete it", _EX["ritual-remove"]),
+        ),
+        aliases=("rituals", "opener", "openers"),
+    ),
+    Topic(
+        "1on1",
+        "reminders before your 1:1s, with a question to ask",
+        "A day before each 1:1 the manager gets a nudge with one check-in question and a feedback "
+        "template. Managers add their own; admins can add one for any manager.",
+        (
+            Usage("/tend 1on1 list", "", "your 1:1s and their schedules", "/tend 1on1 list", _P),
+            Usage("/tend 1on1 add", "[@manager] @report <schedule>", "start nudges for a 1:1", _EX["1on1"]),
+            Usage("/tend 1on1 remove", "<id>", "stop them", _EX["1on1-id"]),
+            Usage("/tend 1on1 prep", "<id> on|off", "also ask the report to prepare", _EX["1on1-prep"]),
+        ),
+        aliases=("1:1", "1-1", "one-on-one", "oneonone"),
+    ),
+    Topic(
+        "stress",
+        "a private, anonymous check-in when things feel heavy",
+        "Tell Tend how heavy things feel; nobody, admins included, can see who said it. You may ask to "
+        "talk with a support person without giving your name. Admins choose who answers.",
+        (
+            Usage("/tend stress", "", "open the private check-in", _EX["stress"], _P),
+            Usage("/tend support list", "", "who answers anonymous requests", "/tend support list"),
+            Usage("/tend support add", "@person ...", "add support people (admins)", _EX["support"]),
+            Usage("/tend support remove", "@person ...", "remove them (admins)", "/tend support remove @kim"),
+        ),
+        aliases=("support", "check-in", "checkin"),
+    ),
+    Topic(
+        "index",
+        "the team compassion index, from aggregates only",
+        "A weekly index per team built from counts, never per person, and only for groups of at least "
+        "five people. Managers see their teams; admins see all and can export.",
+        (
+            Usage("/tend index", "[team] [weeks]", "the index card and its chart", _EX["index"], _PT),
+            Usage("/tend index export", "", "the figures as CSV (admins)", "/tend index export"),
+        ),
+    ),
+    Topic(
+        "team",
+        "which people and channel make up a team (admins)",
+        "A team is what the index reports on and where its shout-outs go; it usually maps to a channel.",
+        (
+            Usage("/tend team list", "", "the teams and their channels", "/tend team list", _T),
+            Usage("/tend team create", "<name> [#channel]", "a new team", _EX["team-create"]),
+            Usage("/tend team add", "<name> @person ...", "add people", _EX["team"]),
+            Usage(
+                "/tend team remove", "<name> @person ...", "remove people", "/tend team remove platform @kim"
+            ),
+            Usage(
+                "/tend team manager",
+                "<name> @person ...",
+                "make people its managers",
+                "/tend team manager platform @sam",
+            ),
+            Usage("/tend team delete", "<name>", "delete the team", _EX["team-delete"]),
+        ),
+        aliases=("teams",),
+    ),
+    Topic(
+        "settings",
+        "your working hours, time zone, and a pause",
+        "Tend only messages you inside your working hours, in your time zone.",
+        (
+            Usage("/tend settings", "", "what Tend knows of your hours and zone", "/tend settings", _P),
+            Usage("/tend settings hours", "<start-end> [days]", "your working hours", _EX["settings"]),
+            Usage("/tend settings tz", "<Area/City>", "your time zone", _EX["settings-tz"]),
+            Usage("/tend pause until", "<YYYY-MM-DD>", "no messages until then", _EX["pause"], _P),
+            Usage("/tend pause off", "", "end a pause (or /tend resume)", "/tend pause off"),
+        ),
+        aliases=("hours", "tz", "pause", "resume", "time zone", "timezone"),
+    ),
+    Topic(
+        "privacy",
+        "what Tend stores, who can see it, and your data",
+        "Tend keeps as little as it can; stress reports and opener answers never carry your name.",
+        (
+            Usage("/tend privacy", "", "what is stored and who can see it", _EX["privacy"], _PT),
+            Usage(
+                "/tend export-my-data", "", "a copy of everything linked to you", _EX["export-my-data"], _P
+            ),
+            Usage("/tend forget-me", "[confirm]", "erase it", _EX["forget-me"], _P),
+        ),
+        aliases=("forget-me", "export-my-data", "data"),
+    ),
+    Topic(
+        "schedules",
+        "how to write when a ritual or 1:1 repeats",
+        "A schedule is some days and a time, in the time zone you give (or your own).",
+        notes=(
+            "• Days and a time: “mon,wed 09:25”, “weekdays 9am”, “mon-fri 16:30”.",
+            "• “daily” is every day, weekends included; “weekdays” is Monday to Friday.",
+            "• Every few weeks: “every 2 weeks thu 10:00” (up to every 8 weeks).",
+            "• Once a month: “first mon 10:00”, “last fri 16:00” (first to fourth, or last).",
+            "• Anything else in crontab form: “cron” then minute, hour, day, month and weekday "
+            "(0 and 7 are Sunday), as in the third example below.",
+            "• A ritual's time zone goes last, like Europe/Berlin; without one, yours is used.",
+        ),
+        examples=(
+            "/tend ritual add opener here weekdays 9am",
+            "/tend ritual add shoutout-digest here last fri 16:00 Europe/Berlin",
+            "/tend ritual add shoutout-prompt here cron 25 9 * * mon,wed",
+            _EX["1on1"],
+        ),
+        aliases=("schedule", "time", "times", "cron"),
+    ),
+    Topic(
+        "admin",
+        "who administers Tend, and the log of every change",
+        "Admins set up rituals, teams and the support rota. The last admin can't be removed.",
+        (
+            Usage("/tend admin list", "", "the admins", "/tend admin list"),
+            Usage("/tend admin add", "@person ...", "make people admins", _EX["admin"]),
+            Usage("/tend admin remove", "@person ...", "remove admins", "/tend admin remove @sam"),
+            Usage("/tend admin log", "", "every change admins made", "/tend admin log"),
+        ),
+        aliases=("admins",),
+    ),
+)
+HELP_EXAMPLE = "/tend help ritual"
+
+
+def topic(name: str) -> Topic | None:
+    """The topic a person asked for: its name, an alias, or the subcommand it documents (``ritual add``)."""
+    wanted = " ".join(name.casefold().split())
+    for candidate in (wanted, wanted.split(" ")[0] if wanted else ""):
+        for found in TOPICS:
+            if candidate == found.name or candidate in found.aliases:
+                return found
+    return None
+
+
+def examples() -> list[str]:
+    """Every example help shows, and every example a usage error can point at."""
+    found = [HELP_EXAMPLE, *_EX.values()]
+    for each in TOPICS:
+        found += [usage.example for usage in each.usages] + list(each.examples)
+    return list(dict.fromkeys(found))
+
+
 # --- tokens ------------------------------------------------------------------------------------------
 
 _TOKEN = re.compile(
@@ -335,6 +555,8 @@ _TEAM_NAME = re.compile(r"[\w.-]{1,80}")
 _ID = re.compile(r"#?([0-9]{1,18})")
 _ZONE_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*")
 _JOINERS = {",", "&", "+", "and"}
+_WORDY = re.compile(r"[^\W_]")  # a reason needs at least one letter or digit ("#" alone says nothing)
+_TOKENS_ONLY = re.compile(r"<[@#][^<>]*>")  # platform mention tokens are people, not words
 
 
 @dataclass(frozen=True)
@@ -373,6 +595,11 @@ def _tokenize(text: str, mentions: Iterable[PersonRef]) -> list[_Token]:
         else:
             tokens.append(_Token("word", raw, *span))
     return tokens
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """What a person typed, quoted back as one short printable line."""
+    return _show(text, limit)
 
 
 def _show(text: str, limit: int = 40) -> str:
@@ -445,10 +672,20 @@ def _kudos(text: str, toks: list[_Token]) -> Result:
     while j > i and _TAG.fullmatch(toks[j - 1].raw):
         j -= 1
     tags = tuple(dict.fromkeys(t.raw[1:].lower() for t in toks[j:]))
+    long_tag = next((tag for tag in tags if len(tag) > MAX_TAG), None)
+    if long_tag is not None:
+        msg = (
+            f"A value tag is one short word of up to {MAX_TAG} characters, like #teamwork; "
+            f"“#{_show(long_tag, 20)}” has {len(long_tag):,}. Put longer words in the reason."
+        )
+        return UsageError(msg, _EX["kudos"])
     reason = text[toks[i - 1].end : toks[j].start if j < len(toks) else len(text)] if j > i else ""
     reason = re.sub(r"^[:,;–—-]+(?=\s|$)", "", reason.strip()).strip()
     if not reason:
         return UsageError("Say what you're thanking them for after the mentions.", _EX["kudos"])
+    if not _WORDY.search(_TOKENS_ONLY.sub("", reason)):
+        msg = f"“{_show(reason)}” doesn't say what they did; add a few words after the mentions."
+        return UsageError(msg, _EX["kudos"])
     if len(reason) > MAX_REASON:
         return UsageError(
             f"That reason is {len(reason):,} characters; please keep it to {MAX_REASON:,}.", _EX["kudos"]
@@ -533,6 +770,9 @@ def _ritual_add(text: str, args: list[_Token]) -> Result:
     rest, time_zone = args[2:], None
     if rest and (time_zone := _zone(rest[-1].raw)):
         rest = rest[:-1]
+    elif rest and "/" in rest[-1].raw and _ZONE_SHAPE.fullmatch(rest[-1].raw):
+        msg = f"“{_show(rest[-1].raw)}” isn't a time zone I know; use an Area/City name like Europe/Berlin."
+        return UsageError(msg, ex)
     if not rest:
         return UsageError("Add a schedule after the channel, like mon,wed 09:25.", ex)
     return RitualAdd(args[0].word, place, _span(text, rest), time_zone)

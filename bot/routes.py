@@ -35,7 +35,7 @@ from practices import (
     teams,
 )
 from practices.context import ActionHandler, FireHandler, FormHandler, PracticeContext, SweepHandler
-from practices.messages import Outcome
+from practices.messages import Card, Example, Fine, Outcome, Reply, Rich, Said, Text, compose, joined
 from storage.identity import ensure_member, find_members_by_name
 from storage.models import Member
 
@@ -106,14 +106,76 @@ async def resolve_people(ctx: PracticeContext, refs: tuple[PersonRef, ...]) -> l
     return [await resolve_person(ctx, ref) for ref in refs]
 
 
+USAGE_REPLY = "{message}\nExample: {example}"
+HELP_TITLE = "Tend help"
+HELP_INTRO = "Ask about one topic for its commands and an example of each, like {example}."
+HELP_TOPIC = "• *{name}*: {summary}"
+HELP_USAGE = "• *{command}*{args}: {does}. Example: {example}"
+HELP_EXAMPLES = "More examples:\n{examples}"
+HELP_PRIVACY = "Type /tend privacy to see what Tend stores and who can see it."
+UNKNOWN_TOPIC = "I have no help on “{topic}”. The topics are: {topics}."
+
+
 def usage_reply(error: c.UsageError) -> Outcome:
-    return Outcome.reply(f"{error.message}\nExample: `{error.example}`")
+    """What was wrong and an example that works; the adapter spells the example as its platform takes it."""
+    return Outcome.reply(compose(USAGE_REPLY, message=error.message, example=Example(error.example)))
 
 
-def help_reply() -> Outcome:
-    lines = ["Here is what you can ask me:", *(f"• `{line}`" for line in c.help_lines())]
-    lines.append("Type /tend privacy to see what Tend stores and who can see it.")
-    return Outcome.reply("\n".join(lines), title="Tend")
+def help_index() -> Card:
+    """``/tend help``: the topics, one line each."""
+    lines: list[Rich] = [compose(HELP_TOPIC, name=t.name, summary=t.summary) for t in c.TOPICS]
+    return Card(
+        title=HELP_TITLE,
+        blocks=(
+            Text(compose(HELP_INTRO, example=Example(c.HELP_EXAMPLE))),
+            Text(joined(list(lines), "\n", "\n")),
+            Fine(HELP_PRIVACY),
+        ),
+    )
+
+
+def help_topic(topic: c.Topic) -> Card:
+    """``/tend help <topic>``: what it is for, then each command with one example that works as typed."""
+    blocks: list[Text | Fine] = [Text(topic.about)]
+    usages: list[Rich] = [
+        compose(
+            HELP_USAGE,
+            command=usage.command,
+            args=f" {usage.args}" if usage.args else "",
+            does=usage.does,
+            example=Example(usage.example),
+        )
+        for usage in topic.usages
+    ]
+    if usages:
+        blocks.append(Text(joined(usages, "\n", "\n")))
+    if topic.notes:
+        blocks.append(Text("\n".join(topic.notes)))
+    if topic.examples:
+        shown: list[Rich] = [("• ", Example(example)) for example in topic.examples]
+        blocks.append(Text(compose(HELP_EXAMPLES, examples=joined(shown, "\n", "\n"))))
+    return Card(title=f"{HELP_TITLE}: {topic.name}", blocks=tuple(blocks))
+
+
+def help_reply(asked: str | None = None) -> Outcome:
+    """The list of topics, one topic, or (for a topic Tend has no help on) saying so and the list."""
+    if not asked:
+        return Outcome((Reply(help_index()),))
+    found = c.topic(asked)
+    if found is not None:
+        return Outcome((Reply(help_topic(found)),))
+    topics = ", ".join(t.name for t in c.TOPICS)
+    unknown = compose(UNKNOWN_TOPIC, topic=Said(c.shown(asked)), topics=topics)
+    return Outcome(
+        (
+            Reply(
+                Card(
+                    title=HELP_TITLE,
+                    blocks=(Text(unknown), Text(compose(HELP_INTRO, example=Example(c.HELP_EXAMPLE)))),
+                )
+            ),
+        )
+    )
 
 
 async def run_command(ctx: PracticeContext, command: c.Command) -> Outcome:
@@ -121,8 +183,8 @@ async def run_command(ctx: PracticeContext, command: c.Command) -> Outcome:
     match command:
         case c.Kudos(receivers=receivers, reason=reason, value_tags=tags):
             return await shoutouts.give(ctx, await resolve_people(ctx, receivers), reason, tags)
-        case c.Help():
-            return help_reply()
+        case c.Help(topic=topic):
+            return help_reply(topic)
         case c.Privacy():
             return await privacy.show(ctx)
         case c.SettingsShow():

@@ -6,8 +6,9 @@ Adaptive Cards or console text; nothing here knows any platform.
 
 Text on a card is composed of parts (``Rich``): Tend's own words (a ``str``, with ``*bold*`` and
 ``_italic_`` as its only markup), words a person typed (``Said``: shown exactly as typed, never read as
-markup, a link or a ping), a member (``Mention``), a channel (``Place``) and a moment (``When``), so each
-adapter draws people, places and times the way its platform does and escapes what people typed.
+markup, a link or a ping), a member (``Mention``), a channel (``Place``), a moment (``When``) and a
+command the reader can type (``Example``), so each adapter draws people, places, times and examples the
+way its platform does and escapes what people typed.
 """
 
 from __future__ import annotations
@@ -59,7 +60,17 @@ class When:
     show: Literal["date", "time", "date_time"] = "date_time"
 
 
-Span = str | Said | Mention | Place | When
+@dataclass(frozen=True)
+class Example:
+    """A command the reader can type, in Tend's neutral spelling (``/kudos @sam thanks``, ``/tend help``).
+
+    Each adapter draws it as code, spelled as its platform accepts it typed (``typed_on``): Slack and the
+    console take ``/kudos``; Teams has no slash commands, so its people type ``kudos``/``tend``."""
+
+    text: str
+
+
+Span = str | Said | Mention | Place | When | Example
 Rich = tuple[Span, ...]
 Wording = str | Rich  # what a paragraph, a small print or a fact's value holds
 
@@ -84,7 +95,7 @@ def compose(template: str, **values: Span | Rich | int | float) -> Rich:
         value = values[name]
         if isinstance(value, tuple):
             parts.extend(value)
-        elif isinstance(value, Said | Mention | Place | When):
+        elif isinstance(value, Said | Mention | Place | When | Example):
             parts.append(value)
         else:
             parts.append(_FIELDS.format_field(_FIELDS.convert_field(value, conversion), spec or ""))
@@ -122,6 +133,17 @@ def joined(parts: list[Span | Rich], separator: str = ", ", last: str = " and ")
 _TOKEN = re.compile(r"<@(?P<uid>[^\s<>|]+)(?:\|[^<>]*)?>|<#(?P<pid>[^\s<>|]+)(?:\|(?P<pname>[^<>]*))?>")
 _FORGED = re.compile(r"<(?=[@#])")
 _OPAQUE_PLACE = re.compile(r"[:@;]")  # an id no person would call a channel by
+
+
+COMMAND_WORDS = ("kudos", "tend")
+_SLASHED = re.compile(r"(?<![\w/])/(kudos|tend)\b")
+
+
+def typed_on(text: str, slash_commands: bool) -> str:
+    """``text`` with each ``/kudos`` and ``/tend`` spelled as a platform takes them typed: unchanged where
+    they are slash commands, ``kudos``/``tend`` where they are words sent to Tend (Teams). The one place
+    the command word changes per platform; practices always write the slash form."""
+    return text if slash_commands else _SLASHED.sub(r"\1", text)
 
 
 def people_in(text: str) -> set[str]:
@@ -162,7 +184,7 @@ def plain_span(part: Span) -> str:
     """One part as plain text: people as ``@name``, places as ``#name``, times as Tend wrote them."""
     if isinstance(part, str):
         return unmarked(part)
-    if isinstance(part, Said):
+    if isinstance(part, Said | Example):
         return part.text
     if isinstance(part, Mention):
         return f"@{part.name or part.user_id}"
@@ -305,6 +327,13 @@ class FormField:
     required: bool = True
     max_length: int | None = None
     hint: str = ""
+    # Asked only when another field has this value, as (field name, value): the console skips it
+    # otherwise; Slack and Teams show it always, so its label or hint must say when it applies.
+    only_if: tuple[str, str] | None = None
+
+    def applies(self, values: Mapping[str, str]) -> bool:
+        """Whether this field is asked, given the answers so far."""
+        return self.only_if is None or values.get(self.only_if[0]) == self.only_if[1]
 
 
 @dataclass(frozen=True)
@@ -366,9 +395,12 @@ class OpenForm:
 @dataclass(frozen=True)
 class FieldErrors:
     """A submitted form had bad values: field name → what to fix. Returned INSTEAD of storing anything,
-    so the person corrects the field in place (Slack marks it in the modal, the console asks again)."""
+    so the person corrects the field in place (Slack marks it in the modal, the console asks again).
+    ``form`` is the form that was submitted, for platforms whose form closed on submit: Teams sends it
+    again with the answers kept and each message under its field."""
 
     errors: tuple[tuple[str, str], ...]
+    form: Form | None = None
 
     @property
     def text(self) -> str:
@@ -420,6 +452,8 @@ def _wording_to_json(wording: Wording) -> object:
             out.append({"mention": [part.user_id, part.name]})
         elif isinstance(part, Place):
             out.append({"place": [part.place_id, part.name]})
+        elif isinstance(part, Example):
+            out.append({"example": part.text})
         else:
             out.append({"when": [part.at.isoformat(), part.fallback, part.show]})
     return out
@@ -438,6 +472,8 @@ def _wording_from_json(raw: object) -> Wording:
             parts.append(Mention(*item["mention"]))
         elif "place" in item:
             parts.append(Place(*item["place"]))
+        elif "example" in item:
+            parts.append(Example(str(item["example"])))
         elif "when" in item:
             at, fallback, show = item["when"]
             parts.append(When(datetime.fromisoformat(at), fallback, show))

@@ -1,7 +1,8 @@
 """Cards as readable terminal text, buttons numbered so ``/click N`` can press them.
 
 Tend's own ``*bold*``/``_italic_`` marks are dropped; what a person typed is shown exactly as typed;
-people read as ``@name``, channels as ``#name``, times as Tend wrote them in the reader's zone.
+people read as ``@name``, channels as ``#name``, times as Tend wrote them in the reader's zone; an
+example command exactly as it is typed here (``/kudos …``, its asterisks kept).
 """
 
 from __future__ import annotations

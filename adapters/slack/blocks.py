@@ -4,7 +4,8 @@ Tend's own words already speak Slack's mrkdwn (``*bold*``, ``_italic_``); every 
 ``&``, ``<`` and ``>`` escaped as Slack's formatting rules ask, so nothing Tend shows can become
 ``<!channel>``, ``<!here>``, a user-group ping or a disguised ``<url|label>`` link. Only the parts a
 card names as such become Slack's own syntax: a ``Mention`` is ``<@U…>``, a ``Place`` ``<#C…>``, a
-``When`` ``<!date^…>`` (shown in the reader's time zone). What could exceed a limit is cut with "…"
+``When`` ``<!date^…>`` (shown in the reader's time zone), an ``Example`` inline code (Slack takes
+``/kudos`` as typed, and its asterisks stay asterisks). What could exceed a limit is cut with "…"
 rather than rejected by Slack at send time, never inside an escape or a ``<…>`` token.
 """
 
@@ -19,6 +20,7 @@ from practices.messages import (
     Buttons,
     Card,
     Divider,
+    Example,
     Facts,
     Fine,
     Form,
@@ -89,6 +91,8 @@ def _span(part: object) -> str:
         return escape(part)
     if isinstance(part, Said):
         return escape(part.text)
+    if isinstance(part, Example):  # inline code: nothing inside is read as bold, italic or a link
+        return "`" + escape(part.text.replace("`", "'")) + "`"
     if isinstance(part, Mention):
         return f"<@{part.user_id}>" if _USER_ID.fullmatch(part.user_id) else escape(plain_span(part))
     if isinstance(part, Place):

@@ -13,9 +13,12 @@ Text: a TextBlock reads Markdown, so what a person typed (``Said``) has every ch
 read as syntax escaped (a ``[login](https://evil)`` stays text, not a link); Tend's own ``*bold*``
 becomes ``**bold**``. People in a card body are their names in bold (a card cannot carry mention
 entities under the 1.5 schema); a ``When`` uses Teams' ``{{DATE()}}``/``{{TIME()}}`` so each reader
-sees their own time zone. Real mentions go on the message: ``split_lead`` moves a card's title and
-its first paragraph that names people into the message text (XML text format: HTML-escaped, so
-neither Markdown nor tags act) as ``<at>Name</at>`` with a mention entity each, which notifies them.
+sees their own time zone. Teams has no slash commands: Tend's own words and every ``Example`` spell
+``/kudos``/``/tend`` as ``kudos``/``tend`` (``typed_on``), and an example is escaped so its asterisks
+stay asterisks (``cron 25 9 * * mon``). Real mentions go on the message: ``split_lead`` moves a
+card's title and its first paragraph that names people into the message text (XML text format:
+HTML-escaped, so neither Markdown nor tags act) as ``<at>Name</at>`` with a mention entity each,
+which notifies them.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from practices.messages import (
     Buttons,
     Card,
     Divider,
+    Example,
     Facts,
     Fine,
     Form,
@@ -46,6 +50,7 @@ from practices.messages import (
     Wording,
     plain_span,
     spans,
+    typed_on,
 )
 
 SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -116,9 +121,16 @@ def _stamp(when: When) -> str:
     return when.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def teams_words(text: str) -> str:
+    """Tend's words as Teams people read them: commands spelled as they type them (no slash)."""
+    return typed_on(text, slash_commands=False)
+
+
 def _card_span(part: object) -> str:
     if isinstance(part, str):
-        return markdown(part)
+        return markdown(teams_words(part))
+    if isinstance(part, Example):
+        return escape_markdown(teams_words(part.text))
     if isinstance(part, Said):
         return escape_markdown(part.text)
     if isinstance(part, Mention):
@@ -140,7 +152,7 @@ def _mentionable(part: Mention) -> bool:
 
 
 def _xml_tend(text: str) -> str:
-    escaped = html.escape(text, quote=False)
+    escaped = html.escape(teams_words(text), quote=False)
     return _ITALIC.sub(r"<i>\1</i>", _BOLD.sub(r"<b>\1</b>", escaped)).replace("\n", "<br>")
 
 
@@ -162,6 +174,8 @@ def message_text(wording: Wording) -> tuple[str, list[dict[str, Any]]]:
             out.append(shown.replace("\n", "<br>"))
         elif isinstance(part, Place):
             out.append(f"<b>{html.escape(part.name, quote=False)}</b>" if part.name else A_CHANNEL)
+        elif isinstance(part, Example):
+            out.append(html.escape(teams_words(part.text), quote=False))
         else:
             out.append(html.escape(plain_span(part), quote=False))
     return "".join(out), entities
@@ -323,7 +337,7 @@ def _shell(fallback: str) -> Element:
 
 def adaptive_card(card: Card, public_url: str | None = None) -> dict[str, Any]:
     """A neutral card as an Adaptive Card 1.5; ``public_url`` lets local charts be shown as images."""
-    shell = _shell(card.plain)
+    shell = _shell(teams_words(card.plain))
     return {**shell, "body": _fit(_elements(card, public_url), shell)}
 
 
