@@ -20,13 +20,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TypedDict
 
-from adapters.console.repl import build_console, run_repl
+from adapters.console.repl import CLOCK_FILE, build_console, console_clock, run_repl
+from adapters.console.session import WORKSPACE as CONSOLE_WORKSPACE
 from adapters.slack.listeners import add_slack_route, build_slack, prepare_slack
 from adapters.slack.socket_mode import SocketMode, start_socket_mode
 from adapters.teams.adapter import add_teams_route, build_teams, build_teams_sender
 from adapters.teams.auth import TeamsConfig
 from bot.addresses import Addresses
-from bot.clock import ShiftedClock, SystemClock
+from bot.clock import SystemClock
 from bot.engine import Engine
 from bot.errors import SettingsError
 from bot.health import Readiness
@@ -39,6 +40,7 @@ from bot.settings import Settings, load_settings
 from practices.index import chart_folder
 from practices.sealing import key_from_text, new_key_text
 from storage.db import Database
+from storage.identity import find_workspace
 from storage.migrate import DatabaseUnavailable, upgrade, upgrade_sync
 
 logger = logging.getLogger("tend.app")
@@ -195,11 +197,22 @@ async def serve(settings: Settings) -> None:
         await database.dispose()
 
 
+async def console_has_data(database: Database) -> bool:
+    """Whether the console has run on this database before (its demo workspace is there)."""
+    async with database.session() as session:
+        return await find_workspace(session, "console", CONSOLE_WORKSPACE) is not None
+
+
 async def console(settings: Settings) -> None:
-    """The local try-out: a terminal where you type as any demo member."""
+    """The local try-out: a terminal where you type as any demo member. Its clock starts at a fixed
+    Monday morning on fresh data and is kept beside the data, so a restart never goes back in time."""
     await upgrade(settings.database_url)
     database = Database(settings.database_url)
-    clock = ShiftedClock()
+    url = settings.database_url  # the clock file sits beside the data, as the console's secret key does
+    folder = Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite:///") else Path("data")
+    clock, clock_file, clock_note = console_clock(
+        folder / CLOCK_FILE, has_data=await console_has_data(database)
+    )
     policy = policy_of(settings, console_secret_key(settings))
     scheduler = Scheduler(database, clock, charts=chart_folder(), **policy)
     engines: list[Engine] = []
@@ -219,8 +232,9 @@ async def console(settings: Settings) -> None:
     session = build_console(make_engine, clock, on_time_moved=catch_up)
     background = start_background(scheduler, engines[0].delivery)
     try:
-        await run_repl(session)
+        await run_repl(session, clock_note)
     finally:
+        clock_file.save(clock)
         await background.stop()
         await database.dispose()
 
