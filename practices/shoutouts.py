@@ -17,6 +17,7 @@ from practices.messages import (
     Card,
     Choice,
     DirectMessage,
+    Example,
     Fine,
     Form,
     FormField,
@@ -49,15 +50,16 @@ OPEN_FORM = "kudos.open"
 FORM_ID = "kudos.form"
 
 # --- what people read (one place, to review and translate) ---------------------------------------
-ONLY_SELF = (
-    "Thanking yourself is fair, but shout-outs are for others. Example: /kudos @bo thanks for the review"
-)
-BOT = "@{name} is a bot; shout-outs are for people. Example: /kudos @bo thanks for the review"
+EXAMPLE = Example("/kudos @bo thanks for the review")
+ONLY_SELF = "You can't thank yourself; shout-outs are for others. Example: {example}"
+BOT = "@{name} is a bot; shout-outs are for people. Example: {example}"
 NO_PLACE = (
     "Shout-outs are public, so send /kudos in a channel (or ask an admin to set the team's "
-    "shout-out channel). Example: /kudos @bo thanks for the review"
+    "shout-out channel). Example: {example}"
 )
+NO_REASON = "Add a few words on why. Example: {example}"
 SENT = "Sent. {names} will also get a private note."
+SENT_NOT_YOU = "You can't thank yourself, so I left you out. Sent to {names}, with a private note."
 PUBLIC = "{giver} thanked {receivers}: {reason}"
 PRIVATE = "{giver} thanked you {where}: {reason}"
 IN_PLACE = "in {place}"
@@ -187,7 +189,7 @@ async def give(
     """Stores and posts a shout-out; rejects only-yourself, bots and an empty or overlong reason."""
     reason = reason.strip()
     if not reason:
-        return Outcome.reply("Add a few words on why. Example: /kudos @bo thanks for the careful review")
+        return Outcome.reply(compose(NO_REASON, example=EXAMPLE))
     if len(reason) > MAX_REASON:
         return Outcome.reply(f"Please keep it under {MAX_REASON} characters (this one has {len(reason)}).")
     unique: dict[int, Member] = {}
@@ -195,14 +197,15 @@ async def give(
         if member.id is not None and member.id != ctx.actor_id:
             unique[member.id] = member
     others = list(unique.values())
+    left_out_self = any(member.id == ctx.actor_id for member in receivers)
     if not others:
-        return Outcome.reply(ONLY_SELF)
+        return Outcome.reply(compose(ONLY_SELF, example=EXAMPLE))
     bots = [member for member in others if member.is_bot]
     if bots:
-        return Outcome.reply(BOT.format(name=bots[0].display_name))
+        return Outcome.reply(compose(BOT, name=Said(bots[0].display_name), example=EXAMPLE))
     place = await _public_place(ctx)
     if place is None:
-        return Outcome.reply(NO_PLACE)
+        return Outcome.reply(compose(NO_PLACE, example=EXAMPLE))
     team = await team_for_channel(ctx.session, ctx.workspace_id, ctx.place_id) if ctx.place_id else None
     if team is None:
         actor_teams = await teams_of(ctx.session, ctx.actor_id)
@@ -235,7 +238,8 @@ async def give(
     intents += [
         DirectMessage(member.id or 0, private_card(ctx.actor, reason, where, names)) for member in others
     ]
-    intents.append(Reply(text_card(compose(SENT, names=joined([person(m) for m in others])))))
+    sent = SENT_NOT_YOU if left_out_self else SENT
+    intents.append(Reply(text_card(compose(sent, names=joined([person(m) for m in others])))))
     return Outcome(tuple(intents))
 
 
