@@ -565,9 +565,7 @@ class DeliveryWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
-    async def _pass(
-        self, limit: int, gate: asyncio.Semaphore, started: asyncio.Event | None = None
-    ) -> _Pass:
+    async def _pass(self, limit: int, gate: asyncio.Semaphore, started: asyncio.Event | None = None) -> _Pass:
         """Claims, sends to different targets concurrently, records; sets ``started`` once every
         claimed row is under way (or the pass is over)."""
         work = _Pass([], {}, {}, started=started, patient=started is not None)
@@ -687,9 +685,7 @@ class DeliveryWorker:
         left = self._lease_left(row, at)
         return left is not None and left >= self.lease * LEASE_SHARE_FOR_SENDING
 
-    async def _wait_until(
-        self, work: _Pass, rows: Sequence[Claimed], until: datetime, patient: bool
-    ) -> bool:
+    async def _wait_until(self, work: _Pass, rows: Sequence[Claimed], until: datetime, patient: bool) -> bool:
         """Waits in this pass for a short gap; False when the rows should go back to the outbox.
 
         Never after a failed send: the failed row waits in the outbox for its retry, and the rows
