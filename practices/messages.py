@@ -201,8 +201,12 @@ def plain(wording: Wording) -> str:
 
 
 def marked(wording: Wording) -> str:
-    """A paragraph as text in Tend's own markup: like ``plain``, but ``*bold*`` stays marked."""
-    return "".join(part if isinstance(part, str) else plain_span(part) for part in spans(wording))
+    """A paragraph as text in Tend's own markup: like ``plain``, but ``*bold*`` stays marked and an
+    example is marked as code (`` `/tend help` ``)."""
+    return "".join(
+        part if isinstance(part, str) else f"`{part.text}`" if isinstance(part, Example) else plain_span(part)
+        for part in spans(wording)
+    )
 
 
 def mentions_in(wording: Wording) -> tuple[Mention, ...]:

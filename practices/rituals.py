@@ -13,7 +13,18 @@ from zoneinfo import ZoneInfo
 
 from practices import shoutouts
 from practices.context import FireContext, PracticeContext
-from practices.messages import Mention, Outcome, Place, PostToPlace, Rich, When, compose, joined
+from practices.messages import (
+    Example,
+    Mention,
+    Outcome,
+    Place,
+    PostToPlace,
+    Rich,
+    Said,
+    When,
+    compose,
+    joined,
+)
 from practices.roles import ONLY_ADMINS
 from practices.schedules import Recurrence, ScheduleError, parse_schedule
 from storage import rituals as store
@@ -36,11 +47,14 @@ GRACE: dict[str, timedelta] = {
     "one-on-one": timedelta(hours=12),
 }
 
-EXAMPLE = "/tend ritual add opener #team-standup mon,wed 09:25 Europe/Berlin"
-NO_PLACE = "Say where the ritual posts: a #channel, or `here`. Example: " + EXAMPLE
-NEVER = "That schedule never comes round. Example: " + EXAMPLE
+EXAMPLE = Example("/tend ritual add opener here mon,wed 09:25 Europe/Berlin")
+NO_PLACE = "Say where the ritual posts: a #channel, or here. Example: {example}"
+NEVER = "That schedule never comes round. Example: {example}"
+KINDS = "Rituals are {kinds}. Example: {example}"
+BAD_SCHEDULE = "{message} Example: {example}"
+BAD_ZONE = "I don't know the time zone “{zone}”. Example: {example}"
 NOT_FOUND = "There is no ritual #{id} here. Type /tend ritual list to see their numbers."
-NONE_YET = "No rituals yet. Add one, for example: " + EXAMPLE
+NONE_YET = "No rituals yet. Add one, for example: {example}"
 UNREACHABLE = (
     "Tend can't reach {names}: they blocked or removed Tend, so their private prompts and notes are "
     "skipped until they write to Tend again."
@@ -114,21 +128,22 @@ async def add(
     if not ctx.is_admin:
         return Outcome.reply(ONLY_ADMINS)
     if kind not in CHANNEL_KINDS:
-        return Outcome.reply(f"Rituals are {', '.join(CHANNEL_KINDS)}. Example: {EXAMPLE}")
+        return Outcome.reply(compose(KINDS, kinds=", ".join(CHANNEL_KINDS), example=EXAMPLE))
     if not place_id:
-        return Outcome.reply(NO_PLACE)
+        return Outcome.reply(compose(NO_PLACE, example=EXAMPLE))
     recurrence = parse_schedule(schedule_text)
     if isinstance(recurrence, ScheduleError):
-        return Outcome.reply(
-            f"{recurrence.message} Example: /tend ritual add {kind} #{place_id} {recurrence.example}"
-        )
+        where = "here" if place_id == ctx.place_id else f"#{place_id}"
+        zone_words = f" {time_zone}" if time_zone else ""
+        typed = f"/tend ritual add {kind} {where} {recurrence.example}{zone_words}"
+        return Outcome.reply(compose(BAD_SCHEDULE, message=recurrence.message, example=Example(typed)))
     zone = time_zone or ctx.actor.time_zone
     if not known_zone(zone):
-        return Outcome.reply(f"I don't know the time zone {zone!r}. Example: {EXAMPLE}")
+        return Outcome.reply(compose(BAD_ZONE, zone=Said(zone), example=EXAMPLE))
     anchor = ctx.now.astimezone(ZoneInfo(zone)).date()
     next_run_at = ctx.next_run(recurrence, zone, ctx.now, anchor)
     if next_run_at is None:
-        return Outcome.reply(NEVER)
+        return Outcome.reply(compose(NEVER, example=EXAMPLE))
     team = await team_for_channel(ctx.session, ctx.workspace_id, place_id)
     ritual = Ritual(
         workspace_id=ctx.workspace_id,
@@ -151,7 +166,8 @@ async def list_rituals(ctx: PracticeContext) -> Outcome:
     if not ctx.is_admin:
         return Outcome.reply(ONLY_ADMINS)
     found = await store.list_for_workspace(ctx.session, ctx.workspace_id, exclude_kinds=PERSONAL_KINDS)
-    lines: list[Rich] = [describe(ritual, ctx.actor.time_zone) for ritual in found] or [(NONE_YET,)]
+    lines: list[Rich] = [describe(ritual, ctx.actor.time_zone) for ritual in found]
+    lines = lines or [compose(NONE_YET, example=EXAMPLE)]
     unreachable = await unreachable_members(ctx.session, ctx.workspace_id)
     if unreachable:  # an explicit state the admin sees, not a silent failure
         names = joined(

@@ -150,9 +150,10 @@ async def test_usage_errors_explain_and_show_an_example(engine):
     assert "ritual" in answer and "Example: `/tend" in answer
 
 
-async def test_help_lists_the_commands(engine):
+async def test_help_lists_the_topics(engine):
     answer = said(await engine.handle(tend("U1", "help")))
-    assert "/kudos" in answer and "/tend ritual" in answer and "/tend privacy" in answer
+    assert "`/tend help ritual`" in answer and "/tend privacy" in answer
+    assert all(f"*{topic}*" in answer for topic in ("kudos", "ritual", "1on1", "schedules", "admin"))
 
 
 async def test_working_hours_and_time_zone_are_saved(engine, database):

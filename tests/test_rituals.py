@@ -43,7 +43,7 @@ async def test_list_shows_every_ritual_and_its_state(s):
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("tend ritual add opener #team mondya 09:25", "Example: /tend ritual add opener #team mon 09:25"),
+        ("tend ritual add opener #team mondya 09:25", "Example: `/tend ritual add opener #team mon 09:25`"),
         ("tend ritual add opener #team mon", "time"),
         ("tend ritual add opener #team mon 25:00", "25:00"),
         ("tend ritual add retro #team mon 09:25", "opener, shoutout-prompt, shoutout-digest"),

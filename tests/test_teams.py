@@ -105,7 +105,7 @@ async def test_a_channel_reports_for_one_team_only(s):
 
 
 async def test_grammar_mistakes_get_an_example(s):
-    assert "Example: `/tend team create platform #platform-team`" in await s.command("U1", "tend team create")
+    assert "Example: `/tend team create platform here`" in await s.command("U1", "tend team create")
     assert "can't be a team name" in await s.command("U1", "tend team create plat/form")
     assert "Mention at least one person" in await s.command("U1", "tend team add platform")
 

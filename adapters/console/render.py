@@ -15,6 +15,7 @@ from practices.messages import (
     Buttons,
     Card,
     Divider,
+    Example,
     Facts,
     Fine,
     FormField,
@@ -44,6 +45,8 @@ def shown(wording: Wording) -> str:
         if isinstance(part, str)
         else f"#{part.place_id}"
         if isinstance(part, Place)
+        else f"`{part.text}`"  # as typed here, asterisks and all
+        if isinstance(part, Example)
         else plain_span(part)
         for part in parts
     )
