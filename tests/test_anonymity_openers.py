@@ -962,7 +962,7 @@ SLACK_TAPS = (("U1", 3), ("U2", 5), ("U3", 5), ("U4", 4), ("U5", 2), ("U6", 4), 
 
 
 async def test_through_the_slack_adapter_nothing_ties_an_answer_to_its_author(slack, log):
-    for user in ("U1", "U2", "U3", "U4"):  # Tend has met these (U1, Slack's owner, is the admin); never U5, U6
+    for user in ("U1", "U2", "U3", "U4"):  # met (U1: Slack owner, admin); never U5, U6
         await slack.command("/tend", "help", user=user)
     await slack.command("/tend", "ritual add opener <#C2|standup> daily 09:25 utc")
     await slack.settle()
