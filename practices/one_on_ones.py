@@ -42,6 +42,7 @@ from practices.messages import (
     DirectMessage,
     Fact,
     Facts,
+    FieldErrors,
     Fine,
     Form,
     FormField,
@@ -76,6 +77,7 @@ MAX_NOTE = 3000
 RECENT_QUESTIONS = 8  # occurrences whose question is kept, so a moved nudge can repeat it
 
 DONE, SKIPPED, MOVE, PREP = "1on1.done", "1on1.skipped", "1on1.move", "1on1.prep"
+TEMPLATE = "1on1.template"
 PREP_FORM, MOVE_FORM = "1on1.prepform", "1on1.moveform"
 
 # --- what people read (one place, to review and translate) ---------------------------------------
@@ -117,10 +119,10 @@ UNKNOWN_PERSON = "someone who left"
 NUDGE_TITLE = "Your 1:1 with @{report} at {time}"
 NUDGE_WHEN = "Your 1:1 with {report} is on {when}."
 NUDGE_QUESTION = "*A check-in question to open with:* {question}"
-NUDGE_FINE = "Ask, then listen. The questions rotate, so none repeats until all have been asked."
-NUDGE_FEEDBACK = "*{title}:* {intro}"
 NUDGE_AFTER = "Afterwards, tap Done or Skipped. Only totals are counted, never who."
 DONE_LABEL, SKIPPED_LABEL, MOVE_LABEL = "Done", "Skipped", "Move to another day"
+TEMPLATE_LABEL = "Feedback tips"
+TEMPLATE_FINE = "Only you see this. The check-in questions rotate, so none repeats until all were asked."
 
 GONE = "That 1:1 no longer exists, so there is nothing to record. Type /tend 1on1 list to see yours."
 ONLY_MANAGER = "Only @{manager}, who runs this 1:1, can record it or move it."
@@ -242,26 +244,39 @@ def _meeting_of(ritual: Ritual) -> datetime | None:
 
 
 def nudge_card(report: Member, meeting: datetime, zone: str, question: Question | None, value: str) -> Card:
-    template = load_feedback_template()
-    blocks: list[Text | Fine | Facts | Buttons] = [
+    """Short, since it comes every week: when, one question, and the buttons; the feedback template is
+    one tap away (``template_card``), not repeated each time."""
+    blocks: list[Text | Fine | Buttons] = [
         Text(compose(NUDGE_WHEN, report=_who(report), when=When(meeting, _local(meeting, zone))))
     ]
     if question is not None:
-        blocks += [Text(NUDGE_QUESTION.format(question=question.text)), Fine(NUDGE_FINE)]
+        blocks.append(Text(NUDGE_QUESTION.format(question=question.text)))
     blocks += [
-        Text(NUDGE_FEEDBACK.format(title=template.title, intro=template.intro)),
-        Facts(tuple(Fact(part.title, part.prompt) for part in template.parts)),
         Fine(NUDGE_AFTER),
         Buttons(
             (
                 Button(DONE_LABEL, DONE, value, style="primary"),
                 Button(SKIPPED_LABEL, SKIPPED, value),
                 Button(MOVE_LABEL, MOVE, value),
+                Button(TEMPLATE_LABEL, TEMPLATE, value),
             )
         ),
     ]
     title = NUDGE_TITLE.format(report=_at(report), time=_clock(meeting, zone))
     return Card(title=title, blocks=tuple(blocks))
+
+
+def template_card() -> Card:
+    """The feedback template, shown privately to whoever asks for it from a nudge."""
+    template = load_feedback_template()
+    return Card(
+        title=template.title,
+        blocks=(
+            Text(template.intro),
+            Facts(tuple(Fact(part.title, part.prompt) for part in template.parts)),
+            Fine(TEMPLATE_FINE),
+        ),
+    )
 
 
 def prep_card(manager: Member, meeting: datetime, zone: str, seen_at: datetime, value: str) -> Card:
@@ -540,7 +555,9 @@ async def _occurrence(ctx: PracticeContext, value: str) -> tuple[Occurrence, dic
 
 
 async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: str | None) -> Outcome:
-    """Done / Skipped / Move on the manager's nudge, and the report's prep button."""
+    """Done / Skipped / Move / Feedback tips on the manager's nudge, and the report's prep button."""
+    if action == TEMPLATE:  # the same public template for anyone: nothing about the pair in it
+        return Outcome((Reply(template_card()),))
     found = await _occurrence(ctx, value)
     if found is None:
         return Outcome.reply(GONE)
@@ -590,6 +607,21 @@ def _note_back(note: str) -> Outcome:
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+def _is_date(raw: str) -> bool:
+    if not _DATE.fullmatch(raw):
+        return False
+    try:
+        date.fromisoformat(raw)
+    except ValueError:
+        return False
+    return True
+
+
+def _move_again(errors: list[tuple[str, str]], state: str, example: str) -> Outcome:
+    """The move form asks again for just the bad field (Slack keeps it open; Teams sends it again)."""
+    return Outcome((FieldErrors(tuple(errors), move_form(state, date.fromisoformat(example))),))
+
+
 def _show(raw: str) -> str:
     """What someone typed, quoted back as one short printable line."""
     return "".join(c if c.isprintable() else "?" for c in raw[:20])
@@ -609,20 +641,24 @@ async def _move(ctx: PracticeContext, values: dict[str, str], state: str) -> Out
     zone = hours.time_zone
     example = (ctx.now.astimezone(ZoneInfo(zone)).date() + timedelta(days=1)).isoformat()
     raw_date, raw_time = values.get("date", "").strip(), values.get("time", "").strip()
-    try:
-        if not _DATE.fullmatch(raw_date):
-            raise ValueError
-        new_day = date.fromisoformat(raw_date)
-    except ValueError:
-        return Outcome.reply(MOVE_BAD_DATE.format(raw=_show(raw_date), example=example))
+    new_day = date.fromisoformat(raw_date) if _is_date(raw_date) else None
     new_time = parse_time(raw_time)
+    errors: list[tuple[str, str]] = []
+    if new_day is None:
+        errors.append(("date", MOVE_BAD_DATE.format(raw=_show(raw_date), example=example)))
     if new_time is None:
-        return Outcome.reply(MOVE_BAD_TIME.format(raw=_show(raw_time), example=example))
+        errors.append(("time", MOVE_BAD_TIME.format(raw=_show(raw_time), example=example)))
+    if new_day is None or new_time is None:
+        return _move_again(errors, state, example)
     meeting = local_at(zone, new_day, new_time)
-    if meeting <= ctx.now:
-        return Outcome.reply(MOVE_PAST.format(when=_local(meeting, zone), example=example))
+    today = ctx.now.astimezone(ZoneInfo(zone)).date()
+    if meeting <= ctx.now:  # earlier today is the time's fault; an earlier day the date's
+        field = "time" if new_day == today else "date"
+        return _move_again(
+            [(field, MOVE_PAST.format(when=_local(meeting, zone), example=example))], state, example
+        )
     if meeting - ctx.now > MOVE_HORIZON:
-        return Outcome.reply(MOVE_TOO_FAR.format(example=example))
+        return _move_again([("date", MOVE_TOO_FAR.format(example=example))], state, example)
     send_at = nudge_time(hours, meeting, _nudge_before(options))
     if send_at is None:
         return Outcome.reply(MOVE_NO_HOURS)

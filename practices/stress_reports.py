@@ -26,6 +26,7 @@ from practices.messages import (
     Card,
     Choice,
     DirectMessage,
+    FieldErrors,
     Fine,
     Form,
     FormField,
@@ -41,6 +42,7 @@ from practices.messages import (
     Wording,
     compose,
     joined,
+    plain,
     text_card,
 )
 from storage import signals as signal_store
@@ -123,26 +125,24 @@ REACH_OUT_SENT = (
     "about, or your words."
 )
 
-BAD_INTENSITY = "Pick how heavy it feels, from 1 (a little) to 5 (too much). Example: 3. Nothing was saved."
+# A mistake in the form is shown under its field (the form stays open, or is asked again), so these
+# say what to pick, not that nothing was saved.
+BAD_INTENSITY = "Pick how heavy it feels, from 1 (a little) to 5 (too much). Example: 3."
 BAD_CATEGORY = (
-    "Pick what it is mostly about: workload, deadlines, conflict, personal or other. "
-    "Example: workload. Nothing was saved."
+    "Pick what it is mostly about: workload, deadlines, conflict, personal or other. Example: workload."
 )
 BAD_SUPPORT = (
     "Pick what would help: just count it, talk anonymously, or ask someone to reach out. "
-    "Example: just count it. Nothing was saved."
+    "Example: just count it."
 )
 LONG_WORDS = (
     "Please keep your words under 2,000 characters (these have {count:,}); a few sentences are plenty. "
-    "Example: Three deadlines this week and no time to think. Nothing was saved."
+    "Example: Three deadlines this week and no time to think."
 )
-NO_PERSON = "You chose 'ask someone to reach out', so pick who. Example: @kim. Nothing was saved."
-UNKNOWN_PERSON = "I couldn't find {name} here. Pick someone from the list. Example: @kim. Nothing was saved."
-SELF_PERSON = (
-    "Pick someone other than yourself to reach out, or choose 'talk anonymously'. Example: @kim. "
-    "Nothing was saved."
-)
-BOT_PERSON = "@{name} is a bot and can't reach out. Pick a person. Example: @kim. Nothing was saved."
+NO_PERSON = "You chose 'ask someone to reach out', so pick who. Example: @kim."
+UNKNOWN_PERSON = "I couldn't find {name} here. Pick someone from the list. Example: @kim."
+SELF_PERSON = "Pick someone other than yourself to reach out, or choose 'talk anonymously'. Example: @kim."
+BOT_PERSON = "@{name} is a bot and can't reach out. Pick a person. Example: @kim."
 
 ASK_TITLE = "Someone asked to talk, anonymously"
 ASK_TEXT = "Intensity {intensity}/5, about {category}."
@@ -271,6 +271,7 @@ def report_form() -> Form:
                 kind="person",
                 required=False,
                 hint=FORM_HINT_PERSON,
+                only_if=("support", "reach_out"),
             ),
         ),
         submit_label="Send",
@@ -373,27 +374,32 @@ async def start(ctx: PracticeContext) -> Outcome:
 
 
 async def submit_report(ctx: PracticeContext, values: dict[str, str]) -> Outcome:
-    """Checks everything first, so a mistake stores nothing; then stores the report without its author."""
+    """Checks everything first, so a mistake stores nothing: each bad field is named (the form stays
+    open, or is asked again, with the other answers kept); then stores the report without its author."""
+    errors: list[tuple[str, Wording]] = []
     intensity_text = values.get("intensity", "").strip()
     if intensity_text not in {str(level) for level in range(1, 6)}:
-        return _try_again(BAD_INTENSITY)
+        errors.append(("intensity", BAD_INTENSITY))
     category = values.get("category", "").strip().lower()
     if category not in CATEGORIES:
-        return _try_again(BAD_CATEGORY)
+        errors.append(("category", BAD_CATEGORY))
     words = values.get("words", "").strip()
     if len(words) > MAX_WORDS:
-        return _try_again(LONG_WORDS.format(count=len(words)))
+        errors.append(("words", LONG_WORDS.format(count=len(words))))
     support = values.get("support", "").strip().lower()
     if support not in SUPPORT_CHOICES:
-        return _try_again(BAD_SUPPORT)
-    if support != "count" and ctx.actor.id is None:  # never met: nobody Tend could write back to
-        return _try_again(NOT_MET)
+        errors.append(("support", BAD_SUPPORT))
     chosen: Member | None = None
     if support == "reach_out":
         found = await _chosen_person(ctx, values.get("person", ""))
-        if isinstance(found, Outcome):
-            return found
-        chosen = found
+        if isinstance(found, Member):
+            chosen = found
+        else:
+            errors.append(("person", found))
+    if errors:
+        return Outcome((FieldErrors(tuple((name, plain(text)) for name, text in errors), report_form()),))
+    if support != "count" and ctx.actor.id is None:  # never met: nobody Tend could write back to
+        return _try_again(NOT_MET)
 
     team_id = await _team_if_large_enough(ctx)
     report = await store.add_report(
@@ -419,23 +425,22 @@ async def submit_report(ctx: PracticeContext, values: dict[str, str]) -> Outcome
     return await _ask_the_rota(ctx, report, promise)
 
 
-async def _chosen_person(ctx: PracticeContext, person: str) -> Member | Outcome:
-    """The person picked in the form, by platform id or by a unique name (like shout-outs)."""
+async def _chosen_person(ctx: PracticeContext, person: str) -> Member | Wording:
+    """The person picked in the form, by platform id or by a unique name (like shout-outs); or what
+    is wrong with the pick."""
     person = person.strip()
     if not person:
-        return _try_again(NO_PERSON)
+        return NO_PERSON
     member = await find_member(ctx.session, ctx.workspace_id, person)
     if member is None:
         matches = await find_members_by_name(ctx.session, ctx.workspace_id, person)
         member = matches[0] if len(matches) == 1 else None
     if member is None:
-        return _try_again(
-            compose(UNKNOWN_PERSON, name=Said(person if person.startswith("@") else f"@{person}"))
-        )
+        return compose(UNKNOWN_PERSON, name=Said(person if person.startswith("@") else f"@{person}"))
     if member.id == ctx.actor.id:
-        return _try_again(SELF_PERSON)
+        return SELF_PERSON
     if member.is_bot:
-        return _try_again(BOT_PERSON.format(name=member.display_name))
+        return BOT_PERSON.format(name=member.display_name)
     return member
 
 

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from bot.events import ButtonClicked
 from practices.hours import WorkingHours
+from practices.messages import FieldErrors
 from practices.one_on_ones import nudge_time
 from practices.questions import load_questions
 from storage.models import Outbox, Ritual, Signal
@@ -102,8 +103,20 @@ async def test_a_fortnightly_pair_nudges_the_manager_at_nine_berlin_every_other_
     assert s.sender.directs("BO") == []  # no prep prompt unless asked for
     questions = [question_of(n) for n in sent]
     assert len(set(questions)) == 3
-    assert "Situation" in str(sent[0].card.blocks) and "Offer of support" in str(sent[0].card.blocks)
-    assert [b.action for b in sent[0].card.buttons] == ["1on1.done", "1on1.skipped", "1on1.move"]
+    # Short every week: the feedback template is one tap away, not on the nudge.
+    assert "Situation" not in str(sent[0].card.blocks)
+    assert [b.label for b in sent[0].card.buttons] == [
+        "Done",
+        "Skipped",
+        "Move to another day",
+        "Feedback tips",
+    ]
+    assert [b.action for b in sent[0].card.buttons] == [
+        "1on1.done",
+        "1on1.skipped",
+        "1on1.move",
+        "1on1.template",
+    ]
     assert (await signal_counts(s))["nudge_sent"] == 3
 
 
@@ -188,15 +201,18 @@ async def test_move_sends_the_nudge_again_an_hour_before_the_new_time(database):
     form = s.form
     assert form is not None and form.form.form_id == "1on1.moveform" and form.form.state == value
     assert [field.name for field in form.form.fields] == ["date", "time"]
-    for values, complaint in [
-        ({"date": "07/03/2025", "time": "14:00"}, "isn't a date"),
-        ({"date": "2025-02-30", "time": "14:00"}, "isn't a date"),
-        ({"date": "2025-03-07", "time": "2ish"}, "isn't a time"),
-        ({"date": "2025-03-05", "time": "14:00"}, "already passed"),
-        ({"date": "2027-03-05", "time": "14:00"}, "more than a year"),
+    for values, field, complaint in [
+        ({"date": "07/03/2025", "time": "14:00"}, "date", "isn't a date"),
+        ({"date": "2025-02-30", "time": "14:00"}, "date", "isn't a date"),
+        ({"date": "2025-03-07", "time": "2ish"}, "time", "isn't a time"),
+        ({"date": "2025-03-05", "time": "14:00"}, "date", "already passed"),
+        ({"date": "2027-03-05", "time": "14:00"}, "date", "more than a year"),
     ]:
-        answer = await s.submit("MIA", "1on1.moveform", values, value)
-        assert complaint in answer and "Example: date 2025-03-07, time 10:00" in answer
+        await s.submit("MIA", "1on1.moveform", values, value)
+        [errors] = s.last_answers  # only the bad field is asked again; the form stays as it was
+        assert isinstance(errors, FieldErrors) and errors.form == form.form
+        [(name, message)] = errors.errors
+        assert name == field and complaint in message and "Example: date 2025-03-07, time 10:00" in message
     assert "Only @mia" in await s.submit(
         "BO", "1on1.moveform", {"date": "2025-03-07", "time": "14:00"}, value
     )

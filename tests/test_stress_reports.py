@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from bot.events import PersonRef
 from practices import stress_reports as stress
+from practices.messages import FieldErrors
 from practices.sealing import PROCESS_KEY, unseal_id
 from storage.models import Member, Outbox, Signal, StressRelay, StressReport
 from tests.helpers import at
@@ -388,24 +389,25 @@ async def test_an_unanswered_reach_out_reminds_only_the_chosen_person_once(s, da
 
 
 @pytest.mark.parametrize(
-    ("values", "expected"),
+    ("values", "field", "expected"),
     [
-        ({**REPORT, "intensity": ""}, "Pick how heavy it feels"),
-        ({**REPORT, "intensity": "7"}, "Pick how heavy it feels"),
-        ({**REPORT, "category": "weather"}, "Pick what it is mostly about"),
-        ({**REPORT, "support": ""}, "Pick what would help"),
-        ({**REPORT, "support": "reach_out"}, "so pick who"),
-        ({**REPORT, "support": "reach_out", "person": "  "}, "so pick who"),
-        ({**REPORT, "support": "reach_out", "person": "nobody"}, "couldn't find @nobody"),
-        ({**REPORT, "support": "reach_out", "person": BO}, "someone other than yourself"),
-        ({**REPORT, "words": "x" * 2001}, "2,001"),
+        ({**REPORT, "intensity": ""}, "intensity", "Pick how heavy it feels"),
+        ({**REPORT, "intensity": "7"}, "intensity", "Pick how heavy it feels"),
+        ({**REPORT, "category": "weather"}, "category", "Pick what it is mostly about"),
+        ({**REPORT, "support": ""}, "support", "Pick what would help"),
+        ({**REPORT, "support": "reach_out"}, "person", "so pick who"),
+        ({**REPORT, "support": "reach_out", "person": "  "}, "person", "so pick who"),
+        ({**REPORT, "support": "reach_out", "person": "nobody"}, "person", "couldn't find @nobody"),
+        ({**REPORT, "support": "reach_out", "person": BO}, "person", "someone other than yourself"),
+        ({**REPORT, "words": "x" * 2001}, "words", "2,001"),
     ],
 )
-async def test_mistakes_get_a_friendly_answer_and_store_nothing(s, database, values, expected):
-    answer = await s.submit(BO, "stress.report", values)
-    assert expected in answer and "Example" in answer and "Nothing was saved" in answer
-    [again] = [b for answer in s.last_answers for b in answer.card.buttons]
-    assert again.action == "stress.start"
+async def test_mistakes_name_the_field_to_fix_and_store_nothing(s, database, values, field, expected):
+    await s.submit(BO, "stress.report", values)
+    [errors] = s.last_answers
+    assert isinstance(errors, FieldErrors) and errors.form == stress.report_form()
+    [(name, message)] = errors.errors
+    assert name == field and expected in message and "Example" in message
     assert await rows(database, StressReport) == []
     assert await rows(database, StressRelay) == []
     assert await rows(database, Signal) == []
@@ -414,8 +416,9 @@ async def test_mistakes_get_a_friendly_answer_and_store_nothing(s, database, val
 
 async def test_a_bot_cannot_be_asked_to_reach_out(s, database):
     await s.join("B1", "deploybot", is_bot=True)
-    answer = await s.submit(BO, "stress.report", {**REPORT, "support": "reach_out", "person": "B1"})
-    assert "is a bot" in answer
+    await s.submit(BO, "stress.report", {**REPORT, "support": "reach_out", "person": "B1"})
+    [errors] = s.last_answers
+    assert isinstance(errors, FieldErrors) and "is a bot" in errors.text
     assert await rows(database, StressReport) == []
 
 

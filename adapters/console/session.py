@@ -237,6 +237,7 @@ class ConsoleSession:
                 self.show(heading, answer.card, self.place_id, None)
             elif isinstance(answer, OpenForm):
                 self.pending = PendingForm(answer.form, self.place_id)
+                self.pending.index = self._next_asked(self.pending, 0)
                 self.write(f"── {answer.form.title} ── (fill in each field; /cancel to stop)")
                 self._ask()
             elif isinstance(answer, FieldErrors):
@@ -259,6 +260,16 @@ class ConsoleSession:
     def _ask(self) -> None:
         assert self.pending is not None
         self.write(field_prompt(self.pending.form.fields[self.pending.index]))
+
+    @staticmethod
+    def _next_asked(pending: PendingForm, index: int) -> int:
+        """The next field from ``index`` on that applies to the answers so far (a question asked only
+        after a certain choice is skipped, and any answer it had is dropped); past the end when none."""
+        fields = pending.form.fields
+        while index < len(fields) and not fields[index].applies(pending.values):
+            pending.values.pop(fields[index].name, None)
+            index += 1
+        return index
 
     async def _fill_field(self, line: str) -> None:
         pending = self.pending
@@ -290,7 +301,7 @@ class ConsoleSession:
             self._ask()
             return
         if pending.fixing is None:
-            pending.index += 1
+            pending.index = self._next_asked(pending, pending.index + 1)
             if pending.index < len(pending.form.fields):
                 self._ask()
                 return

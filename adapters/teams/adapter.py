@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -23,7 +24,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from adapters.teams.auth import AuthUnavailable, TeamsAuth, TeamsConfig, Unauthorized, build_authentication
-from adapters.teams.cards import card_attachment, form_card
+from adapters.teams.cards import card_attachment, escape_markdown, form_card, text_block
 from adapters.teams.sender import TeamsSender, message, no_sdk_retries, send_error
 from adapters.teams.translate import (
     LEFT_KEY,
@@ -41,9 +42,9 @@ from bot.chart_links import DEFAULT_KEY
 from bot.clock import Clock
 from bot.engine import Answer, Engine
 from bot.errors import SendError
-from bot.events import InboundEvent, MemberSeen, Origin, PersonRef, WorkspaceRemoved
+from bot.events import FormSubmitted, InboundEvent, MemberSeen, Origin, PersonRef, WorkspaceRemoved
 from bot.logs import log_event
-from practices.messages import FieldErrors, OpenForm, Reply
+from practices.messages import FieldErrors, Form, OpenForm, Reply
 
 logger = logging.getLogger("tend.teams")
 
@@ -278,16 +279,19 @@ class TeamsAdapter:
     async def _answer(self, context: TurnContext, answer: Answer, event: InboundEvent) -> None:
         origin = event.origin
         user_id = origin.actor.user_id
-        if isinstance(answer, FieldErrors):
+        if isinstance(answer, FieldErrors) and (answer.form is None or not isinstance(event, FormSubmitted)):
             await context.send_activity(Activity(type=ActivityTypes.message, text=answer.text))
             return
-        if isinstance(answer, OpenForm):
+        if isinstance(answer, FieldErrors):  # the card stays as submitted: the form comes again, filled in
+            assert answer.form is not None and isinstance(event, FormSubmitted)
+            content = card_attachment(form_again(answer.form, event.values, answer.errors))
+        elif isinstance(answer, OpenForm):
             content = card_attachment(form_card(answer.form))
         elif isinstance(answer, Reply):
             content = self.sender.content(answer.card)
         else:
             return
-        private = isinstance(answer, OpenForm) or answer.private
+        private = isinstance(answer, OpenForm | FieldErrors) or answer.private
         if origin.is_direct or not private:
             await context.send_activity(message(content))
         elif user_id:  # Teams has no ephemeral messages: a private answer goes to the 1:1 chat
@@ -296,6 +300,24 @@ class TeamsAdapter:
             except SendError as error:
                 if not error.unreachable:
                     raise
+
+
+def form_again(form: Form, values: Mapping[str, str], errors: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """The form sent again after a bad answer: every answer kept (an input's ``value``) and each
+    message in red right under its field (one for a field the form lacks goes under the title)."""
+    card = form_card(form)
+    said = dict(errors)
+    body: list[dict[str, Any]] = []
+    for element in card["body"]:
+        name = element.get("id")
+        if name in values and str(values[name]):
+            element = {**element, "value": str(values[name])}
+        body.append(element)
+        if name in said:
+            body.append(text_block(escape_markdown(said.pop(name)), color="attention", spacing="none"))
+    for unplaced in said.values():
+        body.insert(1, text_block(escape_markdown(unplaced), color="attention"))
+    return {**card, "body": body}
 
 
 def _bearer(header: str | None) -> bool:
