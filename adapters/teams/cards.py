@@ -93,6 +93,9 @@ _ITALIC = re.compile(r"(?<![\w_\\])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])")
 # What the Markdown of a TextBlock could read as syntax: emphasis, links, code, strike, autolinks,
 # template expressions ({{DATE()}}), and the escape itself; lists only at the start of a line.
 _MARKDOWN = re.compile(r"([\\`*_\[\]~<>{}])")
+_MARKS = re.compile(
+    r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])|(?<![\w_])_(?=\S)([^_\n]+?)(?<=\S)_(?![\w_])"
+)
 _LIST = re.compile(r"^([ \t]*)([-+]|[0-9]+[.)])", re.MULTILINE)
 _LINK = re.compile(r"\]\s*\(")
 _WHEN = {"date": "{{{{DATE({0}, SHORT)}}}}", "time": "{{{{TIME({0})}}}}",
@@ -140,6 +143,49 @@ def _card_span(part: object) -> str:
     if isinstance(part, When):
         return _WHEN[part.show].format(_stamp(part))
     raise TypeError(f"not a part of a text: {type(part).__name__}")
+
+
+def _run(text: str, **style: Any) -> Element:
+    return {"type": "TextRun", "text": text, **style}
+
+
+def _word_runs(text: str, style: dict[str, Any]) -> list[Element]:
+    """Tend's words as runs: ``*bold*`` a bolder run, ``_italic_`` an italic one (runs read no Markdown)."""
+    runs: list[Element] = []
+    last = 0
+    for found in _MARKS.finditer(text):
+        if found.start() > last:
+            runs.append(_run(text[last : found.start()], **style))
+        bold, italic = found[1], found[2]
+        runs.append(
+            _run(bold, weight="bolder", **style) if bold is not None else _run(italic, italic=True, **style)
+        )
+        last = found.end()
+    if last < len(text):
+        runs.append(_run(text[last:], **style))
+    return runs
+
+
+def has_example(wording: Wording) -> bool:
+    return any(isinstance(part, Example) for part in spans(wording))
+
+
+def rich_text(wording: Wording, **style: Any) -> Element:
+    """A paragraph holding an example, as a RichTextBlock: the example a monospace run (TextBlock
+    Markdown has no code), spelled as Teams people type it; no run reads Markdown, so nothing in an
+    example or in what people typed is taken for emphasis or a link."""
+    inlines: list[Element] = []
+    for part in spans(wording):
+        if isinstance(part, str):
+            inlines += _word_runs(teams_words(part), style)
+        elif isinstance(part, Example):
+            inlines.append(_run(teams_words(part.text), fontType="Monospace", **style))
+        elif isinstance(part, Mention | Place):
+            shown = part.name or (SOMEONE if isinstance(part, Mention) else "")
+            inlines.append(_run(shown, weight="bolder", **style) if shown else _run(A_CHANNEL, **style))
+        else:  # what someone typed, or a time as Tend wrote it for the reader
+            inlines.append(_run(plain_span(part), **style))
+    return {"type": "RichTextBlock", "inlines": inlines or [_run(" ")]}
 
 
 def card_text(wording: Wording) -> str:
@@ -276,8 +322,12 @@ def _elements(card: Card, public_url: str | None) -> list[Element]:
     separate = False
     for block in card.blocks:
         made: list[Element] = []
-        if isinstance(block, Text):
+        if isinstance(block, Text) and has_example(block.text):
+            made = [rich_text(block.text)]
+        elif isinstance(block, Text):
             made = [text_block(card_text(block.text))]
+        elif isinstance(block, Fine) and has_example(block.text):
+            made = [{**rich_text(block.text, size="small", isSubtle=True), "spacing": "small"}]
         elif isinstance(block, Fine):
             made = [text_block(card_text(block.text), size="small", isSubtle=True, spacing="small")]
         elif isinstance(block, Facts):
