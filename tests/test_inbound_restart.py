@@ -25,7 +25,6 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import update
 from sqlmodel import col, select
 
@@ -35,6 +34,7 @@ from storage.migrate import upgrade
 from storage.models import Inbound, Outbox, Shoutout
 from tests.conftest import POSTGRES_SERVER_URL, create_postgres_database, drop_postgres_database
 from tests.fake_slack_api import FakeSlackApi
+from tests.helpers import signed_headers
 from tests.test_app import APP, clean_env, free_port
 from tests.test_health import until
 from tests.test_slack import command_fields
@@ -123,12 +123,7 @@ class Load:
             self.fake, "/kudos", f"<@{receiver}|p{index}> {words(index)}", giver, channel(index), f"t.{index}"
         )
         body = urlencode(form)
-        stamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body),
-        }
+        headers = signed_headers(SECRET, body)
         started = time.monotonic()
         try:
             async with self.http.post(url + EVENTS_PATH, data=body.encode(), headers=headers) as response:

@@ -21,12 +21,12 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 from slack_bolt.authorization import AuthorizeResult
-from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.authorize import WarmedAuthorize, backoff
 from adapters.slack.listeners import EVENTS_PATH
 from adapters.slack.sender import make_client, web_session
 from tests.fake_slack_api import FakeSlackApi
+from tests.helpers import signed_headers
 from tests.test_app import APP, clean_env, free_port
 from tests.test_credentials import CLIENT_ID, CLIENT_SECRET, install_through
 from tests.test_health import until
@@ -95,12 +95,7 @@ async def command(
     name, _, rest = text.partition(" ")
     form = command_fields(fake, name, rest, user, "C1", f"trigger.{user}")
     body = urlencode(form)
-    stamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body),
-    }
+    headers = signed_headers(SECRET, body)
     started = time.monotonic()
     async with http.post(url + EVENTS_PATH, data=body.encode(), headers=headers) as response:
         await response.read()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,12 @@ import aiohttp
 import jsonschema
 import pytest
 import yaml
-from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.listeners import EVENTS_PATH
 from adapters.slack.translate import HANDLED_EVENTS
 from storage.models import Member, Outbox, Workspace
 from tests import test_slack
+from tests.helpers import signed_headers
 from tests.test_slack import SECRET, Slack, count
 
 slack = test_slack.slack  # the fixture: Tend's server with Bolt, signed requests, a fake Web API
@@ -87,12 +86,7 @@ async def post_event(
     slack: Slack, body: dict[str, Any], *, retry: int | None = None
 ) -> aiohttp.ClientResponse:
     raw = json.dumps(body)
-    stamp = str(int(time.time()))
-    headers = {
-        "Content-Type": "application/json",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=raw),
-    }
+    headers = signed_headers(SECRET, raw, "application/json")
     if retry is not None:
         headers["X-Slack-Retry-Num"] = str(retry)
         headers["X-Slack-Retry-Reason"] = "http_timeout"

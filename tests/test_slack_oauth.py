@@ -24,7 +24,6 @@ import aiohttp
 import pytest
 import yaml
 from slack_sdk.oauth.installation_store import Installation
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 from sqlmodel import select
 
@@ -60,7 +59,7 @@ from storage.identity import find_member
 from storage.migrate import EXTERNAL_TABLES
 from storage.models import Ritual, Workspace
 from tests.fake_slack_api import Call, FakeSlackApi
-from tests.helpers import fixed_clock
+from tests.helpers import fixed_clock, signed_headers
 from tests.test_migrations import model_drift, on_connection
 from tests.test_slack import assert_valid_sent, posts_in
 
@@ -121,12 +120,7 @@ class Workspaces:
         return self.fake.issued_for(team_id)[-1]
 
     async def post(self, body: str, content_type: str) -> int:
-        stamp = str(int(time.time()))
-        headers = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": stamp,
-            "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body),
-        }
+        headers = signed_headers(SECRET, body, content_type)
         async with self.http.post(self.url + EVENTS_PATH, data=body.encode(), headers=headers) as response:
             await response.read()
             return response.status
