@@ -51,6 +51,7 @@ USAGE = __doc__ or ""
 class Policy(TypedDict):
     min_group_size: int
     support_window: timedelta
+    support_fallback: str
     secret_key: bytes
 
 
@@ -67,6 +68,7 @@ def policy_of(settings: Settings, secret_key: bytes) -> Policy:
     return Policy(
         min_group_size=settings.min_group_size,
         support_window=timedelta(hours=settings.tend_support_reply_hours),
+        support_fallback=settings.tend_support_fallback.strip(),
         secret_key=secret_key,
     )
 

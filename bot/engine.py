@@ -83,8 +83,10 @@ class Engine:
         support_window: timedelta = SUPPORT_WINDOW,
         index_weights: Mapping[str, float] | None = None,
         secret_key: bytes = PROCESS_KEY,
+        support_fallback: str = "",
     ) -> None:
         self.database = database
+        self.support_fallback = support_fallback
         self.clock = clock
         self.senders = dict(senders)
         self.metrics = metrics or Metrics()
@@ -194,6 +196,7 @@ class Engine:
                 support_window=self.support_window,
                 index_weights=self.index_weights,
                 secret_key=self.secret_key,
+                support_fallback=self.support_fallback,
             )
             outcome = await route(context, event)
             scope = f"{origin.platform}:{event_id}" if event_id else f"event:{uuid.uuid4().hex}"

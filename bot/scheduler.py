@@ -89,8 +89,10 @@ class Scheduler:
         charts: Path | None = None,
         secret_key: bytes = PROCESS_KEY,
         senders: Mapping[str, Sender] | None = None,
+        support_fallback: str = "",
     ) -> None:
         self.database = database
+        self.support_fallback = support_fallback
         # Per platform, for the cards a sweep replaces; without one a sweep's card updates are skipped.
         self.senders = dict(senders or {})
         self.charts = charts  # /tend index's chart folder, purged hourly; None leaves it alone (tests)
@@ -113,7 +115,12 @@ class Scheduler:
         for sweep in SWEEPS:
             async with self.database.session() as session:
                 context = SweepContext(
-                    session, now, self.min_group_size, self.support_window, self.secret_key
+                    session,
+                    now,
+                    self.min_group_size,
+                    self.support_window,
+                    self.secret_key,
+                    self.support_fallback,
                 )
                 results = await sweep(context)
                 for result in results:

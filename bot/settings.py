@@ -184,6 +184,9 @@ class Settings(BaseSettings):
     tend_previous_secret_keys: SecretStr | None = None
     tend_min_group_size: int = 5
     tend_support_reply_hours: int = Field(default=48, ge=1)
+    # Another route offered to someone whose request to talk nobody on the rota can see soon (an EAP
+    # line, HR's address); empty: the generic "your manager, HR or EAP" words.
+    tend_support_fallback: str = Field(default="", max_length=500)
     tend_index_weights: str = ""  # overrides of the index weights; the rest keep their defaults
 
     # Logging and development

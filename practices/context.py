@@ -44,6 +44,7 @@ class PracticeContext:
     support_window: timedelta = SUPPORT_WINDOW
     index_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     secret_key: bytes = PROCESS_KEY  # TEND_SECRET_KEY: keys what anonymous flows keep (practices.sealing)
+    support_fallback: str = ""  # TEND_SUPPORT_FALLBACK: another route when the support rota is away
 
     @property
     def workspace_id(self) -> int:
@@ -87,6 +88,7 @@ class SweepContext:
     min_group_size: int = 5
     support_window: timedelta = SUPPORT_WINDOW
     secret_key: bytes = PROCESS_KEY
+    support_fallback: str = ""
 
 
 # What a practice module may export for the router and the scheduler to find (see bot/routes.py):

@@ -95,6 +95,8 @@ def test_defaults() -> None:
         ({"TEND_LOG_LEVEL": "debug"}, "tend_log_level", "DEBUG"),
         ({"TEND_DEV_INSECURE": "true"}, "tend_dev_insecure", True),
         ({"TEND_SUPPORT_REPLY_HOURS": "24"}, "tend_support_reply_hours", 24),
+        ({"TEND_SUPPORT_FALLBACK": "Call our EAP on 0800 123 456"}, "tend_support_fallback",
+         "Call our EAP on 0800 123 456"),
         ({"TEND_INDEX_WEIGHTS": "mood=0.5"}, "tend_index_weights", "mood=0.5"),
         ({"TEND_SECRET_KEY": "k" * 32}, "tend_secret_key", "k" * 32),
         ({"TEND_PREVIOUS_SECRET_KEYS": "p" * 32 + ", " + "q" * 32}, "tend_previous_secret_keys",
