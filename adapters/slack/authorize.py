@@ -22,7 +22,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from slack_bolt.authorization import AuthorizeResult
@@ -31,11 +31,9 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.oauth import WorkspaceTokens
 from adapters.slack.sender import make_client
 from bot.logs import log_event
-
-if TYPE_CHECKING:  # oauth.py builds StoredAuthorize; importing it here would be circular
-    from adapters.slack.oauth import WorkspaceTokens
 
 logger = logging.getLogger("tend.slack")
 

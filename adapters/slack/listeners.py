@@ -29,7 +29,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackClientError
 from slack_sdk.oauth.installation_store import Installation
 
-from adapters.slack.authorize import WarmedAuthorize
+from adapters.slack.authorize import StoredAuthorize, WarmedAuthorize
 from adapters.slack.blocks import card_blocks, fallback_text, modal_view
 from adapters.slack.guard import Refusal, SlackGuard, signing_secret_of
 from adapters.slack.members import MemberProfiles, Profile, profile_of
@@ -150,7 +150,7 @@ class SlackAdapter:
             self.bolt = AsyncApp(
                 client=client,
                 oauth_settings=oauth.settings(self.on_installed),
-                authorize=oauth.authorize(client),
+                authorize=StoredAuthorize(oauth.tokens),  # from the stored installation, before the ack
                 **common,
             )
         self.bolt.event("app_uninstalled")(self.on_removed)

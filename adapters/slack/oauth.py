@@ -51,7 +51,6 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.authorize import StoredAuthorize
 from adapters.slack.sender import make_client, sdk_logger, send_error, web_session
 from bot.credentials import credential_purpose, open_credential, reseal_credential, seal_credential
 from bot.errors import SendError
@@ -350,11 +349,6 @@ class SlackOAuth:
             callback_options=_callback_options(on_installed),
             logger=sdk_logger("bolt"),
         )
-
-    def authorize(self, client: AsyncWebClient | None = None) -> StoredAuthorize:
-        """Authorizes each request from the stored installation, with no Web API call before the
-        ack (``adapters.slack.authorize``). ``client`` is unused (kept for callers that pass one)."""
-        return StoredAuthorize(self.tokens)
 
     async def use_key(self, secret: bytes) -> dict[str, int]:
         """Tokens are sealed under ``secret`` from now on; tokens stored in plain text before Tend
