@@ -1,13 +1,14 @@
 """Bolt on Tend's aiohttp server: verify, store, ack, then translate → engine → answer.
 
-Bolt's own middleware verifies every request's signature and age (401 otherwise) before any listener
-runs. A command or a tap is translated and written to the inbound queue (``bot/inbound.py``) and
-only then acked (Slack gives 3 seconds): "acked" means "stored", and a crash or a deploy loses
-nothing acked. The queue's workers (this replica's at once, any replica's once a lease runs out) run
-the engine and hand the answers back here: ephemeral messages (through the response URL when Slack
-gave one) or a modal opened with the request's trigger id. Events API callbacks (App Home, people's
-profiles, uninstalls), which Bolt acks itself before their listener runs, are stored by a global
-middleware before that. A modal submission runs the engine before its ack, within ``SUBMISSION_BUDGET``.
+``adapters/slack/guard.py`` checks every request's signature and age over the raw bytes (401) and
+its shape (400) before Bolt parses anything; Bolt's own middleware verifies it again. A command or
+a tap is translated and written to the inbound queue (``bot/inbound.py``) and only then acked
+(Slack gives 3 seconds): "acked" means "stored", and a crash or a deploy loses nothing acked. The
+queue's workers (this replica's at once, any replica's once a lease runs out) run the engine and
+hand the answers back here: ephemeral messages (through the response URL when Slack gave one) or a
+modal opened with the request's trigger id. Events API callbacks (App Home, people's profiles,
+uninstalls), which Bolt acks itself before their listener runs, are stored by a global middleware
+before that. A modal submission runs the engine before its ack, within ``SUBMISSION_BUDGET``.
 """
 
 from __future__ import annotations
@@ -111,9 +112,10 @@ def bolt_logger() -> logging.Logger:
 class SlackAdapter:
     """The Bolt app and its listeners; ``sender`` is the same one the outbox uses.
 
-    One workspace: the sender's fixed client carries the bot token (Bolt checks it with auth.test
-    once). Many workspaces (``oauth``): Bolt authorizes each request from the installation store and
-    serves the install pages. ``signing_secret`` None turns Bolt's request verification off, for
+    One workspace: the sender's fixed client carries the bot token, checked with auth.test once in
+    the background (``WarmedAuthorize``), never before an ack. Many workspaces (``oauth``): each
+    request is authorized from the stored installation (``StoredAuthorize``) and Bolt serves the
+    install pages. ``signing_secret`` None turns Bolt's request verification off, for
     Socket Mode only, where the app token authenticates the connection instead.
     """
 
