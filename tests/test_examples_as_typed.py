@@ -1,0 +1,228 @@
+"""Every example Tend shows is one the reader's platform accepts as typed.
+
+For each platform, through its real adapter (the console session; Slack: signed HTTP requests answered
+by the fake Web API; Teams: real tokens and the fake Bot Connector): ask for help on every topic, make
+every usage mistake and some schedule mistakes, and read the examples out of what the platform
+received, where they are drawn as code (Slack inline code, a Teams monospace run, the console's
+backticks). Every example in the grammar's declarations must be among them, in the platform's spelling
+(Teams: ``kudos``/``tend``, no slash). Then each one is typed back through the same adapter, and the
+grammar must accept it: no usage error.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from adapters.console.repl import build_console
+from bot import commands as c
+from bot.clock import FixedClock, ShiftedClock
+from bot.engine import Engine
+from practices.messages import typed_on
+from tests import test_msteams, test_slack
+from tests.helpers import at
+from tests.test_msteams import Teams, installed_by
+from tests.test_slack import Slack
+from tests.test_user_text import slack_texts
+
+slack = test_slack.slack  # the suites' own fixtures: a real server, the fake Web API, the fake Connector
+teams = test_msteams.teams
+
+# What makes Tend show examples: help, each usage mistake, schedule mistakes (neutral spelling).
+ASKED = [
+    "/tend help",
+    *(f"/tend help {topic.name}" for topic in c.TOPICS),
+    "/tend help nonsense",
+    "/kudos",
+    "/kudos @bo #",
+    "/tend ritulal",
+    "/tend xyzzy",
+    "/tend ritual",
+    "/tend ritual add",
+    "/tend ritual pause",
+    "/tend ritual resume x",
+    "/tend ritual remove",
+    "/tend team",
+    "/tend team create",
+    "/tend team delete",
+    "/tend index 99",
+    "/tend privacy now",
+    "/tend forget-me now",
+    "/tend export-my-data please",
+    "/tend admin",
+    "/tend support",
+    "/tend 1on1",
+    "/tend 1on1 remove",
+    "/tend 1on1 prep 3",
+    "/tend settings hours x",
+    "/tend settings tz Mars/Olympus",
+    "/tend pause x",
+    "/tend resume now",
+    "/tend stress now",
+    "/tend ritual add opener here mondya 09:25",
+    "/tend ritual add opener here mon",
+    "/tend ritual add opener here cron 25 9 * *",
+    "/tend ritual add shoutout-prompt here mon 25:00 Europe/Berlin",
+]
+CRON = "cron 25 9 * * mon,wed"
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+class Parses:
+    """Every command the grammar read while an adapter handled what was typed."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.seen: list[tuple[str, str, c.Result]] = []
+        real = c.parse
+
+        def parse(command: Any, text: str, mentions: Any = ()) -> c.Result:
+            result = real(command, text, mentions)
+            self.seen.append((command, text, result))
+            return result
+
+        monkeypatch.setattr(c, "parse", parse)
+
+    def take(self) -> list[tuple[str, str, c.Result]]:
+        seen, self.seen = self.seen, []
+        return seen
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> Parses:
+    return Parses(monkeypatch)
+
+
+def expected(slash_commands: bool) -> set[str]:
+    return {typed_on(example, slash_commands) for example in c.examples()}
+
+
+async def check_every_example(
+    shown_after: Callable[[str], Awaitable[set[str]]],
+    type_back: Callable[[str], Awaitable[None]],
+    parses: Parses,
+    slash_commands: bool,
+) -> set[str]:
+    shown: set[str] = set()
+    for asked in ASKED:
+        shown |= await shown_after(typed_on(asked, slash_commands))
+    missing = expected(slash_commands) - shown
+    assert not missing, f"declared examples never shown: {sorted(missing)}"
+    assert typed_on("/tend ritual add shoutout-prompt here cron 25 9 * * mon,wed", slash_commands) in shown
+    if not slash_commands:
+        assert not [example for example in shown if example.startswith("/")], shown
+    parses.take()
+    for example in sorted(shown):
+        await type_back(example)
+        seen = parses.take()
+        assert seen, f"{example!r} never reached the grammar"
+        refused = [result for _, _, result in seen if isinstance(result, c.UsageError)]
+        assert not refused, (example, refused)
+    return shown
+
+
+# --- the console ---------------------------------------------------------------------------------------
+
+
+async def test_every_example_the_console_shows_works_as_typed_there(database, parses: Parses):
+    screen: list[str] = []
+    clock = ShiftedClock(FixedClock(at("2025-03-03 10:00")))
+    session = build_console(lambda sender: Engine(database, clock, {"console": sender}), clock, screen.append)
+    await session.start()
+    screen.clear()
+
+    async def shown_after(line: str) -> set[str]:
+        await session.handle_line(line)
+        text = " ".join(line.removeprefix("│ ").strip() for out in screen for line in out.splitlines())
+        screen.clear()
+        return set(_CODE.findall(text))
+
+    async def type_back(example: str) -> None:
+        await session.handle_line(example)
+        await session.handle_line("/cancel")  # a form it opened (the stress check-in) is left
+        screen.clear()
+
+    shown = await check_every_example(shown_after, type_back, parses, slash_commands=True)
+    assert "/kudos @sam thanks for covering the on-call shift #teamwork" in shown
+
+
+# --- Slack ---------------------------------------------------------------------------------------------
+
+
+def _slack_code(calls: list[Any]) -> set[str]:
+    found: set[str] = set()
+    for call in calls:
+        for text in slack_texts(call.args):
+            found |= {html.unescape(code) for code in _CODE.findall(text)}
+    return found
+
+
+async def test_every_example_slack_shows_works_as_typed_there(slack: Slack, parses: Parses):
+    slack.fake.set_user("U1", "ana", "UTC", role="admin")
+
+    async def send(line: str) -> None:
+        command, _, text = line.partition(" ")
+        assert (await slack.command(command, text)).status == 200
+        await slack.settle()
+
+    async def shown_after(line: str) -> set[str]:
+        before = len(slack.fake.calls)
+        await send(line)
+        return _slack_code(slack.fake.calls[before:])
+
+    shown = await check_every_example(shown_after, send, parses, slash_commands=True)
+    assert "/tend help ritual" in shown
+    # Inline code: Slack reads nothing inside it as bold, so the cron example keeps its asterisks.
+    texts = [text for call in slack.fake.calls for text in slack_texts(call.args)]
+    assert any(f"`/tend ritual add shoutout-prompt here {CRON}`" in text for text in texts)
+
+
+# --- Teams ---------------------------------------------------------------------------------------------
+
+
+def _monospace(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if node.get("type") == "TextRun" and node.get("fontType") == "Monospace":
+            found.add(node["text"])
+        for value in node.values():
+            found |= _monospace(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _monospace(value)
+    return found
+
+
+async def test_every_example_teams_shows_works_as_typed_there(teams: Teams, parses: Parses):
+    await installed_by(teams)  # ana installs Tend, so she is an admin and ritual mistakes get examples
+
+    async def send(line: str) -> None:
+        await teams.say(line, personal=True)
+        await teams.adapter.drain()
+        await teams.engine.delivery.deliver_due()
+
+    async def shown_after(line: str) -> set[str]:
+        before = len(teams.connector.calls)
+        await send(line)
+        calls = teams.connector.calls[before:]
+        body = json.dumps([call.body for call in calls])
+        assert "/tend" not in body and "/kudos" not in body, body  # Teams people cannot type those
+        return _monospace([call.body for call in calls])
+
+    shown = await check_every_example(shown_after, send, parses, slash_commands=False)
+    assert (
+        "tend help ritual" in shown and "kudos @sam thanks for covering the on-call shift #teamwork" in shown
+    )
+
+
+def test_an_unknown_help_topic_says_so_and_lists_the_topics():
+    from bot.routes import help_reply
+
+    [reply] = help_reply("moon phases").intents
+    text = reply.card.fallback  # type: ignore[union-attr]
+    assert "I have no help on “moon phases”" in text
+    assert all(topic.name in text for topic in c.TOPICS)
