@@ -205,7 +205,7 @@ async def test_the_readme_demo_works_as_written_any_day(database, tmp_path, real
     replying = next(s for s in steps if "[Reply anonymously]" in s.prompt)
     assert steps[steps.index(replying) - 1].user == "cy" and replying.typed
     assert steps.index(replying) > requested
-    answered, reply = message(steps, "[private message to @bo]", replying.typed)
+    answered, reply = message(steps, "[private message to @bo]", replying.typed[:40])  # cards wrap at 78
     assert answered > steps.index(replying) and steps[answered].typed.startswith("/wait")
     assert not re.search(r"\bcy\b", reply.split("\n", 1)[1])
     message(steps, "[#standup] Tend updated", "This check-in has closed. 2 people answered.")
@@ -294,3 +294,21 @@ def test_python_app_console_says_where_its_clock_starts_and_a_restart_carries_on
 def test_daily_means_every_day_and_weekdays_monday_to_friday(schedule, days):
     recurrence = parse_schedule(schedule)
     assert isinstance(recurrence, Recurrence) and recurrence.days == days
+
+
+def test_the_readme_demo_typed_into_python_app_console(tmp_path):
+    """The same script through the real process (its background scheduler running on real time)."""
+    steps = demo_script(README.read_text())
+    typed = "".join(f"{step.typed}\n" for step in steps) + "/quit\n"
+    result = subprocess.run([sys.executable, APP, "console"], cwd=tmp_path, env=clean_env(), input=typed,
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert [word for word in REFUSALS if word in out] == []
+    for step in steps:
+        assert f"{step.prompt}" in out, f"README.md line {step.number}: the prompt {step.prompt!r} never came"
+    reply = next(step.typed for step in steps if "[Reply anonymously]" in step.prompt)
+    for seen in ("@ana thanked @bo", "2 answers", "Someone asked to talk, anonymously", "1:1 added"):
+        assert seen in out
+    to_bo = f"[private message to @bo]\n┌ A support person replied\n│ {reply[:40]}"  # a card wraps at 78
+    assert out.index("Someone asked to talk") < out.index(to_bo)
