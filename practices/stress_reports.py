@@ -17,9 +17,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from practices import sealing, signals
 from practices.context import PracticeContext, SweepContext, SweepResult
+from practices.hours import hours_of, next_send_time
 from practices.messages import (
     Button,
     Buttons,
@@ -39,6 +41,7 @@ from practices.messages import (
     Said,
     Text,
     UpdateCard,
+    When,
     Wording,
     compose,
     joined,
@@ -48,7 +51,7 @@ from practices.messages import (
 from storage import signals as signal_store
 from storage import stress as store
 from storage.db import Session
-from storage.identity import find_member, find_members_by_name
+from storage.identity import find_member, find_members_by_name, members_with_role, zone_known
 from storage.models import Member, StressRelay, StressReport
 from storage.teams import teams_of
 
@@ -118,6 +121,31 @@ ONLY_YOU_ON_ROTA = (
     "to add support people (/tend support add @person), or type /tend stress again and choose "
     "someone to reach out to you."
 )
+ROTA_AWAY_UNTIL = (
+    "Nobody else on the support rota is at work right now (they are away or outside their working "
+    "hours), so the earliest anyone can see your request is {when}, your time. It stays open until then."
+)
+ROTA_AWAY = (
+    "Nobody else on the support rota can see your request at the moment: everyone on it is away or has "
+    "no working hours set. It stays open until someone can."
+)
+ADMINS_TOLD = "Tend's admins are told that the rota has no one available, never who asked or what about."
+ANOTHER_ROUTE = "If you'd like to talk to someone sooner: {route}"
+GENERIC_ROUTE = (
+    "your manager, HR, or your employee assistance programme (EAP) if your organisation has one. "
+    "If you are in danger, call your local emergency number."
+)
+ADMIN_STALL_TITLE = "The support rota has no one available"
+ADMIN_STALL = (
+    "An anonymous request to talk is waiting, and nobody on the support rota can see it within "
+    "{hours} hours: everyone on it is away or outside their working hours. Add someone who is around "
+    "(/tend support add @person), or ask the people on it to check their hours and pauses."
+)
+ADMIN_NO_ROTA = (
+    "Someone asked to talk anonymously, but nobody is on the support rota, so nobody could be asked. "
+    "Add support people: /tend support add @person"
+)
+ADMIN_STALL_FINE = "Tend never says who asked or what about. You get this at most once a day."
 NOT_MET = "Please type /tend stress to start a private check-in first."
 REACH_OUT_SENT = (
     "Thank you for telling me. I've asked {name} to reach out to you. They get a private message, "
@@ -479,23 +507,88 @@ def _new_relay(ctx: PracticeContext, report: StressReport, kind: str, **sides: s
 
 
 async def _ask_the_rota(ctx: PracticeContext, report: StressReport, promise: str) -> Outcome:
-    """The whole rota is asked, the author too when on it: whoever is left out would be the author."""
+    """The whole rota is asked, the author too when on it: whoever is left out would be the author.
+
+    When nobody else on it is at work now, the author is told when the request can first be seen and
+    offered another route; the admins hear (from the sweep, or here when the rota is empty) that the
+    rota has no one available, never who asked."""
     rota = await store.support_members(ctx.session, ctx.workspace_id)
     assert report.id is not None
     others = [member for member in rota if member.id != ctx.actor_id]
     if not rota:
         await store.set_report_state(ctx.session, report.id, "unsupported", only_from=("requested",))
         await record_for_report(ctx.session, report, "stress_unsupported")
-        return _answer(NO_ROTA, promise)
+        told = await tell_admins(ctx.session, ctx.workspace_id, ctx.now, ADMIN_NO_ROTA)
+        return Outcome((*told, _reply(NO_ROTA, another_route(ctx.support_fallback), promise)))
     relay = _new_relay(ctx, report, "talk", author_seal=sealing.seal_id(ctx.secret_key, AUTHOR, ctx.actor_id))
     await store.add_relay(ctx.session, relay)
     card = ask_card(report, relay.token)
     intents: list[Intent] = [DirectMessage(member.id or 0, card) for member in rota]
-    said = [TALK_SENT] if others else [ONLY_YOU_ON_ROTA]
+    said: list[Wording] = [TALK_SENT] if others else [ONLY_YOU_ON_ROTA]
     if others and len(others) < len(rota):
         said.append(ROTA_INCLUDES_YOU)
-    intents.append(Reply(Card(title="", blocks=tuple(Text(text) for text in (*said, promise)))))
+    seen_at = first_seen(others, ctx.now)
+    if not others:
+        said.append(another_route(ctx.support_fallback))
+    elif seen_at is None or seen_at > ctx.now:
+        zone = hours_of(ctx.actor).time_zone
+        when = When(seen_at, _local(seen_at, zone)) if seen_at is not None else None
+        said.append(compose(ROTA_AWAY_UNTIL, when=when) if when is not None else ROTA_AWAY)
+        if stalled(rota, ctx.now, ctx.support_window):
+            said.append(ADMINS_TOLD)
+        said.append(another_route(ctx.support_fallback))
+    intents.append(_reply(*said, promise))
     return Outcome(tuple(intents))
+
+
+def _reply(*texts: Wording) -> Reply:
+    return Reply(Card(title="", blocks=tuple(Text(text) for text in texts)))
+
+
+def _local(moment: datetime, zone: str) -> str:
+    return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")
+
+
+def another_route(fallback: str) -> Rich:
+    """Somewhere else to turn: the configured route (TEND_SUPPORT_FALLBACK), shown as the operator
+    wrote it, else the generic words."""
+    return compose(ANOTHER_ROUTE, route=Said(fallback) if fallback else GENERIC_ROUTE)
+
+
+def can_see_from(member: Member, now: datetime) -> datetime | None:
+    """When a request sent now reaches this person: their next working moment (Tend holds it till
+    then); None when it never would (no working days, blocked Tend, time zone never learned)."""
+    if member.unreachable or member.deactivated or not zone_known(member):
+        return None
+    return next_send_time(hours_of(member), now)
+
+
+def first_seen(rota: list[Member], now: datetime) -> datetime | None:
+    """The earliest moment anyone on ``rota`` can see a request sent now; None if nobody ever can."""
+    return min((at for member in rota if (at := can_see_from(member, now)) is not None), default=None)
+
+
+def stalled(rota: list[Member], now: datetime, window: timedelta) -> bool:
+    """Nobody on the whole rota (the author included, so what admins hear never depends on who asked)
+    can see a request within the reply window."""
+    seen_at = first_seen(rota, now)
+    return seen_at is None or seen_at > now + window
+
+
+async def tell_admins(session: Session, workspace_id: int, now: datetime, text: str) -> list[Intent]:
+    """The admins' note that the rota has no one available, at most once a day per workspace, within
+    each admin's working hours and never before the next whole hour (so its time says no more about
+    a request than the hour). Nothing in it says who asked or what about."""
+    if await store.admins_told_since(session, workspace_id, now - timedelta(days=1)):
+        return []
+    hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    card = Card(title=ADMIN_STALL_TITLE, blocks=(Text(text), Fine(ADMIN_STALL_FINE)))
+    day = now.date().isoformat()
+    return [
+        DirectMessage(admin.id, card, key=store.stall_key(workspace_id, day, admin.id), not_before=hour)
+        for admin in await members_with_role(session, workspace_id, "admin")
+        if admin.id is not None and not admin.is_bot
+    ]
 
 
 async def _ask_to_reach_out(
@@ -674,6 +767,27 @@ async def reached(ctx: PracticeContext, token: str, message_ref: str | None) -> 
 # --- the sweep -------------------------------------------------------------------------------------
 
 
+async def stall_sweep(ctx: SweepContext) -> list[SweepResult]:
+    """Admins hear when a request to talk waits and nobody on the rota can see it within the reply
+    window (everyone away or out of hours), once a day per workspace at most."""
+    results: list[SweepResult] = []
+    checked: set[int] = set()
+    for relay in await store.waiting_talks(ctx.session):
+        author = sealing.unseal_id(ctx.secret_key, AUTHOR, relay.author_seal)
+        workspace = await store.workspace_of_member(ctx.session, author)
+        if workspace is None or workspace.id is None or workspace.id in checked or not workspace.active:
+            continue
+        checked.add(workspace.id)
+        rota = await store.support_members(ctx.session, workspace.id)
+        if not stalled(rota, ctx.now, ctx.support_window):
+            continue
+        hours = int(ctx.support_window.total_seconds() // 3600)
+        told = await tell_admins(ctx.session, workspace.id, ctx.now, ADMIN_STALL.format(hours=hours))
+        if told:
+            results.append(SweepResult(workspace, Outcome(tuple(told)), f"{store.STALL_KEY}:{workspace.id}"))
+    return results
+
+
 async def sweep(ctx: SweepContext) -> list[SweepResult]:
     """Flags requests nobody answered in time (once each, with one reminder) and drops old relays."""
     results: list[SweepResult] = []
@@ -741,7 +855,7 @@ ACTIONS = {"stress": on_action}
 # Handling these writes nothing about the person who acted (see ``bot.routes.is_anonymous``).
 ANONYMOUS = frozenset({REPORT_FORM, MESSAGE_FORM, REPLY, CLOSE, REACHED})
 FORMS = {"stress": on_form}
-SWEEPS = (sweep,)
+SWEEPS = (sweep, stall_sweep)
 
 
 # --- data rights -------------------------------------------------------------------------------------

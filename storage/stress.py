@@ -14,7 +14,10 @@ from sqlalchemy import delete, update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Member, StressRelay, StressReport, TeamMembership, Workspace
+from storage.models import Member, Outbox, StressRelay, StressReport, TeamMembership, Workspace
+from storage.outbox import HELD, PENDING, SENDING
+
+STALL_KEY = "support-stall"  # outbox keys of the admins' "the rota has no one available" notes
 
 
 async def add_report(session: AsyncSession, report: StressReport) -> StressReport:
@@ -144,3 +147,28 @@ async def workspace_of_member(session: AsyncSession, member_id: int | None) -> W
         return None
     member = await session.get(Member, member_id)
     return await session.get(Workspace, member.workspace_id) if member is not None else None
+
+
+async def waiting_talks(session: AsyncSession) -> list[StressRelay]:
+    """Open requests to talk that nobody on the rota is answering (never answered, or released)."""
+    query = (
+        select(StressRelay)
+        .where(StressRelay.kind == "talk", col(StressRelay.supporter_seal).is_(None))
+        .order_by(col(StressRelay.support_due_at))
+    )
+    return list((await session.exec(query)).all())
+
+
+def stall_key(workspace_id: int, day: str, admin_id: int) -> str:
+    return f"{STALL_KEY}:{workspace_id}:{day}:{admin_id}"
+
+
+async def admins_told_since(session: AsyncSession, workspace_id: int, since: datetime) -> bool:
+    """Whether a "rota has no one available" note for this workspace was queued since ``since`` or
+    still waits to be sent: the admins hear it at most once a day."""
+    query = select(Outbox.id).where(
+        Outbox.workspace_id == workspace_id,
+        col(Outbox.idempotency_key).startswith(f"{STALL_KEY}:{workspace_id}:", autoescape=True),
+        (col(Outbox.created_at) >= since) | col(Outbox.state).in_((PENDING, HELD, SENDING)),
+    )
+    return (await session.exec(query.limit(1))).first() is not None
