@@ -252,7 +252,7 @@ def test_data_without_a_usable_saved_clock_never_goes_back_before_real_time(tmp_
         path.write_text(content)
     later = datetime(2027, 5, 4, 10, 0, tzinfo=UTC)  # data written on real time by an older console
     clock, _, note = console_clock(path, has_data=True, base=FixedClock(later))
-    assert clock.now() == later and "no saved console clock" in note
+    assert clock.now() == later and "no saved console clock that can be read" in note
     earlier = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
     clock, _, _ = console_clock(path.with_name("other"), has_data=True, base=FixedClock(earlier))
     assert clock.now() == DEMO_START  # and never before the demo's own morning

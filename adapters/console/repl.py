@@ -86,7 +86,8 @@ def console_clock(
         clock = ShiftedClock.starting_at(max(base.now(), DEMO_START), base)
         note = (
             f"The console's clock starts at {_when(clock.now())}: real time, or {_when(DEMO_START)} "
-            f"if that is later, since this database has no saved console clock ({path.name})."
+            f"if that is later, since this database has no saved console clock that can be read "
+            f"({path.name})."
         )
     else:
         clock = ShiftedClock.starting_at(DEMO_START, base)
