@@ -467,7 +467,13 @@ TOPICS: tuple[Topic, ...] = (
         "your working hours, time zone, and a pause",
         "Tend only messages you inside your working hours, in your time zone.",
         (
-            Usage("/tend settings", "", "what Tend knows of your hours and zone", "/tend settings", _P),
+            Usage(
+                "/tend settings",
+                "",
+                "your working hours and time zone as Tend knows them",
+                "/tend settings",
+                _P,
+            ),
             Usage("/tend settings hours", "<start-end> [days]", "your working hours", _EX["settings"]),
             Usage("/tend settings tz", "<Area/City>", "your time zone", _EX["settings-tz"]),
             Usage("/tend pause until", "<YYYY-MM-DD>", "no messages until then", _EX["pause"], _P),
@@ -482,9 +488,13 @@ TOPICS: tuple[Topic, ...] = (
         (
             Usage("/tend privacy", "", "what is stored and who can see it", _EX["privacy"], _PT),
             Usage(
-                "/tend export-my-data", "", "a copy of everything linked to you", _EX["export-my-data"], _P
+                "/tend export-my-data",
+                "",
+                "a copy of everything Tend stores about you",
+                _EX["export-my-data"],
+                _P,
             ),
-            Usage("/tend forget-me", "[confirm]", "erase it", _EX["forget-me"], _P),
+            Usage("/tend forget-me", "[confirm]", "erase what Tend knows about you", _EX["forget-me"], _P),
         ),
         aliases=("forget-me", "export-my-data", "data"),
     ),
@@ -523,6 +533,15 @@ TOPICS: tuple[Topic, ...] = (
     ),
 )
 HELP_EXAMPLE = "/tend help ritual"
+
+
+def slash_hint(command: Literal["kudos", "tend"]) -> str:
+    """The usage hint Slack shows beside ``/kudos`` or ``/tend`` as it is typed (adapters/slack/manifest.yml
+    carries these; a test keeps them equal)."""
+    if command == "kudos":
+        return next(u.args for t in TOPICS for u in t.usages if u.command == "/kudos")
+    words = [u.command.split()[1] for t in TOPICS for u in t.usages if u.command.startswith("/tend ")]
+    return " | ".join(["help [topic]", *dict.fromkeys(words)])
 
 
 def topic(name: str) -> Topic | None:

@@ -5,6 +5,11 @@
 the bot's ``MICROSOFT_APP_ID`` (environment or ``.env``) in place of the placeholder, and the host of
 ``TEND_PUBLIC_URL`` (when set) as the one valid domain, where Tend serves index charts. Only the app id
 is needed: packaging never reads the password.
+
+The bot's command menus (``commandLists``) are generated from the grammar's declarations
+(``bot/commands.py`` ``TOPICS``: each ``Usage`` names the menus it appears in), spelled as Teams people
+type them (``tend ritual list``, no slash); the checked-in manifest holds the same lists, and a test keeps
+them equal.
 """
 
 from __future__ import annotations
@@ -23,11 +28,23 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from bot import commands as grammar
+from practices.messages import typed_on
+
 MANIFEST_DIR = Path(__file__).resolve().parent / "appPackage"
 MANIFEST_FILE = MANIFEST_DIR / "manifest.json"
 PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000"  # in the checked-in manifest; never shipped
 ICONS = ("color.png", "outline.png")
 DEFAULT_OUT = "tend-teams.zip"
+MAX_COMMANDS = 10  # per command list (manifest schema)
+MAX_COMMAND_TITLE = 32
+MAX_COMMAND_DESCRIPTION = 128
+MENUS: tuple[tuple[list[str], grammar.MenuScope], ...] = (
+    (["personal"], "personal"),
+    (["team", "groupChat"], "team"),
+)
+HELP_COMMAND = "/tend help"
+HELP_DESCRIPTION = "The help topics, then one topic with an example of each command: {example}"
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 # User-facing text.
@@ -53,6 +70,40 @@ class PackageError(ValueError):
     """Settings that cannot make a valid package; the message says what to change."""
 
 
+def _typed(text: str) -> str:
+    return typed_on(text, slash_commands=False)
+
+
+def _command(title: str, description: str) -> dict[str, str]:
+    if len(title) > MAX_COMMAND_TITLE:
+        raise ValueError(f"a Teams command title is at most {MAX_COMMAND_TITLE} characters: {title!r}")
+    if len(description) > MAX_COMMAND_DESCRIPTION:
+        description = description[: MAX_COMMAND_DESCRIPTION - 1] + "…"
+    return {"title": title, "description": description}
+
+
+def command_lists() -> list[dict[str, Any]]:
+    """The bot's command menus, per scope, from the grammar's declarations: ``tend help`` first, then
+    each command declared for that menu with what it does and its example, as typed in Teams."""
+    lists: list[dict[str, Any]] = []
+    for scopes, menu in MENUS:
+        commands = [
+            _command(_typed(HELP_COMMAND), HELP_DESCRIPTION.format(example=_typed(grammar.HELP_EXAMPLE)))
+        ]
+        for topic in grammar.TOPICS:
+            for usage in topic.usages:
+                if menu in usage.menu:
+                    does = usage.does[:1].upper() + usage.does[1:]
+                    shown = does if usage.example == usage.command else f"{does}: {_typed(usage.example)}"
+                    commands.append(_command(_typed(usage.command), shown))
+        if len(commands) > MAX_COMMANDS:
+            raise ValueError(
+                f"Teams shows at most {MAX_COMMANDS} commands per menu; {menu} has {len(commands)}"
+            )
+        lists.append({"scopes": scopes, "commands": commands})
+    return lists
+
+
 def build_manifest(app_id: str, public_url: str | None = None) -> dict[str, Any]:
     """The manifest for this bot: the checked-in one with the app id and the public host filled in."""
     app_id = app_id.strip()
@@ -64,6 +115,7 @@ def build_manifest(app_id: str, public_url: str | None = None) -> dict[str, Any]
     manifest["id"] = app_id
     for bot in manifest["bots"]:
         bot["botId"] = app_id
+        bot["commandLists"] = command_lists()
     domains: list[str] = []
     if public_url:
         parts = urlsplit(public_url.strip())
