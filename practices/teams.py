@@ -20,7 +20,7 @@ from storage.models import Member, Team
 
 MAX_NAME = 80
 
-EXAMPLE_CREATE = "/tend team create platform #platform-team"
+EXAMPLE_CREATE = "/tend team create platform here"  # here: the one channel reference every platform types
 EXAMPLE_ADD = "/tend team add {team} @sam @kim"
 
 # --- what people read (one place, to review and translate) ---------------------------------------

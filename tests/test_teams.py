@@ -169,7 +169,7 @@ async def test_list_gives_no_heads_up_once_a_team_reaches_the_minimum_group_size
 
 async def test_list_with_no_teams_says_how_to_create_one(s):
     assert "no teams yet" in await s.command("U2", "tend team list")
-    assert "/tend team create platform #platform-team" in await s.command("U2", "tend team list")
+    assert "/tend team create platform here" in await s.command("U2", "tend team list")
 
 
 # --- add and remove ----------------------------------------------------------------------------------
