@@ -51,7 +51,7 @@ from practices.messages import (
 from storage import signals as signal_store
 from storage import stress as store
 from storage.db import Session
-from storage.identity import find_member, find_members_by_name, members_with_role, zone_known
+from storage.identity import find_member, find_members_by_name, get_member, members_with_role, zone_known
 from storage.models import Member, StressRelay, StressReport
 from storage.teams import teams_of
 
@@ -135,6 +135,8 @@ GENERIC_ROUTE = (
     "your manager, HR, or your employee assistance programme (EAP) if your organisation has one. "
     "If you are in danger, call your local emergency number."
 )
+STILL_OPEN_TITLE = "Your request to talk is still open"
+STILL_OPEN = "Nobody on the support rota has answered your request yet."
 ADMIN_STALL_TITLE = "The support rota has no one available"
 ADMIN_STALL = (
     "An anonymous request to talk is waiting, and nobody on the support rota can see it within "
@@ -788,6 +790,21 @@ async def stall_sweep(ctx: SweepContext) -> list[SweepResult]:
     return results
 
 
+def still_open_card(asker: Member, others: list[Member], now: datetime, fallback: str) -> Card | None:
+    """For the person who asked, when their request falls due unanswered and nobody else on the rota
+    is at work: when it can first be seen, and another route. None while someone can see it now
+    (the rota is reminded; the person who asked is not pressed)."""
+    seen_at = first_seen(others, now)
+    if seen_at is not None and seen_at <= now:
+        return None
+    if seen_at is None:
+        when: Wording = ROTA_AWAY
+    else:
+        when = compose(ROTA_AWAY_UNTIL, when=When(seen_at, _local(seen_at, hours_of(asker).time_zone)))
+    blocks = (Text(STILL_OPEN), Text(when), Text(another_route(fallback)))
+    return Card(title=STILL_OPEN_TITLE, blocks=blocks)
+
+
 async def sweep(ctx: SweepContext) -> list[SweepResult]:
     """Flags requests nobody answered in time (once each, with one reminder) and drops old relays."""
     results: list[SweepResult] = []
@@ -804,6 +821,11 @@ async def sweep(ctx: SweepContext) -> list[SweepResult]:
             rota = await store.support_members(ctx.session, workspace.id or 0) if workspace else []
             card = reminder_card(report, relay.token, ctx.support_window)
             intents: list[Intent] = [DirectMessage(member.id or 0, card) for member in rota]
+            asker = await get_member(ctx.session, author) if author is not None else None
+            others = [member for member in rota if member.id != author]
+            note = still_open_card(asker, others, ctx.now, ctx.support_fallback) if asker else None
+            if author is not None and note is not None:  # sealed: the outbox must not show who asked
+                intents.append(DirectMessage(author, note, sealed=True))
         else:  # a reach-out: only the chosen person can act, and the reminder names nobody
             chosen = sealing.unseal_id(ctx.secret_key, SUPPORTER, relay.supporter_seal)
             workspace = await store.workspace_of_member(ctx.session, chosen)

@@ -184,3 +184,24 @@ async def test_the_relay_keeps_no_more_than_before(database):
     assert relay.supporter_seal is None and relay.kind == "talk"
     for row in await stall_rows(database):
         assert BO not in row.payload and "bojana" not in row.payload
+
+
+async def test_a_rota_that_goes_away_after_the_request_the_asker_hears_when_it_falls_due(database):
+    s = await people(MONDAY, database)
+    answer = await s.submit(BO, "stress.report", TALK)
+    assert "Nobody else" not in answer  # kim and lee are at work when bojana asks
+    await s.command(KIM, "tend pause until 2025-03-24")  # ...and then both go on leave
+    await s.command(LEE, "tend pause until 2025-03-24")
+    await s.run_until(MONDAY + timedelta(hours=47), step=timedelta(hours=1))
+    assert s.sender.directs(BO) == []
+    await s.run_until(MONDAY + timedelta(hours=50), step=timedelta(minutes=30))
+    [note] = s.sender.directs(BO)  # once, when it falls due unanswered
+    assert note.card.title == stress.STILL_OPEN_TITLE
+    assert "the earliest anyone can see your request is Mon 24 Mar 09:00, your time" in note.card.fallback
+    assert "employee assistance programme" in note.card.fallback
+    async with database.session() as session:
+        bo = (await session.exec(select(Member).where(Member.platform_user_id == BO))).one()
+    outbox = await rows_of(database, Outbox)
+    assert all(row.target_id != str(bo.id) for row in outbox)  # sealed on its way: nobody saw whose
+    await s.run_until(MONDAY + timedelta(days=4), step=timedelta(hours=2))
+    assert len(s.sender.directs(BO)) == 1
