@@ -39,7 +39,9 @@ STRESS = (
     "week), and your team only if it has at least {size} people. If you ask for anonymous support, a "
     "temporary link, locked with a key that is not in Tend's database, lets replies reach you; it is "
     "deleted when the conversation closes, or after 30 days at the latest. The messages in that "
-    "conversation are passed on locked the same way, and not kept once delivered."
+    "conversation are passed on locked the same way, and not kept once delivered. If nobody on the "
+    "support rota can see a request soon, admins are told the rota has no one available, never who "
+    "asked or what about."
 )
 GROUP_SIZE = (
     "*Team figures* are shown only when at least {size} different people are behind them (for "
