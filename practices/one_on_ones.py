@@ -40,6 +40,7 @@ from practices.messages import (
     Buttons,
     Card,
     DirectMessage,
+    Example,
     Fact,
     Facts,
     FieldErrors,
@@ -88,7 +89,8 @@ ADD_FOR_OTHERS = (
 )
 WITH_SELF = "A 1:1 needs two people; mention the person you meet. Example: " + EXAMPLE
 WITH_BOT = "@{name} is a bot; 1:1s are between people. Example: " + EXAMPLE
-BAD_SCHEDULE = "{message} Example: /tend 1on1 add @{report} {example}"
+BAD_SCHEDULE = "{message} Example: {example}"
+BAD_SCHEDULE_EXAMPLE = "/tend 1on1 add @{report} {schedule}"
 NEVER = "That schedule never comes round. Example: " + EXAMPLE
 TOO_OFTEN = "A 1:1 can come round at most once a day. Example: " + EXAMPLE
 DUPLICATE = (
@@ -376,11 +378,8 @@ async def add(ctx: PracticeContext, report: Member, schedule: str, manager: Memb
         return Outcome.reply(WITH_BOT.format(name=bots[0].display_name))
     recurrence = parse_schedule(schedule)
     if isinstance(recurrence, ScheduleError):
-        return Outcome.reply(
-            BAD_SCHEDULE.format(
-                message=recurrence.message, report=report.display_name, example=recurrence.example
-            )
-        )
+        typed = BAD_SCHEDULE_EXAMPLE.format(report=report.display_name, schedule=recurrence.example)
+        return Outcome.reply(compose(BAD_SCHEDULE, message=recurrence.message, example=Example(typed)))
     for pair in await store.pairs_in_workspace(ctx.session, ctx.workspace_id):
         options = options_of(pair)
         if (_id_in(options, "manager"), _id_in(options, "report")) == (lead.id, report.id):
