@@ -359,7 +359,7 @@ async def test_add_list_and_the_friendly_answers_to_mistakes(database):
         ("BO", f"tend 1on1 add {MIA} <@CY|cy> thu 10:00", "Only a Tend admin can register a 1:1 for another"),
         ("MIA", f"tend 1on1 add {MIA} thu 10:00", "needs two people"),
         ("MIA", "tend 1on1 add <@DEPLOYBOT|deploybot> thu 10:00", "@deploybot is a bot"),
-        ("MIA", f"tend 1on1 add {BO} every 2 wekes thu 10:00", "Example: /tend 1on1 add @bo"),
+        ("MIA", f"tend 1on1 add {BO} every 2 wekes thu 10:00", "Example: `/tend 1on1 add @bo"),
         ("MIA", "tend 1on1 add <@CY|cy> cron */5 * * * *", "at most once a day"),
         ("MIA", f"tend 1on1 add {BO} mon 09:00", "already have 1:1 #1"),
         ("BO", "tend 1on1 remove 1", "Only @mia or a Tend admin can remove 1:1 #1"),
