@@ -58,6 +58,7 @@ NO_PLACE = (
     "shout-out channel). Example: {example}"
 )
 NO_REASON = "Add a few words on why. Example: {example}"
+NO_WORDS = "“{reason}” doesn't say what they did; add a few words on why. Example: {example}"
 SENT = "Sent. {names} will also get a private note."
 SENT_NOT_YOU = "You can't thank yourself, so I left you out. Sent to {names}, with a private note."
 PUBLIC = "{giver} thanked {receivers}: {reason}"
@@ -190,6 +191,8 @@ async def give(
     reason = reason.strip()
     if not reason:
         return Outcome.reply(compose(NO_REASON, example=EXAMPLE))
+    if not any(character.isalnum() for character in reason):  # "#" or "!!!" says nothing they did
+        return Outcome.reply(compose(NO_WORDS, reason=Said(reason[:40]), example=EXAMPLE))
     if len(reason) > MAX_REASON:
         return Outcome.reply(f"Please keep it under {MAX_REASON} characters (this one has {len(reason)}).")
     unique: dict[int, Member] = {}

@@ -192,3 +192,25 @@ async def test_teams_a_self_mention_among_others_is_said(teams: Teams):
     body = json.dumps([call.body for call in teams.connector.calls], ensure_ascii=False)
     assert "You can't thank yourself, so I left you out" in body
     assert len(await rows(teams.database, Shoutout)) == 1
+
+
+async def test_slack_a_kudos_modal_whose_reason_is_only_a_hash_is_refused(slack: Slack):
+    from adapters.slack.blocks import modal_view
+    from practices.shoutouts import kudos_form
+
+    await slack.command("/tend", "help", user="U2")  # Tend meets bo
+    await slack.settle()
+    view = modal_view(kudos_form(), "C1")
+    values = {
+        "person": {"person": {"type": "users_select", "selected_user": "U2"}},
+        "reason": {"reason": {"type": "plain_text_input", "value": " # "}},
+    }
+    submission = {
+        **slack.envelope("view_submission", "U1"),
+        "view": {**view, "id": "V1", "state": {"values": values}},
+    }
+    assert (await slack.interaction(submission)).status == 200
+    await slack.settle()
+    said = json.dumps([call.args for call in slack.fake.calls if call.method == "chat.postEphemeral"])
+    assert "doesn't say what they did" in said and "`/kudos @bo thanks for the review`" in said
+    assert await count(slack.database, Shoutout) == 0
