@@ -214,3 +214,24 @@ async def test_slack_a_kudos_modal_whose_reason_is_only_a_hash_is_refused(slack:
     said = json.dumps([call.args for call in slack.fake.calls if call.method == "chat.postEphemeral"])
     assert "doesn't say what they did" in said and "`/kudos @bo thanks for the review`" in said
     assert await count(slack.database, Shoutout) == 0
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("@bo #", "doesn't say what they did"),
+        ("@bo !!! #care", "doesn't say what they did"),
+        ("@bo thanks #" + "x" * (c.MAX_TAG + 1), f"up to {c.MAX_TAG} characters"),
+    ],
+)
+def test_the_kudos_grammar_says_what_is_missing(typed: str, says: str):
+    refused = c.parse("kudos", typed)
+    assert isinstance(refused, c.UsageError) and says in refused.message
+    assert not isinstance(c.parse("kudos", refused.example.removeprefix("/kudos ")), c.UsageError)
+
+
+def test_a_value_tag_at_the_limit_and_a_short_reason_are_fine():
+    accepted = c.parse("kudos", "@bo 1 #" + "x" * c.MAX_TAG)
+    assert (
+        isinstance(accepted, c.Kudos) and accepted.reason == "1" and accepted.value_tags == ("x" * c.MAX_TAG,)
+    )
