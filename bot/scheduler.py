@@ -125,7 +125,13 @@ class Scheduler:
                 results = await sweep(context)
                 for result in results:
                     report.swept += await enqueue_intents(
-                        session, result.workspace, result.outcome.intents, now, result.scope
+                        session,
+                        result.workspace,
+                        result.outcome.intents,
+                        now,
+                        result.scope,
+                        secret_key=self.secret_key,
+                        anonymous=result.anonymous,
                     )
             report.updated += await self._update_cards(results)  # only once what caused them is committed
         async with self.database.session() as session:  # once a tick, not on every event's delivery

@@ -108,6 +108,7 @@ class SweepResult:
     workspace: Workspace
     outcome: Outcome
     scope: str
+    anonymous: bool = False  # caused by an anonymous request: its rows' written time kept to the hour
 
 
 SweepHandler = Callable[[SweepContext], Awaitable[list[SweepResult]]]

@@ -786,7 +786,8 @@ async def stall_sweep(ctx: SweepContext) -> list[SweepResult]:
         hours = int(ctx.support_window.total_seconds() // 3600)
         told = await tell_admins(ctx.session, workspace.id, ctx.now, ADMIN_STALL.format(hours=hours))
         if told:
-            results.append(SweepResult(workspace, Outcome(tuple(told)), f"{store.STALL_KEY}:{workspace.id}"))
+            scope = f"{store.STALL_KEY}:{workspace.id}"
+            results.append(SweepResult(workspace, Outcome(tuple(told)), scope, anonymous=True))
     return results
 
 

@@ -34,12 +34,15 @@ class Named(Scenario):
         return replace(plain, actor=PersonRef(user, NAMES.get(user, user.lower())))
 
 
-async def people(start, database, *, fallback: str = "") -> Scenario:
+async def people(start, database, *, fallback: str = "", key: bytes | None = None) -> Scenario:
     """ana (admin), bojana (who asks), kim and lee (the support rota)."""
     s = Named(database, start)
-    if fallback:
-        s.engine = Engine(database, s.clock, {"slack": s.sender}, support_fallback=fallback)
-        s.scheduler = Scheduler(database, s.clock, senders={"slack": s.sender}, support_fallback=fallback)
+    if fallback or key:
+        keyed = {"secret_key": key} if key else {}
+        s.engine = Engine(database, s.clock, {"slack": s.sender}, support_fallback=fallback, **keyed)
+        s.scheduler = Scheduler(
+            database, s.clock, senders={"slack": s.sender}, support_fallback=fallback, **keyed
+        )
     s.engine.delivery.pacing = {}
     for user in NAMES:
         await s.join(user, NAMES[user], admin=user == ANA)
@@ -187,7 +190,7 @@ async def test_the_relay_keeps_no_more_than_before(database):
 
 
 async def test_a_rota_that_goes_away_after_the_request_the_asker_hears_when_it_falls_due(database):
-    s = await people(MONDAY, database)
+    s = await people(MONDAY, database, key=b"k" * 32)  # the server's own key seals the note (not a default)
     answer = await s.submit(BO, "stress.report", TALK)
     assert "Nobody else" not in answer  # kim and lee are at work when bojana asks
     await s.command(KIM, "tend pause until 2025-03-24")  # ...and then both go on leave
