@@ -177,16 +177,26 @@ async def rows_of(database, model) -> list:
         return list((await session.exec(select(model))).all())
 
 
-async def test_the_relay_keeps_no_more_than_before(database):
-    """The stall check reads the rota; it writes nothing about the asker (the relay is as before)."""
-    s = await people(MONDAY, database)
+async def test_what_the_stall_writes_names_nobody_and_keeps_only_the_hour(database):
+    """The database holder's view: the stall check reads the rota and writes nothing about the asker;
+    the admins' note is addressed to the admin, says nothing of the request, and keeps only the hour."""
+    s = await people(at("2025-03-03 10:17"), database)
     await s.command(KIM, "tend pause until 2025-03-24")
     await s.command(LEE, "tend pause until 2025-03-24")
     await s.submit(BO, "stress.report", TALK)
+    await s.advance(seconds=15)  # the first tick after the request: the sweep queues the note
     [relay] = await rows_of(database, StressRelay)
     assert relay.supporter_seal is None and relay.kind == "talk"
-    for row in await stall_rows(database):
-        assert BO not in row.payload and "bojana" not in row.payload
+    async with database.session() as session:
+        ids = {m.platform_user_id: m.id for m in (await session.exec(select(Member))).all()}
+    [note] = await stall_rows(database)
+    assert note.target_kind == "person" and note.target_id == str(ids[ANA])
+    assert (note.created_at.minute, note.created_at.second) == (0, 0)  # not the request's moment
+    assert note.next_attempt_at.replace(tzinfo=None) == at("2025-03-03 11:00").replace(tzinfo=None)
+    for secret in (BO, "bojana", "workload", "launches"):
+        assert secret not in note.payload and secret not in note.idempotency_key
+    for row in await rows_of(database, Outbox):  # nothing readable is on its way to the asker
+        assert not (row.target_kind == "person" and row.target_id == str(ids[BO]))
 
 
 async def test_a_rota_that_goes_away_after_the_request_the_asker_hears_when_it_falls_due(database):
