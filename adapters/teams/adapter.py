@@ -152,7 +152,7 @@ class TeamsAdapter:
             task.add_done_callback(self._in_flight.discard)
         if invoked:
             text = (
-                next((a.card.fallback for a in answers if isinstance(a, Reply) and a.private), "")
+                next((a.card.plain for a in answers if isinstance(a, Reply) and a.private), "")  # no *marks*
                 or INVOKE_DONE
             )
             body_out = {
@@ -288,7 +288,7 @@ class TeamsAdapter:
         elif isinstance(answer, OpenForm):
             content = card_attachment(form_card(answer.form))
         elif isinstance(answer, Reply):
-            content = self.sender.content(answer.card)
+            content = self.sender.content(answer.card)  # an answer to its asker: names, no pings
         else:
             return
         private = isinstance(answer, OpenForm | FieldErrors) or answer.private
