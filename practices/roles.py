@@ -67,6 +67,16 @@ async def list_admins(ctx: PracticeContext) -> Outcome:
     return Outcome.reply(ADMINS.format(names=names(admins) or NOBODY))
 
 
+async def _change_role(ctx: PracticeContext, member: Member, role: str, change: str) -> None:
+    """An admin's grant or removal, and its line in the audit trail, in the same transaction."""
+    assert member.id is not None
+    member.role = role
+    ctx.session.add(member)
+    await audit.record(
+        ctx.session, ctx.workspace_id, member.id, change, audit.BY_ADMIN, ctx.now, by_member_id=ctx.actor_id
+    )
+
+
 async def add_admins(ctx: PracticeContext, members: list[Member]) -> Outcome:
     if not ctx.is_admin:
         return Outcome.reply(ONLY_ADMINS)
@@ -75,18 +85,7 @@ async def add_admins(ctx: PracticeContext, members: list[Member]) -> Outcome:
         return Outcome.reply(IS_BOT.format(names=names(bots)))
     new = _unique([member for member in members if member.role != "admin"])
     for member in new:
-        assert member.id is not None
-        member.role = "admin"
-        ctx.session.add(member)
-        await audit.record(
-            ctx.session,
-            ctx.workspace_id,
-            member.id,
-            audit.GRANTED,
-            audit.BY_ADMIN,
-            ctx.now,
-            by_member_id=ctx.actor_id,
-        )
+        await _change_role(ctx, member, "admin", audit.GRANTED)
     already = _unique([member for member in members if member not in new])
     lines = [GRANTED.format(names=names(new))] if new else []
     if already:
@@ -109,18 +108,7 @@ async def remove_admins(ctx: PracticeContext, members: list[Member]) -> Outcome:
         platform = platform_name(ctx.workspace.platform)
         return Outcome.reply(FROM_PLATFORM.format(names=names(from_platform), platform=platform))
     for member in admins:
-        assert member.id is not None
-        member.role = "member"
-        ctx.session.add(member)
-        await audit.record(
-            ctx.session,
-            ctx.workspace_id,
-            member.id,
-            audit.REMOVED,
-            audit.BY_ADMIN,
-            ctx.now,
-            by_member_id=ctx.actor_id,
-        )
+        await _change_role(ctx, member, "member", audit.REMOVED)
     lines = [REMOVED.format(names=names(admins))] if admins else []
     if not_admins:
         lines.append(NOT_ADMINS.format(names=names(not_admins)))
