@@ -322,11 +322,16 @@ class Choice:
 
 @dataclass(frozen=True)
 class FormField:
-    """One input. ``kind`` decides the widget; ``choices`` only for ``choice``."""
+    """One input. ``kind`` decides the widget; ``choices`` only for ``choice``.
+
+    ``date`` and ``time`` are each platform's own picker where it has one (a Slack datepicker or
+    timepicker, a Teams ``Input.Date``/``Input.Time``); the console asks for the text. Either way the
+    value arrives as the same text a practice parses: ``YYYY-MM-DD`` and ``HH:MM`` (24-hour), so the
+    field's hint need not teach the format (the console's prompt says it)."""
 
     name: str
     label: str
-    kind: Literal["text", "long_text", "choice", "person"] = "text"
+    kind: Literal["text", "long_text", "choice", "person", "date", "time"] = "text"
     choices: tuple[Choice, ...] = ()
     required: bool = True
     max_length: int | None = None

@@ -301,8 +301,8 @@ def prep_form(value: str) -> Form:
 
 def move_form(value: str, example_day: date) -> Form:
     fields = (
-        FormField("date", MOVE_DATE_LABEL, hint=f"YYYY-MM-DD, e.g. {example_day.isoformat()}", max_length=10),
-        FormField("time", MOVE_TIME_LABEL, hint="HH:MM, 24-hour, e.g. 10:00", max_length=8),
+        FormField("date", MOVE_DATE_LABEL, kind="date", hint=f"Tomorrow is {example_day.isoformat()}."),
+        FormField("time", MOVE_TIME_LABEL, kind="time", hint="In your own time zone."),
     )
     return Form(MOVE_FORM, MOVE_TITLE, fields, submit_label="Move", state=value)
 

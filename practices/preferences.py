@@ -23,8 +23,8 @@ EXPLICIT_UTC = "Etc/UTC"  # how a person's own choice of UTC is stored: plain "U
 HOURS_TITLE = "Hours and time zone"
 DAYS_LABEL, START_LABEL, END_LABEL, ZONE_LABEL = "Working days", "Start", "End", "Time zone"
 DAYS_HINT = "Names or ranges, like mon-fri or mon,wed,fri. Now: {now}"
-START_HINT = "24-hour HH:MM, like 08:00. Now: {now}"
-END_HINT = "24-hour HH:MM, like 16:30. Now: {now}"
+START_HINT = "When your day starts. Now: {now}"  # a time picker, or HH:MM typed (the console says so)
+END_HINT = "When your day ends. Now: {now}"
 ZONE_HINT = "An IANA name, like Europe/Berlin or America/New_York. Now: {now}"
 BAD_DAY = "“{raw}” isn't a day; use names like mon or ranges like mon-fri."
 NO_DAYS = "Pick at least one working day, like mon-fri."
@@ -32,7 +32,6 @@ BAD_TIME = "“{raw}” isn't a time; use 24-hour HH:MM, like 08:00."
 START_AFTER_END = "The end ({end}) must be after the start ({start})."
 BAD_ZONE = "I don't know the time zone “{raw}”; try Europe/Berlin."
 UNUSED_FORM = "That form is no longer in use. Type /tend settings to see your settings."
-
 
 
 def describe_days(days: tuple[str, ...]) -> str:
@@ -123,8 +122,8 @@ def hours_form(ctx: PracticeContext) -> Form:
         title=HOURS_TITLE,
         fields=(
             FormField("days", DAYS_LABEL, max_length=60, hint=DAYS_HINT.format(now=describe_days(days))),
-            FormField("start", START_LABEL, max_length=5, hint=START_HINT.format(now=actor.work_start)),
-            FormField("end", END_LABEL, max_length=5, hint=END_HINT.format(now=actor.work_end)),
+            FormField("start", START_LABEL, kind="time", hint=START_HINT.format(now=actor.work_start)),
+            FormField("end", END_LABEL, kind="time", hint=END_HINT.format(now=actor.work_end)),
             FormField(
                 "time_zone", ZONE_LABEL, max_length=64, hint=ZONE_HINT.format(now=shown_zone(actor.time_zone))
             ),

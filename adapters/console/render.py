@@ -96,9 +96,18 @@ def numbered_buttons(card: Card, first_button: int = 1) -> dict[int, Button]:
     return {first_button + index: button for index, button in enumerate(card.buttons)}
 
 
+# A terminal has no picker: a date or time field is typed, in the text a practice parses.
+FORMATS = {
+    "date": "Type the date as YYYY-MM-DD, like 2027-03-31.",
+    "time": "Type the time as 24-hour HH:MM, like 14:30.",
+}
+
+
 def field_prompt(field: FormField) -> str:
-    """How one form field is asked for, with its choices numbered."""
+    """How one form field is asked for: its format when it is a date or a time, its choices numbered."""
     lines = [f"{field.label}{'' if field.required else ' (optional, Enter to skip)'}"]
+    if field.kind in FORMATS:
+        lines.append(f"  {FORMATS[field.kind]}")
     if field.hint:
         lines.append(f"  {field.hint}")
     for index, choice in enumerate(field.choices, start=1):

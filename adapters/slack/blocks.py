@@ -201,6 +201,10 @@ def _element(field: FormField) -> dict[str, Any]:
             for choice in field.choices[:MAX_OPTIONS]
         ]
         return {"type": "static_select", "action_id": action_id, "options": options}
+    if field.kind == "date":  # answers ``selected_date``, YYYY-MM-DD
+        return {"type": "datepicker", "action_id": action_id}
+    if field.kind == "time":  # answers ``selected_time``, 24-hour HH:MM
+        return {"type": "timepicker", "action_id": action_id}
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": action_id}
     if field.kind == "long_text":
         element["multiline"] = True

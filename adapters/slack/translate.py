@@ -206,6 +206,10 @@ def _field_value(element: Mapping[str, Any]) -> str:
         return str(element.get("selected_conversation") or "")
     if kind == "channels_select":
         return str(element.get("selected_channel") or "")
+    if kind == "datepicker":  # YYYY-MM-DD, the text a practice parses
+        return str(element.get("selected_date") or "")
+    if kind == "timepicker":  # HH:MM, 24-hour
+        return str(element.get("selected_time") or "")
     return str(element.get("value") or "")
 
 

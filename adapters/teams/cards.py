@@ -81,6 +81,8 @@ CHOICE_PLACEHOLDER = "Choose one"
 IMAGE_MISSING = "[{alt}]"
 
 Element = dict[str, Any]
+# The neutral field kinds Teams draws with its own pickers (both answer in Tend's neutral text format).
+PICKERS = {"date": "Input.Date", "time": "Input.Time"}
 
 SOMEONE = "someone"
 A_CHANNEL = "a channel"
@@ -395,7 +397,7 @@ def adaptive_card(card: Card, public_url: str | None = None) -> dict[str, Any]:
 
 
 def _error_message(field: FormField) -> str | None:
-    limit = field.max_length
+    limit = field.max_length if field.kind not in PICKERS else None  # a picker's answer has one length
     if field.required and limit:
         return REQUIRED_TOO_LONG.format(label=field.label, limit=limit)
     if field.required:
@@ -416,6 +418,8 @@ def _input(field: FormField) -> Element:
                 {"title": choice.label, "value": choice.value} for choice in field.choices[:MAX_CHOICES]
             ],
         }
+    elif field.kind in PICKERS:  # Teams' own date or time picker; answers YYYY-MM-DD or HH:MM
+        element = {"type": PICKERS[field.kind]}
     else:
         # A person is typed by name: the 1.5 schema has no people picker (Data.Query came later), and a
         # picker answers with AAD ids while Tend knows people by their Teams ids.
