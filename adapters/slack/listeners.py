@@ -29,6 +29,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackClientError
 from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.authorize import StoredAuthorize, WarmedAuthorize
 from adapters.slack.blocks import card_blocks, fallback_text, modal_view
@@ -40,6 +41,7 @@ from adapters.slack.translate import (
     COMMANDS,
     HANDLED_EVENTS,
     PLATFORM,
+    SHORTCUTS,
     action_event,
     chosen_people,
     command_event,
@@ -47,6 +49,8 @@ from adapters.slack.translate import (
     home_event,
     home_view,
     mentioned_people,
+    notice_view,
+    shortcut_event,
     submission_event,
     view_errors,
 )
@@ -161,6 +165,8 @@ class SlackAdapter:
             self.bolt.command(command)(self.on_command)
         self.bolt.block_action(ANY)(self.on_action)
         self.bolt.view_submission(ANY)(self.on_submission)
+        for callback_id in SHORTCUTS:
+            self.bolt.global_shortcut(callback_id)(self.on_shortcut)
         self._listen_to_events()
 
     async def on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -181,6 +187,18 @@ class SlackAdapter:
         if not stored and body.get("response_url"):
             with contextlib.suppress(SlackClientError, aiohttp.ClientError, OSError, ValueError):
                 await respond(text=NOT_TAKEN, response_type="ephemeral", replace_original=False)
+
+    async def on_shortcut(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """A global shortcut ("Give kudos"): stored, then acked, like a tap; its form opens with the
+        shortcut's trigger id. A shortcut has no response URL, so a refusal is a small modal instead
+        (Bolt's client for this request: authorized before the database was needed)."""
+        self._track()
+        event = shortcut_event(body)
+        stored = event is None or await self._store(event, _kept(body))
+        await ack()
+        if not stored and body.get("trigger_id"):
+            with contextlib.suppress(SlackClientError, aiohttp.ClientError, OSError, ValueError):
+                await client.views_open(trigger_id=body["trigger_id"], view=notice_view(text_card(NOT_TAKEN)))
 
     async def _store(self, event: InboundEvent, context: Mapping[str, str]) -> bool:
         """Writes the event to the inbound queue (this replica starts on it at once)."""

@@ -13,9 +13,10 @@ import html
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from adapters.slack.blocks import MAX_LABEL, card_blocks, cut
+from adapters.slack.blocks import MAX_LABEL, MAX_MODAL_BUTTON, MAX_MODAL_TITLE, card_blocks, cut, plain
 from bot.events import (
     ButtonClicked,
     CommandReceived,
@@ -183,6 +184,26 @@ def action_event(body: Mapping[str, Any]) -> ButtonClicked | None:
     )
 
 
+# Global shortcuts (manifest.yml ``features.shortcuts``): each callback id is the action of a button
+# that does the same, so the practice that opens a form for the button opens it for the shortcut too.
+SHORTCUTS = ("kudos.open",)
+
+
+def shortcut_event(body: Mapping[str, Any]) -> ButtonClicked | None:
+    """A global ``shortcut`` payload → ``ButtonClicked`` on no message and no channel (a global
+    shortcut has neither); None for a callback id Tend does not own."""
+    callback_id = str(body.get("callback_id") or "")
+    if body.get("type") != "shortcut" or callback_id not in SHORTCUTS:
+        return None
+    trigger = body.get("trigger_id")
+    id_source = {"trigger_id": trigger} if trigger else {"shortcut": dict(body)}
+    return ButtonClicked(
+        origin=_interactive_origin(body, None),
+        action=callback_id,
+        event_id=event_id("shortcut", id_source),
+    )
+
+
 def form_metadata(private_metadata: str) -> tuple[str, str | None]:
     """The form's opaque state and the channel it was opened from, as ``blocks.modal_view`` stored them."""
     try:
@@ -294,6 +315,17 @@ def event_user(body: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]] | Non
 def home_view(card: Card) -> dict[str, Any]:
     """The person's home card as an App Home view (within a message's 50 blocks; home allows 100)."""
     return {"type": "home", "blocks": card_blocks(card)}
+
+
+def notice_view(card: Card) -> dict[str, Any]:
+    """A card as a modal with only a Close button: the answer to a shortcut, which has no message or
+    response URL to answer in."""
+    return {
+        "type": "modal",
+        "title": plain(card.title or "Tend", MAX_MODAL_TITLE),
+        "close": plain("Close", MAX_MODAL_BUTTON),
+        "blocks": card_blocks(replace(card, title="")),
+    }
 
 
 def view_errors(answers: list[FieldErrors], view: Mapping[str, Any]) -> dict[str, str]:
