@@ -19,6 +19,7 @@ from adapters.teams.cards import form_card
 from bot.scheduler import Scheduler
 from practices.messages import Form, FormField
 from practices.one_on_ones import move_form
+from storage.db import Database
 from tests import test_console, test_msteams, test_slack
 from tests.test_forms_ask_again import fill, said
 from tests.test_msteams import ANA, Teams, assert_valid_card, member, sends_to
@@ -26,6 +27,7 @@ from tests.test_slack import Slack, assert_valid_sent, posts_in
 from tests.test_slack_home import hours_modal
 from tests.test_slack_home import member as slack_member
 from tests.test_slack_manifest import manifest
+from tests.test_start_up_errors import closed_port
 
 slack = test_slack.slack  # the fixtures, shared
 teams = test_msteams.teams
@@ -182,6 +184,25 @@ async def test_the_same_shortcut_delivered_twice_opens_one_form(slack: Slack):
         assert (await slack.interaction(shortcut)).status == 200
         await slack.settle()
     assert len([c for c in slack.fake.calls if c.method == "views.open"]) == 1
+
+
+async def test_a_shortcut_the_database_would_not_store_is_answered_in_a_small_modal(slack: Slack):
+    """A shortcut has no response URL: the person who pressed it sees "could not take this" where the
+    form would have opened, and nothing opens later behind their back."""
+    slack.adapter.inbound.database = Database(f"postgresql://tend@127.0.0.1:{closed_port()}/tend")
+    shortcut = {**slack.envelope("shortcut", "U1"), "callback_id": "kudos.open", "action_ts": "1.2"}
+    try:
+        assert (await slack.interaction(shortcut)).status == 200
+        await slack.settle()
+    finally:
+        await slack.adapter.inbound.database.dispose()
+        slack.adapter.inbound.database = slack.database
+    await slack.settle()
+    [opened] = slack.fake.of("views.open")
+    assert_valid_sent([opened])
+    assert opened.args["trigger_id"] == shortcut["trigger_id"]
+    assert "callback_id" not in opened.args["view"] and "submit" not in opened.args["view"]  # a notice
+    assert "could not take this" in json.dumps(opened.args["view"]["blocks"])
 
 
 # --- Teams: Input.Date and Input.Time --------------------------------------------------------------
