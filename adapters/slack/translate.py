@@ -2,8 +2,9 @@
 
 Slash commands arrive form-encoded (Bolt hands them over as a dict), interactivity as JSON, Events
 API envelopes as JSON. The engine never sees a Slack shape: only ``CommandReceived``,
-``ButtonClicked``, ``FormSubmitted`` and ``HomeOpened``. The two answers that need a Slack shape of
-their own (the App Home view, a modal's field errors) are built here too.
+``ButtonClicked`` (a tap, or a global shortcut standing for one), ``FormSubmitted`` and
+``HomeOpened``. The answers that need a Slack shape of their own (the App Home view, a modal's field
+errors, a notice modal) are built here too.
 """
 
 from __future__ import annotations
