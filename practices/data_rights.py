@@ -24,6 +24,7 @@ from practices.messages import (
     Buttons,
     Card,
     DirectMessage,
+    Example,
     Fact,
     Facts,
     Fine,
@@ -93,15 +94,21 @@ NOT_INCLUDED = (
 )
 JSON_HEADER = "*Machine-readable copy (JSON):*"
 COPY_SENT = "I've also sent you a copy in our private chat, so you can keep it."
-EXPORT_FINE = "To erase all this, type /tend forget-me. To see who can see what, type /tend privacy."
+EXPORT_FINE = compose(
+    "To erase all this, type {forget}. To see who can see what, type {privacy}.",
+    forget=Example("/tend forget-me"),
+    privacy=Example("/tend privacy"),
+)
 PAUSED = "; paused"
 PRIVATE = "private"
 SOMEONE = "someone"
 NO_CHANNEL = "a channel"
 
-LAST_ADMIN = (
+LAST_ADMIN = compose(
     "You are the only Tend admin here, and a workspace needs one. Make someone else admin first "
-    "(for example /tend admin add @sam), then type /tend forget-me again."
+    "(for example {add}), then type {forget} again.",
+    add=Example("/tend admin add @sam"),
+    forget=Example("/tend forget-me"),
 )
 ASK_TITLE = "Forget me?"
 ASK_TEXT = "This erases what Tend stores about you in this workspace. It cannot be undone."
@@ -120,10 +127,15 @@ ASK_KEEPS = (
     "Team totals (signals) stay: they are counts per team and week, with no names. Shout-outs already "
     "posted in channels stay in the chat history; Tend cannot delete other people's chat."
 )
-ASK_HOW = "Tap *Forget me*, or type /tend forget-me confirm."
+ASK_HOW = compose("Tap *Forget me*, or type {example}.", example=Example("/tend forget-me confirm"))
 CONFIRM_LABEL, CANCEL_LABEL = "Forget me", "Keep my data"
-CANCELLED = "Nothing was deleted. You can see what Tend stores about you with /tend export-my-data."
-UNKNOWN_BUTTON = "That button is no longer in use. Type /tend forget-me to start again."
+CANCELLED = compose(
+    "Nothing was deleted. You can see what Tend stores about you with {example}.",
+    example=Example("/tend export-my-data"),
+)
+UNKNOWN_BUTTON = compose(
+    "That button is no longer in use. Type {example} to start again.", example=Example("/tend forget-me")
+)
 FORGOTTEN_TITLE = "You are forgotten"
 FORGOTTEN = (
     "{profile}; and with it:\n"

@@ -21,7 +21,20 @@ from pathlib import Path
 
 from practices import index_maths as maths
 from practices.context import PracticeContext
-from practices.messages import Block, Card, Fact, Facts, Fine, Image, Outcome, Reply, Text
+from practices.messages import (
+    Block,
+    Card,
+    Example,
+    Fact,
+    Facts,
+    Fine,
+    Image,
+    Outcome,
+    Reply,
+    Said,
+    Text,
+    compose,
+)
 from storage import index as store
 from storage.models import Team
 from storage.teams import team_by_name
@@ -34,16 +47,20 @@ CHART_NAME = re.compile(r"index-[A-Za-z0-9_-]{22}\.png")
 CHART_MAX_AGE = timedelta(days=1)  # older charts are deleted by the scheduler's hourly purge
 
 # --- what people read (one place, to review and translate) ---------------------------------------
-NOT_ALLOWED = (
+NOT_ALLOWED = compose(
     "The index is for Tend admins and team managers; ask one of them to share it with you. "
-    "Type /tend admin list to see who the admins are."
+    "Type {example} to see who the admins are.",
+    example=Example("/tend admin list"),
 )
-ONLY_ADMINS_EXPORT = (
-    "Only a Tend admin can export the index. Type /tend admin list to see who the admins are."
+ONLY_ADMINS_EXPORT = compose(
+    "Only a Tend admin can export the index. Type {example} to see who the admins are.",
+    example=Example("/tend admin list"),
 )
-PICK_A_TEAM = "Name one of the teams you manage: {teams}. Example: /tend index {example} 8"
-NOT_YOUR_TEAM = "You can see the index of the teams you manage: {teams}. Example: /tend index {example} 8"
-NO_SUCH_TEAM = "I couldn't find a team called “{name}”. Type /tend team list to see them. Example: " + EXAMPLE
+PICK_A_TEAM = "Name one of the teams you manage: {teams}. Example: {example}"
+NOT_YOUR_TEAM = "You can see the index of the teams you manage: {teams}. Example: {example}"
+TEAM_EXAMPLE = "/tend index {team} 8"
+NO_SUCH_TEAM = "I couldn't find a team called “{name}”. Type {list} to see them. Example: {example}"
+TEAM_LIST = "/tend team list"
 ORGANISATION = "the organisation"
 TITLE = "Compassion Index: {name}"
 HEADLINE = "*{index}* / 100 {arrow} in week {week}"
@@ -334,6 +351,10 @@ def _names(teams: list[Team]) -> str:
     return ", ".join(team.name for team in teams)
 
 
+def _example(team: Team) -> Example:
+    return Example(TEAM_EXAMPLE.format(team=team.name))
+
+
 async def _choose_team(ctx: PracticeContext, name: str | None) -> Team | Outcome | None:
     """The team asked about (None = the organisation), or the refusal to send instead."""
     managed_ids = await store.managed_team_ids(ctx.session, ctx.actor_id)
@@ -346,12 +367,13 @@ async def _choose_team(ctx: PracticeContext, name: str | None) -> Team | Outcome
             return None
         if len(managed) == 1:
             return managed[0]
-        return Outcome.reply(PICK_A_TEAM.format(teams=_names(managed), example=managed[0].name))
+        return Outcome.reply(compose(PICK_A_TEAM, teams=_names(managed), example=_example(managed[0])))
     team = await team_by_name(ctx.session, ctx.workspace_id, name)
     if team is None:
-        return Outcome.reply(NO_SUCH_TEAM.format(name=name))
+        found = compose(NO_SUCH_TEAM, name=Said(name), list=Example(TEAM_LIST), example=Example(EXAMPLE))
+        return Outcome.reply(found)
     if not ctx.is_admin and team.id not in managed_ids:
-        return Outcome.reply(NOT_YOUR_TEAM.format(teams=_names(managed), example=managed[0].name))
+        return Outcome.reply(compose(NOT_YOUR_TEAM, teams=_names(managed), example=_example(managed[0])))
     return team
 
 

@@ -51,6 +51,7 @@ from practices.messages import (
     OpenForm,
     Outcome,
     Reply,
+    Rich,
     Said,
     Span,
     Text,
@@ -82,36 +83,47 @@ TEMPLATE = "1on1.template"
 PREP_FORM, MOVE_FORM = "1on1.prepform", "1on1.moveform"
 
 # --- what people read (one place, to review and translate) ---------------------------------------
-EXAMPLE = "/tend 1on1 add @bo every 2 weeks thu 10:00"
-ADD_FOR_OTHERS = (
+EXAMPLE = Example("/tend 1on1 add @bo every 2 weeks thu 10:00")
+ADD_FOR_OTHERS = compose(
     "Only a Tend admin can register a 1:1 for another manager. To register your own, leave the "
-    "manager out. Example: " + EXAMPLE
+    "manager out. Example: {example}",
+    example=EXAMPLE,
 )
-WITH_SELF = "A 1:1 needs two people; mention the person you meet. Example: " + EXAMPLE
-WITH_BOT = "@{name} is a bot; 1:1s are between people. Example: " + EXAMPLE
+WITH_SELF = compose(
+    "A 1:1 needs two people; mention the person you meet. Example: {example}", example=EXAMPLE
+)
+WITH_BOT = "@{name} is a bot; 1:1s are between people. Example: {example}"
 BAD_SCHEDULE = "{message} Example: {example}"
+# The report as an example mentions people (@bo): a one-word name typed after @ is found by name on every
+# platform; a name with a space is not one word, so the example keeps @bo and says whom to mention.
+BAD_SCHEDULE_MENTION = "{message} Example, with {report} mentioned where it says @bo: {example}"
 BAD_SCHEDULE_EXAMPLE = "/tend 1on1 add @{report} {schedule}"
-NEVER = "That schedule never comes round. Example: " + EXAMPLE
-TOO_OFTEN = "A 1:1 can come round at most once a day. Example: " + EXAMPLE
+PLACEHOLDER = "bo"
+_ONE_WORD = re.compile(r"[\w.'-]*\w")  # what the grammar reads whole after @ (no space, no trailing stop)
+NEVER = compose("That schedule never comes round. Example: {example}", example=EXAMPLE)
+TOO_OFTEN = compose("A 1:1 can come round at most once a day. Example: {example}", example=EXAMPLE)
 DUPLICATE = (
     "@{manager} and @{report} already have 1:1 #{id}. To change its schedule, remove it "
-    "(/tend 1on1 remove {id}) and add it again."
+    "({example}) and add it again."
 )
+REMOVE_EXAMPLE = "/tend 1on1 remove {id}"
+LIST_EXAMPLE = Example("/tend 1on1 list")
 ADDED = (
     "Added 1:1 #{id}: {manager} with {report}, {schedule} ({zone}). Next meeting {next} your time; "
     "{manager} gets a private nudge {minutes} minutes before each one."
 )
 TOO_SOON = " The one on {soon} is too soon for a nudge, so the first nudge is for {next}."
-PREP_HINT = " To give {report} a private prep prompt the day before: /tend 1on1 prep {id} on"
+PREP_HINT = " To give {report} a private prep prompt the day before: {example}"
+PREP_EXAMPLE = "/tend 1on1 prep {id} on"
 ADDED_FOR_YOU_TITLE = "A 1:1 was registered for you"
 ADDED_FOR_YOU = (
     "{admin} registered your 1:1 with {report}: {schedule} ({zone}). I'll send you a private nudge "
-    "with a check-in question {minutes} minutes before each one. Type /tend 1on1 list to see it."
+    "with a check-in question {minutes} minutes before each one. Type {example} to see it."
 )
-NONE_YET = "No 1:1s yet. Add one, for example: " + EXAMPLE
+NONE_YET = compose("No 1:1s yet. Add one, for example: {example}", example=EXAMPLE)
 LIST_TITLE = "1:1s"
 LIST_LINE = "#{id} {manager} with {report}: {schedule} ({zone}); next {next} your time; prep {prep}"
-NOT_FOUND = "There is no 1:1 #{id} you can change here. Type /tend 1on1 list to see their numbers."
+NOT_FOUND = "There is no 1:1 #{id} you can change here. Type {example} to see their numbers."
 ONLY_MANAGER_REMOVES = "Only @{manager} or a Tend admin can remove 1:1 #{id}."
 REMOVED = "Removed 1:1 #{id} (@{manager} with @{report}). No more nudges will be sent for it."
 PREP_ON = "Prep prompts for 1:1 #{id} are on: @{report} gets a private prompt the day before each meeting."
@@ -126,7 +138,10 @@ DONE_LABEL, SKIPPED_LABEL, MOVE_LABEL = "Done", "Skipped", "Move to another day"
 TEMPLATE_LABEL = "Feedback tips"
 TEMPLATE_FINE = "Only you see this. The check-in questions rotate, so none repeats until all were asked."
 
-GONE = "That 1:1 no longer exists, so there is nothing to record. Type /tend 1on1 list to see yours."
+GONE = compose(
+    "That 1:1 no longer exists, so there is nothing to record. Type {example} to see yours.",
+    example=LIST_EXAMPLE,
+)
 ONLY_MANAGER = "Only @{manager}, who runs this 1:1, can record it or move it."
 RECORDED_DONE = "Noted: 1:1 done. Thank you for making the time."
 RECORDED_SKIPPED = "Noted: skipped this time. Need another day? Tap Move to another day."
@@ -138,7 +153,10 @@ MOVE_BAD_DATE = "“{raw}” isn't a date; write it as YYYY-MM-DD. Example: date
 MOVE_BAD_TIME = "“{raw}” isn't a time; write it as 24-hour HH:MM. Example: date {example}, time 10:00"
 MOVE_PAST = "{when} has already passed; pick a time still to come. Example: date {example}, time 10:00"
 MOVE_TOO_FAR = "That is more than a year away; pick a nearer day. Example: date {example}, time 10:00"
-MOVE_NO_HOURS = "You have no working days set, so I can't nudge you. Set them with /tend settings hours."
+MOVE_NO_HOURS = compose(
+    "You have no working days set, so I can't nudge you. Set them with {example}.",
+    example=Example("/tend settings hours 09:00-17:00 mon-fri"),
+)
 MOVE_AGAIN = "You already moved this 1:1 to {day}, and I keep one nudge per day: that one stands."
 MOVED = "Moved to {when} your time. I'll nudge you at {nudge}."
 
@@ -375,21 +393,27 @@ async def add(ctx: PracticeContext, report: Member, schedule: str, manager: Memb
         return Outcome.reply(WITH_SELF)
     bots = [member for member in (lead, report) if member.is_bot]
     if bots:
-        return Outcome.reply(WITH_BOT.format(name=bots[0].display_name))
+        return Outcome.reply(compose(WITH_BOT, name=bots[0].display_name, example=EXAMPLE))
     recurrence = parse_schedule(schedule)
     if isinstance(recurrence, ScheduleError):
-        typed = BAD_SCHEDULE_EXAMPLE.format(report=report.display_name, schedule=recurrence.example)
-        return Outcome.reply(compose(BAD_SCHEDULE, message=recurrence.message, example=Example(typed)))
+        return Outcome.reply(_bad_schedule(report, recurrence))
     for pair in await store.pairs_in_workspace(ctx.session, ctx.workspace_id):
         options = options_of(pair)
         if (_id_in(options, "manager"), _id_in(options, "report")) == (lead.id, report.id):
+            remove = Example(REMOVE_EXAMPLE.format(id=pair.id))
             return Outcome.reply(
-                DUPLICATE.format(manager=lead.display_name, report=report.display_name, id=pair.id)
+                compose(
+                    DUPLICATE,
+                    manager=lead.display_name,
+                    report=report.display_name,
+                    id=pair.id or 0,
+                    example=remove,
+                )
             )
     zone = _zone_of(lead)
     anchor = ctx.now.astimezone(ZoneInfo(zone)).date()
     first = _first_nudged_meeting(ctx, recurrence, zone, anchor)
-    if isinstance(first, str):
+    if isinstance(first, tuple):
         return Outcome.reply(first)
     options = {
         "anchor": anchor.isoformat(),
@@ -422,7 +446,7 @@ async def add(ctx: PracticeContext, report: Member, schedule: str, manager: Memb
     soonest = ctx.next_run(recurrence, zone, ctx.now, anchor)
     if soonest is not None and soonest < first:
         text += compose(TOO_SOON, soon=When(soonest, _local(soonest, viewer)), next=coming)
-    text += compose(PREP_HINT, **names)
+    text += compose(PREP_HINT, example=Example(PREP_EXAMPLE.format(id=ritual.id or 0)), **names)
     intents: list[Reply | DirectMessage] = [Reply(text_card(text, "1:1 added"))]
     if lead.id != ctx.actor_id:
         note = compose(
@@ -432,6 +456,7 @@ async def add(ctx: PracticeContext, report: Member, schedule: str, manager: Memb
             schedule=recurrence.describe(),
             zone=zone,
             minutes=NUDGE_MINUTES,
+            example=LIST_EXAMPLE,
         )
         intents.append(
             DirectMessage(lead.id, text_card(note, ADDED_FOR_YOU_TITLE), key=f"1on1-added:{ritual.id}:dm")
@@ -439,9 +464,20 @@ async def add(ctx: PracticeContext, report: Member, schedule: str, manager: Memb
     return Outcome(tuple(intents))
 
 
+def _bad_schedule(report: Member, error: ScheduleError) -> Rich:
+    """A schedule mistake, with an example that mentions the report as people can type it."""
+    one_word = bool(_ONE_WORD.fullmatch(report.display_name))
+    typed = BAD_SCHEDULE_EXAMPLE.format(
+        report=report.display_name if one_word else PLACEHOLDER, schedule=error.example
+    )
+    if one_word:
+        return compose(BAD_SCHEDULE, message=error.message, example=Example(typed))
+    return compose(BAD_SCHEDULE_MENTION, message=error.message, report=_who(report), example=Example(typed))
+
+
 def _first_nudged_meeting(
     ctx: PracticeContext, recurrence: Recurrence, zone: str, anchor: date
-) -> datetime | str:
+) -> datetime | Rich:
     """The first meeting far enough ahead to be nudged, or why the schedule can't be used."""
     lead = timedelta(minutes=LEAD_MINUTES)
     first = ctx.next_run(recurrence, zone, ctx.now + lead, anchor)
@@ -514,7 +550,7 @@ async def remove(ctx: PracticeContext, pair_id: int) -> Outcome:
     """The manager or an admin removes a pair; its queued nudges and prompts are dropped with it."""
     found = await _pair_for(ctx, pair_id)
     if found is None:
-        return Outcome.reply(NOT_FOUND.format(id=pair_id))
+        return Outcome.reply(compose(NOT_FOUND, id=pair_id, example=LIST_EXAMPLE))
     pair, options = found
     names = await _names(ctx, options)
     if _id_in(options, "manager") != ctx.actor_id and not ctx.is_admin:
@@ -531,7 +567,7 @@ async def set_prep(ctx: PracticeContext, pair_id: int, enabled: bool) -> Outcome
     """The manager, the report or an admin turns the report's day-before prompt on or off."""
     found = await _pair_for(ctx, pair_id)
     if found is None:
-        return Outcome.reply(NOT_FOUND.format(id=pair_id))
+        return Outcome.reply(compose(NOT_FOUND, id=pair_id, example=LIST_EXAMPLE))
     pair, options = found
     options["prep"] = enabled
     pair.options = json.dumps(options)

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from practices.context import PracticeContext
 from practices.hours import DAY_NAMES, WorkingHours, parse_clock, parse_days
-from practices.messages import FieldErrors, Form, FormField, OpenForm, Outcome
+from practices.messages import Example, FieldErrors, Form, FormField, OpenForm, Outcome, compose
 from storage.outbox import release_held
 
 OPEN_HOURS = "prefs.hours"
@@ -31,7 +31,13 @@ NO_DAYS = "Pick at least one working day, like mon-fri."
 BAD_TIME = "“{raw}” isn't a time; use 24-hour HH:MM, like 08:00."
 START_AFTER_END = "The end ({end}) must be after the start ({start})."
 BAD_ZONE = "I don't know the time zone “{raw}”; try Europe/Berlin."
-UNUSED_FORM = "That form is no longer in use. Type /tend settings to see your settings."
+UNUSED_FORM = compose(
+    "That form is no longer in use. Type {example} to see your settings.", example=Example("/tend settings")
+)
+NOT_FUTURE = "{until} is not in the future. Example: {example}"
+PAUSE_EXAMPLE = "/tend pause until {until}"
+PAUSED = "Personal prompts are paused until {until}. Enjoy the time off. Type {example} to come back earlier."
+PAUSE_OFF_EXAMPLE = "/tend pause off"
 
 
 def describe_days(days: tuple[str, ...]) -> str:
@@ -84,16 +90,11 @@ async def set_time_zone(ctx: PracticeContext, time_zone: str) -> Outcome:
 
 async def pause_until(ctx: PracticeContext, until: date) -> Outcome:
     if until <= ctx.now.date():
-        return Outcome.reply(
-            f"{until.isoformat()} is not in the future. Example: /tend pause until "
-            f"{date(ctx.now.year + 1, 1, 5).isoformat()}"
-        )
+        later = PAUSE_EXAMPLE.format(until=date(ctx.now.year + 1, 1, 5).isoformat())
+        return Outcome.reply(compose(NOT_FUTURE, until=until.isoformat(), example=Example(later)))
     ctx.actor.paused_until = until
     ctx.session.add(ctx.actor)
-    return Outcome.reply(
-        f"Personal prompts are paused until {until.isoformat()}. Enjoy the time off. "
-        "Type /tend pause off to come back earlier."
-    )
+    return Outcome.reply(compose(PAUSED, until=until.isoformat(), example=Example(PAUSE_OFF_EXAMPLE)))
 
 
 async def pause_off(ctx: PracticeContext) -> Outcome:

@@ -6,7 +6,7 @@ The same promises, in more detail, are in docs/privacy.md; change both together.
 from __future__ import annotations
 
 from practices.context import PracticeContext
-from practices.messages import Card, Fine, Outcome, Reply, Text
+from practices.messages import Card, Example, Fine, Outcome, Reply, Text, compose
 
 # --- what people read (one place, to review and translate) ---------------------------------------
 TITLE = "Your privacy in Tend"
@@ -54,9 +54,11 @@ NEVER = (
     "words of a message once Tend has delivered it (a shout-out's words are the exception, as above); "
     "and any message text, or who reported what, in Tend's logs."
 )
-YOUR_RIGHTS = (
-    "*Your data, your call:* /tend export-my-data sends you a copy of everything linked to you; "
-    "/tend forget-me erases it (shout-outs keep their words, without your name)."
+YOUR_RIGHTS = compose(
+    "*Your data, your call:* {export} sends you a copy of everything linked to you; "
+    "{forget} erases it (shout-outs keep their words, without your name).",
+    export=Example("/tend export-my-data"),
+    forget=Example("/tend forget-me"),
 )
 FINE = "More detail, including how long things are kept: docs/privacy.md in Tend's source."
 

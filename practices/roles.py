@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from practices.context import PracticeContext
-from practices.messages import Outcome
+from practices.messages import Example, Outcome, compose
 from storage import admin_audit as audit
 from storage.identity import count_admins, members_by_ids, members_with_role
 from storage.models import AdminChange, Member
@@ -19,7 +19,10 @@ from storage.models import AdminChange, Member
 LOG_LIMIT = 20  # changes shown by /tend admin log, newest first
 
 # --- what people read (one place, to review and translate) ---------------------------------------
-ONLY_ADMINS = "Only a Tend admin can do that. Type /tend admin list to see who the admins are."
+ONLY_ADMINS = compose(
+    "Only a Tend admin can do that. Type {example} to see who the admins are.",
+    example=Example("/tend admin list"),
+)
 ADMINS = "Tend admins here: {names}."
 NOBODY = "nobody yet"
 IS_BOT = "{names} is a bot and cannot be an admin."
@@ -27,8 +30,9 @@ ALREADY = "{names} already administer Tend here."
 GRANTED = "{names} can now administer Tend here."
 NOT_ADMINS = "{names} is not a Tend admin, so there was nothing to remove."
 REMOVED = "{names} no longer administer Tend here."
-LAST_ADMIN = (
-    "A workspace needs at least one admin. Add another admin first (for example /tend admin add @sam)."
+LAST_ADMIN = compose(
+    "A workspace needs at least one admin. Add another admin first (for example {example}).",
+    example=Example("/tend admin add @sam"),
 )
 FROM_PLATFORM = (
     "{names} administer this workspace in {platform}, so they are Tend admins as long as {platform} says "

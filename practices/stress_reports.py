@@ -28,6 +28,7 @@ from practices.messages import (
     Card,
     Choice,
     DirectMessage,
+    Example,
     FieldErrors,
     Fine,
     Form,
@@ -96,9 +97,13 @@ PROMISE = (
     "Nobody, admins included, can tell who sent it."
 )
 PROMISE_TEAM = " and your team, which is big enough that nobody can be singled out"
-COUNTED = (
+STRESS = Example("/tend stress")
+ADD_SUPPORT = Example("/tend support add @kim")
+ADMIN_LIST = Example("/tend admin list")
+COUNTED = compose(
     "Thank you for telling me. It is counted, and that is all: nobody will contact you. "
-    "If it gets heavier, type /tend stress again and choose to talk to someone."
+    "If it gets heavier, type {stress} again and choose to talk to someone.",
+    stress=STRESS,
 )
 TALK_SENT = (
     "Thank you for telling me. I've passed it to the support rota without your name. The first "
@@ -107,19 +112,23 @@ TALK_SENT = (
     "conversation at any time, which deletes the only link between you and this report (it is "
     "deleted after 30 days anyway)."
 )
-NO_ROTA = (
+NO_ROTA = compose(
     "Thank you for telling me; it is counted. To be honest, nobody is on the support rota here yet, "
     "so there is no one I can pass it to. Ask an admin to add support people "
-    "(/tend support add @person), or type /tend stress again and choose someone to reach out to you."
+    "({add}), or type {stress} again and choose someone to reach out to you.",
+    add=ADD_SUPPORT,
+    stress=STRESS,
 )
 ROTA_INCLUDES_YOU = (
     "You are on the support rota yourself, so the request reaches you too, like everyone on it: that "
     "way nobody can tell who asked by who was left out. Someone else will answer it."
 )
-ONLY_YOU_ON_ROTA = (
+ONLY_YOU_ON_ROTA = compose(
     "You are the only person on the support rota, so nobody else can answer this yet. Ask an admin "
-    "to add support people (/tend support add @person), or type /tend stress again and choose "
-    "someone to reach out to you."
+    "to add support people ({add}), or type {stress} again and choose "
+    "someone to reach out to you.",
+    add=ADD_SUPPORT,
+    stress=STRESS,
 )
 ROTA_AWAY_UNTIL = (
     "Nobody else on the support rota is at work right now (they are away or outside their working "
@@ -141,14 +150,15 @@ ADMIN_STALL_TITLE = "The support rota has no one available"
 ADMIN_STALL = (
     "An anonymous request to talk is waiting, and nobody on the support rota can see it within "
     "{hours} hours: everyone on it is away or outside their working hours. Add someone who is around "
-    "(/tend support add @person), or ask the people on it to check their hours and pauses."
+    "({add}), or ask the people on it to check their hours and pauses."
 )
-ADMIN_NO_ROTA = (
+ADMIN_NO_ROTA = compose(
     "Someone asked to talk anonymously, but nobody is on the support rota, so nobody could be asked. "
-    "Add support people: /tend support add @person"
+    "Add support people: {add}",
+    add=ADD_SUPPORT,
 )
 ADMIN_STALL_FINE = "Tend never says who asked or what about. You get this at most once a day."
-NOT_MET = "Please type /tend stress to start a private check-in first."
+NOT_MET = compose("Please type {stress} to start a private check-in first.", stress=STRESS)
 REACH_OUT_SENT = (
     "Thank you for telling me. I've asked {name} to reach out to you. They get a private message, "
     "within their working hours, with your name and nothing else: not how heavy it is, what it is "
@@ -221,36 +231,38 @@ CLOSED_BY_YOU_AUTHOR = (
     "Closed. The link between you and your report is deleted; the report stays counted, anonymously."
 )
 CLOSED_BY_YOU_SUPPORTER = "Closed. The link to the person you were supporting is deleted. Thank you."
-CLOSED_FOR_AUTHOR = (
+CLOSED_FOR_AUTHOR = compose(
     "The support person closed the conversation, and the link between you and your report is "
-    "deleted. If you want to talk again, type /tend stress."
+    "deleted. If you want to talk again, type {stress}.",
+    stress=STRESS,
 )
 CLOSED_FOR_SUPPORTER = (
     "They closed the conversation, and the link to them is deleted. Thank you for being there."
 )
 CLOSED_TITLE = "Conversation closed"
 
-GONE = (
+GONE = compose(
     "This conversation is closed (or older than 30 days), so I can't pass anything on. "
-    "If you need to, start again with /tend stress."
+    "If you need to, start again with {stress}.",
+    stress=STRESS,
 )
 TAKEN = "Someone else on the support rota has already answered this request. Thank you for offering."
-NOT_ROTA = (
-    "Only people on the support rota can answer anonymous requests. "
-    "Type /tend support list to see who is on it."
+NOT_ROTA = compose(
+    "Only people on the support rota can answer anonymous requests. Type {list} to see who is on it.",
+    list=Example("/tend support list"),
 )
 NOT_YOURS = "Only the two people in this conversation can do that."
 WAITING = "Nobody has answered yet. I'll pass on the first reply as soon as someone writes."
-UNKNOWN_BUTTON = "That button is no longer in use. Type /tend stress to start again."
+UNKNOWN_BUTTON = compose("That button is no longer in use. Type {stress} to start again.", stress=STRESS)
 
-ONLY_ADMINS = (
-    "Only a Tend admin can change the support rota. Type /tend admin list to see who the admins are."
+ONLY_ADMINS = compose(
+    "Only a Tend admin can change the support rota. Type {list} to see who the admins are.", list=ADMIN_LIST
 )
 ROTA_LIST = "Support rota: {names}. They answer anonymous requests to talk without seeing who asked."
-ROTA_EMPTY = "Nobody is on the support rota yet. An admin can add people: /tend support add @kim"
+ROTA_EMPTY = compose("Nobody is on the support rota yet. An admin can add people: {add}", add=ADD_SUPPORT)
 ROTA_ADDED = "{names} now on the support rota: they'll get anonymous requests to talk, never who asked."
 ROTA_REMOVED = "{names} no longer on the support rota."
-ROTA_BOT = "{names} is a bot and can't be on the support rota. Example: /tend support add @kim"
+ROTA_BOT = "{names} is a bot and can't be on the support rota. Example: {example}"
 ROTA_WELCOME_TITLE = "You're on the support rota"
 ROTA_WELCOME = (
     "When someone asks to talk anonymously, you'll get a private message saying how heavy it feels "
@@ -577,7 +589,7 @@ def stalled(rota: list[Member], now: datetime, window: timedelta) -> bool:
     return seen_at is None or seen_at > now + window
 
 
-async def tell_admins(session: Session, workspace_id: int, now: datetime, text: str) -> list[Intent]:
+async def tell_admins(session: Session, workspace_id: int, now: datetime, text: Wording) -> list[Intent]:
     """The admins' note that the rota has no one available, at most once a day per workspace, within
     each admin's working hours and never before the next whole hour (so its time says no more about
     a request than the hour). Nothing in it says who asked or what about."""
@@ -784,7 +796,9 @@ async def stall_sweep(ctx: SweepContext) -> list[SweepResult]:
         if not stalled(rota, ctx.now, ctx.support_window):
             continue
         hours = int(ctx.support_window.total_seconds() // 3600)
-        told = await tell_admins(ctx.session, workspace.id, ctx.now, ADMIN_STALL.format(hours=hours))
+        told = await tell_admins(
+            ctx.session, workspace.id, ctx.now, compose(ADMIN_STALL, hours=hours, add=ADD_SUPPORT)
+        )
         if told:
             scope = f"{store.STALL_KEY}:{workspace.id}"
             results.append(SweepResult(workspace, Outcome(tuple(told)), scope, anonymous=True))
@@ -853,7 +867,9 @@ async def add_support(ctx: PracticeContext, members: list[Member]) -> Outcome:
         return Outcome.reply(ONLY_ADMINS)
     bots = [member for member in members if member.is_bot]
     if bots:
-        return Outcome.reply(compose(ROTA_BOT, names=joined([_person(m) for m in bots], ", ", ", ")))
+        return Outcome.reply(
+            compose(ROTA_BOT, names=joined([_person(m) for m in bots], ", ", ", "), example=ADD_SUPPORT)
+        )
     intents: list[Intent] = []
     for member in members:
         if not member.is_support and member.id is not None:

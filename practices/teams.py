@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from practices.context import PracticeContext
-from practices.messages import Outcome
+from practices.messages import Example, Outcome, Place, Rich, Said, Span, compose, joined
 from practices.roles import ONLY_ADMINS, names
 from storage import teams as store
 from storage.db import Session
@@ -20,36 +20,49 @@ from storage.models import Member, Team
 
 MAX_NAME = 80
 
-EXAMPLE_CREATE = "/tend team create platform here"  # here: the one channel reference every platform types
+# Examples name channels with "here", the one channel reference every platform types (Teams people
+# cannot type a "#channel"); people are mentioned the way every example mentions them (@sam).
+EXAMPLE_CREATE = "/tend team create platform here"
 EXAMPLE_ADD = "/tend team add {team} @sam @kim"
+EXAMPLE_UNKNOWN = "/tend team add {team} @sam"
+EXAMPLE_RENAME = "/tend team create {name}-web"
+EXAMPLE_CREATE_HERE = "/tend team create {name} here"
+EXAMPLE_DELETE = "/tend team delete {name}"
+EXAMPLE_LIST = "/tend team list"
 
 # --- what people read (one place, to review and translate) ---------------------------------------
-NO_TEAMS = "There are no teams yet. An admin can create one, for example: " + EXAMPLE_CREATE
-UNKNOWN = "There is no team called {name} here. Teams: {known}. Example: /tend team add {first} @sam"
-UNKNOWN_NONE = "There is no team called {name} here, nor any other yet. Example: " + EXAMPLE_CREATE
-BAD_NAME = "A team name is 1–80 letters, digits, - _ or . with no spaces. Example: " + EXAMPLE_CREATE
+NO_TEAMS = "There are no teams yet. An admin can create one, for example: {example}"
+UNKNOWN = "There is no team called {name} here. Teams: {known}. Example: {example}"
+UNKNOWN_NONE = "There is no team called {name} here, nor any other yet. Example: {example}"
+BAD_NAME = "A team name is 1–80 letters, digits, - _ or . with no spaces. Example: {example}"
 DUPLICATE = (
-    "There is already a team called *{name}* here; team names are unique. "
-    "Pick another name. Example: /tend team create {name}-web #{place}"
+    "There is already a team called *{name}* here; team names are unique. Pick another name. "
+    "Example: {example}"
+)
+DUPLICATE_IN = (
+    "There is already a team called *{name}* here; team names are unique. Pick another name: "
+    "for example, type {example} in the team's channel."
 )
 CHANNEL_TAKEN = (
-    "#{place} already reports for team *{team}*, and a channel counts for one team only. "
-    "Pick another channel. Example: /tend team create {name} #{name}-team"
+    "Team *{team}* already reports from {place}, and a channel counts for one team only. "
+    "Pick another channel and type {example} in it."
 )
+THIS_CHANNEL = "this channel"
 CREATED = "Created team *{name}*."
 CREATED_IN = (
-    "Created team *{name}* for #{place}. What happens in #{place} counts for {name}, and shout-outs its "
+    "Created team *{name}* for {place}. What happens there counts for {name}, and shout-outs its "
     "members send from a private chat are posted there."
 )
-RITUALS_ATTRIBUTED = "{rituals} already in #{place} will count for {name} from now on."
-NO_CHANNEL_NOTE = "It has no channel; to give it one, delete it and create it again with a #channel."
-NEXT_STEP = "Add people next: " + EXAMPLE_ADD
-ONLY_MANAGERS = (
-    "Only a Tend admin or a manager of *{team}* can change who is in it. "
-    "Type /tend team list to see its managers."
+RITUALS_ATTRIBUTED = "{rituals} already in that channel will count for {name} from now on."
+NO_CHANNEL_NOTE = (
+    "It has no channel; to give it one, delete it ({delete}) and create it again in its channel ({create})."
 )
-NOBODY = "Mention at least one person. Example: " + EXAMPLE_ADD
-BOTS = "Teams are for people, so bots can't join one: {names}. Nothing changed. Example: " + EXAMPLE_ADD
+NEXT_STEP = "Add people next: {example}"
+ONLY_MANAGERS = (
+    "Only a Tend admin or a manager of *{team}* can change who is in it. Type {example} to see its managers."
+)
+NOBODY = "Mention at least one person. Example: {example}"
+BOTS = "Teams are for people, so bots can't join one: {names}. Nothing changed. Example: {example}"
 ADDED = "Added {who} to *{team}*."
 ALREADY_IN = "{who} already in *{team}*, so nothing changed for them."
 REMOVED = "Removed {who} from *{team}*."
@@ -62,8 +75,24 @@ DELETED = (
     "Figures already counted stay in the index history."
 )
 LIST_TITLE = "Teams"
+LIST_LINE = "• *{name}* ({where}): {people}, {led}"
+LIST_SHOUTOUTS = "{where}, shout-outs in {place}"
+NO_CHANNEL = "no channel"
 HIDDEN = "fewer than {size} people: figures for this team stay hidden"
 LIST_FOOTER = "Membership only: Tend never shows a figure per person."
+
+
+def _channel(ctx: PracticeContext, place_id: str) -> Span:
+    """A channel as the reader can tell it: "this channel" where they typed, else a ``Place`` (Slack
+    and the console draw the channel; Teams, whose channel names Tend never learns, "a channel":
+    never a raw ``19:…`` id)."""
+    if place_id == ctx.place_id and not ctx.is_direct:
+        return THIS_CHANNEL
+    return Place(place_id)
+
+
+def _add_example(team: Team) -> Example:
+    return Example(EXAMPLE_ADD.format(team=team.name))
 
 
 def _who(members: list[Member]) -> str:
@@ -91,8 +120,9 @@ async def _find(ctx: PracticeContext, name: str) -> Team | Outcome:
         return team
     known = [team.name for team in await store.list_teams(ctx.session, ctx.workspace_id)]
     if not known:
-        return Outcome.reply(UNKNOWN_NONE.format(name=name))
-    return Outcome.reply(UNKNOWN.format(name=name, known=", ".join(known), first=known[0]))
+        return Outcome.reply(compose(UNKNOWN_NONE, name=Said(name), example=Example(EXAMPLE_CREATE)))
+    example = Example(EXAMPLE_UNKNOWN.format(team=known[0]))
+    return Outcome.reply(compose(UNKNOWN, name=Said(name), known=", ".join(known), example=example))
 
 
 async def _may_change_members(ctx: PracticeContext, team: Team) -> bool:
@@ -103,15 +133,15 @@ async def _may_change_members(ctx: PracticeContext, team: Team) -> bool:
     return own is not None and own.is_manager
 
 
-def _describe(team: Team, count: int, managers: list[Member], min_group_size: int) -> str:
-    where = f"#{team.channel_id}" if team.channel_id else "no channel"
+def _describe(team: Team, count: int, managers: list[Member], min_group_size: int) -> Rich:
+    where: Rich = (Place(team.channel_id),) if team.channel_id else (NO_CHANNEL,)
     if team.shoutout_channel_id and team.shoutout_channel_id != team.channel_id:
-        where += f", shout-outs in #{team.shoutout_channel_id}"
+        where = compose(LIST_SHOUTOUTS, where=where, place=Place(team.shoutout_channel_id))
     people = _plural(count, "member")
     led = f"managed by {names(managers)}" if managers else "no manager yet"
-    line = f"• *{team.name}* ({where}): {people}, {led}"
+    line = compose(LIST_LINE, name=team.name, where=where, people=people, led=led)
     if count < min_group_size:
-        line += f". Heads-up: {HIDDEN.format(size=min_group_size)}"
+        line = compose("{line}. Heads-up: {hidden}", line=line, hidden=HIDDEN.format(size=min_group_size))
     return line
 
 
@@ -119,15 +149,15 @@ async def list_teams(ctx: PracticeContext) -> Outcome:
     """Names, channel, member count and managers; open to everyone, as membership is not a figure."""
     found = await store.list_teams(ctx.session, ctx.workspace_id)
     if not found:
-        return Outcome.reply(NO_TEAMS)
+        return Outcome.reply(compose(NO_TEAMS, example=Example(EXAMPLE_CREATE)))
     counts = await store.member_counts(ctx.session, ctx.workspace_id)
     managers = await store.managers_by_team(ctx.session, ctx.workspace_id)
     lines = [
         _describe(team, counts.get(team.id or 0, 0), managers.get(team.id or 0, []), ctx.min_group_size)
         for team in found
     ]
-    lines.append(LIST_FOOTER)
-    return Outcome.reply("\n".join(lines), title=LIST_TITLE)
+    lines.append((LIST_FOOTER,))
+    return Outcome.reply(joined(list(lines), "\n", "\n"), title=LIST_TITLE)
 
 
 async def create(ctx: PracticeContext, name: str, place_id: str | None) -> Outcome:
@@ -136,14 +166,16 @@ async def create(ctx: PracticeContext, name: str, place_id: str | None) -> Outco
         return Outcome.reply(ONLY_ADMINS)
     name = name.strip()
     if not name or len(name) > MAX_NAME or any(ch.isspace() for ch in name):
-        return Outcome.reply(BAD_NAME)
+        return Outcome.reply(compose(BAD_NAME, example=Example(EXAMPLE_CREATE)))
     existing = await store.team_by_name(ctx.session, ctx.workspace_id, name)
     if existing is not None:
-        return Outcome.reply(DUPLICATE.format(name=existing.name, place=place_id or "channel"))
+        return _duplicate(existing.name, place_id)
     if place_id:
         owner = await store.team_for_channel(ctx.session, ctx.workspace_id, place_id)
         if owner is not None:
-            return Outcome.reply(CHANNEL_TAKEN.format(place=place_id, team=owner.name, name=name))
+            where = _channel(ctx, place_id)
+            example = Example(EXAMPLE_CREATE_HERE.format(name=name))
+            return Outcome.reply(compose(CHANNEL_TAKEN, place=where, team=owner.name, example=example))
     team = await store.add_team(
         ctx.session,
         Team(
@@ -155,18 +187,32 @@ async def create(ctx: PracticeContext, name: str, place_id: str | None) -> Outco
         ),
     )
     if team is None or team.id is None:  # created by a concurrent request a moment ago
-        return Outcome.reply(DUPLICATE.format(name=name, place=place_id or "channel"))
-    lines = [CREATED_IN.format(name=name, place=place_id) if place_id else CREATED.format(name=name)]
+        return _duplicate(name, place_id)
+    where = _channel(ctx, place_id) if place_id else None
+    lines: list[Rich] = [
+        compose(CREATED_IN, name=name, place=where) if where else compose(CREATED, name=name)
+    ]
     if place_id:
         attributed = await store.attribute_rituals(ctx.session, ctx.workspace_id, place_id, team.id)
         if attributed:
-            lines.append(
-                RITUALS_ATTRIBUTED.format(rituals=_plural(attributed, "ritual"), place=place_id, name=name)
-            )
+            rituals = _plural(attributed, "ritual")
+            lines.append(compose(RITUALS_ATTRIBUTED, rituals=rituals, name=name))
     else:
-        lines.append(NO_CHANNEL_NOTE)
-    lines.append(NEXT_STEP.format(team=name))
-    return Outcome.reply("\n".join(lines), title="Team created")
+        delete, again = (
+            Example(EXAMPLE_DELETE.format(name=name)),
+            Example(EXAMPLE_CREATE_HERE.format(name=name)),
+        )
+        lines.append(compose(NO_CHANNEL_NOTE, delete=delete, create=again))
+    lines.append(compose(NEXT_STEP, example=Example(EXAMPLE_ADD.format(team=name))))
+    return Outcome.reply(joined(list(lines), "\n", "\n"), title="Team created")
+
+
+def _duplicate(name: str, place_id: str | None) -> Outcome:
+    """A taken name; the example keeps the channel the person meant (typed there as "here")."""
+    if place_id:
+        example = Example(EXAMPLE_CREATE_HERE.format(name=f"{name}-web"))
+        return Outcome.reply(compose(DUPLICATE_IN, name=name, example=example))
+    return Outcome.reply(compose(DUPLICATE, name=name, example=Example(EXAMPLE_RENAME.format(name=name))))
 
 
 async def add_members(ctx: PracticeContext, name: str, members: list[Member]) -> Outcome:
@@ -197,13 +243,13 @@ async def _change_membership(
         return team
     assert team.id is not None
     if not await _may_change_members(ctx, team):
-        return Outcome.reply(ONLY_MANAGERS.format(team=team.name))
+        return Outcome.reply(compose(ONLY_MANAGERS, team=team.name, example=Example(EXAMPLE_LIST)))
     people = _unique(ctx, members)
     if not people:
-        return Outcome.reply(NOBODY.format(team=team.name))
+        return Outcome.reply(compose(NOBODY, example=_add_example(team)))
     bots = [member for member in people if member.is_bot]
     if refuse_bots and bots:
-        return Outcome.reply(BOTS.format(names=names(bots), team=team.name))
+        return Outcome.reply(compose(BOTS, names=names(bots), example=_add_example(team)))
     changed: list[Member] = []
     same: list[Member] = []
     for member in people:
@@ -224,10 +270,10 @@ async def set_managers(ctx: PracticeContext, name: str, members: list[Member]) -
     assert team.id is not None
     people = _unique(ctx, members)
     if not people:
-        return Outcome.reply(NOBODY.format(team=team.name))
+        return Outcome.reply(compose(NOBODY, example=_add_example(team)))
     bots = [member for member in people if member.is_bot]
     if bots:
-        return Outcome.reply(BOTS.format(names=names(bots), team=team.name))
+        return Outcome.reply(compose(BOTS, names=names(bots), example=_add_example(team)))
     promoted: list[Member] = []
     joined: list[Member] = []
     already: list[Member] = []

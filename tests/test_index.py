@@ -18,7 +18,7 @@ from bot.scheduler import Scheduler
 from practices import index as practice
 from practices import signals
 from practices.index_maths import DEFAULT_WEIGHTS
-from practices.messages import Facts, Fine, Image, Reply
+from practices.messages import Facts, Fine, Image, Reply, marked
 from storage import signals as signal_store
 from storage.models import Member, Team, Workspace
 from tests.scenario import Scenario
@@ -132,9 +132,9 @@ def facts(s: Scenario) -> dict[str, str]:
 
 
 async def test_people_who_are_neither_admin_nor_manager_get_a_friendly_refusal(s):
-    assert await s.command("U3", "tend index") == practice.NOT_ALLOWED
-    assert await s.command("U3", "tend index platform") == practice.NOT_ALLOWED
-    assert await s.command("U3", "tend index export") == practice.ONLY_ADMINS_EXPORT
+    assert await s.command("U3", "tend index") == marked(practice.NOT_ALLOWED)
+    assert await s.command("U3", "tend index platform") == marked(practice.NOT_ALLOWED)
+    assert await s.command("U3", "tend index export") == marked(practice.ONLY_ADMINS_EXPORT)
 
 
 async def test_a_manager_sees_their_own_team_and_no_other(s):
@@ -144,14 +144,14 @@ async def test_a_manager_sees_their_own_team_and_no_other(s):
     assert "in week 2026-W47" in answer
     answer = await s.command("U2", "tend index design")
     assert (
-        answer == "You can see the index of the teams you manage: platform. Example: /tend index platform 8"
+        answer == "You can see the index of the teams you manage: platform. Example: `/tend index platform 8`"
     )
-    assert await s.command("U2", "tend index export") == practice.ONLY_ADMINS_EXPORT
+    assert await s.command("U2", "tend index export") == marked(practice.ONLY_ADMINS_EXPORT)
 
 
 async def test_an_unknown_team_gets_an_example(s):
     answer = await s.command("U1", "tend index nowhere")
-    assert "couldn't find a team called “nowhere”" in answer and "/tend index platform 8" in answer
+    assert "couldn't find a team called “nowhere”" in answer and "`/tend index platform 8`" in answer
 
 
 # --- the card ----------------------------------------------------------------------------------------
@@ -380,7 +380,7 @@ async def test_export_is_a_csv_with_the_same_suppression(s):
 async def test_a_manager_of_several_teams_is_asked_to_name_one(s):
     await s.command("U1", f"tend team manager design {mention(2)}")
     answer = await s.command("U2", "tend index")
-    assert answer == "Name one of the teams you manage: design, platform. Example: /tend index design 8"
+    assert answer == "Name one of the teams you manage: design, platform. Example: `/tend index design 8`"
     await s.command("U2", "tend index design 1")
     assert card(s).title == "Compassion Index: design"
     assert "Index, last week (oldest first)" in card(s).fallback

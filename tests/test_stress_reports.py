@@ -165,7 +165,7 @@ async def test_talk_asks_the_rota_without_naming_the_reporter(s, database):
 async def test_talk_with_nobody_on_the_rota_says_so_honestly(s, database):
     await s.command(ANA, f"tend support remove <@{KIM}|kim> <@{LEE}|lee>")
     answer = await s.submit(BO, "stress.report", REPORT)
-    assert "nobody is on the support rota" in answer and "/tend support add @person" in answer
+    assert "nobody is on the support rota" in answer and "`/tend support add @kim`" in answer
     assert "counted" in answer
     [report] = await rows(database, StressReport)
     assert report.support_state == "unsupported"

@@ -65,7 +65,7 @@ async def test_admin_creates_a_team_for_a_channel_which_is_also_its_shoutout_cha
     answer = await s.command("U1", "tend team create platform #C-plat")
     assert "Created team *platform* for #C-plat" in answer
     assert "private chat are posted there" in answer  # how the shout-out channel is set is explained
-    assert "/tend team add platform" in answer
+    assert "`/tend team add platform @sam @kim`" in answer  # an example, drawn as code
     [team] = await rows(s, Team)
     assert (team.name, team.channel_id, team.shoutout_channel_id) == ("platform", "C-plat", "C-plat")
 
@@ -92,15 +92,21 @@ async def test_only_admins_create_teams(s):
 async def test_duplicate_name_is_refused_ignoring_letter_case(s):
     await s.command("U1", "tend team create platform #C-plat")
     answer = await s.command("U1", "tend team create Platform #C-other")
-    assert "already a team called *platform*" in answer and "/tend team create" in answer
+    assert "already a team called *platform*" in answer
+    assert "type `/tend team create platform-web here` in the team's channel" in answer
+    answer = await s.command("U1", "tend team create platform")
+    assert "Example: `/tend team create platform-web`" in answer
     assert len(await rows(s, Team)) == 1
 
 
 async def test_a_channel_reports_for_one_team_only(s):
     await s.command("U1", "tend team create platform #C-plat")
     answer = await s.command("U1", "tend team create web #C-plat")
-    assert "#C-plat already reports for team *platform*" in answer
-    assert "Example: /tend team create web #web-team" in answer
+    assert "Team *platform* already reports from #C-plat" in answer
+    # The example names the channel as every platform can type it: "here", typed in that channel.
+    assert "Pick another channel and type `/tend team create web here` in it." in answer
+    here = await s.command("U1", "tend team create web here", place="C-plat")
+    assert "Team *platform* already reports from this channel" in here
     assert len(await rows(s, Team)) == 1
 
 
@@ -120,7 +126,7 @@ async def test_creating_a_team_for_a_channel_attributes_its_existing_rituals(s):
     )
 
     answer = await s.command("U1", "tend team create platform #C-plat")
-    assert "2 rituals already in #C-plat will count for platform" in answer
+    assert "2 rituals already in that channel will count for platform" in answer
     team = await team_named(s, "platform")
     assert team is not None
     by_place = {(r.workspace_id, r.place_id, r.kind): r.team_id for r in await rows(s, Ritual)}
