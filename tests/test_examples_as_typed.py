@@ -2,10 +2,12 @@
 
 For each platform, through its real adapter (the console session; Slack: signed HTTP requests answered
 by the fake Web API; Teams: real tokens and the fake Bot Connector): ask for help on every topic, make
-every usage mistake and some schedule mistakes, and read the examples out of what the platform
-received, where they are drawn as code (Slack inline code, a Teams monospace run, the console's
-backticks). Every example in the grammar's declarations must be among them, in the platform's spelling
-(Teams: ``kudos``/``tend``, no slash). Then each one is typed back through the same adapter, and the
+every usage mistake and some schedule mistakes, ask what makes the practices' own answers hold
+examples (an empty team list, a team with no channel, the privacy card, an export, forget-me...), and
+read the examples out of what the platform received, where they are drawn as code (Slack inline code,
+a Teams monospace run, the console's backticks). Every example in the grammar's declarations, and each
+one the practices write in their prose, must be among them, in the platform's spelling (Teams:
+``kudos``/``tend``, no slash). Then each one is typed back through the same adapter, and the
 grammar must accept it: no usage error.
 """
 
@@ -33,7 +35,24 @@ from tests.test_user_text import slack_texts
 slack = test_slack.slack  # the suites' own fixtures: a real server, the fake Web API, the fake Connector
 teams = test_msteams.teams
 
-# What makes Tend show examples: help, each usage mistake, schedule mistakes (neutral spelling).
+# What makes the practices' own answers show examples (neutral spelling; the asker is the only admin).
+PROSE_ASKED = [
+    "/tend team list",
+    "/tend team delete nowhere",
+    "/tend team create platform",
+    "/tend team create platform here",
+    "/tend index nowhere",
+    "/tend support list",
+    "/tend privacy",
+    "/tend export-my-data",
+    "/tend forget-me",  # the only admin: refused, with what to type first
+    "/tend pause until 2020-01-01",
+    "/tend pause until 2030-01-31",
+    "/tend pause off",
+    "/tend 1on1 list",
+    "/tend 1on1 remove 99",
+]
+# What makes Tend show examples: help, each usage mistake, schedule mistakes, the practices' answers.
 ASKED = [
     "/tend help",
     *(f"/tend help {topic.name}" for topic in c.TOPICS),
@@ -68,7 +87,24 @@ ASKED = [
     "/tend ritual add opener here mon",
     "/tend ritual add opener here cron 25 9 * *",
     "/tend ritual add shoutout-prompt here mon 25:00 Europe/Berlin",
+    *PROSE_ASKED,
 ]
+# Examples those answers hold, written in the practices' prose (not declared in the grammar).
+PROSE_EXAMPLES = {
+    "/tend team create platform here",  # no teams yet; none called "nowhere"
+    "/tend team delete platform",  # a team with no channel: how to give it one
+    "/tend team add platform @sam @kim",  # what to do next
+    "/tend team list",  # no team called "nowhere" for the index
+    "/tend index platform 8",
+    "/tend support add @kim",  # the empty rota
+    "/tend export-my-data",  # privacy: your rights
+    "/tend forget-me",
+    "/tend privacy",  # the export's small print
+    "/tend admin add @sam",  # the last admin cannot be forgotten
+    "/tend pause off",  # paused
+    "/tend 1on1 list",  # no such 1:1
+    "/tend 1on1 add @bo every 2 weeks thu 10:00",  # no 1:1s yet
+}
 CRON = "cron 25 9 * * mon,wed"
 _CODE = re.compile(r"`([^`\n]+)`")
 
@@ -113,6 +149,9 @@ async def check_every_example(
     missing = expected(slash_commands) - shown
     assert not missing, f"declared examples never shown: {sorted(missing)}"
     assert typed_on("/tend ritual add shoutout-prompt here cron 25 9 * * mon,wed", slash_commands) in shown
+    prose = {typed_on(example, slash_commands) for example in PROSE_EXAMPLES}
+    assert not prose - shown, f"examples in the practices' answers never shown: {sorted(prose - shown)}"
+    assert any(example.startswith(typed_on("/tend pause until 20", slash_commands)) for example in shown)
     if not slash_commands:
         assert not [example for example in shown if example.startswith("/")], shown
     parses.take()
