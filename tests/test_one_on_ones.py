@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from bot import commands as c
 from bot.events import ButtonClicked
 from practices.hours import WorkingHours
 from practices.messages import FieldErrors
@@ -344,6 +346,24 @@ async def test_a_pair_added_again_after_removal_is_nudged_again(database):
 
 
 # --- commands: who may do what, and friendly mistakes ----------------------------------------------
+
+
+async def test_a_schedule_mistakes_example_mentions_the_report_as_people_can_type_it(database):
+    """A one-word name after @ is found by name on every platform, so the example uses it and works as
+    shown; a name with a space would be read as two words, so the example keeps @bo and says whom."""
+    s = await team(database)
+    await s.join("CY", "cy", tz=BERLIN)
+    await s.join("DI", "Di Reyes", tz=BERLIN)
+    answer = await s.command("MIA", "tend 1on1 add <@CY|cy> every 2 wekes thu 10:00")
+    [example] = re.findall(r"`([^`]+)`", answer)
+    assert example.startswith("/tend 1on1 add @cy every 2 weeks")
+    assert "Added 1:1 #1: @mia with @cy" in await s.command("MIA", example)  # as shown, it works
+
+    answer = await s.command("MIA", "tend 1on1 add <@DI|Di Reyes> every 2 wekes thu 10:00")
+    [example] = re.findall(r"`([^`]+)`", answer)
+    assert "Di Reyes" not in example and example.startswith("/tend 1on1 add @bo every 2 weeks")
+    assert "Example, with @Di Reyes mentioned where it says @bo: `/tend 1on1 add @bo" in answer
+    assert not isinstance(c.parse("tend", example.removeprefix("/tend ")), c.UsageError)
 
 
 async def test_add_list_and_the_friendly_answers_to_mistakes(database):
