@@ -42,9 +42,12 @@ from practices.messages import (
     Card,
     DirectMessage,
     Intent,
+    Place,
     PostToPlace,
+    Said,
     card_from_dict,
     card_to_dict,
+    compose,
     text_card,
 )
 from practices.sealing import PROCESS_KEY, seal, unseal
@@ -966,9 +969,10 @@ class DeliveryWorker:
     async def _notify_admins(
         self, session: Session, workspace: Workspace, row: Claimed, attempts: int, error: str, now: datetime
     ) -> None:
-        target = f"#{row.target_id}" if row.target_kind == "place" else "a person's private chat"
+        # A Place part: Teams shows "a channel", never its raw 19: id; the error is the platform's words.
+        target = Place(row.target_id) if row.target_kind == "place" else "a person's private chat"
         card = text_card(
-            PARKED_NOTICE.format(attempts=attempts, target=target, error=error[:200]),
+            compose(PARKED_NOTICE, attempts=attempts, target=target, error=Said(error[:200])),
             "A message could not be delivered",
         )
         admins = await members_with_role(session, workspace.id or 0, "admin")

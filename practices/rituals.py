@@ -52,6 +52,9 @@ NO_PLACE = "Say where the ritual posts: a #channel, or here. Example: {example}"
 NEVER = "That schedule never comes round. Example: {example}"
 KINDS = "Rituals are {kinds}. Example: {example}"
 BAD_SCHEDULE = "{message} Example: {example}"
+# A channel other than where the person typed: examples say "here" (the channel reference every platform
+# types; Teams people cannot type a #channel) and name the channel to type it in as a Place.
+BAD_SCHEDULE_THERE = "{message} Example, typed in {place}: {example}"
 BAD_ZONE = "I don't know the time zone “{zone}”. Example: {example}"
 NOT_FOUND = "There is no ritual #{id} here. Type /tend ritual list to see their numbers."
 NONE_YET = "No rituals yet. Add one, for example: {example}"
@@ -133,10 +136,12 @@ async def add(
         return Outcome.reply(compose(NO_PLACE, example=EXAMPLE))
     recurrence = parse_schedule(schedule_text)
     if isinstance(recurrence, ScheduleError):
-        where = "here" if place_id == ctx.place_id else f"#{place_id}"
         zone_words = f" {time_zone}" if time_zone else ""
-        typed = f"/tend ritual add {kind} {where} {recurrence.example}{zone_words}"
-        return Outcome.reply(compose(BAD_SCHEDULE, message=recurrence.message, example=Example(typed)))
+        typed = Example(f"/tend ritual add {kind} here {recurrence.example}{zone_words}")
+        if place_id == ctx.place_id:
+            return Outcome.reply(compose(BAD_SCHEDULE, message=recurrence.message, example=typed))
+        there = compose(BAD_SCHEDULE_THERE, message=recurrence.message, place=Place(place_id), example=typed)
+        return Outcome.reply(there)
     zone = time_zone or ctx.actor.time_zone
     if not known_zone(zone):
         return Outcome.reply(compose(BAD_ZONE, zone=Said(zone), example=EXAMPLE))

@@ -43,7 +43,10 @@ async def test_list_shows_every_ritual_and_its_state(s):
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("tend ritual add opener #team mondya 09:25", "Example: `/tend ritual add opener #team mon 09:25`"),
+        (
+            "tend ritual add opener #team mondya 09:25",
+            "Example, typed in #team: `/tend ritual add opener here mon 09:25`",
+        ),
         ("tend ritual add opener #team mon", "time"),
         ("tend ritual add opener #team mon 25:00", "25:00"),
         ("tend ritual add retro #team mon 09:25", "opener, shoutout-prompt, shoutout-digest"),
@@ -62,8 +65,12 @@ async def test_every_mistake_says_what_was_wrong_and_shows_an_example(s, line, e
 
 async def test_only_admins_manage_rituals(s):
     await s.command("U1", "tend ritual add shoutout-prompt #team fri 15:00")
-    for line in ("tend ritual add opener #x mon 09:00", "tend ritual list", "tend ritual pause 1",
-                 "tend ritual remove 1"):
+    for line in (
+        "tend ritual add opener #x mon 09:00",
+        "tend ritual list",
+        "tend ritual pause 1",
+        "tend ritual remove 1",
+    ):
         assert "Only a Tend admin" in await s.command("U2", line)
 
 
