@@ -258,6 +258,25 @@ async def test_every_example_teams_shows_works_as_typed_there(teams: Teams, pars
     )
 
 
+async def test_a_teams_invoke_answer_spells_its_example_as_teams_people_type_it(teams: Teams):
+    """An Action.Execute invoke is answered in plain text (a toast): its example has no slash either."""
+    await teams.say("hello", personal=True)  # Tend learns the chat
+    data = {"tend": {"kind": "click", "action": "forget.cancel"}}  # "Keep my data" on forget-me's card
+    invoke = teams.activity(
+        personal=True,
+        type="invoke",
+        name="adaptiveCard/action",
+        value={"action": {"type": "Action.Execute", "data": data}},
+    )
+    headers = {"Authorization": f"Bearer {teams.identity.token(test_msteams.APP_ID, invoke['serviceUrl'])}"}
+    async with teams.http.post(
+        teams.url + test_msteams.MESSAGES_PATH, json=invoke, headers=headers
+    ) as response:
+        assert response.status == 200
+        body = await response.json()
+    assert "with tend export-my-data." in body["value"] and "/tend" not in body["value"], body
+
+
 def test_an_unknown_help_topic_says_so_and_lists_the_topics():
     from bot.routes import help_reply
 

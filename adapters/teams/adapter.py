@@ -24,7 +24,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from adapters.teams.auth import AuthUnavailable, TeamsAuth, TeamsConfig, Unauthorized, build_authentication
-from adapters.teams.cards import card_attachment, escape_markdown, form_card, text_block
+from adapters.teams.cards import card_attachment, escape_markdown, form_card, teams_words, text_block
 from adapters.teams.sender import TeamsSender, message, no_sdk_retries, send_error
 from adapters.teams.translate import (
     LEFT_KEY,
@@ -152,7 +152,8 @@ class TeamsAdapter:
             task.add_done_callback(self._in_flight.discard)
         if invoked:
             text = (
-                next((a.card.plain for a in answers if isinstance(a, Reply) and a.private), "")  # no *marks*
+                # No *marks*, and commands spelled as Teams people type them (no slash).
+                next((teams_words(a.card.plain) for a in answers if isinstance(a, Reply) and a.private), "")
                 or INVOKE_DONE
             )
             body_out = {
