@@ -56,7 +56,8 @@ BAD_SCHEDULE = "{message} Example: {example}"
 # types; Teams people cannot type a #channel) and name the channel to type it in as a Place.
 BAD_SCHEDULE_THERE = "{message} Example, typed in {place}: {example}"
 BAD_ZONE = "I don't know the time zone “{zone}”. Example: {example}"
-NOT_FOUND = "There is no ritual #{id} here. Type /tend ritual list to see their numbers."
+NOT_FOUND = "There is no ritual #{id} here. Type {example} to see their numbers."
+LIST_EXAMPLE = Example("/tend ritual list")
 NONE_YET = "No rituals yet. Add one, for example: {example}"
 UNREACHABLE = (
     "Tend can't reach {names}: they blocked or removed Tend, so their private prompts and notes are "
@@ -199,7 +200,7 @@ async def set_paused(ctx: PracticeContext, ritual_id: int, paused: bool) -> Outc
         return Outcome.reply(ONLY_ADMINS)
     ritual = await _owned(ctx, ritual_id)
     if ritual is None:
-        return Outcome.reply(NOT_FOUND.format(id=ritual_id))
+        return Outcome.reply(compose(NOT_FOUND, id=ritual_id, example=LIST_EXAMPLE))
     ritual.paused = paused
     if not paused:  # occurrences missed while paused are not made up for
         after = ctx.now + lead_of(ritual)
@@ -215,7 +216,7 @@ async def remove(ctx: PracticeContext, ritual_id: int) -> Outcome:
         return Outcome.reply(ONLY_ADMINS)
     ritual = await _owned(ctx, ritual_id)
     if ritual is None:
-        return Outcome.reply(NOT_FOUND.format(id=ritual_id))
+        return Outcome.reply(compose(NOT_FOUND, id=ritual_id, example=LIST_EXAMPLE))
     await ctx.session.delete(ritual)
     return Outcome.reply(f"Removed ritual #{ritual_id}. Nothing more will be posted for it.")
 

@@ -54,7 +54,7 @@ EXAMPLE = Example("/kudos @bo thanks for the review")
 ONLY_SELF = "You can't thank yourself; shout-outs are for others. Example: {example}"
 BOT = "@{name} is a bot; shout-outs are for people. Example: {example}"
 NO_PLACE = (
-    "Shout-outs are public, so send /kudos in a channel (or ask an admin to set the team's "
+    "Shout-outs are public, so send them in a channel (or ask an admin to set the team's "
     "shout-out channel). Example: {example}"
 )
 NO_REASON = "Add a few words on why. Example: {example}"
@@ -69,7 +69,8 @@ SOMEONE = "someone"
 PROMPT_TITLE = "Who helped you this week?"
 PROMPT_TEXT = "Think of one person whose help made a difference, big or small, and tell them."
 DIGEST_TITLE = "This week's shout-outs"
-DIGEST_EMPTY = "No shout-outs this week yet. Who helped you? Say it with /kudos @name why."
+DIGEST_EMPTY = "No shout-outs this week yet. Who helped you? Say it, for example: {example}"
+PASS_IT_ON = "Pass it on: {example}"
 FORM_BAD_PERSON = "I couldn't find {name} here. Pick someone from the list."
 
 
@@ -115,7 +116,7 @@ def private_card(giver: Member, reason: str, where: Rich | str, names: dict[str,
     text = compose(PRIVATE, giver=person(giver), where=where, reason=words(reason, names))
     return Card(
         title="Someone appreciated you",
-        blocks=(Text(text), Fine("Pass it on: /kudos @name why")),
+        blocks=(Text(text), Fine(compose(PASS_IT_ON, example=EXAMPLE))),
     )
 
 
@@ -168,7 +169,7 @@ def build_digest(
 ) -> Card:
     """Who thanked whom and why, oldest first; never a count per person."""
     if not shoutouts:
-        return text_card(DIGEST_EMPTY, DIGEST_TITLE)
+        return text_card(compose(DIGEST_EMPTY, example=EXAMPLE), DIGEST_TITLE)
     lines: list[Rich] = []
     for row in shoutouts:
         giver = names.get(row.giver_member_id or -1)

@@ -343,5 +343,5 @@ async def test_kudos_from_a_private_chat_is_posted_in_the_teams_shoutout_channel
 
 async def test_kudos_from_a_private_chat_without_a_team_explains_where_to_send_it(s):
     answer = await s.command("U2", f"kudos {CY} thanks", place=None, direct=True)
-    assert "send /kudos in a channel" in answer
+    assert "send them in a channel" in answer
     assert s.sender.posts() == []
