@@ -78,6 +78,7 @@ LIST_TITLE = "Teams"
 LIST_LINE = "• *{name}* ({where}): {people}, {led}"
 LIST_SHOUTOUTS = "{where}, shout-outs in {place}"
 NO_CHANNEL = "no channel"
+HEADS_UP = "{line}. Heads-up: {hidden}"
 HIDDEN = "fewer than {size} people: figures for this team stay hidden"
 LIST_FOOTER = "Membership only: Tend never shows a figure per person."
 
@@ -141,7 +142,7 @@ def _describe(team: Team, count: int, managers: list[Member], min_group_size: in
     led = f"managed by {names(managers)}" if managers else "no manager yet"
     line = compose(LIST_LINE, name=team.name, where=where, people=people, led=led)
     if count < min_group_size:
-        line = compose("{line}. Heads-up: {hidden}", line=line, hidden=HIDDEN.format(size=min_group_size))
+        line = compose(HEADS_UP, line=line, hidden=HIDDEN.format(size=min_group_size))
     return line
 
 
