@@ -112,7 +112,7 @@ HELP_INTRO = "Ask about one topic for its commands and an example of each, like 
 HELP_TOPIC = "• *{name}*: {summary}"
 HELP_USAGE = "• *{command}*{args}: {does}. Example: {example}"
 HELP_EXAMPLES = "More examples:\n{examples}"
-HELP_PRIVACY = "Type /tend privacy to see what Tend stores and who can see it."
+HELP_PRIVACY = "Type {example} to see what Tend stores and who can see it."
 UNKNOWN_TOPIC = "I have no help on “{topic}”. The topics are: {topics}."
 
 
@@ -129,7 +129,7 @@ def help_index() -> Card:
         blocks=(
             Text(compose(HELP_INTRO, example=Example(c.HELP_EXAMPLE))),
             Text(joined(list(lines), "\n", "\n")),
-            Fine(HELP_PRIVACY),
+            Fine(compose(HELP_PRIVACY, example=Example("/tend privacy"))),
         ),
     )
 
