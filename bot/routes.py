@@ -80,7 +80,12 @@ UNKNOWN_PERSON = (
     "(for example @{name} → pick from the list)."
 )
 AMBIGUOUS_PERSON = "More than one person here is called @{name}; mention them from the list so I know who."
-DIRECT_TEXT_HELP = "Hi! I work with commands. Type /tend help to see what I can do."
+DIRECT_TEXT_HELP = compose(
+    "Hi! I work with commands. Type {example} to see what I can do.", example=Example("/tend help")
+)
+UNUSED = compose(
+    "That button or form is no longer in use. Type {example} to start again.", example=Example("/tend help")
+)
 
 
 class Unresolved(Exception):
@@ -301,6 +306,6 @@ async def _route(ctx: PracticeContext, event: InboundEvent) -> Outcome:
 async def _dispatch(table: dict[str, Any], key: str, ctx: PracticeContext, *args: Any) -> Outcome:
     handler = table.get(key.split(".", 1)[0])
     if handler is None:
-        return Outcome.reply("That button or form is no longer in use. Type /tend help to start again.")
+        return Outcome.reply(UNUSED)
     result: Outcome = await handler(ctx, key, *args)
     return result
