@@ -9,18 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from practices.grammar import PersonRef
+
 Platform = Literal["slack", "teams", "console"]
-
-
-@dataclass(frozen=True)
-class PersonRef:
-    """A platform person. ``user_id`` is None for an unresolved ``@name`` typed as plain text."""
-
-    user_id: str | None
-    name: str = ""
-
-    def matches_name(self, candidate: str) -> bool:
-        return self.name.strip().lstrip("@").casefold() == candidate.strip().casefold()
 
 
 @dataclass(frozen=True)

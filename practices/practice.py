@@ -1,0 +1,65 @@
+"""What a practice declares about itself, so adding a practice is one module (and its storage).
+
+Each practice module ends with ``PRACTICE = Practice(...)``: its commands, help topics, buttons and
+forms, ritual kinds (with how late a missed occurrence may still fire), periodic sweeps, the signal
+kinds it counts, what it adds to ``/tend privacy``, and its part of a person's data export and of
+forget-me. ``bot`` assembles the grammar, the dispatcher, help, the privacy page and data rights from
+these declarations and never names a practice's commands or kinds itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from practices.context import ActionHandler, FireHandler, FormHandler, PracticeContext, SweepHandler
+from practices.grammar import Parser, Topic
+
+
+@dataclass(frozen=True)
+class RitualKind:
+    """A kind of ritual a channel can run (``/tend ritual add <name> ...``).
+
+    ``grace``: how long after its due time a missed occurrence (a restart, an outage) still fires;
+    later ones are skipped, because an opener an hour after the meeting started only adds noise.
+    ``listed``: whether admins add it with ``/tend ritual add`` (a 1:1 nudge is added by ``/tend 1on1``).
+    """
+
+    name: str
+    fire: FireHandler
+    grace: timedelta
+    summary: str = ""
+    listed: bool = True
+
+
+# A person's part of the data export: JSON-ready key -> value (lists, dicts, strings), gathered
+# in the person's workspace; the export card shows each section under its heading.
+ExportHook = Callable[[PracticeContext], Awaitable[Mapping[str, Any]]]
+# Forget-me: erase or anonymise what this practice holds about ``ctx.actor``, in ``ctx.session``;
+# returns short lines for the confirmation ("3 shout-outs you gave now show 'someone'").
+ForgetHook = Callable[[PracticeContext], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True)
+class Practice:
+    """Everything ``bot`` needs to know about one practice. All parts are optional."""
+
+    name: str
+    # The first word after ``/tend`` -> the parser of the rest (``{"ritual": ...}``).
+    commands: Mapping[str, Parser] = field(default_factory=dict)
+    # A command of its own, as a platform command (``/kudos``); the Slack manifest must list it.
+    top_level: Mapping[str, Parser] = field(default_factory=dict)
+    topics: tuple[Topic, ...] = ()
+    # Buttons and forms route by the prefix of their action / form id ("kudos.open" -> "kudos").
+    actions: Mapping[str, ActionHandler] = field(default_factory=dict)
+    forms: Mapping[str, FormHandler] = field(default_factory=dict)
+    # Full action names and form ids whose handling must write nothing about the person who acted.
+    anonymous: frozenset[str] = frozenset()
+    rituals: tuple[RitualKind, ...] = ()
+    sweeps: tuple[SweepHandler, ...] = ()
+    signals: tuple[str, ...] = ()  # the Signal kinds it counts (the index reads them)
+    privacy: tuple[str, ...] = ()  # lines it adds to /tend privacy: what it stores, who sees it
+    export: ExportHook | None = None
+    forget: ForgetHook | None = None
