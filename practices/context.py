@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from practices.index_maths import DEFAULT_WEIGHTS
 from practices.messages import Outcome
@@ -18,6 +19,9 @@ from practices.schedules import Recurrence
 from practices.sealing import PROCESS_KEY
 from storage.db import Session
 from storage.models import Member, Occurrence, Ritual, Workspace
+
+if TYPE_CHECKING:
+    from practices.practice import Practice
 
 # How long an anonymous support request may wait for a human reply before it counts as unsupported
 # (TEND_SUPPORT_REPLY_HOURS; the engine and scheduler pass the configured value).
@@ -45,6 +49,9 @@ class PracticeContext:
     index_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     secret_key: bytes = PROCESS_KEY  # TEND_SECRET_KEY: keys what anonymous flows keep (practices.sealing)
     support_fallback: str = ""  # TEND_SUPPORT_FALLBACK: another route when the support rota is away
+    # Every registered practice, for what spans them all (data rights, the privacy page); the
+    # dispatcher passes its registry's, since practices may not import bot.
+    practices: tuple[Practice, ...] = ()
 
     @property
     def workspace_id(self) -> int:

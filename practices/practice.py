@@ -9,13 +9,14 @@ these declarations and never names a practice's commands or kinds itself.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from practices.context import ActionHandler, FireHandler, FormHandler, PracticeContext, SweepHandler
 from practices.grammar import Parser, Topic
+from practices.messages import Block, Rich
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,42 @@ class RitualKind:
     listed: bool = True
 
 
-# A person's part of the data export: JSON-ready key -> value (lists, dicts, strings), gathered
-# in the person's workspace; the export card shows each section under its heading.
-ExportHook = Callable[[PracticeContext], Awaitable[Mapping[str, Any]]]
-# Forget-me: erase or anonymise what this practice holds about ``ctx.actor``, in ``ctx.session``;
-# returns short lines for the confirmation ("3 shout-outs you gave now show 'someone'").
-ForgetHook = Callable[[PracticeContext], Awaitable[list[str]]]
+@dataclass(frozen=True)
+class ExportSection:
+    """One heading of a person's data export: what the card shows under it, and its JSON.
+
+    ``lines`` are shown under ``heading`` ("none" when there are none); ``blocks`` replace them when
+    a section reads better as, say, ``Facts``. ``data`` is the section's value under ``key`` in the
+    machine-readable copy: plain JSON types, times as UTC ISO 8601, other people as "@name" or
+    "someone", never their ids.
+    """
+
+    heading: str
+    key: str
+    data: Any
+    lines: tuple[Rich | str, ...] = ()
+    blocks: tuple[Block, ...] = ()
+
+
+@dataclass(frozen=True)
+class Forgetting:
+    """What forget-me does to one practice's data, in the words of the confirmation cards.
+
+    ``erased``: what goes ("team memberships: 1"); ``kept``: what stays without the person's name
+    ("2 shout-out(s), whose words stay"). Asked before anything is erased, the same lines say what
+    would happen ("team memberships removed: 1").
+    """
+
+    erased: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+
+
+# A person's part of the data export, gathered in their own workspace (``ctx.actor``); it writes nothing.
+ExportHook = Callable[[PracticeContext], Awaitable[Sequence[ExportSection]]]
+# Forget-me for ``ctx.actor``: with ``erase`` False only count what would go (the question card);
+# with True erase or anonymise it in ``ctx.session`` (one transaction with every other practice's
+# part and the profile's deletion) and say what was done. Hooks run in the order data_rights documents.
+ForgetHook = Callable[[PracticeContext, bool], Awaitable[Forgetting]]
 
 
 @dataclass(frozen=True)
