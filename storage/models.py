@@ -342,3 +342,77 @@ class AdminChange(SQLModel, table=True):
     change: str = Field(max_length=16)
     reason: str = Field(max_length=16)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Carrier(SQLModel, table=True):
+    """A culture carrier: someone an admin named to welcome newcomers, and how many at once (``cap``).
+
+    Ambassadors are eligible too without a row here (at the default cap)."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "member_id", name="uq_carrier_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
+    member_id: int = Field(foreign_key="member.id", index=True, ondelete="CASCADE")
+    cap: int = Field(default=3)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class NewcomerPairing(SQLModel, table=True):
+    """A newcomer and the carrier who welcomes them, with the light check-ins at about 1, 4 and 12 weeks.
+
+    Counts only, never what was said: ``checkins_sent`` and ``checkins_answered`` (a check-in either of
+    them answered) are what admins see summed. ``next_checkin`` is the index of the next check-in
+    (0, 1, 2; 3 once all were sent) and ``next_checkin_at`` its due time, None once none is left.
+    ``ended_by`` is ``newcomer``, ``carrier``, ``admin`` or ``done`` (all three were sent).
+    """
+
+    __table_args__ = (
+        UniqueConstraint("newcomer_id", name="uq_newcomerpairing_newcomer"),
+        Index("ix_newcomerpairing_due", "next_checkin_at"),
+        NO_ID_REUSE,  # ids ride on check-in buttons: an old button must never reach a new pairing
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    newcomer_id: int = Field(foreign_key="member.id", ondelete="CASCADE")
+    carrier_id: int | None = Field(default=None, foreign_key="member.id", index=True, ondelete="SET NULL")
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    next_checkin: int = Field(default=0)
+    next_checkin_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checkins_sent: int = Field(default=0)
+    checkins_answered: int = Field(default=0)
+    last_answered: int = Field(default=0)  # the highest check-in (1-based) either of them answered
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_by: str | None = Field(default=None, max_length=16)
+
+
+class Ambassador(SQLModel, table=True):
+    """A compassion ambassador: gets the monthly private digest of where support is thin."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "member_id", name="uq_ambassador_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
+    member_id: int = Field(foreign_key="member.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AmbassadorDigest(SQLModel, table=True):
+    """One monthly digest queued for one ambassador; the unique month makes a second send a no-op."""
+
+    __table_args__ = (UniqueConstraint("member_id", "month", name="uq_ambassadordigest_month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE")
+    month: str = Field(max_length=7)  # "2026-12"
+    sent_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AmbassadorSpace(SQLModel, table=True):
+    """The channel where a workspace's ambassadors coordinate; the digest links it."""
+
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    place_id: str = Field(max_length=128)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
