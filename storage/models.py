@@ -415,4 +415,3 @@ class AmbassadorSpace(SQLModel, table=True):
     workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
     place_id: str = Field(max_length=128)
     created_at: datetime = Field(sa_type=UTCDateTime)
-
