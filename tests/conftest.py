@@ -2,6 +2,9 @@
 
 Migrating is the slow part, so each backend is migrated once per session: SQLite into a template file
 that each test copies, PostgreSQL into a throwaway database that is emptied before each test.
+
+The suite runs in pytest-xdist workers (``-n auto``), each its own session: each migrates its own
+databases (named after the worker, e.g. ``tend_test_gw1_…``), so no two tests ever share one.
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ async def _on_server(statement: str) -> None:
 
 async def create_postgres_database() -> str:
     """A new, empty database on the test server; returns its URL."""
-    name = f"tend_test_{uuid.uuid4().hex[:12]}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # set by pytest-xdist in each worker
+    name = f"tend_test_{worker}_{uuid.uuid4().hex[:12]}"
     await _on_server(f'CREATE DATABASE "{name}"')
     return make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
 

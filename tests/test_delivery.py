@@ -387,8 +387,10 @@ class WatchingSender(InMemorySender):
         self.earlier_to_same_channel_unmarked: list[str] = []
 
     async def post(self, workspace_external_id: str, place_id: str, card: Card) -> str:
-        marked = {r.idempotency_key for r in await rows(self.database) if r.state == "sent"}
+        # What was accepted before the read, so a send accepted and marked while the read ran (a
+        # loaded machine) is not counted as unmarked: the rows read are at least this fresh.
         accepted = [(sent.target, sent.card.fallback) for sent in self.sent]
+        marked = {r.idempotency_key for r in await rows(self.database) if r.state == "sent"}
         self.unmarked_at_each_send.append(sum(1 for _, words in accepted if f"k:{words}" not in marked))
         self.earlier_to_same_channel_unmarked += [
             words for target, words in accepted if target == place_id and f"k:{words}" not in marked
