@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
-from practices.hours import DAY_NAMES, WorkingHours, local_at
+from practices.availability import week_start, week_windows
+from practices.hours import WorkingHours
 
 MIN_OVERLAP = timedelta(hours=1)
 """Less shared working time than this a week counts as none: the two could hardly meet."""
@@ -39,33 +40,13 @@ class Candidate:
 
 
 def weekly_overlap(first: WorkingHours, second: WorkingHours, on: date) -> timedelta:
-    """Working time the two share in the UTC week of ``on`` (each in their own zone, DST included)."""
-    monday = on - timedelta(days=on.weekday())
-    start = datetime.combine(monday, time(0), tzinfo=UTC)
-    week = (start, start + timedelta(days=7))
-    days = [monday + timedelta(days=offset) for offset in range(-1, 8)]  # local days reach over the edges
-    shared = timedelta()
-    for a_start, a_end in _windows(first, days, week):
-        for b_start, b_end in _windows(second, days, week):
-            start, end = max(a_start, b_start), min(a_end, b_end)
-            if start < end:
-                shared += end - start
-    return shared
-
-
-def _windows(
-    hours: WorkingHours, days: Iterable[date], week: tuple[datetime, datetime]
-) -> list[tuple[datetime, datetime]]:
-    """The person's working windows on ``days``, cut to ``week``."""
-    found: list[tuple[datetime, datetime]] = []
-    for day in days:
-        if DAY_NAMES[day.weekday()] not in hours.days:
-            continue
-        start = max(local_at(hours.time_zone, day, hours.start), week[0])
-        end = min(local_at(hours.time_zone, day, hours.end), week[1])
-        if start < end:
-            found.append((start, end))
-    return found
+    """Working time the two share in the week of ``on`` (each in their own zone, DST included)."""
+    monday = week_start(on)
+    shared = 0
+    for a_start, a_end in week_windows(first, monday):
+        for b_start, b_end in week_windows(second, monday):
+            shared += max(0, min(a_end, b_end) - max(a_start, b_start))
+    return timedelta(minutes=shared)
 
 
 def _tie(newcomer_id: int, member_id: int) -> bytes:
