@@ -74,18 +74,18 @@ def real_clock() -> ShiftedClock:
 
 class TimedSlackApi(FakeSlackApi):
     """The fake Web API, with when each call came, a delay before answering chat.postMessage (so sends
-    are in flight when a process dies), and 429 storms: every post to a channel answered 429 with a
-    Retry-After until a moment."""
+    are in flight when a process dies), and 429 storms: the next posts to a channel answered 429 with a
+    Retry-After (counted, not timed, so a slow machine cannot shorten the storm)."""
 
     def __init__(self, *, delay: float = 0.0) -> None:
         super().__init__()
         self.delay = delay
         self.times: list[float] = []  # loop time of each call in ``calls``
-        self.storms: dict[str, tuple[float, int]] = {}  # channel -> (storm ends at, Retry-After)
+        self.storms: dict[str, tuple[int, int]] = {}  # channel -> (429s still to answer, Retry-After)
         self.answering = 0  # posts received and not answered yet
 
-    def storm(self, channel: str, seconds: float, retry_after: int) -> None:
-        self.storms[channel] = (asyncio.get_running_loop().time() + seconds, retry_after)
+    def storm(self, channel: str, posts: int, retry_after: int) -> None:
+        self.storms[channel] = (posts, retry_after)
 
     async def _record(self, call: Call) -> None:
         self.times.append(asyncio.get_running_loop().time())
@@ -97,8 +97,10 @@ class TimedSlackApi(FakeSlackApi):
         self.answering += 1
         try:
             args = await request_args(request)
-            ends, retry_after = self.storms.get(str(args.get("channel")), (0.0, 0))
-            if asyncio.get_running_loop().time() < ends:
+            channel = str(args.get("channel"))
+            left, retry_after = self.storms.get(channel, (0, 0))
+            if left > 0:
+                self.storms[channel] = (left - 1, retry_after)
                 await self._record(Call("chat.postMessage", args, 429))
                 headers = {"Retry-After": str(retry_after)}
                 return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
@@ -324,8 +326,8 @@ async def test_a_429_storm_parks_nothing_and_every_post_after_a_429_waits_out_re
     await fake.start()
     sender = SlackSender.single(make_client("xoxb-1", fake.api_url, web_session()))
     worker = DeliveryWorker(database, clock, {"slack": sender})
-    # Long enough for the old count of six attempts: 429s at 0, 2, 4, 6, 8 and 10 s.
-    fake.storm("C1", seconds=11, retry_after=2)
+    # As many 429s as the old count of six attempts, a second apart at least (Retry-After: 1).
+    fake.storm("C1", posts=6, retry_after=1)
     background = start_background(Scheduler(database, clock), worker)
     try:
         found = await until_all_sent(database, within=25)
@@ -338,11 +340,11 @@ async def test_a_429_storm_parks_nothing_and_every_post_after_a_429_waits_out_re
     to_c1 = [(at, call) for at, call in zip(fake.times, fake.calls, strict=True)
              if call.method == "chat.postMessage" and call.args.get("channel") == "C1"]  # fmt: skip
     limited = [at for at, call in to_c1 if call.status == 429]
-    assert len(limited) >= 6
+    assert len(limited) == 6
     for (at, call), (later, _) in itertools.pairwise(to_c1):
         if call.status == 429:
-            assert later - at >= 2.0  # every post after a 429 waited out its Retry-After
+            assert later - at >= 1.0  # every post after a 429 waited out its Retry-After
     assert [call.args.get("text") for _, call in to_c1 if call.status == 200] == ["first", "second", "third"]
     calls = zip(fake.times, fake.calls, strict=True)
     [elsewhere] = [at for at, call in calls if call.args.get("channel") == "C2"]
-    assert elsewhere - to_c1[0][0] < 1.0  # another channel is not held back by the storm
+    assert elsewhere < to_c1[1][0]  # another channel is not held back by the storm: it went before C1's retry
