@@ -40,6 +40,7 @@ from bot.settings import Settings, load_settings
 from practices.index import chart_folder
 from practices.sealing import key_from_text, new_key_text
 from storage.db import Database
+from storage.external import ExternalTables
 from storage.identity import find_workspace
 from storage.migrate import DatabaseUnavailable, upgrade, upgrade_sync
 
@@ -107,7 +108,7 @@ async def serve(settings: Settings) -> None:
             bot_token=bot_token.get_secret_value() if bot_token is not None else None,
             client_id=settings.slack_client_id if settings.slack_oauth else None,
             client_secret=client_secret.get_secret_value() if client_secret is not None else None,
-            database_engine=database.engine,
+            tables=ExternalTables(database.engine),  # slack_sdk's stores and their locks
             public_url=settings.tend_public_url,
         )
         if slack_oauth is not None and settings.secret_key is not None:  # tokens sealed at rest

@@ -1,8 +1,8 @@
 """Conversation references and reachability, for adapters that send proactively (Teams).
 
-Adapters never touch storage; this is their one door to it. References are the platform's own JSON
-(a dict here), stored per workspace as ``place`` (a channel or chat id) or ``person`` (a user id,
-the reference being their personal chat with Tend).
+``bot.ports.ConversationReferences`` over storage: adapters never touch storage, and ``app.py`` hands
+them this. References are the platform's own JSON (a dict here), stored per workspace as ``place``
+(a channel or chat id) or ``person`` (a user id, the reference being their personal chat with Tend).
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.clock import Clock
+from bot.ports import PERSON, PLACE
 from storage import addresses
 from storage.db import Database
 from storage.identity import ensure_workspace, find_workspace
 
-PLACE, PERSON = "place", "person"
+__all__ = ["PERSON", "PLACE", "Addresses"]
 
 
 class Addresses:
@@ -40,11 +41,8 @@ class Addresses:
             )
 
     async def reference(self, workspace_external_id: str, kind: str, key: str) -> dict[str, Any] | None:
-        async with self.database.session() as session:
-            workspace = await find_workspace(session, self.platform, workspace_external_id)
-            if workspace is None or workspace.id is None:
-                return None
-            raw = await addresses.get_reference(session, workspace.id, kind, key)
+        async with self.database.session() as session:  # every proactive send asks: one statement
+            raw = await addresses.reference_in(session, self.platform, workspace_external_id, kind, key)
         return json.loads(raw) if raw else None
 
     async def latest(self, workspace_external_id: str) -> dict[str, Any] | None:

@@ -24,11 +24,13 @@ from typing import Any
 
 from bot import inbound
 from bot.delivery import SEALED_PURPOSE
+from bot.ports import SdkTables
 from bot.settings import Settings
 from practices.meeting_openers import SCORE_PURPOSE
 from practices.sealing import Keyring, open_with, seal
 from practices.stress_reports import AUTHOR, SUPPORTER
 from storage.db import Database
+from storage.external import ExternalTables
 from storage.migrate import DatabaseUnavailable, upgrade_sync
 from storage.sealed import SEALED_COLUMNS, SealedColumn, replace_sealed, sealed_page
 
@@ -41,8 +43,8 @@ PURPOSES: dict[str, str] = {
     "inbound.sealed": inbound.SEALED_PURPOSE,
 }
 
-# An adapter's part: (the database's SQLAlchemy AsyncEngine, the keyring) -> counts by outcome.
-PlatformResealer = Callable[[Any, bytes], Awaitable[Mapping[str, int]]]
+# An adapter's part: (the port to its SDK's tables, the keyring) -> counts by outcome.
+PlatformResealer = Callable[[SdkTables, bytes], Awaitable[Mapping[str, int]]]
 
 NO_KEY = (
     "Tend cannot rotate the key: TEND_SECRET_KEY is not set. Set it to the NEW key and put the old one "
@@ -83,7 +85,7 @@ async def rotate(
     for column in SEALED_COLUMNS:
         report[column.name] = await reseal_column(database, column, keys)
     for name, reseal in (platforms or {}).items():
-        report[name] = Counter(dict(await reseal(database.engine, keys)))
+        report[name] = Counter(dict(await reseal(ExternalTables(database.engine), keys)))
     return report
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ConversationRef, Member
+from storage.models import ConversationRef, Member, Workspace
 
 KINDS = ("place", "person")
 
@@ -52,6 +52,19 @@ async def save_reference(
 async def get_reference(session: AsyncSession, workspace_id: int, kind: str, key: str) -> str | None:
     query = select(ConversationRef.reference).where(
         ConversationRef.workspace_id == workspace_id, ConversationRef.kind == kind, ConversationRef.key == key
+    )
+    return (await session.exec(query)).first()
+
+
+async def reference_in(
+    session: AsyncSession, platform: str, external_id: str, kind: str, key: str
+) -> str | None:
+    """The reference for (kind, key) in the platform's workspace, in one statement (a send's lookup)."""
+    query = (
+        select(ConversationRef.reference)
+        .join(Workspace, col(Workspace.id) == col(ConversationRef.workspace_id))
+        .where(Workspace.platform == platform, Workspace.external_id == external_id)
+        .where(ConversationRef.kind == kind, ConversationRef.key == key)
     )
     return (await session.exec(query)).first()
 

@@ -106,3 +106,35 @@ def test_the_reference_copies_match_the_shared_folder_when_it_is_beside_the_repo
     assert len(copies) >= 12
     for copy in copies:
         assert copy.read_bytes() == (shared / copy.name).read_bytes(), copy.name
+
+
+# What reaches Tend's database: its modules, its drivers' libraries, the storage-backed implementation of a
+# port, and the attributes a connection is used through. Adapters get ports (bot/ports.py) from app.py.
+DATABASE_MODULES = ("storage", "sqlalchemy", "sqlmodel", "bot.addresses")
+DATABASE_ATTRIBUTES = {"database", "dialect", "exec_driver_sql", "run_sync"}
+
+
+def database_doors(root: Path) -> list[str]:
+    found = []
+    for path in sorted((root / "adapters").rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        for module in imported_modules(path):
+            if any(module == door or module.startswith(door + ".") for door in DATABASE_MODULES):
+                found.append(f"{relative} imports {module}")
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr in DATABASE_ATTRIBUTES:
+                found.append(f"{relative}:{node.lineno} uses .{node.attr}")
+    return found
+
+
+def test_adapters_reach_tends_data_only_through_the_ports(tmp_path):
+    """No adapter imports storage or SQLAlchemy, nor holds the database or a connection: an adapter that
+    ran SQL (Slack's token store once did) could bypass every rule the layers below keep."""
+    assert database_doors(ROOT) == []
+    fake = tmp_path / "adapters" / "slack" / "bad.py"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("from sqlmodel import select\nasync def f(e):\n    await e.exec_driver_sql('SELECT 1')\n")
+    assert database_doors(tmp_path) == [
+        "adapters/slack/bad.py imports sqlmodel",
+        "adapters/slack/bad.py:3 uses .exec_driver_sql",
+    ]

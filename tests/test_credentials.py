@@ -44,6 +44,7 @@ from practices.stress_reports import AUTHOR, SUPPORTER
 from storage import openers
 from storage import signals as storage_signals
 from storage.db import Database
+from storage.external import ExternalTables
 from storage.models import (
     Contributor,
     Inbound,
@@ -144,7 +145,8 @@ async def test_tokens_are_sealed_in_the_tables_and_open_through_the_store(databa
     fake = FakeSlackApi()
     await fake.start()
     oauth = await slack_oauth(
-        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_url=fake.api_url, engine=database.engine,
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_url=fake.api_url,
+        tables=ExternalTables(database.engine),
         secret_key=NEW,
     )  # fmt: skip
     try:
@@ -176,7 +178,7 @@ async def test_tokens_stored_in_plain_text_before_are_sealed_at_the_first_start_
 
     oauth = await slack_oauth(
         client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_url="http://127.0.0.1:9/api/",
-        engine=database.engine,
+        tables=ExternalTables(database.engine),
     )  # fmt: skip
     try:
         counts = await oauth.use_key(NEW)
@@ -193,7 +195,7 @@ async def test_tokens_stored_in_plain_text_before_are_sealed_at_the_first_start_
 async def test_without_a_key_no_token_is_stored(database: Database):
     oauth = await slack_oauth(
         client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_url="http://127.0.0.1:9/api/",
-        engine=database.engine,
+        tables=ExternalTables(database.engine),
     )  # fmt: skip
     try:
         await fresh_stores(database)
@@ -336,7 +338,7 @@ async def test_rotation_reseals_everything_so_the_new_key_alone_opens_it(databas
     held = await sealed_under(database, OLD)
     oauth = await slack_oauth(
         client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_url="http://127.0.0.1:9/api/",
-        engine=database.engine, secret_key=OLD,
+        tables=ExternalTables(database.engine), secret_key=OLD,
     )  # fmt: skip
     try:
         await fresh_stores(database)

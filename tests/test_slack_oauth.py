@@ -55,6 +55,7 @@ from bot.server import bound_port, create_http_app, run_http
 from practices.messages import Card, Text
 from practices.sealing import PROCESS_KEY
 from storage.db import Database
+from storage.external import ExternalTables
 from storage.identity import find_member
 from storage.migrate import EXTERNAL_TABLES
 from storage.models import Ritual, Workspace
@@ -203,7 +204,7 @@ async def new_oauth(database: Database, fake: FakeSlackApi) -> SlackOAuth:
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
         api_url=fake.api_url,
-        engine=database.engine,
+        tables=ExternalTables(database.engine),
         secret_key=PROCESS_KEY,  # tokens are sealed under the server secret (tests/test_credentials.py)
     )
 

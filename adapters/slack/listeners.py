@@ -59,6 +59,7 @@ from bot.errors import SendError
 from bot.events import HomeOpened, InboundEvent, MemberSeen, Origin, PersonRef, WorkspaceRemoved
 from bot.inbound import CONCURRENCY, InboundQueue, Work
 from bot.logs import log_event
+from bot.ports import SdkTables
 from practices.messages import FieldErrors, Image, OpenForm, Reply, text_card
 
 logger = logging.getLogger("tend.slack")
@@ -291,7 +292,7 @@ class SlackAdapter:
             event = home_event(body)
             return (event, {}) if event is not None and event.origin.actor.user_id else None
         if kind in ("user_change", "team_join"):
-            seen = self._member_changed(body)
+            seen = self._member_changed(body, joined=kind == "team_join")
             return (seen, {}) if seen is not None else None
         if kind in ("app_uninstalled", "tokens_revoked"):  # forget the tokens, tell the engine
             removed = removed_event(body)
@@ -312,19 +313,22 @@ class SlackAdapter:
             except (SendError, SlackClientError, aiohttp.ClientError, OSError, ValueError) as error:
                 log_event(logger, "slack home failed", level=logging.WARNING, outcome=type(error).__name__)
 
-    def _member_changed(self, body: dict[str, Any]) -> MemberSeen | None:
+    def _member_changed(self, body: dict[str, Any], joined: bool = False) -> MemberSeen | None:
         """``user_change`` / ``team_join``: the cache learns the new name and zone at once. The engine is
-        told only about people Tend has already met, and of a time zone only when Slack's changed, so
-        a zone the person chose in Tend survives their status updates."""
+        told only about people Tend has already met or who just joined (a newcomer to welcome), and of a
+        time zone only when Slack's changed, so a zone the person chose in Tend survives their status
+        updates."""
         found = event_user(body)
         if found is None:
             return None
         team, user_id, user = found
         profile = profile_of(user)
         previous = self.profiles.remember(team, user_id, profile)
-        if previous is None:
+        if previous is None and not joined:
             return None
-        zone_changed = profile.time_zone is not None and profile.time_zone != previous.time_zone
+        zone_changed = profile.time_zone is not None and (
+            previous is None or profile.time_zone != previous.time_zone
+        )
         origin = Origin(
             platform=PLATFORM,
             workspace_id=team,
@@ -338,6 +342,7 @@ class SlackAdapter:
             time_zone=profile.time_zone if zone_changed else None,
             is_bot=profile.is_bot,
             deactivated=profile.deactivated,
+            joined=joined,
         )
 
     async def on_other_event(self) -> None:
@@ -594,20 +599,20 @@ async def prepare_slack(
     bot_token: str | None = None,
     client_id: str | None = None,
     client_secret: str | None = None,
-    database_engine: Any = None,
+    tables: SdkTables | None = None,
     public_url: str | None = None,
 ) -> tuple[SlackSender, SlackOAuth | None]:
     """The sender (and, with a client id and secret, the OAuth pieces) for ``build_slack``: OAuth
-    when ``client_id`` and ``client_secret`` are given (``database_engine``: the SQLAlchemy AsyncEngine
-    of Tend's database, where installations are kept), else the one workspace of ``bot_token``."""
+    when ``client_id`` and ``client_secret`` are given (``tables``: the port to the tables in Tend's
+    database where installations are kept), else the one workspace of ``bot_token``."""
     if client_id and client_secret:
-        if database_engine is None:
-            raise ValueError("Slack OAuth keeps installations in Tend's database: pass its engine")
+        if tables is None:
+            raise ValueError("Slack OAuth keeps installations in Tend's database: pass its tables port")
         oauth = await slack_oauth(
             client_id=client_id,
             client_secret=client_secret,
             api_url=api_url,
-            engine=database_engine,
+            tables=tables,
             redirect_uri=public_url.rstrip("/") + REDIRECT_PATH if public_url else None,
         )
         return oauth_sender(oauth), oauth

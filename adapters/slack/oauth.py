@@ -4,9 +4,11 @@
   one-time ``state`` (kept in the database and in a cookie, so it works across replicas);
   ``GET /slack/oauth_redirect`` checks the state, trades the code with ``oauth.v2.access`` and saves
   the installation. Scopes come from ``manifest.yml``, the one place they are written.
-- Storage: slack_sdk's own SQLAlchemy stores on Tend's database engine. Their tables
-  (``STORE_TABLES``) are created by the stores at start-up (idempotent, under an advisory lock on
-  PostgreSQL) and are not part of Tend's Alembic models: the migration drift check ignores them.
+- Storage: slack_sdk's own SQLAlchemy stores, bound to Tend's database through the
+  ``bot.ports.SdkTables`` port (``app.py`` wires ``storage.external.ExternalTables``): this module
+  runs no SQL and holds no connection. Their tables (``STORE_TABLES``) are created at start-up
+  (idempotent, under an advisory lock on PostgreSQL) and are not part of Tend's Alembic models: the
+  migration drift check ignores them.
 - Tokens at rest: ``SealedInstallationStore`` seals every token (bot, refresh, user, and an incoming
   webhook's URL) under ``TEND_SECRET_KEY`` before it is written and opens it when read
   (``bot.credentials``); a dump of these tables without the key holds no usable token. Sealed values
@@ -34,8 +36,7 @@ import hashlib
 import html
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ from bot.credentials import credential_purpose, open_credential, reseal_credenti
 from bot.errors import SendError
 from bot.events import Origin, PersonRef, WorkspaceRemoved
 from bot.logs import log_event
+from bot.ports import SdkTables
 
 logger = logging.getLogger("tend.slack")
 
@@ -69,6 +71,7 @@ STATE_SECONDS = 600  # how long an install link's state stays valid
 STORE_TABLES = ("slack_installations", "slack_bots", "slack_oauth_states")
 # First key of every advisory lock taken here ("TSLK"); the second is derived from the team id.
 LOCK_NAMESPACE = 0x54534C4B
+CREATE_LOCK, RESEAL_LOCK = (LOCK_NAMESPACE, 0), (LOCK_NAMESPACE, 1)
 # Columns holding credentials, per store table; sealed at rest (and widened to TEXT on PostgreSQL).
 INSTALLATION_SECRETS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
 WEBHOOK_SECRET = "incoming_webhook_url"  # anyone with the URL can post to its channel
@@ -138,15 +141,14 @@ def removed_event(body: dict[str, Any]) -> WorkspaceRemoved | None:
 class WorkspaceTokens:
     """Bot tokens per team from the installation store, refreshed shortly before they expire.
 
-    ``engine`` is the SQLAlchemy AsyncEngine of Tend's database (typed loosely: adapters do not
-    import SQLAlchemy); it only serves the stores and the PostgreSQL advisory lock.
+    ``tables`` is the port to the stores' tables: the Grid lookup and the cross-replica lock.
     """
 
     def __init__(
         self,
         installations: AsyncSQLAlchemyInstallationStore,
         rotator: AsyncTokenRotator,
-        engine: Any,
+        tables: SdkTables,
         api_url: str,
         *,
         session: aiohttp.ClientSession,
@@ -154,7 +156,7 @@ class WorkspaceTokens:
     ) -> None:
         self.installations = installations
         self.rotator = rotator
-        self.engine = engine
+        self.tables = tables
         self.api_url = api_url
         self.session = session
         self.refresh_within = refresh_within
@@ -186,16 +188,12 @@ class WorkspaceTokens:
         found = await self.installations.async_find_installation(enterprise_id=None, team_id=team_id)
         if found is not None:
             return found
-        table = self.installations.installations
-        query = (
-            table.select()
-            .with_only_columns(table.c.enterprise_id)
-            .where(table.c.client_id == self.installations.client_id, table.c.team_id == team_id)
-            .where(table.c.enterprise_id.is_not(None))
-            .limit(1)
+        enterprise_id = await self.tables.first(
+            "slack_installations",
+            "enterprise_id",
+            equal={"client_id": self.installations.client_id, "team_id": team_id},
+            present="enterprise_id",
         )
-        async with self.engine.connect() as connection:
-            enterprise_id = (await connection.execute(query)).scalar()
         if enterprise_id is None:
             return None
         return await self.installations.async_find_installation(enterprise_id=enterprise_id, team_id=team_id)
@@ -207,7 +205,9 @@ class WorkspaceTokens:
             return installation
         team_id = installation.team_id or ""
         lock = self._locks.setdefault(team_id, asyncio.Lock())
-        async with lock, self._replica_lock(team_id):
+        # Across replicas: on PostgreSQL a transaction-scoped advisory lock on the team, held until
+        # the block ends (the save happens inside it on another connection and commits first).
+        async with lock, self.tables.lock(LOCK_NAMESPACE, team_lock_key(team_id)):
             # Whoever waited may find the work done by the task or replica that held the lock.
             current = await self.installations.async_find_installation(
                 enterprise_id=installation.enterprise_id, team_id=installation.team_id
@@ -228,20 +228,6 @@ class WorkspaceTokens:
             return False
         # The expiry is Slack's wall-clock time (as the SDK's rotator reads it), not Tend's clock.
         return expires_at <= time.time() + self.refresh_within * 60
-
-    @asynccontextmanager
-    async def _replica_lock(self, team_id: str) -> AsyncIterator[None]:
-        """On PostgreSQL, a transaction-scoped advisory lock on the team, held until the block ends
-        (the save happens inside it on another connection and commits first). SQLite serves one
-        process, where the asyncio lock is enough."""
-        if self.engine.dialect.name != "postgresql":
-            yield
-            return
-        async with self.engine.begin() as connection:
-            # Both keys are integers computed here, so the statement is a constant.
-            statement = f"SELECT pg_advisory_xact_lock({LOCK_NAMESPACE}, {team_lock_key(team_id)})"
-            await connection.exec_driver_sql(statement)
-            yield
 
     def forget(self, team_id: str) -> None:
         self._clients.pop(team_id, None)
@@ -355,7 +341,7 @@ class SlackOAuth:
         sealed them are sealed now (at the first start with a key; a no-op afterwards). Call before
         anything is served."""
         self.installations.secret = secret
-        counts = await reseal_credentials(self.installations.engine, secret, plain_only=True)
+        counts = await reseal_credentials(self.tokens.tables, secret, plain_only=True)
         if counts.get("sealed"):
             log_event(logger, "slack tokens stored in plain text were sealed", count=counts["sealed"])
         return counts
@@ -397,34 +383,7 @@ def _callback_options(on_installed: Callable[[Installation], Awaitable[None]]) -
     return AsyncCallbackOptions(success=success, failure=failure)
 
 
-async def create_store_tables(engine: Any, *stores: Any) -> None:
-    """Creates the stores' tables when missing; replicas starting together take turns on PostgreSQL,
-    where the credential columns are widened to TEXT (a sealed token is longer than VARCHAR(200))."""
-    async with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_NAMESPACE}, 0)")
-        for store in stores:
-            await connection.run_sync(store.metadata.create_all)
-        if engine.dialect.name == "postgresql":
-            await _widen_credential_columns(connection)
-
-
-async def _widen_credential_columns(connection: Any) -> None:
-    """VARCHAR credential columns become TEXT (PostgreSQL changes the type without a rewrite). Every
-    name in these statements is a constant of this module."""
-    tables = ", ".join(f"'{table}'" for table in CREDENTIAL_COLUMNS)
-    columns = ", ".join(f"'{name}'" for name in dict.fromkeys(sum(CREDENTIAL_COLUMNS.values(), ())))
-    narrow = await connection.exec_driver_sql(
-        "SELECT table_name, column_name FROM information_schema.columns "
-        f"WHERE table_schema = current_schema() AND table_name IN ({tables}) "
-        f"AND column_name IN ({columns}) AND data_type = 'character varying'"
-    )
-    for table, column in narrow.all():
-        if column in CREDENTIAL_COLUMNS.get(table, ()):
-            await connection.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE TEXT")
-
-
-async def reseal_credentials(engine: Any, secret: bytes, *, plain_only: bool = False) -> dict[str, int]:
+async def reseal_credentials(tables: SdkTables, secret: bytes, *, plain_only: bool = False) -> dict[str, int]:
     """Every stored Slack credential sealed under the current key of ``secret``: plain ones (written
     before Tend sealed tokens) and, unless ``plain_only``, ones a previous key sealed (key rotation).
     Returns how many were ``sealed``, ``resealed``, already ``current`` or ``unreadable`` (no key
@@ -432,34 +391,22 @@ async def reseal_credentials(engine: Any, secret: bytes, *, plain_only: bool = F
     PostgreSQL; each row is rewritten only if it still holds what was read (compare-and-set), so a
     token refreshed meanwhile is never overwritten."""
     counts = {"sealed": 0, "resealed": 0, "current": 0, "unreadable": 0}
-    store = AsyncSQLAlchemyInstallationStore(client_id="-", engine=engine, logger=sdk_logger("store"))
-    tables = {"slack_installations": store.installations, "slack_bots": store.bots}
-    async with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LOCK_NAMESPACE}, 1)")
-        for name, table in tables.items():
-            if not await connection.run_sync(lambda sync, name=name: sync.dialect.has_table(sync, name)):
+
+    def change(name: str, row: Mapping[str, Any]) -> dict[str, str]:
+        changes: dict[str, str] = {}
+        for field_name in CREDENTIAL_COLUMNS[name]:
+            stored = row[field_name]
+            if stored is None:
                 continue
-            fields = CREDENTIAL_COLUMNS[name]
-            rows = (await connection.execute(table.select())).mappings().all()
-            for row in rows:
-                changes: dict[str, str] = {}
-                for field_name in fields:
-                    stored = row[field_name]
-                    if stored is None:
-                        continue
-                    purpose = _credential_purpose(field_name, dict(row))
-                    outcome, value = reseal_credential(secret, purpose, stored)
-                    if plain_only and outcome == "resealed":
-                        outcome, value = "current", None
-                    counts[outcome] += 1
-                    if value is not None:
-                        changes[field_name] = value
-                if changes:
-                    same = [table.c[field_name] == row[field_name] for field_name in changes]
-                    await connection.execute(
-                        table.update().where(table.c.id == row["id"], *same).values(**changes)
-                    )
+            outcome, value = reseal_credential(secret, _credential_purpose(field_name, dict(row)), stored)
+            if plain_only and outcome == "resealed":
+                outcome, value = "current", None
+            counts[outcome] += 1
+            if value is not None:
+                changes[field_name] = value
+        return changes
+
+    await tables.rewrite(CREDENTIAL_COLUMNS, change, read=("enterprise_id", "team_id"), lock=RESEAL_LOCK)
     return counts
 
 
@@ -468,24 +415,26 @@ async def slack_oauth(
     client_id: str,
     client_secret: str,
     api_url: str,
-    engine: Any,
+    tables: SdkTables,
     authorization_url: str = AUTHORIZE_URL,
     redirect_uri: str | None = None,
     secret_key: bytes | None = None,
 ) -> SlackOAuth:
-    """The OAuth pieces over Tend's database (``engine``: its SQLAlchemy AsyncEngine); creates the
-    store tables if they are missing. Tokens can be stored only once a key is given (``secret_key``
+    """The OAuth pieces over Tend's database (``tables``: the port to the stores' tables); creates
+    the store tables if they are missing. Tokens can be stored only once a key is given (``secret_key``
     here, or ``SlackOAuth.use_key``)."""
+    engine = tables.bind  # slack_sdk's stores run their own statements on it
     installations = SealedInstallationStore(client_id=client_id, engine=engine, logger=sdk_logger("store"))
     states = AsyncSQLAlchemyOAuthStateStore(
         expiration_seconds=STATE_SECONDS, engine=engine, logger=sdk_logger("store")
     )
-    await create_store_tables(engine, installations, states)
+    schemas = (installations.metadata, states.metadata)
+    await tables.create(schemas, lock=CREATE_LOCK, text_columns=CREDENTIAL_COLUMNS)
     session = web_session()
     rotator = AsyncTokenRotator(
         client_id=client_id, client_secret=client_secret, client=make_client(None, api_url, session)
     )
-    tokens = WorkspaceTokens(installations, rotator, engine, api_url, session=session)
+    tokens = WorkspaceTokens(installations, rotator, tables, api_url, session=session)
     oauth = SlackOAuth(
         client_id=client_id,
         client_secret=client_secret,

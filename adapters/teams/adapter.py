@@ -37,13 +37,13 @@ from adapters.teams.translate import (
     tend_joined,
     tend_left,
 )
-from bot.addresses import PERSON, PLACE, Addresses
 from bot.chart_links import DEFAULT_KEY
 from bot.clock import Clock
 from bot.engine import Answer, Engine
 from bot.errors import SendError
 from bot.events import FormSubmitted, InboundEvent, MemberSeen, Origin, PersonRef, WorkspaceRemoved
 from bot.logs import log_event
+from bot.ports import PERSON, PLACE, ConversationReferences
 from practices.messages import FieldErrors, Form, OpenForm, Reply
 
 logger = logging.getLogger("tend.teams")
@@ -61,7 +61,9 @@ def place_key(conversation_id: str) -> str:
 class TeamsAdapter:
     """One endpoint; the sender is the same one the outbox uses."""
 
-    def __init__(self, engine: Engine, sender: TeamsSender, auth: TeamsAuth, addresses: Addresses) -> None:
+    def __init__(
+        self, engine: Engine, sender: TeamsSender, auth: TeamsAuth, addresses: ConversationReferences
+    ) -> None:
         self.engine = engine
         self.sender = sender
         self.auth = auth
@@ -362,7 +364,7 @@ def _tenant(activity: Activity) -> str | None:
 
 def build_teams_sender(
     config: TeamsConfig,
-    addresses: Addresses,
+    addresses: ConversationReferences,
     *,
     public_url: str | None = None,
     secret_key: bytes = DEFAULT_KEY,
@@ -377,7 +379,7 @@ def build_teams_sender(
 
 
 def build_teams(
-    engine: Engine, sender: TeamsSender, config: TeamsConfig, addresses: Addresses
+    engine: Engine, sender: TeamsSender, config: TeamsConfig, addresses: ConversationReferences
 ) -> TeamsAdapter:
     """The inbound half, verifying with the same authentication the sender's CloudAdapter uses."""
     return TeamsAdapter(

@@ -36,11 +36,11 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from urllib3.util.retry import Retry
 
 from adapters.teams.cards import adaptive_card, card_attachment, split_lead
-from bot.addresses import PERSON, PLACE, Addresses
 from bot.chart_links import DEFAULT_KEY, signed_url
 from bot.clock import Clock, SystemClock
 from bot.errors import SendError
 from bot.logs import log_event
+from bot.ports import PERSON, PLACE, ConversationReferences
 from practices.messages import Card, Image
 
 logger = logging.getLogger("tend.teams")
@@ -136,7 +136,7 @@ class TeamsSender:
     def __init__(
         self,
         cloud: CloudAdapter,
-        addresses: Addresses,
+        addresses: ConversationReferences,
         app_id: str | None,
         *,
         public_url: str | None = None,
