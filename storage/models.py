@@ -415,3 +415,121 @@ class AmbassadorSpace(SQLModel, table=True):
     workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
     place_id: str = Field(max_length=128)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class OneOnOnePair(SQLModel, table=True):
+    """A manager and a report who meet regularly (issue 15).
+
+    The ``Ritual`` row of kind ``one-on-one`` stays the pair's scheduling handle (the scheduler fires
+    rituals; its options keep only ``anchor`` and ``lead_minutes``); who meets, and whether the report
+    gets a prep prompt, live here, so they can be queried and kept consistent by the database. A member
+    id becomes NULL if that person's row goes: Tend then pauses the pair ("someone who left").
+    """
+
+    ritual_id: int = Field(foreign_key="ritual.id", primary_key=True, ondelete="CASCADE")
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    manager_member_id: int | None = Field(
+        default=None, foreign_key="member.id", index=True, ondelete="SET NULL"
+    )
+    report_member_id: int | None = Field(
+        default=None, foreign_key="member.id", index=True, ondelete="SET NULL"
+    )
+    prep: bool = Field(default=False)
+    nudge_minutes: int = Field(default=60)
+
+
+class OneOnOneQuestion(SQLModel, table=True):
+    """One check-in question a pair's nudge asked. In id order they are the pair's rotation history,
+    which picks the next question (``practices.questions.next_question``); ``occurrence_id`` says which
+    meeting asked it, so a moved nudge repeats it (NULL for history from before 0009, which did not say).
+    """
+
+    __table_args__ = (Index("ix_oneononequestion_pair", "ritual_id", "id"), NO_ID_REUSE)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ritual_id: int = Field(foreign_key="oneononepair.ritual_id", ondelete="CASCADE")
+    occurrence_id: int | None = Field(
+        default=None, foreign_key="occurrence.id", unique=True, ondelete="CASCADE"
+    )
+    question_id: str = Field(max_length=64)
+
+
+class OneOnOneMove(SQLModel, table=True):
+    """A meeting its manager moved to another day. One nudge per new day: a second move to the same
+    day is refused (the primary key makes two taps at once count once)."""
+
+    occurrence_id: int = Field(foreign_key="occurrence.id", primary_key=True, ondelete="CASCADE")
+    day: date = Field(primary_key=True)
+
+
+class PodProgramme(SQLModel, table=True):
+    """A compassion pod programme: who takes part (the channel's team, or whoever opts in), pod sizes,
+    how often a round is formed (its ``ritual``) and whether it runs (``active``, ``paused``, ``stopped``)."""
+
+    __table_args__ = (NO_ID_REUSE,)  # ids are typed in commands: an old id must never reach a new one
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    ritual_id: int = Field(foreign_key="ritual.id", unique=True, ondelete="CASCADE")
+    place_id: str = Field(max_length=128)  # where the programme is announced (Teams: where pods gather)
+    min_size: int = Field(default=4)
+    max_size: int = Field(default=6)
+    cadence: str = Field(max_length=40)  # "monthly", "every 2 weeks": as shown
+    opt_in: bool = Field(default=False)  # False: the channel's team takes part unless they opt out
+    state: str = Field(default="active", max_length=16)
+    created_by_member_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PodParticipant(SQLModel, table=True):
+    """One person's choices in one programme: in or out, a round skipped, paused until a date."""
+
+    __table_args__ = (UniqueConstraint("programme_id", "member_id", name="uq_podparticipant_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    programme_id: int = Field(foreign_key="podprogramme.id", ondelete="CASCADE")
+    member_id: int = Field(foreign_key="member.id", index=True, ondelete="CASCADE")
+    opted: str = Field(default="in", max_length=8)  # "in" or "out"
+    skip_round: int | None = Field(default=None)  # the round number they sit out
+    paused_until: date | None = Field(default=None)  # matched again from this date
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PodRound(SQLModel, table=True):
+    """One round of a programme: when it was formed, its mid-round nudge, its end ("did your pod meet?")."""
+
+    __table_args__ = (UniqueConstraint("programme_id", "number", name="uq_podround_number"), NO_ID_REUSE)
+
+    id: int | None = Field(default=None, primary_key=True)
+    programme_id: int = Field(foreign_key="podprogramme.id", index=True, ondelete="CASCADE")
+    number: int
+    formed_at: datetime = Field(sa_type=UTCDateTime)
+    nudge_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    nudged: bool = Field(default=False)
+    asked: bool = Field(default=False)
+    unplaced: int = Field(default=0)  # people who could not be placed this round (a count, no names)
+
+
+class Pod(SQLModel, table=True):
+    """One pod of a round. ``teams``: how many teams its members come from (cross-team ties)."""
+
+    __table_args__ = (NO_ID_REUSE,)  # ids ride on the "did your pod meet?" buttons
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="podround.id", index=True, ondelete="CASCADE")
+    teams: int = Field(default=0)
+
+
+class PodMember(SQLModel, table=True):
+    pod_id: int = Field(foreign_key="pod.id", primary_key=True, ondelete="CASCADE")
+    member_id: int = Field(foreign_key="member.id", primary_key=True, index=True, ondelete="CASCADE")
+
+
+class PodAnswer(SQLModel, table=True):
+    """One member's one-tap answer to "did your pod meet?" (the key makes a second tap count once)."""
+
+    pod_id: int = Field(foreign_key="pod.id", primary_key=True, ondelete="CASCADE")
+    member_id: int = Field(foreign_key="member.id", primary_key=True, ondelete="CASCADE")
+    met: bool
+    answered_at: datetime = Field(sa_type=UTCDateTime)
