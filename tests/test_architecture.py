@@ -1,7 +1,9 @@
-"""The layering in ../shared/DESIGN.md, checked on every import in the tree.
+"""The layering contract, written once: here (docs/architecture.md's "Rules the tests enforce" states
+it in words), checked on every import in the tree.
 
 adapters → bot → practices → storage, skipping down allowed, up never; platform SDKs only in their
-own adapter; apscheduler only in bot; sqlmodel/sqlalchemy only in storage (and alembic there).
+own adapter; apscheduler only in bot; sqlmodel/sqlalchemy only in storage (and alembic there);
+adapters reach Tend's data only through the ports in bot/ports.py (no storage, no connection).
 """
 
 from __future__ import annotations
