@@ -1,19 +1,24 @@
 """A person's rights over their data: a copy (``/tend export-my-data``) or erasure (``/tend forget-me``).
 
+Each practice declares its own part (``Practice.export``, ``Practice.forget`` in practices/practice.py,
+next to the code that stores the data); this module is only the flow around them: the export card
+and its JSON copy, the question before forgetting, the last-admin rule, and what belongs to no
+practice (the messages waiting for the person, their contributor digests, their profile row).
+
 The export shows everything stored that is linked to the person, in plain words and as JSON, and
 says what is not included because it was never linked to them (stress reports, check-in answers,
-signals). Forgetting asks first, then in one transaction: shout-outs keep their words and lose the
-name, team memberships and 1:1 pairs go, the admin changes about the person are deleted (those they
-made to others' roles stay, without their id), rituals they created keep running without a creator,
-support conversations they started end, messages waiting for them are dropped, and the member row is
-deleted. A later message from the same person is simply a first contact. The last admin of a
-workspace cannot be forgotten until someone else is admin, so the workspace is never left without one.
+signals). Forgetting asks first, then in one transaction runs every practice's part (shout-outs keep
+their words and lose the name, team memberships and 1:1 pairs go, rituals keep running uncredited...),
+drops the messages waiting for the person and deletes the member row. A later message from the same
+person is simply a first contact. The last admin of a workspace cannot be forgotten until someone
+else is admin, so the workspace is never left without one.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -25,8 +30,6 @@ from practices.messages import (
     Card,
     DirectMessage,
     Example,
-    Fact,
-    Facts,
     Fine,
     Outcome,
     Place,
@@ -38,19 +41,27 @@ from practices.messages import (
     joined,
     plain,
 )
-from practices.preferences import describe_days
-from practices.rituals import options_of
-from practices.schedules import ScheduleError, parse_schedule
+from practices.practice import ExportSection, Forgetting, Practice
 from practices.signals import forget_contributor
-from practices.stress_reports import SideOfRelay, end_relays_of, relays_of
-from storage import admin_audit
 from storage import data_rights as store
-from storage import one_on_ones as pairs_store
 from storage.identity import members_by_ids, members_with_role
-from storage.models import AdminChange, Member, Ritual, Shoutout, Team
 
 CONFIRM, CANCEL = "forget.confirm", "forget.cancel"
 JSON_CHUNK = 2800  # characters per text block, under the chat platforms' per-section limits
+
+# The order a person reads their data in, and forget-me runs in: who they are and their teams, what
+# they did with others, then the admin changes that name them. A practice not named here (a new one)
+# comes after these, in the registry's order; none has to be listed for its part to be included.
+ORDER = (
+    "preferences",
+    "teams",
+    "shoutouts",
+    "one_on_ones",
+    "rituals",
+    "meeting_openers",
+    "stress_reports",
+    "roles",
+)
 
 # --- what people read (one place, to review and translate) ---------------------------------------
 EXPORT_TITLE = "Everything Tend stores about you"
@@ -58,40 +69,15 @@ EXPORT_INTRO = (
     "Here is a copy of every record linked to you in this workspace, as of {when} UTC. "
     "Only you can see this message."
 )
-PROFILE = "*Your profile*"
-TEAMS = "*Your teams*"
-GIVEN = "*Shout-outs you gave*"
-RECEIVED = "*Shout-outs you received*"
-PAIRS = "*Your 1:1s*"
-CREATED = "*Rituals you created*"
-RELAYS = "*Anonymous support conversations*"
-ADMIN_CHANGES = "*Admin changes that name you*"
-ADMIN_CHANGE_LINE = "• {when} UTC: {what}"
-ADMIN_CHANGE_WHAT = {
-    ("changed", "granted"): "you became admin ({how})",
-    ("changed", "removed"): "you stopped being admin ({how})",
-    ("changer", "granted"): "you made {other} admin",
-    ("changer", "removed"): "you removed {other} as admin",
-}
-ADMIN_HOW = {
-    "admin": "by {other}",
-    "platform": "your role in the chat platform",
-    "install": "you installed Tend",
-}
 NONE = "none"
-TEAM_LINE = "• {name}{manager}"
-MANAGER_MARK = " (you manage it)"
-GIVEN_LINE = "• {when} in {where}, to {other}: {text}"
-RECEIVED_LINE = "• {when} in {where}, from {other}: {text}"
-PAIR_LINE = "• #{id}: you are the {role}, with {other}; {schedule} ({zone}){paused}"
-RITUAL_LINE = "• #{id} {kind} in {where}: {schedule} ({zone}){paused}"
-RELAY_LINE = "• A conversation is open where you are the {role}, until {until} UTC at the latest."
-RELAY_NOTE = "The messages themselves are not stored: Tend passes them on and keeps nothing."
+SOMEONE = "someone"
+NO_CHANNEL = "a channel"
 NOT_INCLUDED = (
     "*Not included, because it is not linked to you:* stress reports (stored with no name, no user id "
     "and no exact time), check-in answers (counted, never kept per person), and the weekly signals "
     "the index is built from (totals per team, never per person)."
 )
+NOT_INCLUDED_DATA = ["stress reports", "check-in answers", "signals (team totals)"]
 JSON_HEADER = "*Machine-readable copy (JSON):*"
 COPY_SENT = "I've also sent you a copy in our private chat, so you can keep it."
 EXPORT_FINE = compose(
@@ -99,10 +85,6 @@ EXPORT_FINE = compose(
     forget=Example("/tend forget-me"),
     privacy=Example("/tend privacy"),
 )
-PAUSED = "; paused"
-PRIVATE = "private"
-SOMEONE = "someone"
-NO_CHANNEL = "a channel"
 
 LAST_ADMIN = compose(
     "You are the only Tend admin here, and a workspace needs one. Make someone else admin first "
@@ -112,17 +94,9 @@ LAST_ADMIN = compose(
 )
 ASK_TITLE = "Forget me?"
 ASK_TEXT = "This erases what Tend stores about you in this workspace. It cannot be undone."
-ASK_WILL = (
-    "*What happens:*\n"
-    "• your profile (name, user id, time zone, working hours, role, pause, support rota) is deleted\n"
-    "• team memberships removed: {teams}\n"
-    "• 1:1 pairs with you removed, with their queued nudges: {pairs}\n"
-    "• open support conversations with you ended: {relays}\n"
-    "• messages waiting to be sent to you dropped: {waiting}\n"
-    "• shout-outs that keep their words but lose your name: {given} given, {received} received\n"
-    "• rituals you created that keep running, no longer credited to you: {created}\n"
-    "• admin changes about you deleted, and ones you made to others kept without your name: {admin_changes}"
-)
+ASK_WILL = "*What happens:*"
+ASK_PROFILE = "your profile (name, user id, time zone, working hours, role, pause, support rota) is deleted"
+ASK_WAITING = "messages waiting to be sent to you dropped: {waiting}"
 ASK_KEEPS = (
     "Team totals (signals) stay: they are counts per team and week, with no names. Shout-outs already "
     "posted in channels stay in the chat history; Tend cannot delete other people's chat."
@@ -137,16 +111,9 @@ UNKNOWN_BUTTON = compose(
     "That button is no longer in use. Type {example} to start again.", example=Example("/tend forget-me")
 )
 FORGOTTEN_TITLE = "You are forgotten"
-FORGOTTEN = (
-    "{profile}; and with it:\n"
-    "• team memberships: {teams}\n"
-    "• 1:1 pairs: {pairs}\n"
-    "• support conversations: {relays}\n"
-    "• messages waiting for you: {waiting}\n"
-    "• admin changes about you: {admin_deleted}\n"
-    "Kept without your name: {shoutouts} shout-out(s), whose words stay, {created} ritual(s) you "
-    "created, which keep running, and {admin_blanked} admin change(s) you made to others' roles."
-)
+FORGOTTEN = "{profile}; and with it:"
+FORGOTTEN_WAITING = "messages waiting for you: {waiting}"
+FORGOTTEN_KEPT = "Kept without your name: {kept}."
 FORGOTTEN_AGAIN = "If you use Tend again, it will start afresh with default settings, as for someone new."
 PROFILE_DELETED = "Done. Your profile is deleted"
 PROFILE_STRIPPED = (
@@ -155,188 +122,92 @@ PROFILE_STRIPPED = (
 )
 
 
-# --- gathering ------------------------------------------------------------------------------------
+# --- what a practice's part uses ------------------------------------------------------------------
 
 
-@dataclass
-class Pair:
-    ritual: Ritual
-    role: str  # "manager" or "report"
-    other_id: int | None
+@dataclass(frozen=True)
+class Names:
+    """The people a person's records mention, as the export shows them: "@name", or "someone" for
+    a person forgotten, gone, or of another workspace (never an id)."""
+
+    names: Mapping[int, str]
+
+    def __call__(self, member_id: int | None) -> str:
+        if member_id is not None and member_id in self.names:
+            return f"@{self.names[member_id]}"
+        return SOMEONE
 
 
-@dataclass
-class Gathered:
-    """Every stored record linked to one member, plus the names of the people those records mention."""
-
-    member: Member
-    teams: list[tuple[Team, bool]]
-    given: list[Shoutout]
-    received: list[Shoutout]
-    pairs: list[Pair]
-    created: list[Ritual]
-    relays: list[SideOfRelay]
-    waiting: int
-    names: dict[int, str]
-    admin_changes: list[AdminChange] = field(default_factory=list)
-
-    def name(self, member_id: int | None) -> str:
-        return f"@{self.names[member_id]}" if member_id is not None and member_id in self.names else SOMEONE
-
-
-def _id_in(options: dict[str, object], key: str) -> int | None:
-    value = options.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-async def _pairs_of(ctx: PracticeContext) -> list[Pair]:
-    found: list[Pair] = []
-    for ritual in await pairs_store.pairs_in_workspace(ctx.session, ctx.workspace_id):
-        options = options_of(ritual)
-        manager, report = _id_in(options, "manager"), _id_in(options, "report")
-        if manager == ctx.actor_id:
-            found.append(Pair(ritual, "manager", report))
-        elif report == ctx.actor_id:
-            found.append(Pair(ritual, "report", manager))
-    return found
-
-
-async def gather(ctx: PracticeContext) -> Gathered:
-    """Everything linked to the person who asked, in their own workspace only."""
-    member_id = ctx.actor_id
-    given = await store.shoutouts_given(ctx.session, ctx.workspace_id, member_id)
-    received = await store.shoutouts_received(ctx.session, ctx.workspace_id, member_id)
-    pairs = await _pairs_of(ctx)
-    # A pair they are part of is listed (and erased) as a 1:1, not as a ritual they created.
-    created = await store.rituals_created_by(ctx.session, ctx.workspace_id, member_id)
-    mentioned = {row.receiver_member_id for row in given} | {row.giver_member_id for row in received}
-    mentioned |= {pair.other_id for pair in pairs}
-    admin_changes = await admin_audit.naming(ctx.session, ctx.workspace_id, member_id)
-    mentioned |= {change.member_id for change in admin_changes} | {
-        change.by_member_id for change in admin_changes
-    }
-    people = await members_by_ids(ctx.session, {i for i in mentioned if i is not None})
-    return Gathered(
-        member=ctx.actor,
-        teams=await store.memberships_of(ctx.session, member_id),
-        given=given,
-        received=received,
-        pairs=pairs,
-        created=[ritual for ritual in created if ritual.id not in {pair.ritual.id for pair in pairs}],
-        relays=await relays_of(ctx, member_id),
-        waiting=await store.messages_waiting_for(ctx.session, ctx.workspace_id, member_id),
-        admin_changes=admin_changes,
-        names={
+async def names_of(ctx: PracticeContext, member_ids: Iterable[int | None]) -> Names:
+    """Looks up, in the person's own workspace only, the names of the people their records mention."""
+    people = await members_by_ids(ctx.session, {i for i in member_ids if i is not None})
+    return Names(
+        {
             person.id: person.display_name
             for person in people
             if person.id is not None and person.workspace_id == ctx.workspace_id
-        },
+        }
     )
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A time in the JSON copy: ISO 8601, as stored (UTC)."""
+    return moment.isoformat() if moment is not None else None
+
+
+def utc(moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M")
+
+
+def local_clock(ctx: PracticeContext) -> Callable[[datetime], str]:
+    """Formats times on the card in the person's own zone (UTC if theirs is unknown)."""
+    try:
+        zone = ZoneInfo(ctx.actor.time_zone)
+    except (ValueError, KeyError, OSError):
+        zone = ZoneInfo("UTC")
+    return lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def channel(channel_id: str | None) -> Place | str:
+    return Place(channel_id) if channel_id else NO_CHANNEL
+
+
+def in_order(practices: Iterable[Practice]) -> list[Practice]:
+    """The practices in ``ORDER``, then any others in the order given."""
+    rank = {name: index for index, name in enumerate(ORDER)}
+    return sorted(practices, key=lambda practice: rank.get(practice.name, len(ORDER)))
+
+
+def registered(ctx: PracticeContext) -> list[Practice]:
+    """The practices the dispatcher passed in, in ``ORDER``."""
+    if not ctx.practices:
+        # Without them an export would look complete and be empty, and forget-me would erase only
+        # the profile: refuse (the person gets the apology) rather than do either.
+        raise RuntimeError("data rights need the registered practices (PracticeContext.practices)")
+    return in_order(ctx.practices)
 
 
 # --- export ---------------------------------------------------------------------------------------
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+async def sections(ctx: PracticeContext) -> list[ExportSection]:
+    """Every practice's part of the person's data, in ``ORDER``."""
+    found: list[ExportSection] = []
+    for practice in registered(ctx):
+        if practice.export is not None:
+            found.extend(await practice.export(ctx))
+    return found
 
 
-def _schedule(ritual: Ritual) -> str:
-    parsed = parse_schedule(ritual.schedule)
-    return ritual.schedule if isinstance(parsed, ScheduleError) else parsed.describe()
-
-
-def export_data(found: Gathered, now: datetime, platform: str) -> dict[str, object]:
+def export_data(parts: Sequence[ExportSection], now: datetime, platform: str) -> dict[str, object]:
     """The machine-readable copy: plain JSON types, times in UTC ISO 8601."""
-    member = found.member
-    assert member.id is not None
-
-    def shoutout(row: Shoutout, other_key: str, other_id: int | None) -> dict[str, object]:
-        return {
-            other_key: found.name(other_id),
-            "text": row.text,
-            "value": row.value_tag,
-            "when": _iso(row.created_at),
-            "channel": row.channel_id,
-        }
-
-    return {
-        "exported_at": _iso(now),
-        "platform": platform,
-        "member": {
-            "platform_user_id": member.platform_user_id,
-            "display_name": member.display_name,
-            "time_zone": member.time_zone,
-            "working_days": member.work_days,
-            "working_hours": f"{member.work_start}-{member.work_end}",
-            "role": member.role,
-            "paused_until": member.paused_until.isoformat() if member.paused_until else None,
-            "support_rota": member.is_support,
-            "private_chat_id": member.dm_channel_id,
-            "first_seen": _iso(member.created_at),
-        },
-        "teams": [{"name": team.name, "manager": is_manager} for team, is_manager in found.teams],
-        "shoutouts_given": [shoutout(row, "to", row.receiver_member_id) for row in found.given],
-        "shoutouts_received": [shoutout(row, "from", row.giver_member_id) for row in found.received],
-        "one_on_ones": [
-            {
-                "id": pair.ritual.id,
-                "you_are": pair.role,
-                "with": found.name(pair.other_id),
-                "schedule": _schedule(pair.ritual),
-                "time_zone": pair.ritual.time_zone,
-                "prep_prompt": options_of(pair.ritual).get("prep") is True,
-                "paused": pair.ritual.paused,
-            }
-            for pair in found.pairs
-        ],
-        "rituals_created": [
-            {
-                "id": ritual.id,
-                "kind": ritual.kind,
-                "where": ritual.place_id,
-                "schedule": _schedule(ritual),
-                "time_zone": ritual.time_zone,
-                "paused": ritual.paused,
-            }
-            for ritual in found.created
-        ],
-        "admin_changes": [
-            {
-                "when": _iso(change.created_at),
-                "change": change.change,
-                "how": change.reason,
-                "you_are": side,
-                "other": None if other is None else found.name(other),
-            }
-            for change, side, other in (_admin_side(change, member.id) for change in found.admin_changes)
-        ],
-        "open_support_conversations": [
-            {"you_are": relay.role, "open_until": _iso(relay.relay.expires_at)} for relay in found.relays
-        ],
-        "not_included": ["stress reports", "check-in answers", "signals (team totals)"],
-    }
-
-
-def _admin_side(change: AdminChange, member_id: int) -> tuple[AdminChange, str, int | None]:
-    """(the change, whether the person was ``changed`` or the ``changer``, the other person's id)."""
-    if change.member_id == member_id:
-        return change, "changed", change.by_member_id
-    return change, "changer", change.member_id
-
-
-def admin_change_line(found: Gathered, change: AdminChange) -> str:
-    assert found.member.id is not None
-    _, side, other = _admin_side(change, found.member.id)
-    how = ADMIN_HOW.get(change.reason, change.reason).format(other=found.name(other))
-    what = ADMIN_CHANGE_WHAT.get((side, change.change), change.change).format(
-        how=how, other=found.name(other)
-    )
-    # A change learned from the platform kept only its day (storage.admin_audit).
-    shown = "%Y-%m-%d" if change.reason == admin_audit.BY_PLATFORM else "%Y-%m-%d %H:%M"
-    return ADMIN_CHANGE_LINE.format(
-        when=change.created_at.astimezone(ZoneInfo("UTC")).strftime(shown), what=what
-    )
+    data: dict[str, object] = {"exported_at": iso(now), "platform": platform}
+    for part in parts:
+        if part.key in data:
+            raise ValueError(f"two parts of the export use the key {part.key!r}")
+        data[part.key] = part.data
+    data["not_included"] = list(NOT_INCLUDED_DATA)
+    return data
 
 
 def _chunks(text: str, size: int = JSON_CHUNK) -> list[str]:
@@ -360,7 +231,7 @@ def _chunks(text: str, size: int = JSON_CHUNK) -> list[str]:
     return pieces
 
 
-def _section(heading: str, lines: list[Rich | str]) -> list[Block]:
+def _section(heading: str, lines: Sequence[Rich | str]) -> list[Block]:
     """A heading and its lines, in as few paragraphs as the platforms' per-section limits allow."""
     rows: list[Rich | str] = [heading, *(lines or [NONE])]
     blocks: list[Block] = []
@@ -377,114 +248,16 @@ def _section(heading: str, lines: list[Rich | str]) -> list[Block]:
     return blocks
 
 
-def export_card(found: Gathered, now: datetime, platform: str, *, copy_sent: bool = False) -> Card:
-    member = found.member
-    assert member.id is not None
-    zone = member.time_zone
-    try:
-        tz = ZoneInfo(zone)
-    except (ValueError, KeyError, OSError):
-        tz = ZoneInfo("UTC")
-
-    def when(moment: datetime) -> str:
-        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-
-    def where(channel: str | None) -> Place | str:
-        return Place(channel) if channel else NO_CHANNEL
-
-    profile = Facts(
-        (
-            Fact("Name", (Said(member.display_name),)),
-            Fact("User id", member.platform_user_id),
-            Fact("Time zone", member.time_zone),
-            Fact(
-                "Working hours",
-                f"{describe_days(tuple(member.work_days.split(',')))} {member.work_start}–{member.work_end}",
-            ),
-            Fact("Role", member.role),
-            Fact("Paused until", member.paused_until.isoformat() if member.paused_until else "not paused"),
-            Fact("Support rota", "yes" if member.is_support else "no"),
-            Fact("First seen", when(member.created_at)),
-        )
-    )
-    intro = EXPORT_INTRO.format(when=now.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M"))
-    blocks: list[Block] = [
-        Text(intro + (f" {COPY_SENT}" if copy_sent else "")),
-        Text(PROFILE),
-        profile,
-    ]
-    blocks += _section(
-        TEAMS,
-        [compose(TEAM_LINE, name=Said(t.name), manager=MANAGER_MARK if m else "") for t, m in found.teams],
-    )
-    blocks += _section(
-        GIVEN,
-        [
-            compose(
-                GIVEN_LINE,
-                when=when(row.created_at),
-                where=where(row.channel_id),
-                other=Said(found.name(row.receiver_member_id)),
-                text=Said(row.text),
-            )
-            for row in found.given
-        ],
-    )
-    blocks += _section(
-        RECEIVED,
-        [
-            compose(
-                RECEIVED_LINE,
-                when=when(row.created_at),
-                where=where(row.channel_id),
-                other=Said(found.name(row.giver_member_id)),
-                text=Said(row.text),
-            )
-            for row in found.received
-        ],
-    )
-    blocks += _section(
-        PAIRS,
-        [
-            compose(
-                PAIR_LINE,
-                id=pair.ritual.id or 0,
-                role=pair.role,
-                other=Said(found.name(pair.other_id)),
-                schedule=_schedule(pair.ritual),
-                zone=pair.ritual.time_zone,
-                paused=PAUSED if pair.ritual.paused else "",
-            )
-            for pair in found.pairs
-        ],
-    )
-    blocks += _section(
-        CREATED,
-        [
-            compose(
-                RITUAL_LINE,
-                id=ritual.id or 0,
-                kind=ritual.kind,
-                where=Place(ritual.place_id) if ritual.place_id else PRIVATE,
-                schedule=_schedule(ritual),
-                zone=ritual.time_zone,
-                paused=PAUSED if ritual.paused else "",
-            )
-            for ritual in found.created
-        ],
-    )
-    relay_lines = [
-        RELAY_LINE.format(
-            role=relay.role,
-            until=relay.relay.expires_at.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M"),
-        )
-        for relay in found.relays
-    ]
-    blocks += _section(RELAYS, [*relay_lines, RELAY_NOTE] if relay_lines else [])
-    blocks += _section(ADMIN_CHANGES, [admin_change_line(found, change) for change in found.admin_changes])
+def export_card(
+    parts: Sequence[ExportSection], now: datetime, platform: str, *, copy_sent: bool = False
+) -> Card:
+    intro = EXPORT_INTRO.format(when=utc(now))
+    blocks: list[Block] = [Text(intro + (f" {COPY_SENT}" if copy_sent else ""))]
+    for part in parts:
+        blocks += [Text(part.heading), *part.blocks] if part.blocks else _section(part.heading, part.lines)
     blocks.append(Text(NOT_INCLUDED))
     blocks.append(Text(JSON_HEADER))
-    copy = json.dumps(export_data(found, now, platform), indent=2, ensure_ascii=False)
+    copy = json.dumps(export_data(parts, now, platform), indent=2, ensure_ascii=False)
     blocks += [Text((Said(piece),)) for piece in _chunks(copy)]  # the stored words, shown as stored
     blocks.append(Fine(EXPORT_FINE))
     return Card(title=EXPORT_TITLE, blocks=tuple(blocks))
@@ -492,14 +265,14 @@ def export_card(found: Gathered, now: datetime, platform: str, *, copy_sent: boo
 
 async def export_my_data(ctx: PracticeContext) -> Outcome:
     """A private copy of everything linked to the person who asked, readable and as JSON."""
-    found = await gather(ctx)
+    parts = await sections(ctx)
     platform = ctx.workspace.platform
     if ctx.is_direct:
-        return Outcome((Reply(export_card(found, ctx.now, platform)),))
+        return Outcome((Reply(export_card(parts, ctx.now, platform)),))
     # Asked in a channel, the private answer may vanish (Slack ephemeral messages do): a copy goes to
     # the person's private chat at once, and its words leave the outbox when it is sent.
-    copy = DirectMessage(ctx.actor_id, export_card(found, ctx.now, platform), respect_hours=False)
-    return Outcome((Reply(export_card(found, ctx.now, platform, copy_sent=True)), copy))
+    copy = DirectMessage(ctx.actor_id, export_card(parts, ctx.now, platform), respect_hours=False)
+    return Outcome((Reply(export_card(parts, ctx.now, platform, copy_sent=True)), copy))
 
 
 # --- forget-me ------------------------------------------------------------------------------------
@@ -512,17 +285,25 @@ async def _is_last_admin(ctx: PracticeContext) -> bool:
     return not [admin for admin in admins if admin.id != ctx.actor_id and not admin.is_bot]
 
 
-def ask_card(found: Gathered) -> Card:
-    will = ASK_WILL.format(
-        given=len(found.given),
-        received=len(found.received),
-        teams=len(found.teams),
-        pairs=len(found.pairs),
-        created=len(found.created),
-        relays=len(found.relays),
-        waiting=found.waiting,
-        admin_changes=len(found.admin_changes),
-    )
+async def _forget_parts(ctx: PracticeContext, erase: bool) -> list[Forgetting]:
+    """Every practice's part of forget-me, in ``ORDER``: counted only, or carried out."""
+    return [await p.forget(ctx, erase) for p in registered(ctx) if p.forget is not None]
+
+
+def _bullets(lines: Iterable[str]) -> str:
+    return "\n".join(f"• {line}" for line in lines)
+
+
+def _listed(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b, and c``."""
+    if len(items) <= 2:
+        return " and ".join(items)
+    return f"{', '.join(items[:-1])}, and {items[-1]}"
+
+
+def ask_card(parts: Sequence[Forgetting], waiting: int) -> Card:
+    lines = [ASK_PROFILE, *(line for part in parts for line in (*part.erased, *part.kept))]
+    will = f"{ASK_WILL}\n{_bullets([*lines, ASK_WAITING.format(waiting=waiting)])}"
     return Card(
         title=ASK_TITLE,
         blocks=(
@@ -540,45 +321,28 @@ def ask_card(found: Gathered) -> Card:
     )
 
 
+def forgotten_card(parts: Sequence[Forgetting], waiting: int, deleted: bool) -> Card:
+    erased = [*(line for part in parts for line in part.erased), FORGOTTEN_WAITING.format(waiting=waiting)]
+    kept = [line for part in parts for line in part.kept]
+    text = f"{FORGOTTEN.format(profile=PROFILE_DELETED if deleted else PROFILE_STRIPPED)}\n{_bullets(erased)}"
+    if kept:
+        text += "\n" + FORGOTTEN_KEPT.format(kept=_listed(kept))
+    return Card(title=FORGOTTEN_TITLE, blocks=(Text(text), Fine(FORGOTTEN_AGAIN)))
+
+
 async def forget_me(ctx: PracticeContext, confirmed: bool) -> Outcome:
     """Without ``confirmed``: what would be erased, and a button to go ahead. With it: erase."""
     if await _is_last_admin(ctx):
         return Outcome.reply(LAST_ADMIN)
-    found = await gather(ctx)
+    waiting = await store.messages_waiting_for(ctx.session, ctx.workspace_id, ctx.actor_id)
     if not confirmed:
-        return Outcome((Reply(ask_card(found)),))
-    return await _erase(ctx, found)
-
-
-async def _erase(ctx: PracticeContext, found: Gathered) -> Outcome:
-    session, workspace_id, member_id = ctx.session, ctx.workspace_id, ctx.actor_id
-    for pair in found.pairs:
-        assert pair.ritual.id is not None
-        occurrences = await pairs_store.occurrence_ids(session, pair.ritual.id)
-        prefixes = [f"1on1:{occurrence}:" for occurrence in occurrences] + [f"1on1-added:{pair.ritual.id}:"]
-        await pairs_store.drop_messages(session, workspace_id, "1on1", prefixes)
-        await session.delete(pair.ritual)
-    await session.flush()
-    shoutouts = await store.unname_shoutouts(session, workspace_id, member_id)
-    teams = await store.remove_memberships(session, member_id)
-    created = await store.uncredit_rituals(session, workspace_id, member_id)
-    relays = await end_relays_of(ctx, member_id)
+        return Outcome((Reply(ask_card(await _forget_parts(ctx, False), waiting)),))
+    parts = await _forget_parts(ctx, True)
+    session, member_id = ctx.session, ctx.actor_id
     await forget_contributor(session, ctx.secret_key, ctx.workspace.organization_id, member_id)
-    await store.drop_messages_to(session, workspace_id, member_id)
-    admin_deleted, admin_blanked = await admin_audit.forget(session, workspace_id, member_id)
+    await store.drop_messages_to(session, ctx.workspace_id, member_id)
     deleted = await store.delete_member(session, ctx.actor)
-    text = FORGOTTEN.format(
-        profile=PROFILE_DELETED if deleted else PROFILE_STRIPPED,
-        teams=teams,
-        pairs=len(found.pairs),
-        relays=relays,
-        waiting=found.waiting,
-        shoutouts=shoutouts,
-        created=created,
-        admin_deleted=admin_deleted,
-        admin_blanked=admin_blanked,
-    )
-    return Outcome((Reply(Card(title=FORGOTTEN_TITLE, blocks=(Text(text), Fine(FORGOTTEN_AGAIN)))),))
+    return Outcome((Reply(forgotten_card(parts, waiting, deleted)),))
 
 
 async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: str | None) -> Outcome:

@@ -266,3 +266,12 @@ async def close_due(ctx: SweepContext) -> list[SweepResult]:
 ACTIONS = {"opener": on_action}
 RITUALS = {KIND: fire}
 SWEEPS = (close_due,)
+
+
+# --- what /tend privacy says about check-ins ({size}: the minimum group size) ------------------------
+PRIVACY = (
+    "*Check-in answers* (meeting openers) are counted, never shown per person: nobody, admins "
+    "included, can see who answered what. While a check-in is open its card shows only how many "
+    "answered; the totals appear when it closes, and only if {size} or more people answered. The "
+    "answers are deleted then; only totals remain.",
+)

@@ -10,9 +10,22 @@ import zoneinfo
 from datetime import date, time
 from functools import lru_cache
 
+from practices import data_rights
 from practices.context import PracticeContext
 from practices.hours import DAY_NAMES, WorkingHours, parse_clock, parse_days
-from practices.messages import Example, FieldErrors, Form, FormField, OpenForm, Outcome, compose
+from practices.messages import (
+    Example,
+    Fact,
+    Facts,
+    FieldErrors,
+    Form,
+    FormField,
+    OpenForm,
+    Outcome,
+    Said,
+    compose,
+)
+from practices.practice import ExportSection
 from storage.outbox import release_held
 
 OPEN_HOURS = "prefs.hours"
@@ -188,3 +201,41 @@ async def on_form(ctx: PracticeContext, form_id: str, values: dict[str, str], st
 
 ACTIONS = {"prefs": on_action}
 FORMS = {"prefs": on_form}
+
+
+# --- data rights: the profile (data_rights deletes the member row itself, last) -------------------
+PROFILE_HEADING = "*Your profile*"
+
+
+async def export_mine(ctx: PracticeContext) -> tuple[ExportSection, ...]:
+    """The person's own settings and what Tend knows of them, first in their data export."""
+    member = ctx.actor
+    when = data_rights.local_clock(ctx)
+    facts = Facts(
+        (
+            Fact("Name", (Said(member.display_name),)),
+            Fact("User id", member.platform_user_id),
+            Fact("Time zone", member.time_zone),
+            Fact(
+                "Working hours",
+                f"{describe_days(tuple(member.work_days.split(',')))} {member.work_start}–{member.work_end}",
+            ),
+            Fact("Role", member.role),
+            Fact("Paused until", member.paused_until.isoformat() if member.paused_until else "not paused"),
+            Fact("Support rota", "yes" if member.is_support else "no"),
+            Fact("First seen", when(member.created_at)),
+        )
+    )
+    data = {
+        "platform_user_id": member.platform_user_id,
+        "display_name": member.display_name,
+        "time_zone": member.time_zone,
+        "working_days": member.work_days,
+        "working_hours": f"{member.work_start}-{member.work_end}",
+        "role": member.role,
+        "paused_until": member.paused_until.isoformat() if member.paused_until else None,
+        "support_rota": member.is_support,
+        "private_chat_id": member.dm_channel_id,
+        "first_seen": data_rights.iso(member.created_at),
+    }
+    return (ExportSection(PROFILE_HEADING, "member", data, blocks=(facts,)),)

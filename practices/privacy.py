@@ -1,12 +1,19 @@
 """What Tend stores and who can see it, in plain words (``/tend privacy``).
 
-The same promises, in more detail, are in docs/privacy.md; change both together.
+The page is assembled: the general lines here (what Tend keeps about everyone, who sees what), then
+each practice's own lines (``Practice.privacy``, declared next to the data they describe, in the
+order data_rights reads a person's data in), then the group-size rule and the rights. The same
+promises, in more detail, are in docs/privacy.md; change both together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from practices.context import PracticeContext
+from practices.data_rights import in_order, registered
 from practices.messages import Card, Example, Fine, Outcome, Reply, Text, compose
+from practices.practice import Practice
 
 # --- what people read (one place, to review and translate) ---------------------------------------
 TITLE = "Your privacy in Tend"
@@ -19,29 +26,6 @@ WHO_SEES = (
     "*Who sees what:* anyone here can see team names, their managers and sizes, the admins and the "
     "support rota; admins also see the log of admin changes. Nobody can look up another person's "
     "hours, check-ins or reports."
-)
-SHOUTOUTS = (
-    "*Shout-outs* are public by nature: who thanked whom and why, in the channel where they were "
-    "given, read back in the weekly digest. There are no counts per person and no leaderboard."
-)
-ONE_ON_ONES = (
-    "*1:1s* are seen by the two people in them and by admins. A prep note you write is handed back "
-    "to you and never stored."
-)
-CHECK_INS = (
-    "*Check-in answers* (meeting openers) are counted, never shown per person: nobody, admins "
-    "included, can see who answered what. While a check-in is open its card shows only how many "
-    "answered; the totals appear when it closes, and only if {size} or more people answered. The "
-    "answers are deleted then; only totals remain."
-)
-STRESS = (
-    "*Stress reports* are stored with no link to you: no name, no user id, no exact time (only the "
-    "week), and your team only if it has at least {size} people. If you ask for anonymous support, a "
-    "temporary link, locked with a key that is not in Tend's database, lets replies reach you; it is "
-    "deleted when the conversation closes, or after 30 days at the latest. The messages in that "
-    "conversation are passed on locked the same way, and not kept once delivered. If nobody on the "
-    "support rota can see a request soon, admins are told the rota has no one available, never who "
-    "asked or what about."
 )
 GROUP_SIZE = (
     "*Team figures* are shown only when at least {size} different people are behind them (for "
@@ -63,16 +47,15 @@ YOUR_RIGHTS = compose(
 FINE = "More detail, including how long things are kept: docs/privacy.md in Tend's source."
 
 
-def privacy_card(min_group_size: int) -> Card:
+def privacy_card(min_group_size: int, practices: Iterable[Practice]) -> Card:
+    """The page; a practice's lines may say ``{size}``, the minimum group size."""
+    own = [line.format(size=min_group_size) for p in in_order(practices) for line in p.privacy]
     return Card(
         title=TITLE,
         blocks=(
             Text(ABOUT_YOU),
             Text(WHO_SEES),
-            Text(SHOUTOUTS),
-            Text(ONE_ON_ONES),
-            Text(CHECK_INS.format(size=min_group_size)),
-            Text(STRESS.format(size=min_group_size)),
+            *(Text(line) for line in own),
             Text(GROUP_SIZE.format(size=min_group_size)),
             Text(NEVER),
             Text(YOUR_RIGHTS),
@@ -82,4 +65,4 @@ def privacy_card(min_group_size: int) -> Card:
 
 
 async def show(ctx: PracticeContext) -> Outcome:
-    return Outcome((Reply(privacy_card(ctx.min_group_size)),))
+    return Outcome((Reply(privacy_card(ctx.min_group_size, registered(ctx))),))

@@ -8,10 +8,14 @@ is written to the audit trail, which admins read with ``/tend admin log``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from practices import data_rights
 from practices.context import PracticeContext
 from practices.messages import Example, Outcome, compose
+from practices.practice import ExportSection, Forgetting
 from storage import admin_audit as audit
 from storage.identity import count_admins, members_by_ids, members_with_role
 from storage.models import AdminChange, Member
@@ -173,3 +177,70 @@ async def _admin_by_platform(ctx: PracticeContext, member: Member) -> bool:
     assert member.id is not None
     latest = await audit.latest_about(ctx.session, ctx.workspace_id, member.id)
     return latest is not None and (latest.change, latest.reason) == (audit.GRANTED, audit.BY_PLATFORM)
+
+
+# --- data rights: the admin changes that name the person --------------------------------------------
+ADMIN_CHANGES_HEADING = "*Admin changes that name you*"
+ADMIN_CHANGE_LINE = "• {when} UTC: {what}"
+ADMIN_CHANGE_WHAT = {
+    ("changed", "granted"): "you became admin ({how})",
+    ("changed", "removed"): "you stopped being admin ({how})",
+    ("changer", "granted"): "you made {other} admin",
+    ("changer", "removed"): "you removed {other} as admin",
+}
+ADMIN_HOW = {
+    "admin": "by {other}",
+    "platform": "your role in the chat platform",
+    "install": "you installed Tend",
+}
+FORGET_ASK = "admin changes about you deleted, and ones you made to others kept without your name: {count}"
+FORGET_DONE = "admin changes about you: {count}"
+FORGET_KEPT = "{count} admin change(s) you made to others' roles"
+
+
+def _side(change: AdminChange, member_id: int) -> tuple[str, int | None]:
+    """Whether the person was ``changed`` or the ``changer``, and the other person's id."""
+    if change.member_id == member_id:
+        return "changed", change.by_member_id
+    return "changer", change.member_id
+
+
+def admin_change_line(change: AdminChange, member_id: int, name: Callable[[int | None], str]) -> str:
+    side, other = _side(change, member_id)
+    how = ADMIN_HOW.get(change.reason, change.reason).format(other=name(other))
+    what = ADMIN_CHANGE_WHAT.get((side, change.change), change.change).format(how=how, other=name(other))
+    # A change learned from the platform kept only its day (storage.admin_audit).
+    shown = "%Y-%m-%d" if change.reason == audit.BY_PLATFORM else "%Y-%m-%d %H:%M"
+    return ADMIN_CHANGE_LINE.format(
+        when=change.created_at.astimezone(ZoneInfo("UTC")).strftime(shown), what=what
+    )
+
+
+async def export_mine(ctx: PracticeContext) -> tuple[ExportSection, ...]:
+    changes = await audit.naming(ctx.session, ctx.workspace_id, ctx.actor_id)
+    name = await data_rights.names_of(
+        ctx, [change.member_id for change in changes] + [change.by_member_id for change in changes]
+    )
+    lines = tuple(admin_change_line(change, ctx.actor_id, name) for change in changes)
+    data = []
+    for change in changes:
+        side, other = _side(change, ctx.actor_id)
+        data.append(
+            {
+                "when": data_rights.iso(change.created_at),
+                "change": change.change,
+                "how": change.reason,
+                "you_are": side,
+                "other": None if other is None else name(other),
+            }
+        )
+    return (ExportSection(ADMIN_CHANGES_HEADING, "admin_changes", data, lines=lines),)
+
+
+async def forget_mine(ctx: PracticeContext, erase: bool) -> Forgetting:
+    """Changes about the person go; changes they made to others' roles stay, by "a forgotten member"."""
+    if not erase:
+        count = len(await audit.naming(ctx.session, ctx.workspace_id, ctx.actor_id))
+        return Forgetting(erased=(FORGET_ASK.format(count=count),))
+    deleted, blanked = await audit.forget(ctx.session, ctx.workspace_id, ctx.actor_id)
+    return Forgetting(erased=(FORGET_DONE.format(count=deleted),), kept=(FORGET_KEPT.format(count=blanked),))

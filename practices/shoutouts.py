@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from practices import signals
+from practices import data_rights, signals
 from practices.context import PracticeContext
 from practices.messages import (
     Button,
@@ -38,6 +38,7 @@ from practices.messages import (
     text_card,
     words,
 )
+from practices.practice import ExportSection, Forgetting
 from storage import shoutouts as store
 from storage.db import Session
 from storage.identity import find_member, find_members_by_name, members_by_ids
@@ -276,3 +277,66 @@ async def on_form(ctx: PracticeContext, form_id: str, values: dict[str, str], st
 
 ACTIONS = {"kudos": on_action}
 FORMS = {"kudos": on_form}
+
+
+# --- data rights: shout-outs given and received ---------------------------------------------------
+PRIVACY = (
+    "*Shout-outs* are public by nature: who thanked whom and why, in the channel where they were "
+    "given, read back in the weekly digest. There are no counts per person and no leaderboard.",
+)
+GIVEN_HEADING = "*Shout-outs you gave*"
+RECEIVED_HEADING = "*Shout-outs you received*"
+GIVEN_LINE = "• {when} in {where}, to {other}: {text}"
+RECEIVED_LINE = "• {when} in {where}, from {other}: {text}"
+FORGET_ASK = "shout-outs that keep their words but lose your name: {given} given, {received} received"
+FORGET_DONE = "{count} shout-out(s), whose words stay"
+
+
+async def export_mine(ctx: PracticeContext) -> tuple[ExportSection, ...]:
+    given = await store.given_by(ctx.session, ctx.workspace_id, ctx.actor_id)
+    received = await store.received_by(ctx.session, ctx.workspace_id, ctx.actor_id)
+    name = await data_rights.names_of(
+        ctx, [row.receiver_member_id for row in given] + [row.giver_member_id for row in received]
+    )
+    when = data_rights.local_clock(ctx)
+
+    def section(heading: str, key: str, line: str, rows: list[Shoutout], other: str) -> ExportSection:
+        def other_id(row: Shoutout) -> int | None:
+            return row.receiver_member_id if other == "to" else row.giver_member_id
+
+        lines = tuple(
+            compose(
+                line,
+                when=when(row.created_at),
+                where=data_rights.channel(row.channel_id),
+                other=Said(name(other_id(row))),
+                text=Said(row.text),
+            )
+            for row in rows
+        )
+        data = [
+            {
+                other: name(other_id(row)),
+                "text": row.text,
+                "value": row.value_tag,
+                "when": data_rights.iso(row.created_at),
+                "channel": row.channel_id,
+            }
+            for row in rows
+        ]
+        return ExportSection(heading, key, data, lines=lines)
+
+    return (
+        section(GIVEN_HEADING, "shoutouts_given", GIVEN_LINE, given, "to"),
+        section(RECEIVED_HEADING, "shoutouts_received", RECEIVED_LINE, received, "from"),
+    )
+
+
+async def forget_mine(ctx: PracticeContext, erase: bool) -> Forgetting:
+    """Shout-outs keep their words (they were public, and thank the other person too) but lose the name."""
+    if not erase:
+        given = await store.given_by(ctx.session, ctx.workspace_id, ctx.actor_id)
+        received = await store.received_by(ctx.session, ctx.workspace_id, ctx.actor_id)
+        return Forgetting(kept=(FORGET_ASK.format(given=len(given), received=len(received)),))
+    count = await store.unname(ctx.session, ctx.workspace_id, ctx.actor_id)
+    return Forgetting(kept=(FORGET_DONE.format(count=count),))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from practices import sealing, signals
+from practices import data_rights, sealing, signals
 from practices.context import PracticeContext, SweepContext, SweepResult
 from practices.hours import hours_of, next_send_time
 from practices.messages import (
@@ -49,6 +49,7 @@ from practices.messages import (
     plain,
     text_card,
 )
+from practices.practice import ExportSection, Forgetting
 from storage import signals as signal_store
 from storage import stress as store
 from storage.db import Session
@@ -929,3 +930,37 @@ async def end_relays_of(ctx: PracticeContext, member_id: int) -> int:
         else:
             ended += await store.release_supporter(ctx.session, side.relay.token)
     return ended
+
+
+# --- data rights: open support conversations (never the reports: they carry no author) -----------
+PRIVACY = (
+    "*Stress reports* are stored with no link to you: no name, no user id, no exact time (only the "
+    "week), and your team only if it has at least {size} people. If you ask for anonymous support, a "
+    "temporary link, locked with a key that is not in Tend's database, lets replies reach you; it is "
+    "deleted when the conversation closes, or after 30 days at the latest. The messages in that "
+    "conversation are passed on locked the same way, and not kept once delivered. If nobody on the "
+    "support rota can see a request soon, admins are told the rota has no one available, never who "
+    "asked or what about.",
+)
+RELAYS_HEADING = "*Anonymous support conversations*"
+RELAY_LINE = "• A conversation is open where you are the {role}, until {until} UTC at the latest."
+RELAY_NOTE = "The messages themselves are not stored: Tend passes them on and keeps nothing."
+FORGET_ASK = "open support conversations with you ended: {count}"
+FORGET_DONE = "support conversations: {count}"
+
+
+async def export_mine(ctx: PracticeContext) -> tuple[ExportSection, ...]:
+    sides = await relays_of(ctx, ctx.actor_id)
+    lines = [
+        RELAY_LINE.format(role=side.role, until=data_rights.utc(side.relay.expires_at)) for side in sides
+    ]
+    data = [{"you_are": side.role, "open_until": data_rights.iso(side.relay.expires_at)} for side in sides]
+    shown = (*lines, RELAY_NOTE) if lines else ()
+    return (ExportSection(RELAYS_HEADING, "open_support_conversations", data, lines=shown),)
+
+
+async def forget_mine(ctx: PracticeContext, erase: bool) -> Forgetting:
+    if not erase:
+        count = len(await relays_of(ctx, ctx.actor_id))
+        return Forgetting(erased=(FORGET_ASK.format(count=count),))
+    return Forgetting(erased=(FORGET_DONE.format(count=await end_relays_of(ctx, ctx.actor_id)),))

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from practices.context import PracticeContext
 from practices.messages import Example, Outcome, Place, Rich, Said, Span, compose, joined
+from practices.practice import ExportSection, Forgetting
 from practices.roles import ONLY_ADMINS, names
 from storage import teams as store
 from storage.db import Session
@@ -314,3 +315,30 @@ async def delete(ctx: PracticeContext, name: str) -> Outcome:
     shown = team.name
     await store.delete_team(ctx.session, team)
     return Outcome.reply(DELETED.format(name=shown))
+
+
+# --- data rights: team memberships --------------------------------------------------------------
+TEAMS_HEADING = "*Your teams*"
+TEAM_LINE = "• {name}{manager}"
+MANAGER_MARK = " (you manage it)"
+FORGET_ASK = "team memberships removed: {count}"
+FORGET_DONE = "team memberships: {count}"
+
+
+async def export_mine(ctx: PracticeContext) -> tuple[ExportSection, ...]:
+    teams = await store.memberships_of(ctx.session, ctx.actor_id)
+    lines = tuple(
+        compose(TEAM_LINE, name=Said(team.name), manager=MANAGER_MARK if manages else "")
+        for team, manages in teams
+    )
+    data = [{"name": team.name, "manager": manages} for team, manages in teams]
+    return (ExportSection(TEAMS_HEADING, "teams", data, lines=lines),)
+
+
+async def forget_mine(ctx: PracticeContext, erase: bool) -> Forgetting:
+    """The person leaves every team; the teams stay, for the others in them."""
+    if not erase:
+        count = len(await store.memberships_of(ctx.session, ctx.actor_id))
+        return Forgetting(erased=(FORGET_ASK.format(count=count),))
+    count = await store.remove_memberships(ctx.session, ctx.actor_id)
+    return Forgetting(erased=(FORGET_DONE.format(count=count),))

@@ -1,6 +1,8 @@
-"""Queries behind a person's data rights: everything stored about one member, and erasing it.
+"""Queries behind a person's data rights that belong to no one practice: the messages waiting for
+the person, and their member row. Each practice's own records are read and erased by its storage
+module (storage/shoutouts.py, storage/teams.py...), called from its part in practices/.
 
-Every query takes the workspace id (or a member id already found inside one), so a person with the
+Every query takes the workspace id (or a member already found inside one), so a person with the
 same platform id in another workspace is never read or touched. Erasing runs in the caller's
 transaction: either all of it happens, or none.
 """
@@ -15,42 +17,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.addresses import forget_person
-from storage.models import Member, Outbox, Ritual, Shoutout, Team, TeamMembership
+from storage.models import Member, Outbox
 from storage.outbox import HELD, PENDING, SENDING
 
 FORGOTTEN_NAME = "forgotten member"
-
-
-async def memberships_of(session: AsyncSession, member_id: int) -> list[tuple[Team, bool]]:
-    """The member's teams, each with whether they manage it."""
-    query = (
-        select(Team, TeamMembership.is_manager)
-        .join(TeamMembership, col(TeamMembership.team_id) == col(Team.id))
-        .where(TeamMembership.member_id == member_id)
-        .order_by(col(Team.name), col(Team.id))
-    )
-    return [(team, bool(is_manager)) for team, is_manager in (await session.exec(query)).all()]
-
-
-async def shoutouts_given(session: AsyncSession, workspace_id: int, member_id: int) -> list[Shoutout]:
-    query = select(Shoutout).where(
-        Shoutout.workspace_id == workspace_id, Shoutout.giver_member_id == member_id
-    )
-    return list((await session.exec(query.order_by(col(Shoutout.created_at), col(Shoutout.id)))).all())
-
-
-async def shoutouts_received(session: AsyncSession, workspace_id: int, member_id: int) -> list[Shoutout]:
-    query = select(Shoutout).where(
-        Shoutout.workspace_id == workspace_id, Shoutout.receiver_member_id == member_id
-    )
-    return list((await session.exec(query.order_by(col(Shoutout.created_at), col(Shoutout.id)))).all())
-
-
-async def rituals_created_by(session: AsyncSession, workspace_id: int, member_id: int) -> list[Ritual]:
-    query = select(Ritual).where(
-        Ritual.workspace_id == workspace_id, Ritual.created_by_member_id == member_id
-    )
-    return list((await session.exec(query.order_by(col(Ritual.id)))).all())
 
 
 async def messages_waiting_for(session: AsyncSession, workspace_id: int, member_id: int) -> int:
@@ -62,43 +32,6 @@ async def messages_waiting_for(session: AsyncSession, workspace_id: int, member_
         col(Outbox.state).in_((HELD, PENDING, SENDING)),
     )
     return len((await session.exec(query)).all())
-
-
-# --- erasing ---------------------------------------------------------------------------------------
-
-
-async def unname_shoutouts(session: AsyncSession, workspace_id: int, member_id: int) -> int:
-    """Shout-outs keep their words and lose this person's name (giver or receiver becomes NULL)."""
-    changed = 0
-    for column in (Shoutout.giver_member_id, Shoutout.receiver_member_id):
-        result = await session.exec(
-            update(Shoutout)  # type: ignore[call-overload]
-            .where(col(Shoutout.workspace_id) == workspace_id, col(column) == member_id)
-            .values({column: None})
-            .execution_options(synchronize_session="fetch")
-        )
-        changed += int(result.rowcount or 0)
-    return changed
-
-
-async def remove_memberships(session: AsyncSession, member_id: int) -> int:
-    result = await session.exec(
-        delete(TeamMembership)  # type: ignore[call-overload]
-        .where(col(TeamMembership.member_id) == member_id)
-        .execution_options(synchronize_session="fetch")
-    )
-    return int(result.rowcount or 0)
-
-
-async def uncredit_rituals(session: AsyncSession, workspace_id: int, member_id: int) -> int:
-    """Rituals the member created keep running; they just no longer say who created them."""
-    result = await session.exec(
-        update(Ritual)  # type: ignore[call-overload]
-        .where(col(Ritual.workspace_id) == workspace_id, col(Ritual.created_by_member_id) == member_id)
-        .values(created_by_member_id=None)
-        .execution_options(synchronize_session="fetch")
-    )
-    return int(result.rowcount or 0)
 
 
 async def drop_messages_to(session: AsyncSession, workspace_id: int, member_id: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,3 +38,34 @@ async def received_recently(
         .limit(limit)
     )
     return list((await session.exec(query)).all())
+
+
+# --- a person's data rights (practices/shoutouts.py export_mine, forget_mine) ---------------------
+
+
+async def given_by(session: AsyncSession, workspace_id: int, member_id: int) -> list[Shoutout]:
+    query = select(Shoutout).where(
+        Shoutout.workspace_id == workspace_id, Shoutout.giver_member_id == member_id
+    )
+    return list((await session.exec(query.order_by(col(Shoutout.created_at), col(Shoutout.id)))).all())
+
+
+async def received_by(session: AsyncSession, workspace_id: int, member_id: int) -> list[Shoutout]:
+    query = select(Shoutout).where(
+        Shoutout.workspace_id == workspace_id, Shoutout.receiver_member_id == member_id
+    )
+    return list((await session.exec(query.order_by(col(Shoutout.created_at), col(Shoutout.id)))).all())
+
+
+async def unname(session: AsyncSession, workspace_id: int, member_id: int) -> int:
+    """Shout-outs keep their words and lose this person's name (giver or receiver becomes NULL)."""
+    changed = 0
+    for column in (Shoutout.giver_member_id, Shoutout.receiver_member_id):
+        result = await session.exec(
+            update(Shoutout)  # type: ignore[call-overload]
+            .where(col(Shoutout.workspace_id) == workspace_id, col(column) == member_id)
+            .values({column: None})
+            .execution_options(synchronize_session="fetch")
+        )
+        changed += int(result.rowcount or 0)
+    return changed

@@ -38,6 +38,27 @@ async def teams_of(session: AsyncSession, member_id: int) -> list[Team]:
     return list((await session.exec(query)).all())
 
 
+async def memberships_of(session: AsyncSession, member_id: int) -> list[tuple[Team, bool]]:
+    """The member's teams, each with whether they manage it (their data export)."""
+    query = (
+        select(Team, TeamMembership.is_manager)
+        .join(TeamMembership, col(TeamMembership.team_id) == col(Team.id))
+        .where(TeamMembership.member_id == member_id)
+        .order_by(col(Team.name), col(Team.id))
+    )
+    return [(team, bool(is_manager)) for team, is_manager in (await session.exec(query)).all()]
+
+
+async def remove_memberships(session: AsyncSession, member_id: int) -> int:
+    """Forget-me: the member leaves every team."""
+    result = await session.exec(
+        delete(TeamMembership)  # type: ignore[call-overload]
+        .where(col(TeamMembership.member_id) == member_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount or 0)
+
+
 async def list_teams(session: AsyncSession, workspace_id: int) -> list[Team]:
     query = select(Team).where(Team.workspace_id == workspace_id).order_by(col(Team.name))
     return list((await session.exec(query)).all())
