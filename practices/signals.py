@@ -1,5 +1,8 @@
 """The leading indicators every practice feeds, as aggregated counters (never per person).
 
+Which counters exist is not listed here: each practice declares the kinds it counts in its
+``PRACTICE`` (``Practice.signals``), next to the code that records them.
+
 Each practice calls ``record`` inside its own transaction, so the index never counts an action
 that did not happen, nor misses one that did. Acts that are public by nature (a shout-out, a 1:1
 nudge) also call ``contributed``, so the index can tell how many distinct people a figure rests on.
@@ -14,20 +17,10 @@ from practices import sealing
 from storage import signals
 from storage.db import Session
 
-SignalKind = Literal[
-    "shoutout_given",
-    "shoutout_contagion",
-    "nudge_sent",
-    "nudge_done",
-    "nudge_skipped",
-    "opener_answer",  # answers and their score sum, only from check-ins with at least min_group_size
-    "opener_answer_few",  # how many answered a check-in below min_group_size; no scores
-    "opener_occurrence",
-    "stress_reported",
-    "stress_support_requested",
-    "stress_supported",
-    "stress_unsupported",
-]
+# A signal kind is a counter's name. Each practice declares the kinds it records (``Practice.signals``:
+# shout-outs "shoutout_given", 1:1s "nudge_sent", ...); the index reads them by name, and
+# tests/test_signals_declared.py checks that every kind recorded or read is declared by a practice.
+SignalKind = str
 
 # Whose acts a figure rests on: shout-out givers, managers with 1:1 nudges (sent, done or skipped), and
 # supporters who answered an anonymous support request (accepted, never kept: see ``contributed``).
