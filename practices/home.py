@@ -32,7 +32,7 @@ from practices.messages import (
     joined,
     words,
 )
-from practices.rituals import lead_of, options_of
+from practices.rituals import lead_of
 from storage import one_on_ones as pairs_store
 from storage import shoutouts as shoutouts_store
 from storage.identity import members_by_ids
@@ -76,11 +76,6 @@ def _paragraph(heading: str, lines: list[Rich]) -> Text:
     return Text(joined([heading, *lines], "\n", "\n"))
 
 
-def _member_id(options: dict[str, object], key: str) -> int | None:
-    value = options.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 async def _thanks(ctx: PracticeContext) -> list[Block]:
     rows = await shoutouts_store.received_recently(ctx.session, ctx.actor_id, ctx.now - RECENT, MAX_SHOUTOUTS)
     if not rows:
@@ -104,11 +99,10 @@ async def _thanks(ctx: PracticeContext) -> list[Block]:
 async def _next_one_on_ones(ctx: PracticeContext) -> list[Block]:
     """The actor's own upcoming 1:1s as the manager; nothing at all for someone who runs none."""
     upcoming: list[tuple[datetime, Ritual, int | None]] = []
-    for pair in await pairs_store.pairs_in_workspace(ctx.session, ctx.workspace_id):
-        options = options_of(pair)
-        if _member_id(options, "manager") != ctx.actor_id or pair.paused or pair.next_run_at is None:
+    for ritual, pair in await pairs_store.pairs_in_workspace(ctx.session, ctx.workspace_id):
+        if pair.manager_member_id != ctx.actor_id or ritual.paused or ritual.next_run_at is None:
             continue
-        upcoming.append((pair.next_run_at + lead_of(pair), pair, _member_id(options, "report")))
+        upcoming.append((ritual.next_run_at + lead_of(ritual), ritual, pair.report_member_id))
     if not upcoming:
         return []
     upcoming.sort(key=lambda item: (item[0], item[1].id or 0))

@@ -3,7 +3,9 @@
 A pair is a ``Ritual`` of kind ``one-on-one`` with no place. Its schedule is the meeting's, in the
 manager's time zone, and it fires a day ahead (``lead_minutes``), so the nudge can wait in the outbox
 for its time and the rotation of check-in questions is saved in the same transaction as the firing.
-The options hold who the pair is, whether the report gets a prep prompt, and the questions asked.
+Who the pair is and whether the report gets a prep prompt are a ``OneOnOnePair`` row; the questions its
+nudges asked and the days its meetings were moved to have tables of their own (``storage.one_on_ones``).
+The ritual's options keep only what the scheduler reads (``anchor``, ``lead_minutes``).
 
 When the nudge goes (``nudge_time``): ``nudge_minutes`` (60) before the meeting when that is inside
 the manager's working hours. Otherwise, on that same local day, the in-hours moment nearest to it and
@@ -61,13 +63,12 @@ from practices.messages import (
     text_card,
 )
 from practices.questions import Question, load_feedback_template, load_questions, next_question
-from practices.rituals import lead_of, options_of, recurrence_of
+from practices.rituals import lead_of, recurrence_of
 from practices.schedules import Recurrence, ScheduleError, parse_schedule, parse_time
 from storage import one_on_ones as store
 from storage.db import Session
 from storage.identity import get_member, members_by_ids
-from storage.models import Member, Occurrence, Ritual
-from storage.outbox import by_key
+from storage.models import Member, Occurrence, OneOnOnePair, Ritual
 from storage.teams import teams_of
 
 KIND = store.KIND
@@ -76,7 +77,6 @@ NUDGE_MINUTES = 60
 MIN_GAP = timedelta(hours=12)  # 1:1s closer together than this would be a stream of nudges
 MOVE_HORIZON = timedelta(days=365)
 MAX_NOTE = 3000
-RECENT_QUESTIONS = 8  # occurrences whose question is kept, so a moved nudge can repeat it
 
 DONE, SKIPPED, MOVE, PREP = "1on1.done", "1on1.skipped", "1on1.move", "1on1.prep"
 TEMPLATE = "1on1.template"
@@ -173,22 +173,12 @@ NOTE_EMPTY = "Nothing written, so nothing to hand back. Tap the button again whe
 NOTE_TOO_LONG = "Please keep the note under {limit} characters (this one has {length})."
 
 
-# --- options, people and times ----------------------------------------------------------------------
+# --- people and times ------------------------------------------------------------------------------
 
 
-def _id_in(options: dict[str, object], key: str) -> int | None:
-    value = options.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _asked(options: dict[str, object]) -> list[str]:
-    raw = options.get("asked")
-    return [item for item in raw if isinstance(item, str)] if isinstance(raw, list) else []
-
-
-def _nudge_before(options: dict[str, object]) -> timedelta:
-    minutes = options.get("nudge_minutes", NUDGE_MINUTES)
-    return timedelta(minutes=minutes if isinstance(minutes, int) and minutes >= 0 else NUDGE_MINUTES)
+def _nudge_before(pair: OneOnOnePair) -> timedelta:
+    minutes = pair.nudge_minutes
+    return timedelta(minutes=minutes if minutes >= 0 else NUDGE_MINUTES)
 
 
 def _at(member: Member | None) -> str:
@@ -332,10 +322,10 @@ async def fire(ctx: FireContext) -> Outcome:
     """One meeting, a day ahead: queue the manager's nudge (and the report's prep prompt) for their time."""
     ritual, occurrence = ctx.ritual, ctx.occurrence
     assert ritual.id is not None and occurrence.id is not None
-    options = options_of(ritual)
-    manager = await _member(ctx.session, ctx.workspace_id, _id_in(options, "manager"))
-    report = await _member(ctx.session, ctx.workspace_id, _id_in(options, "report"))
-    if manager is None or report is None or manager.id is None or report.id is None:
+    pair = await store.pair_of(ctx.session, ritual)
+    manager = await _member(ctx.session, ctx.workspace_id, pair.manager_member_id if pair else None)
+    report = await _member(ctx.session, ctx.workspace_id, pair.report_member_id if pair else None)
+    if pair is None or manager is None or report is None or manager.id is None or report.id is None:
         ritual.paused = True  # one of them has left: nothing to nudge about
         ctx.session.add(ritual)
         return Outcome()
@@ -344,24 +334,18 @@ async def fire(ctx: FireContext) -> Outcome:
     if _on_leave(hours, meeting):
         return Outcome()
     intents: list[DirectMessage] = []
-    send_at = nudge_time(hours, meeting, _nudge_before(options))
+    send_at = nudge_time(hours, meeting, _nudge_before(pair))
     if send_at is not None:
-        asked = _asked(options)
+        asked = await store.questions_asked(ctx.session, ritual.id)
         question = next_question(load_questions(), asked, seed=ritual.id)
-        stored = options.get("questions")
-        recent = dict(stored) if isinstance(stored, dict) else {}
-        recent[str(occurrence.id)] = question.id
-        options["asked"] = [*asked, question.id]
-        options["questions"] = dict(list(recent.items())[-RECENT_QUESTIONS:])
-        ritual.options = json.dumps(options)
-        ctx.session.add(ritual)
+        await store.record_question(ctx.session, ritual.id, occurrence.id, question.id)
         card = nudge_card(report, meeting, hours.time_zone, question, str(occurrence.id))
         intents.append(DirectMessage(manager.id, card, key=f"1on1:{occurrence.id}:nudge", not_before=send_at))
         team_id = await _team_id(ctx.session, manager.id, report.id)
         org = ctx.workspace.organization_id
         await signals.record(ctx.session, org, team_id, ctx.now, "nudge_sent")
         await signals.contributed(ctx.session, ctx.secret_key, org, team_id, ctx.now, "nudge", manager.id)
-    if options.get("prep") is True:
+    if pair.prep:
         prompt = _prep_prompt(manager, report, meeting, ctx.now, occurrence)
         if prompt is not None:
             intents.append(prompt)
@@ -397,16 +381,15 @@ async def add(ctx: PracticeContext, report: Member, schedule: str, manager: Memb
     recurrence = parse_schedule(schedule)
     if isinstance(recurrence, ScheduleError):
         return Outcome.reply(_bad_schedule(report, recurrence))
-    for pair in await store.pairs_in_workspace(ctx.session, ctx.workspace_id):
-        options = options_of(pair)
-        if (_id_in(options, "manager"), _id_in(options, "report")) == (lead.id, report.id):
-            remove = Example(REMOVE_EXAMPLE.format(id=pair.id))
+    for existing, pair in await store.pairs_in_workspace(ctx.session, ctx.workspace_id):
+        if (pair.manager_member_id, pair.report_member_id) == (lead.id, report.id):
+            remove = Example(REMOVE_EXAMPLE.format(id=existing.id))
             return Outcome.reply(
                 compose(
                     DUPLICATE,
                     manager=lead.display_name,
                     report=report.display_name,
-                    id=pair.id or 0,
+                    id=existing.id or 0,
                     example=remove,
                 )
             )
@@ -415,15 +398,7 @@ async def add(ctx: PracticeContext, report: Member, schedule: str, manager: Memb
     first = _first_nudged_meeting(ctx, recurrence, zone, anchor)
     if isinstance(first, tuple):
         return Outcome.reply(first)
-    options = {
-        "anchor": anchor.isoformat(),
-        "lead_minutes": LEAD_MINUTES,
-        "manager": lead.id,
-        "report": report.id,
-        "prep": False,
-        "nudge_minutes": NUDGE_MINUTES,
-        "asked": [],
-    }
+    options = {"anchor": anchor.isoformat(), "lead_minutes": LEAD_MINUTES}
     ritual = Ritual(
         workspace_id=ctx.workspace_id,
         kind=KIND,
@@ -435,8 +410,7 @@ async def add(ctx: PracticeContext, report: Member, schedule: str, manager: Memb
         created_by_member_id=ctx.actor_id,
         created_at=ctx.now,
     )
-    ctx.session.add(ritual)
-    await ctx.session.flush()
+    await store.add_pair(ctx.session, ritual, lead.id, report.id)
     viewer = _zone_of(ctx.actor)
     names = {"manager": _who(lead), "report": _who(report), "id": ritual.id or 0}
     coming = When(first, _local(first, viewer))
@@ -489,17 +463,13 @@ def _first_nudged_meeting(
     return first
 
 
-async def _visible_pairs(ctx: PracticeContext) -> list[tuple[Ritual, dict[str, object]]]:
-    pairs = [
-        (pair, options_of(pair)) for pair in await store.pairs_in_workspace(ctx.session, ctx.workspace_id)
-    ]
-    if ctx.is_admin:
-        return pairs
-    return [
-        (pair, options)
-        for pair, options in pairs
-        if ctx.actor_id in (_id_in(options, "manager"), _id_in(options, "report"))
-    ]
+def _party(ctx: PracticeContext, pair: OneOnOnePair) -> bool:
+    return ctx.actor_id in (pair.manager_member_id, pair.report_member_id)
+
+
+async def _visible_pairs(ctx: PracticeContext) -> list[tuple[Ritual, OneOnOnePair]]:
+    pairs = await store.pairs_in_workspace(ctx.session, ctx.workspace_id)
+    return pairs if ctx.is_admin else [(ritual, pair) for ritual, pair in pairs if _party(ctx, pair)]
 
 
 async def list_pairs(ctx: PracticeContext) -> Outcome:
@@ -507,42 +477,36 @@ async def list_pairs(ctx: PracticeContext) -> Outcome:
     pairs = await _visible_pairs(ctx)
     if not pairs:
         return Outcome.reply(NONE_YET)
-    ids = {
-        i for _, options in pairs for key in ("manager", "report") if (i := _id_in(options, key)) is not None
-    }
+    ids = {i for _, pair in pairs for i in (pair.manager_member_id, pair.report_member_id) if i is not None}
     people = {member.id: member for member in await members_by_ids(ctx.session, ids)}
     viewer = _zone_of(ctx.actor)
     lines = []
-    for pair, options in pairs:
-        meeting = _meeting_of(pair)
+    for ritual, pair in pairs:
+        meeting = _meeting_of(ritual)
         lines.append(
             compose(
                 LIST_LINE,
-                id=pair.id or 0,
-                manager=_who(people.get(_id_in(options, "manager"))),
-                report=_who(people.get(_id_in(options, "report"))),
-                schedule=recurrence_of(pair).describe(),
-                zone=pair.time_zone,
-                next=When(meeting, _local(meeting, viewer)) if meeting and not pair.paused else "none",
-                prep="on" if options.get("prep") is True else "off",
+                id=ritual.id or 0,
+                manager=_who(people.get(pair.manager_member_id)),
+                report=_who(people.get(pair.report_member_id)),
+                schedule=recurrence_of(ritual).describe(),
+                zone=ritual.time_zone,
+                next=When(meeting, _local(meeting, viewer)) if meeting and not ritual.paused else "none",
+                prep="on" if pair.prep else "off",
             )
         )
     return Outcome.reply(joined(lines, "\n", "\n"), title=LIST_TITLE)
 
 
-async def _pair_for(ctx: PracticeContext, pair_id: int) -> tuple[Ritual, dict[str, object]] | None:
+async def _pair_for(ctx: PracticeContext, pair_id: int) -> tuple[Ritual, OneOnOnePair] | None:
     """The pair if the caller is part of it or an admin; otherwise as good as absent."""
-    pair = await store.pair_in_workspace(ctx.session, ctx.workspace_id, pair_id)
-    if pair is None:
-        return None
-    options = options_of(pair)
-    party = ctx.actor_id in (_id_in(options, "manager"), _id_in(options, "report"))
-    return (pair, options) if party or ctx.is_admin else None
+    found = await store.pair_in_workspace(ctx.session, ctx.workspace_id, pair_id)
+    return found if found is not None and (_party(ctx, found[1]) or ctx.is_admin) else None
 
 
-async def _names(ctx: PracticeContext, options: dict[str, object]) -> dict[str, str]:
-    manager = await _member(ctx.session, ctx.workspace_id, _id_in(options, "manager"))
-    report = await _member(ctx.session, ctx.workspace_id, _id_in(options, "report"))
+async def _names(ctx: PracticeContext, pair: OneOnOnePair) -> dict[str, str]:
+    manager = await _member(ctx.session, ctx.workspace_id, pair.manager_member_id)
+    report = await _member(ctx.session, ctx.workspace_id, pair.report_member_id)
     return {"manager": _at(manager), "report": _at(report)}
 
 
@@ -551,15 +515,15 @@ async def remove(ctx: PracticeContext, pair_id: int) -> Outcome:
     found = await _pair_for(ctx, pair_id)
     if found is None:
         return Outcome.reply(compose(NOT_FOUND, id=pair_id, example=LIST_EXAMPLE))
-    pair, options = found
-    names = await _names(ctx, options)
-    if _id_in(options, "manager") != ctx.actor_id and not ctx.is_admin:
+    ritual, pair = found
+    names = await _names(ctx, pair)
+    if pair.manager_member_id != ctx.actor_id and not ctx.is_admin:
         return Outcome.reply(ONLY_MANAGER_REMOVES.format(id=pair_id, **names))
-    assert pair.id is not None
-    occurrences = await store.occurrence_ids(ctx.session, pair.id)
-    prefixes = [f"1on1:{occurrence_id}:" for occurrence_id in occurrences] + [f"1on1-added:{pair.id}:"]
+    assert ritual.id is not None
+    occurrences = await store.occurrence_ids(ctx.session, ritual.id)
+    prefixes = [f"1on1:{occurrence_id}:" for occurrence_id in occurrences] + [f"1on1-added:{ritual.id}:"]
     await store.drop_messages(ctx.session, ctx.workspace_id, "1on1", prefixes)
-    await ctx.session.delete(pair)
+    await ctx.session.delete(ritual)  # the pair, its questions and moves go with it (ON DELETE CASCADE)
     return Outcome.reply(REMOVED.format(id=pair_id, **names))
 
 
@@ -568,25 +532,20 @@ async def set_prep(ctx: PracticeContext, pair_id: int, enabled: bool) -> Outcome
     found = await _pair_for(ctx, pair_id)
     if found is None:
         return Outcome.reply(compose(NOT_FOUND, id=pair_id, example=LIST_EXAMPLE))
-    pair, options = found
-    options["prep"] = enabled
-    pair.options = json.dumps(options)
+    _, pair = found
+    pair.prep = enabled
     ctx.session.add(pair)
-    names = await _names(ctx, options)
+    names = await _names(ctx, pair)
     return Outcome.reply((PREP_ON if enabled else PREP_OFF).format(id=pair_id, **names))
 
 
 # --- buttons and forms ----------------------------------------------------------------------------
 
 
-async def _occurrence(ctx: PracticeContext, value: str) -> tuple[Occurrence, dict[str, object]] | None:
+async def _occurrence(ctx: PracticeContext, value: str) -> tuple[Occurrence, OneOnOnePair] | None:
     if not value.strip().isdigit():
         return None
-    found = await store.occurrence_in_workspace(ctx.session, ctx.workspace_id, int(value.strip()))
-    if found is None:
-        return None
-    occurrence, ritual = found
-    return occurrence, options_of(ritual)
+    return await store.occurrence_in_workspace(ctx.session, ctx.workspace_id, int(value.strip()))
 
 
 async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: str | None) -> Outcome:
@@ -596,15 +555,15 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
     found = await _occurrence(ctx, value)
     if found is None:
         return Outcome.reply(GONE)
-    occurrence, options = found
+    occurrence, pair = found
     assert occurrence.id is not None
     if action == PREP:
-        if _id_in(options, "report") != ctx.actor_id:
-            return Outcome.reply(ONLY_REPORT.format(**await _names(ctx, options)))
+        if pair.report_member_id != ctx.actor_id:
+            return Outcome.reply(ONLY_REPORT.format(**await _names(ctx, pair)))
         return Outcome((OpenForm(prep_form(str(occurrence.id))),))
-    if _id_in(options, "manager") != ctx.actor_id:
-        return Outcome.reply(ONLY_MANAGER.format(**await _names(ctx, options)))
-    report_id = _id_in(options, "report")
+    if pair.manager_member_id != ctx.actor_id:
+        return Outcome.reply(ONLY_MANAGER.format(**await _names(ctx, pair)))
+    report_id = pair.report_member_id
     if action == MOVE:
         tomorrow = ctx.now.astimezone(ZoneInfo(_zone_of(ctx.actor))).date() + timedelta(days=1)
         return Outcome((OpenForm(move_form(str(occurrence.id), tomorrow)),))
@@ -667,11 +626,11 @@ async def _move(ctx: PracticeContext, values: dict[str, str], state: str) -> Out
     found = await _occurrence(ctx, state)
     if found is None:
         return Outcome.reply(GONE)
-    occurrence, options = found
+    occurrence, pair = found
     assert occurrence.id is not None
-    report = await _member(ctx.session, ctx.workspace_id, _id_in(options, "report"))
-    if _id_in(options, "manager") != ctx.actor_id or report is None:
-        return Outcome.reply(ONLY_MANAGER.format(**await _names(ctx, options)))
+    report = await _member(ctx.session, ctx.workspace_id, pair.report_member_id)
+    if pair.manager_member_id != ctx.actor_id or report is None:
+        return Outcome.reply(ONLY_MANAGER.format(**await _names(ctx, pair)))
     hours = hours_of(ctx.actor)
     zone = hours.time_zone
     example = (ctx.now.astimezone(ZoneInfo(zone)).date() + timedelta(days=1)).isoformat()
@@ -694,14 +653,13 @@ async def _move(ctx: PracticeContext, values: dict[str, str], state: str) -> Out
         )
     if meeting - ctx.now > MOVE_HORIZON:
         return _move_again([("date", MOVE_TOO_FAR.format(example=example))], state, example)
-    send_at = nudge_time(hours, meeting, _nudge_before(options))
+    send_at = nudge_time(hours, meeting, _nudge_before(pair))
     if send_at is None:
         return Outcome.reply(MOVE_NO_HOURS)
-    key = f"1on1:{occurrence.id}:moved:{new_day.isoformat()}"
-    if await by_key(ctx.session, key) is not None:
+    if not await store.record_move(ctx.session, occurrence.id, new_day):
         return Outcome.reply(MOVE_AGAIN.format(day=new_day.isoformat()))
-    stored = options.get("questions")
-    question_id = stored.get(str(occurrence.id)) if isinstance(stored, dict) else None
+    key = f"1on1:{occurrence.id}:moved:{new_day.isoformat()}"
+    question_id = await store.question_of(ctx.session, occurrence.id)
     question = next((q for q in load_questions() if q.id == question_id), None)
     card = nudge_card(report, meeting, zone, question, str(occurrence.id))
     nudge = DirectMessage(ctx.actor_id, card, key=key, not_before=send_at)
