@@ -83,6 +83,9 @@ class MemberSeen:
     time_zone: str | None = None
     is_bot: bool = False
     deactivated: bool = False  # the platform says the account is gone or disabled (Slack: ``deleted``)
+    # The platform says the person just joined (Slack ``team_join``, Teams ``membersAdded``): practices
+    # that welcome newcomers hear of it (``Practice.on_join``).
+    joined: bool = False
 
 
 @dataclass(frozen=True)

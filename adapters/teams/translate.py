@@ -345,7 +345,8 @@ def activity_events(activity: Mapping[str, Any], bot_app_id: str) -> tuple[Inbou
             member_id = _str(_dict(member).get("id"))
             if not member_id or member_id in ours or _is_bot_id(member_id):
                 continue
-            found.append(MemberSeen(origin_of(activity, _dict(member)), _str(_dict(member).get("name"))))
+            origin = origin_of(activity, _dict(member))
+            found.append(MemberSeen(origin, _str(_dict(member).get("name")), joined=True))
         return tuple(found)
     return ()
 
