@@ -16,7 +16,7 @@ from typing import Any
 
 from practices.context import ActionHandler, FireHandler, FormHandler, PracticeContext, SweepHandler
 from practices.grammar import Parser, Topic
-from practices.messages import Block, Rich
+from practices.messages import Block, Outcome, Rich
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,9 @@ ExportHook = Callable[[PracticeContext], Awaitable[Sequence[ExportSection]]]
 # with True erase or anonymise it in ``ctx.session`` (one transaction with every other practice's
 # part and the profile's deletion) and say what was done. Hooks run in the order data_rights documents.
 ForgetHook = Callable[[PracticeContext, bool], Awaitable[Forgetting]]
+# Someone joined the workspace (Slack ``team_join``, Teams ``membersAdded``): ``ctx.actor`` is them. May be
+# called again for the same person (a redelivery, one more Teams team), so a hook must be idempotent.
+JoinHook = Callable[[PracticeContext], Awaitable[Outcome]]
 
 
 @dataclass(frozen=True)
@@ -94,3 +97,4 @@ class Practice:
     privacy: tuple[str, ...] = ()  # lines it adds to /tend privacy: what it stores, who sees it
     export: ExportHook | None = None
     forget: ForgetHook | None = None
+    on_join: JoinHook | None = None
