@@ -37,7 +37,7 @@ from bot.ports import Sender
 from bot.scheduler import Scheduler, start_background
 from bot.server import create_http_app, run_http, settle_start_up_heap
 from bot.settings import Settings, load_settings
-from practices.index import chart_folder
+from practices.charts import chart_folder
 from practices.sealing import key_from_text, new_key_text
 from storage.db import Database
 from storage.external import ExternalTables

@@ -13,7 +13,7 @@ import hmac
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from practices.index import CHART_MAX_AGE
+from practices.charts import CHART_MAX_AGE
 from practices.sealing import PROCESS_KEY, digest, digests
 
 PURPOSE = "chart-url"

@@ -30,8 +30,8 @@ from bot.metrics import Metrics
 from bot.ports import Sender
 from bot.recurrence import next_run
 from bot.routes import RITUALS, SWEEPS
+from practices.charts import purge_old_charts
 from practices.context import SUPPORT_WINDOW, FireContext, SweepContext, SweepResult
-from practices.index import purge_old_charts
 from practices.rituals import GRACE, anchor_of, lead_of, recurrence_of
 from practices.sealing import PROCESS_KEY
 from storage import rituals as store

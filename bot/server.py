@@ -19,7 +19,7 @@ from bot import chart_links
 from bot.clock import Clock, SystemClock
 from bot.health import Readiness
 from bot.metrics import CONTENT_TYPE, Metrics
-from practices.index import CHART_NAME, chart_folder
+from practices.charts import chart_file, chart_folder, is_chart_name
 from practices.sealing import PROCESS_KEY
 from storage.db import Database
 
@@ -104,7 +104,7 @@ async def _chart(request: web.Request) -> web.StreamResponse:
     is looked at, so a forged link cannot even tell whether a chart exists.
     """
     name = request.match_info["name"]
-    if not CHART_NAME.fullmatch(name):
+    if not is_chart_name(name):
         raise web.HTTPNotFound()
     links = request.app[CHART_LINKS_KEY]
     now = links.clock.now()
@@ -115,9 +115,8 @@ async def _chart(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden()
     if problem is not None:
         raise web.HTTPNotFound()
-    folder = request.app[CHARTS_KEY]
-    path = folder / name
-    if path.parent.resolve() != folder.resolve() or not path.is_file():
+    path = chart_file(request.app[CHARTS_KEY], name)
+    if path is None:
         raise web.HTTPNotFound()
     left = int(request.query["expires"]) - int(now.timestamp())
     headers = {**CHART_HEADERS, "Cache-Control": f"private, max-age={max(0, min(CHART_CACHE_SECONDS, left))}"}
@@ -149,7 +148,7 @@ def create_http_app(
 
     ``readiness`` is the one ``app.py`` drains on SIGTERM and tells about platforms; without one, the
     database alone decides (bounded by ``bot.health.DATABASE_TIMEOUT``). ``charts`` is the index
-    chart folder (default ``practices.index.chart_folder()``); chart links are checked with
+    chart folder (default ``practices.charts.chart_folder()``); chart links are checked with
     ``secret_key`` (``app.py``: TEND_SECRET_KEY, the key the Teams sender signs them with) and ``clock``.
     """
     app = web.Application(middlewares=[_observe])

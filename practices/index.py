@@ -13,14 +13,13 @@ import asyncio
 import csv
 import io
 import re
-import secrets
-import tempfile
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from practices import index_maths as maths
 from practices.context import PracticeContext
+from practices.charts import new_chart_path, write_chart
 from practices.messages import (
     Block,
     Card,
@@ -41,11 +40,6 @@ from storage.teams import team_by_name
 
 DEFAULT_WEEKS = 12
 EXAMPLE = "/tend index platform 8"
-# A chart's file name: a random token, so nobody can guess another organisation's chart URL (Teams
-# cards link to it through GET /charts/{name}). secrets.token_urlsafe(16) gives 22 characters.
-CHART_NAME = re.compile(r"index-[A-Za-z0-9_-]{22}\.png")
-CHART_MAX_AGE = timedelta(days=1)  # older charts are deleted by the scheduler's hourly purge
-
 # --- what people read (one place, to review and translate) ---------------------------------------
 NOT_ALLOWED = compose(
     "The index is for Tend admins and team managers; ask one of them to share it with you. "
@@ -208,47 +202,6 @@ def index_card(
 # --- the chart (optional: only when matplotlib is installed) ----------------------------------------
 
 
-def chart_folder() -> Path:
-    return Path(tempfile.gettempdir()) / "tend-index"
-
-
-def chart_path(token: str, folder: Path | None = None) -> Path:
-    """Where a chart is written: its name is ``token`` alone, so it says nothing about who it is for.
-
-    ``token`` comes from ``secrets.token_urlsafe(16)``; tests hand in their own.
-    """
-    name = f"index-{token}.png"
-    if not CHART_NAME.fullmatch(name):
-        raise ValueError("a chart token is 22 URL-safe characters (secrets.token_urlsafe(16))")
-    return (folder or chart_folder()) / name
-
-
-def new_chart_path(folder: Path | None = None) -> Path:
-    return chart_path(secrets.token_urlsafe(16), folder)
-
-
-def purge_old_charts(folder: Path, now: datetime, max_age: timedelta = CHART_MAX_AGE) -> int:
-    """Deletes chart PNGs last written before ``now - max_age``; returns how many went.
-
-    Only files named like a chart are touched, so a misconfigured folder loses nothing else. A file
-    another process deletes first is not an error.
-    """
-    cutoff = (now - max_age).timestamp()
-    removed = 0
-    try:
-        candidates = [entry for entry in folder.iterdir() if CHART_NAME.fullmatch(entry.name)]
-    except FileNotFoundError:
-        return 0
-    for entry in candidates:
-        try:
-            if entry.is_file() and entry.stat().st_mtime < cutoff:
-                entry.unlink()
-                removed += 1
-        except FileNotFoundError:
-            continue
-    return removed
-
-
 def draw_chart(name: str, weeks: list[maths.WeekFigures], path: Path) -> Image | None:
     """A PNG of the index and its components (the data is ``maths.trend_lines``); None without matplotlib.
 
@@ -277,10 +230,9 @@ def draw_chart(name: str, weeks: list[maths.WeekFigures], path: Path) -> Image |
     axes.tick_params(axis="x", labelrotation=45, labelsize=7)
     axes.legend(fontsize=7, loc="upper left")
     figure.tight_layout()
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # other local users need not read them
-    figure.savefig(path, format="png")
+    written = write_chart(path, lambda at: figure.savefig(at, format="png"))
     alt = CHART_ALT.format(name=name, first=labels[0], last=labels[-1])
-    return Image(url=path.resolve().as_uri(), alt=alt, path=str(path.resolve()))
+    return Image(url=written.as_uri(), alt=alt, path=str(written))
 
 
 # --- reading -------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from bot.chart_links import link_lifetime, signature, signed_url
 from bot.clock import FixedClock
 from bot.metrics import Metrics
 from bot.server import create_http_app
-from practices.index import CHART_MAX_AGE, chart_path
+from practices.charts import CHART_MAX_AGE, chart_path
 from practices.messages import Card, Image, Text
 from storage.db import Database
 from tests.helpers import fixed_clock

@@ -15,8 +15,8 @@ from adapters.console.render import render_card
 from bot.clock import FixedClock
 from bot.engine import Engine
 from bot.scheduler import Scheduler
+from practices import charts, signals
 from practices import index as practice
-from practices import signals
 from practices.index_maths import DEFAULT_WEIGHTS
 from practices.messages import Facts, Fine, Image, Reply, marked
 from storage import signals as signal_store
@@ -253,22 +253,22 @@ async def test_each_chart_gets_an_unguessable_name_that_says_nothing_about_whom_
         names.append(Path(image.path).name)
     assert names[0] != names[1]  # the same question twice: two names, neither derivable from the other
     for name in names:
-        assert practice.CHART_NAME.fullmatch(name)
+        assert charts.is_chart_name(name)
         assert "platform" not in name and "W47" not in name and "team" not in name
 
 
 def test_a_charts_name_is_its_token_alone(tmp_path):
     token = "Zq3_-" + "x" * 17  # what secrets.token_urlsafe(16) gives: 22 URL-safe characters
-    assert practice.chart_path(token, tmp_path) == tmp_path / f"index-{token}.png"
-    assert practice.new_chart_path(tmp_path) != practice.new_chart_path(tmp_path)
+    assert charts.chart_path(token, tmp_path) == tmp_path / f"index-{token}.png"
+    assert charts.new_chart_path(tmp_path) != charts.new_chart_path(tmp_path)
     for bad in ("../../../etc/pass", "short", "x" * 21 + "/", "x" * 23):
         with pytest.raises(ValueError):
-            practice.chart_path(bad, tmp_path)
+            charts.chart_path(bad, tmp_path)
 
 
 def chart_written(folder: Path, when: datetime, token: str | None = None) -> Path:
     """A chart file whose last write was at ``when`` (os.utime: no waiting for time to pass)."""
-    path = practice.chart_path(token, folder) if token else practice.new_chart_path(folder)
+    path = charts.chart_path(token, folder) if token else charts.new_chart_path(folder)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"\x89PNG\r\n\x1a\n")
     os.utime(path, (when.timestamp(), when.timestamp()))
@@ -282,9 +282,9 @@ def test_charts_older_than_a_day_are_deleted_and_nothing_else(tmp_path):
     other = tmp_path / "notes.png"  # an old PNG that is not a chart: not ours to delete
     other.write_bytes(b"keep")
     os.utime(other, (0, 0))
-    assert practice.purge_old_charts(tmp_path, now) == 1
+    assert charts.purge_old_charts(tmp_path, now) == 1
     assert not old.exists() and fresh.exists() and other.exists()
-    assert practice.purge_old_charts(tmp_path / "never-created", now) == 0
+    assert charts.purge_old_charts(tmp_path / "never-created", now) == 0
 
 
 async def test_the_schedulers_hourly_purge_deletes_old_charts(database, tmp_path):

@@ -27,7 +27,7 @@ from adapters.teams.cards import (
     markdown,
     size_of,
 )
-from practices import data_rights, index, meeting_openers, one_on_ones, shoutouts, stress_reports
+from practices import charts, data_rights, index, meeting_openers, one_on_ones, shoutouts, stress_reports
 from practices import index_maths as maths
 from practices.messages import (
     Button,
@@ -100,7 +100,7 @@ def index_ctx() -> Any:
 def practice_cards(tmp_path: Path) -> dict[str, Card]:
     ada, bo = member(1, "ada"), member(2, "bo")
     weeks = index_weeks()
-    chart = index.draw_chart("platform", weeks, index.chart_path("A" * 22, tmp_path))
+    chart = index.draw_chart("platform", weeks, charts.chart_path("A" * 22, tmp_path))
     assert chart is not None
     rows = [
         Shoutout(
