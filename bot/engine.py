@@ -37,6 +37,7 @@ from practices import leaving
 from practices.context import SUPPORT_WINDOW, PracticeContext
 from practices.index_maths import DEFAULT_WEIGHTS
 from practices.messages import FieldErrors, OpenForm, Reply, text_card
+from practices.privacy_policy import DEFAULT_MIN_GROUP_SIZE
 from practices.sealing import PROCESS_KEY, digests
 from storage import identity
 from storage.db import Conflict, Database, Session
@@ -78,7 +79,7 @@ class Engine:
         senders: Mapping[str, Sender],
         *,
         metrics: Metrics | None = None,
-        min_group_size: int = 5,
+        min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
         delivery: DeliveryWorker | None = None,
         support_window: timedelta = SUPPORT_WINDOW,
         index_weights: Mapping[str, float] | None = None,

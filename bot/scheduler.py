@@ -32,6 +32,7 @@ from bot.recurrence import next_run
 from bot.routes import RITUALS, SWEEPS
 from practices.charts import purge_old_charts
 from practices.context import SUPPORT_WINDOW, FireContext, SweepContext, SweepResult
+from practices.privacy_policy import DEFAULT_MIN_GROUP_SIZE
 from practices.rituals import GRACE, anchor_of, lead_of, recurrence_of
 from practices.sealing import PROCESS_KEY
 from storage import rituals as store
@@ -83,7 +84,7 @@ class Scheduler:
         clock: Clock,
         *,
         metrics: Metrics | None = None,
-        min_group_size: int = 5,
+        min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
         batch: int = 1000,
         support_window: timedelta = SUPPORT_WINDOW,
         charts: Path | None = None,

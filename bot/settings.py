@@ -27,11 +27,11 @@ from pydantic_settings import (
 
 from bot.errors import SettingsError
 from practices.index_maths import COMPONENTS, DEFAULT_WEIGHTS
+from practices.privacy_policy import DEFAULT_MIN_GROUP_SIZE, PRIVACY_FLOOR, effective_minimum
 from practices.sealing import MIN_SECRET_LENGTH, Keyring, key_from_text
 
 logger = logging.getLogger("tend.settings")
 
-PRIVACY_FLOOR = 3  # no figure is ever shown for a smaller group, whatever is configured
 APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DATABASE_SCHEMES = ("sqlite:///", "postgresql://")
@@ -182,7 +182,7 @@ class Settings(BaseSettings):
     tend_secret_key: SecretStr | None = None
     # Keys used before TEND_SECRET_KEY, comma-separated: they still open what they sealed, never seal.
     tend_previous_secret_keys: SecretStr | None = None
-    tend_min_group_size: int = 5
+    tend_min_group_size: int = DEFAULT_MIN_GROUP_SIZE
     tend_support_reply_hours: int = Field(default=48, ge=1)
     # Another route offered to someone whose request to talk nobody on the rota can see soon (an EAP
     # line, HR's address); empty: the generic "your manager, HR or EAP" words.
@@ -346,7 +346,7 @@ class Settings(BaseSettings):
     @property
     def min_group_size(self) -> int:
         """The configured size, never below the privacy floor."""
-        return max(self.tend_min_group_size, PRIVACY_FLOOR)
+        return effective_minimum(self.tend_min_group_size)
 
     def secret_values(self) -> tuple[str, ...]:
         """Every credential's plain value, for the log filter to mask wherever one shows up."""

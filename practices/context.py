@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from practices.index_maths import DEFAULT_WEIGHTS
 from practices.messages import Outcome
+from practices.privacy_policy import DEFAULT_MIN_GROUP_SIZE
 from practices.schedules import Recurrence
 from practices.sealing import PROCESS_KEY
 from storage.db import Session
@@ -43,7 +44,7 @@ class PracticeContext:
     now: datetime
     place_id: str | None = None
     is_direct: bool = False
-    min_group_size: int = 5
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE
     next_run: NextRun = _no_recurrence
     support_window: timedelta = SUPPORT_WINDOW
     index_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
@@ -77,7 +78,7 @@ class FireContext:
     ritual: Ritual
     occurrence: Occurrence
     now: datetime
-    min_group_size: int = 5
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE
     secret_key: bytes = PROCESS_KEY
 
     @property
@@ -92,7 +93,7 @@ class SweepContext:
 
     session: Session
     now: datetime
-    min_group_size: int = 5
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE
     support_window: timedelta = SUPPORT_WINDOW
     secret_key: bytes = PROCESS_KEY
     support_fallback: str = ""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from practices import index_maths as maths
 from practices.context import PracticeContext
+from practices import privacy_policy
 from practices.charts import new_chart_path, write_chart
 from practices.messages import (
     Block,
@@ -68,7 +69,6 @@ HIDDEN_FACT = "hidden: {reason}"
 CALLOUT_SUPPORT = (
     "{requested} asked for support in week {week} and {unanswered} got none within {hours} hours."
 )
-FEWER_THAN = "fewer than {minimum}"
 HISTORY = "Index, last {weeks} (oldest first): {values}"
 FOOTER = (
     "Aggregates only: figures resting on fewer than {minimum} people (or support requests) are hidden. "
@@ -139,11 +139,11 @@ def show_index(value: float | None) -> str:
 
 def count_text(count: int, minimum: int) -> str:
     """A count as people read it: below the minimum it is never a number (a small count can name)."""
-    return FEWER_THAN.format(minimum=minimum) if count < minimum else str(count)
+    return privacy_policy.count_text(count, minimum)
 
 
 def people(count: int, minimum: int) -> str:
-    if count < minimum:
+    if not privacy_policy.shows(count, minimum):
         return f"{count_text(count, minimum)} people"
     return "1 person" if count == 1 else f"{count} people"
 

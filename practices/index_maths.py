@@ -13,6 +13,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
+from practices.privacy_policy import shows
+
 INDEX_VERSION = "2.0"
 
 # The components, in the order they are shown, and how people read them.
@@ -225,13 +227,13 @@ def group_from_sizes(name: str, team_ids: Collection[int] | None, sizes: Sizes, 
     """
     if team_ids is None:
         people = sizes.organization
-        if people < minimum:
+        if not shows(people, minimum):
             return Group(name, None, people, TOO_FEW_PEOPLE.format(minimum=minimum, name=name))
         return Group(name, None, people)
     ids = frozenset(team_ids)
-    if sizes.union < minimum:
+    if not shows(sizes.union, minimum):
         return Group(name, ids, sizes.union, TOO_FEW_PEOPLE.format(minimum=minimum, name=name))
-    if len(ids) > 1 and any(sizes.teams.get(t, 0) < minimum for t in ids):
+    if len(ids) > 1 and any(not shows(sizes.teams.get(t, 0), minimum) for t in ids):
         return Group(name, ids, sizes.union, SMALL_TEAM_INSIDE.format(minimum=minimum))
     return Group(name, ids, sizes.union)
 
@@ -480,7 +482,7 @@ class Policy:
         return measure.few.format(minimum=self.minimum, where=where, why=why)
 
     def passes(self, amount: int) -> bool:
-        return amount >= self.minimum
+        return shows(amount, self.minimum)
 
     def split(self, group: Group, evidence: Evidence, week: str, measure: Measure) -> Split:
         """The group's teams shown on their own for the measure (enough people in the team, data, and

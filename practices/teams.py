@@ -34,6 +34,7 @@ EXAMPLE_LIST = "/tend team list"
 # --- what people read (one place, to review and translate) ---------------------------------------
 NO_TEAMS = "There are no teams yet. An admin can create one, for example: {example}"
 UNKNOWN = "There is no team called {name} here. Teams: {known}. Example: {example}"
+from practices.privacy_policy import shows
 UNKNOWN_NONE = "There is no team called {name} here, nor any other yet. Example: {example}"
 BAD_NAME = "A team name is 1–80 letters, digits, - _ or . with no spaces. Example: {example}"
 DUPLICATE = (
@@ -142,7 +143,7 @@ def _describe(team: Team, count: int, managers: list[Member], min_group_size: in
     people = _plural(count, "member")
     led = f"managed by {names(managers)}" if managers else "no manager yet"
     line = compose(LIST_LINE, name=team.name, where=where, people=people, led=led)
-    if count < min_group_size:
+    if not shows(count, min_group_size):
         line = compose(HEADS_UP, line=line, hidden=HIDDEN.format(size=min_group_size))
     return line
 
