@@ -12,15 +12,14 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import re
 from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
 
 from practices import index_maths as maths
-from practices.context import PracticeContext
 from practices import privacy_policy
 from practices.charts import new_chart_path, write_chart
+from practices.context import PracticeContext
 from practices.messages import (
     Block,
     Card,

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from practices.context import PracticeContext
 from practices.messages import Example, Outcome, Place, Rich, Said, Span, compose, joined
 from practices.practice import ExportSection, Forgetting
+from practices.privacy_policy import shows
 from practices.roles import ONLY_ADMINS, names
 from storage import teams as store
 from storage.db import Session
@@ -34,7 +35,6 @@ EXAMPLE_LIST = "/tend team list"
 # --- what people read (one place, to review and translate) ---------------------------------------
 NO_TEAMS = "There are no teams yet. An admin can create one, for example: {example}"
 UNKNOWN = "There is no team called {name} here. Teams: {known}. Example: {example}"
-from practices.privacy_policy import shows
 UNKNOWN_NONE = "There is no team called {name} here, nor any other yet. Example: {example}"
 BAD_NAME = "A team name is 1–80 letters, digits, - _ or . with no spaces. Example: {example}"
 DUPLICATE = (
