@@ -217,11 +217,12 @@ async def test_user_change_refreshes_the_name_and_a_changed_zone_but_keeps_a_cho
     assert len(slack.fake.of("users.info")) == 1  # user_change refreshed the cache: no look-up since
 
 
-async def test_team_join_is_remembered_without_adding_anyone_until_they_use_tend(slack: Slack):
+async def test_team_join_makes_the_newcomer_a_member_with_slacks_name_and_zone(slack: Slack):
+    """A newcomer is met when they join, so the culture carriers can welcome them (tests/test_carriers.py)."""
     assert (await post_event(slack, user_event("team_join", "U7", "Dee", "Asia/Tokyo"))).status == 200
     await slack.settle()
-    async with slack.database.session() as session:
-        assert (await session.exec(select(Member))).all() == []
+    joined = await member(slack, "U7")
+    assert (joined.display_name, joined.time_zone, joined.profile_known) == ("Dee", "Asia/Tokyo", True)
     await open_home(slack, "U7")
     stored = await member(slack, "U7")
     assert (stored.display_name, stored.time_zone) == ("Dee", "Asia/Tokyo")
