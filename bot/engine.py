@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from bot.cards import update_cards
 from bot.clock import Clock
 from bot.delivery import DeliveryWorker, enqueue_intents
+from bot.dispatch import is_anonymous, route
 from bot.events import (
     ButtonClicked,
     CommandReceived,
@@ -31,8 +32,8 @@ from bot.events import (
 from bot.logs import log_event
 from bot.metrics import Metrics
 from bot.ports import Sender
+from bot.practices_registry import Registry, default_registry
 from bot.recurrence import next_run
-from bot.routes import is_anonymous, route
 from practices import leaving
 from practices.context import SUPPORT_WINDOW, PracticeContext
 from practices.index_maths import DEFAULT_WEIGHTS
@@ -85,8 +86,11 @@ class Engine:
         index_weights: Mapping[str, float] | None = None,
         secret_key: bytes = PROCESS_KEY,
         support_fallback: str = "",
+        registry: Registry | None = None,
     ) -> None:
         self.database = database
+        # The practices this engine knows (default: every one in the practices package).
+        self.registry = registry or default_registry()
         self.support_fallback = support_fallback
         self.clock = clock
         self.senders = dict(senders)
@@ -167,7 +171,7 @@ class Engine:
                 return ()
             actor = (
                 await self._anonymous_actor(session, workspace, origin.actor.user_id, now)
-                if is_anonymous(event)
+                if is_anonymous(event, self.registry)
                 else await ensure_member(
                     session,
                     workspace,
@@ -198,8 +202,9 @@ class Engine:
                 index_weights=self.index_weights,
                 secret_key=self.secret_key,
                 support_fallback=self.support_fallback,
+                practices=self.registry.practices,
             )
-            outcome = await route(context, event)
+            outcome = await route(context, event, self.registry)
             scope = f"{origin.platform}:{event_id}" if event_id else f"event:{uuid.uuid4().hex}"
             await enqueue_intents(
                 session,
@@ -208,7 +213,7 @@ class Engine:
                 now,
                 scope,
                 secret_key=self.secret_key,
-                anonymous=is_anonymous(event),
+                anonymous=is_anonymous(event, self.registry),
             )
         self.metrics.events_handled.inc(platform=origin.platform, kind=kind, outcome="ok")
         log_event(logger, "event handled", platform=origin.platform, workspace=workspace.id or 0, kind=kind)

@@ -11,7 +11,7 @@ Rows whose lease ran out (their process died) or that a stopping process handed 
 whichever replica polls next (every ``POLL_SECONDS``). When the database is away the work is let go
 and claimed again once it is back; a row tried ``MAX_ATTEMPTS`` times is dropped with an apology.
 
-An anonymous event (``bot.routes.is_anonymous``) is stored sealed under ``TEND_SECRET_KEY`` with no
+An anonymous event (``bot.dispatch.is_anonymous``) is stored sealed under ``TEND_SECRET_KEY`` with no
 time of its own, and its row is gone once handled.
 """
 
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.dispatch import is_anonymous
 from bot.engine import Answer, Engine
 from bot.events import (
     ButtonClicked,
@@ -43,7 +44,6 @@ from bot.events import (
     WorkspaceRemoved,
 )
 from bot.logs import log_event
-from bot.routes import is_anonymous
 from practices.sealing import seal, unseal
 from storage import inbound
 from storage.db import Conflict, Session
@@ -167,7 +167,7 @@ class InboundQueue:
         not ack it as taken."""
         context = {key: value for key, value in (context or {}).items() if value}
         text = json.dumps({"event": event_to_dict(event), "context": context})
-        anonymous = is_anonymous(event)
+        anonymous = is_anonymous(event, self.engine.registry)
         payload = seal(self.engine.secret_key, SEALED_PURPOSE, text) if anonymous else text
         now = self.clock.now()
         async with self.database.session() as session:

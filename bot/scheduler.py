@@ -28,12 +28,12 @@ from bot.delivery import DeliveryWorker, enqueue_intents, outbox_rows
 from bot.logs import log_event
 from bot.metrics import Metrics
 from bot.ports import Sender
+from bot.practices_registry import Registry, default_registry
 from bot.recurrence import next_run
-from bot.routes import RITUALS, SWEEPS
 from practices.charts import purge_old_charts
 from practices.context import SUPPORT_WINDOW, FireContext, SweepContext, SweepResult
 from practices.privacy_policy import DEFAULT_MIN_GROUP_SIZE
-from practices.rituals import GRACE, anchor_of, lead_of, recurrence_of
+from practices.rituals import anchor_of, lead_of, recurrence_of
 from practices.sealing import PROCESS_KEY
 from storage import rituals as store
 from storage.db import Database, Session
@@ -91,9 +91,12 @@ class Scheduler:
         secret_key: bytes = PROCESS_KEY,
         senders: Mapping[str, Sender] | None = None,
         support_fallback: str = "",
+        registry: Registry | None = None,
     ) -> None:
         self.database = database
         self.support_fallback = support_fallback
+        # Ritual kinds (what fires, and each kind's grace) and sweeps, from the practices' declarations.
+        self.registry = registry or default_registry()
         # Per platform, for the cards a sweep replaces; without one a sweep's card updates are skipped.
         self.senders = dict(senders or {})
         self.charts = charts  # /tend index's chart folder, purged hourly; None leaves it alone (tests)
@@ -113,7 +116,7 @@ class Scheduler:
             claimed = await self._fire_batch(now, report)
             if claimed < self.batch:
                 break
-        for sweep in SWEEPS:
+        for sweep in self.registry.sweeps:
             async with self.database.session() as session:
                 context = SweepContext(
                     session,
@@ -213,11 +216,12 @@ class Scheduler:
         for firing in firings:
             ritual = firing.ritual
             ids = {"workspace": ritual.workspace_id, "ritual": ritual.id or 0, "kind": ritual.kind}
-            if now - firing.due_at > GRACE.get(ritual.kind, timedelta(hours=1)):
+            kind = self.registry.rituals.get(ritual.kind)
+            if kind is None:
+                log_event(logger, "occurrence skipped", level=logging.WARNING, outcome="no-handler", **ids)
+            elif now - firing.due_at > kind.grace:
                 report.skipped += 1
                 log_event(logger, "occurrence skipped", level=logging.WARNING, outcome="past-grace", **ids)
-            elif ritual.kind not in RITUALS:
-                log_event(logger, "occurrence skipped", level=logging.WARNING, outcome="no-handler", **ids)
             else:
                 live.append(firing)
         occurrences = await store.add_occurrences(session, [(f.ritual.id or 0, f.due_at) for f in live], now)
@@ -249,7 +253,7 @@ class Scheduler:
 
     async def _run(self, context: FireContext) -> list[dict[str, object]]:
         """Runs the practice for one occurrence; returns the outbox rows for what it wants sent."""
-        outcome = await RITUALS[context.ritual.kind](context)
+        outcome = await self.registry.rituals[context.ritual.kind].fire(context)
         scope = f"occ:{context.occurrence.id}"
         return await outbox_rows(
             context.session, context.workspace, outcome.intents, context.now, scope, context.ritual.id

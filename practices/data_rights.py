@@ -23,6 +23,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from practices.context import PracticeContext
+from practices.grammar import Result, Token, UsageError, only, shown
 from practices.messages import (
     Block,
     Button,
@@ -354,4 +355,37 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
     return Outcome.reply(UNKNOWN_BUTTON)
 
 
-ACTIONS = {"forget": on_action}
+# --- the words: /tend export-my-data and /tend forget-me ---------------------------------------------
+
+FORGET_EXAMPLE = "/tend forget-me"
+
+
+@dataclass(frozen=True)
+class ExportMyData:
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await export_my_data(ctx)
+
+
+@dataclass(frozen=True)
+class ForgetMe:
+    confirmed: bool = False
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await forget_me(ctx, self.confirmed)
+
+
+def parse_forget_me(text: str, args: list[Token]) -> Result:
+    if not args:
+        return ForgetMe(False)
+    if len(args) == 1 and args[0].word == "confirm":
+        return ForgetMe(True)
+    msg = f"The only word forget-me takes is confirm, not “{shown(args[-1].raw)}”."
+    return UsageError(msg, FORGET_EXAMPLE)
+
+
+PRACTICE = Practice(
+    name="data_rights",
+    order=85,
+    commands={"export-my-data": only(ExportMyData, "export-my-data"), "forget-me": parse_forget_me},
+    actions={"forget": on_action},
+)

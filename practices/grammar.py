@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -118,6 +119,10 @@ class Token:
 
 
 Parser = Callable[[str, list[Token]], Result]
+
+# The ritual kinds ``/tend ritual add`` accepts: the ones the registry lists, set by the assembler
+# (``bot/commands.py``) for the length of one parse, so a practice declaring a kind needs no other edit.
+LISTED_KINDS: ContextVar[tuple[str, ...]] = ContextVar("listed_ritual_kinds", default=())
 
 
 def _clean(name: str | None) -> str:

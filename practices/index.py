@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from practices import index_maths as maths
 from practices import privacy_policy
 from practices.charts import new_chart_path, write_chart
 from practices.context import PracticeContext
+from practices.grammar import PERSONAL_AND_TEAM, Result, Token, Topic, Usage, UsageError, only, shown
 from practices.messages import (
     Block,
     Card,
@@ -34,6 +37,8 @@ from practices.messages import (
     Text,
     compose,
 )
+from practices.practice import Practice
+from practices.teams import team_name
 from storage import index as store
 from storage.models import Team
 from storage.teams import team_by_name
@@ -454,3 +459,62 @@ async def export(ctx: PracticeContext) -> Outcome:
         note = f"{note} {weights}"
     card = Card(title=EXPORT_TITLE, blocks=(Text(table), Fine(note)))
     return Outcome((Reply(card),))
+
+
+# --- the words: /tend index, its parser and its help ---------------------------------------------------
+
+INDEX_EXAMPLE = "/tend index platform 8"
+
+
+@dataclass(frozen=True)
+class IndexShow:
+    team: str | None = None
+    weeks: int | None = None
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await show(ctx, self.team, self.weeks)
+
+
+@dataclass(frozen=True)
+class IndexExport:
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await export(ctx)
+
+
+def parse_index(text: str, args: list[Token]) -> Result:
+    if args and args[0].word == "export":
+        return only(IndexExport, "index export")(text, args[1:])
+    team: str | None = None
+    weeks: int | None = None
+    for t in args:
+        if t.word in ("week", "weeks"):
+            continue
+        if re.fullmatch(r"[0-9]+", t.raw) and weeks is None:
+            weeks = int(t.raw) if len(t.raw) < 4 else 0
+            if not 1 <= weeks <= 52:
+                return UsageError(f"Weeks must be between 1 and 52, not {shown(t.raw)}.", INDEX_EXAMPLE)
+        elif team is None:
+            name = team_name([t], INDEX_EXAMPLE)
+            if isinstance(name, UsageError):
+                return name
+            team = name
+        else:
+            msg = f"“/tend index” takes one team and a number of weeks; “{shown(t.raw)}” is extra."
+            return UsageError(msg, INDEX_EXAMPLE)
+    return IndexShow(team, weeks)
+
+
+TOPIC = Topic(
+    "index",
+    "the team compassion index, from aggregates only",
+    "A weekly index per team built from counts, never per person, and only for groups of at least "
+    "five people. Managers see their teams; admins see all and can export.",
+    (
+        Usage(
+            "/tend index", "[team] [weeks]", "the index card and its chart", INDEX_EXAMPLE, PERSONAL_AND_TEAM
+        ),
+        Usage("/tend index export", "", "the figures as CSV (admins)", "/tend index export"),
+    ),
+)
+
+PRACTICE = Practice(name="index", order=50, commands={"index": parse_index}, topics=(TOPIC,))

@@ -41,6 +41,7 @@ from practices.messages import (
     UpdateCard,
     text_card,
 )
+from practices.practice import Practice, RitualKind
 from practices.sealing import digest, digests, seal, unseal
 from storage import openers as store
 from storage.db import Session
@@ -49,7 +50,7 @@ from storage.outbox import by_key
 
 KIND = "opener"
 ANSWER_ACTION = "opener.answer"
-# A tap writes nothing about the person who tapped (bot/routes.py ``is_anonymous``).
+# A tap writes nothing about the person who tapped (bot/dispatch.py ``is_anonymous``).
 ANONYMOUS = frozenset({ANSWER_ACTION})
 SUPPORT_ACTION = "stress.start"  # registered by the stress practice; it opens the report privately
 OPEN_FOR = timedelta(hours=12)
@@ -263,15 +264,23 @@ async def close_due(ctx: SweepContext) -> list[SweepResult]:
     return results
 
 
-ACTIONS = {"opener": on_action}
-RITUALS = {KIND: fire}
-SWEEPS = (close_due,)
-
-
 # --- what /tend privacy says about check-ins ({size}: the minimum group size) ------------------------
 PRIVACY = (
     "*Check-in answers* (meeting openers) are counted, never shown per person: nobody, admins "
     "included, can see who answered what. While a check-in is open its card shows only how many "
     "answered; the totals appear when it closes, and only if {size} or more people answered. The "
     "answers are deleted then; only totals remain.",
+)
+
+
+PRACTICE = Practice(
+    name="meeting_openers",
+    order=15,
+    actions={"opener": on_action},
+    anonymous=ANONYMOUS,
+    # An opener an hour after the meeting started only adds noise: a missed one fires within 15 minutes.
+    rituals=(RitualKind(KIND, fire, timedelta(minutes=15), "meeting-opener check-in"),),
+    sweeps=(close_due,),
+    signals=("opener_occurrence", "opener_answer", "opener_answer_few"),
+    privacy=PRIVACY,
 )

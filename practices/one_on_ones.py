@@ -31,11 +31,27 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from practices import signals
+from practices import data_rights, signals
 from practices.context import FireContext, PracticeContext
+from practices.grammar import (
+    PERSONAL,
+    PersonRef,
+    Result,
+    Token,
+    Topic,
+    Usage,
+    UsageError,
+    group,
+    id_cmd,
+    only,
+    positive_id,
+    span,
+    unique_people,
+)
 from practices.hours import WorkingHours, hours_of, is_within, local_at, next_send_time
 from practices.messages import (
     Button,
@@ -62,8 +78,10 @@ from practices.messages import (
     joined,
     text_card,
 )
+from practices.people import resolve_person
+from practices.practice import ExportSection, Forgetting, Practice, RitualKind
 from practices.questions import Question, load_feedback_template, load_questions, next_question
-from practices.rituals import lead_of, recurrence_of
+from practices.rituals import lead_of, recurrence_of, schedule_words
 from practices.schedules import Recurrence, ScheduleError, parse_schedule, parse_time
 from storage import one_on_ones as store
 from storage.db import Session
@@ -667,6 +685,175 @@ async def _move(ctx: PracticeContext, values: dict[str, str], state: str) -> Out
     return Outcome((nudge, Reply(text_card(answer))))
 
 
-RITUALS = {KIND: fire}
-ACTIONS = {"1on1": on_action}
-FORMS = {"1on1": on_form}
+# --- the words: /tend 1on1, its parsers and its help ------------------------------------------------
+
+ONE_EXAMPLE = "/tend 1on1 add @kim every 2 weeks thu 10:00"
+PREP_TYPED = "/tend 1on1 prep 3 on"
+
+
+@dataclass(frozen=True)
+class OneOnOneAdd:
+    report: PersonRef
+    schedule: str
+    manager: PersonRef | None = None
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        manager = await resolve_person(ctx, self.manager) if self.manager else None
+        return await add(ctx, await resolve_person(ctx, self.report), self.schedule, manager)
+
+
+@dataclass(frozen=True)
+class OneOnOneList:
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await list_pairs(ctx)
+
+
+@dataclass(frozen=True)
+class OneOnOneRemove:
+    pair_id: int
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await remove(ctx, self.pair_id)
+
+
+@dataclass(frozen=True)
+class OneOnOnePrep:
+    pair_id: int
+    enabled: bool
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await set_prep(ctx, self.pair_id, self.enabled)
+
+
+def parse_add(text: str, args: list[Token]) -> Result:
+    ex = ONE_EXAMPLE
+    n = next((i for i, t in enumerate(args) if not t.person), len(args))
+    people = [t.person for t in args[:n] if t.person]
+    if n == 0:
+        return UsageError("Mention who the 1:1 is with, then the schedule.", ex)
+    if n > 2:
+        return UsageError("Mention at most two people: the manager (optional), then the report.", ex)
+    if not args[n:]:
+        return UsageError("Add a schedule after the person, like every 2 weeks thu 10:00.", ex)
+    manager, report = (people[0], people[1]) if n == 2 else (None, people[0])
+    if manager and len(unique_people([manager, report])) == 1:
+        return UsageError("The manager and the report must be two different people.", ex)
+    return OneOnOneAdd(report, span(text, args[n:]), manager)
+
+
+def parse_prep(text: str, args: list[Token]) -> Result:
+    ident = positive_id(args, "1:1", PREP_TYPED)
+    if isinstance(ident, UsageError):
+        return ident
+    if len(args) != 2 or args[1].word not in ("on", "off"):
+        return UsageError("After the 1:1 id, say on or off.", PREP_TYPED)
+    return OneOnOnePrep(ident, args[1].word == "on")
+
+
+parse_one_on_one = group(
+    "1on1",
+    {
+        "list": only(OneOnOneList, "1on1 list"),
+        "add": parse_add,
+        "remove": id_cmd(OneOnOneRemove, "1:1", "/tend 1on1 remove 3"),
+        "prep": parse_prep,
+    },
+    ONE_EXAMPLE,
+)
+
+TOPIC = Topic(
+    "1on1",
+    "reminders before your 1:1s, with a question to ask",
+    "A day before each 1:1 the manager gets a nudge with one check-in question and a feedback "
+    "template. Managers add their own; admins can add one for any manager.",
+    (
+        Usage("/tend 1on1 list", "", "your 1:1s and their schedules", "/tend 1on1 list", PERSONAL),
+        Usage("/tend 1on1 add", "[@manager] @report <schedule>", "start nudges for a 1:1", ONE_EXAMPLE),
+        Usage("/tend 1on1 remove", "<id>", "stop them", "/tend 1on1 remove 3"),
+        Usage("/tend 1on1 prep", "<id> on|off", "also ask the report to prepare", PREP_TYPED),
+    ),
+    aliases=("1:1", "1-1", "one-on-one", "oneonone"),
+)
+
+# --- data rights: the person's 1:1 pairs ----------------------------------------------------------
+PRIVACY = (
+    "*1:1s* are seen by the two people in them and by admins. A prep note you write is handed back "
+    "to you and never stored.",
+)
+PAIRS_HEADING = "*Your 1:1s*"
+PAIR_LINE = "• #{id}: you are the {role}, with {other}; {schedule} ({zone}){paused}"
+PAIR_PAUSED = "; paused"
+FORGET_ASK = "1:1 pairs with you removed, with their queued nudges: {count}"
+FORGET_DONE = "1:1 pairs: {count}"
+
+
+async def _pairs_with(ctx: PracticeContext) -> list[tuple[Ritual, OneOnOnePair, str, int | None]]:
+    """(ritual, pair, whether the person is the manager or the report, the other person's id)."""
+    found: list[tuple[Ritual, OneOnOnePair, str, int | None]] = []
+    for ritual, pair in await store.pairs_in_workspace(ctx.session, ctx.workspace_id):
+        if pair.manager_member_id == ctx.actor_id:
+            found.append((ritual, pair, "manager", pair.report_member_id))
+        elif pair.report_member_id == ctx.actor_id:
+            found.append((ritual, pair, "report", pair.manager_member_id))
+    return found
+
+
+async def export_mine(ctx: PracticeContext) -> tuple[ExportSection, ...]:
+    pairs = await _pairs_with(ctx)
+    name = await data_rights.names_of(ctx, [other for *_, other in pairs])
+    lines = tuple(
+        compose(
+            PAIR_LINE,
+            id=ritual.id or 0,
+            role=role,
+            other=Said(name(other)),
+            schedule=schedule_words(ritual),
+            zone=ritual.time_zone,
+            paused=PAIR_PAUSED if ritual.paused else "",
+        )
+        for ritual, _, role, other in pairs
+    )
+    data = [
+        {
+            "id": ritual.id,
+            "you_are": role,
+            "with": name(other),
+            "schedule": schedule_words(ritual),
+            "time_zone": ritual.time_zone,
+            "prep_prompt": pair.prep,
+            "paused": ritual.paused,
+        }
+        for ritual, pair, role, other in pairs
+    ]
+    return (ExportSection(PAIRS_HEADING, "one_on_ones", data, lines=lines),)
+
+
+async def forget_mine(ctx: PracticeContext, erase: bool) -> Forgetting:
+    """A 1:1 is about the two people in it: it goes, with its queued nudges, for the other person too."""
+    pairs = await _pairs_with(ctx)
+    if not erase:
+        return Forgetting(erased=(FORGET_ASK.format(count=len(pairs)),))
+    for ritual, *_ in pairs:
+        assert ritual.id is not None
+        occurrences = await store.occurrence_ids(ctx.session, ritual.id)
+        prefixes = [f"1on1:{occurrence}:" for occurrence in occurrences] + [f"1on1-added:{ritual.id}:"]
+        await store.drop_messages(ctx.session, ctx.workspace_id, "1on1", prefixes)
+        await ctx.session.delete(ritual)  # the pair, its questions and moves go with it (ON DELETE CASCADE)
+    await ctx.session.flush()
+    return Forgetting(erased=(FORGET_DONE.format(count=len(pairs)),))
+
+
+PRACTICE = Practice(
+    name="one_on_ones",
+    order=30,
+    commands={"1on1": parse_one_on_one},
+    topics=(TOPIC,),
+    actions={"1on1": on_action},
+    forms={"1on1": on_form},
+    # Added by /tend 1on1, not /tend ritual add; a nudge is still useful half a day late.
+    rituals=(RitualKind(KIND, fire, timedelta(hours=12), "a nudge before a 1:1", listed=False),),
+    signals=("nudge_sent", "nudge_done", "nudge_skipped", "contributor_nudge"),
+    privacy=PRIVACY,
+    export=export_mine,
+    forget=forget_mine,
+)

@@ -81,6 +81,8 @@ class Practice:
     """Everything ``bot`` needs to know about one practice. All parts are optional."""
 
     name: str
+    # Where its topics, commands and ritual kinds come in /tend help and lists (lower first, then name).
+    order: int = 100
     # The first word after ``/tend`` -> the parser of the rest (``{"ritual": ...}``).
     commands: Mapping[str, Parser] = field(default_factory=dict)
     # A command of its own, as a platform command (``/kudos``); the Slack manifest must list it.

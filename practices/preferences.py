@@ -6,12 +6,15 @@ here, in the person's own time zone, or while they are paused.
 
 from __future__ import annotations
 
+import re
 import zoneinfo
+from dataclasses import dataclass
 from datetime import date, time
 from functools import lru_cache
 
-from practices import data_rights
+from practices import data_rights, grammar
 from practices.context import PracticeContext
+from practices.grammar import PERSONAL, Result, Token, Topic, Usage, UsageError, group, only, shown, span
 from practices.hours import DAY_NAMES, WorkingHours, parse_clock, parse_days
 from practices.messages import (
     Example,
@@ -25,7 +28,7 @@ from practices.messages import (
     Said,
     compose,
 )
-from practices.practice import ExportSection
+from practices.practice import ExportSection, Practice
 from storage.outbox import release_held
 
 OPEN_HOURS = "prefs.hours"
@@ -199,9 +202,123 @@ async def on_form(ctx: PracticeContext, form_id: str, values: dict[str, str], st
     return Outcome.reply(UNUSED_FORM)
 
 
-ACTIONS = {"prefs": on_action}
-FORMS = {"prefs": on_form}
+# --- the words: /tend settings, /tend pause and /tend resume, their parsers and help -------------------
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SETTINGS_EXAMPLE = "/tend settings hours 08:00-16:00 mon-thu"
+TZ_EXAMPLE = "/tend settings tz Europe/Berlin"
+PAUSE_UNTIL_EXAMPLE = "/tend pause until 2030-01-31"
+
+
+@dataclass(frozen=True)
+class SettingsShow:
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await show(ctx)
+
+
+@dataclass(frozen=True)
+class SettingsHours:
+    start: time
+    end: time
+    days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await set_hours(ctx, self.start, self.end, self.days)
+
+
+@dataclass(frozen=True)
+class SettingsTimeZone:
+    time_zone: str
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await set_time_zone(ctx, self.time_zone)
+
+
+@dataclass(frozen=True)
+class PauseUntil:
+    until: date
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await pause_until(ctx, self.until)
+
+
+@dataclass(frozen=True)
+class PauseOff:
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await pause_off(ctx)
+
+
+def parse_hours(text: str, args: list[Token]) -> Result:
+    ex = SETTINGS_EXAMPLE
+    m = re.fullmatch(r"([^\s–-]+)\s*[–-]\s*([^\s–-]+)(?:\s+(.*))?", span(text, args), re.S)
+    if not m:
+        return UsageError("Give working hours as start-end in 24-hour time, like 08:00-16:00.", ex)
+    start, end = parse_clock(m[1]), parse_clock(m[2])
+    if start is None or end is None:
+        bad = m[1] if start is None else m[2]
+        return UsageError(f"“{shown(bad)}” isn't a time; use 24-hour HH:MM, like 08:00.", ex)
+    if start >= end:
+        return UsageError(f"The start ({m[1]}) must be before the end ({m[2]}).", ex)
+    days = parse_days(m[3]) if m[3] and m[3].strip() else WEEKDAYS[:5]
+    if isinstance(days, str):
+        return UsageError(f"“{shown(days)}” isn't a day; use names like mon or ranges like mon-thu.", ex)
+    return SettingsHours(start, end, days)
+
+
+def parse_tz(text: str, args: list[Token]) -> Result:
+    if len(args) != 1:
+        return UsageError("Give one time zone name, like Europe/Berlin.", TZ_EXAMPLE)
+    found = grammar.zone(args[0].raw)
+    if found is None:
+        msg = f"“{shown(args[0].raw)}” isn't a time zone I know; try one like Europe/Berlin."
+        return UsageError(msg, TZ_EXAMPLE)
+    return SettingsTimeZone(found)
+
+
+def parse_settings(text: str, args: list[Token]) -> Result:
+    if not args:
+        return SettingsShow()
+    return group("settings", {"hours": parse_hours, "tz": parse_tz}, SETTINGS_EXAMPLE)(text, args)
+
+
+def parse_pause(text: str, args: list[Token]) -> Result:
+    if len(args) == 1 and args[0].word == "off":
+        return PauseOff()
+    if args and args[0].word == "until":
+        args = args[1:]
+    if len(args) != 1:
+        return UsageError(
+            "Say when to pause until, as a date like 2030-01-31, or pause off.", PAUSE_UNTIL_EXAMPLE
+        )
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", args[0].raw):
+            raise ValueError
+        return PauseUntil(date.fromisoformat(args[0].raw))
+    except ValueError:
+        return UsageError(
+            f"“{shown(args[0].raw)}” isn't a date; write it as YYYY-MM-DD.", PAUSE_UNTIL_EXAMPLE
+        )
+
+
+TOPIC = Topic(
+    "settings",
+    "your working hours, time zone, and a pause",
+    "Tend only messages you inside your working hours, in your time zone.",
+    (
+        Usage(
+            "/tend settings",
+            "",
+            "your working hours and time zone as Tend knows them",
+            "/tend settings",
+            PERSONAL,
+        ),
+        Usage("/tend settings hours", "<start-end> [days]", "your working hours", SETTINGS_EXAMPLE),
+        Usage("/tend settings tz", "<Area/City>", "your time zone", TZ_EXAMPLE),
+        Usage("/tend pause until", "<YYYY-MM-DD>", "no messages until then", PAUSE_UNTIL_EXAMPLE, PERSONAL),
+        Usage("/tend pause off", "", "end a pause (or /tend resume)", "/tend pause off"),
+    ),
+    aliases=("hours", "tz", "pause", "resume", "time zone", "timezone"),
+)
 
 # --- data rights: the profile (data_rights deletes the member row itself, last) -------------------
 PROFILE_HEADING = "*Your profile*"
@@ -239,3 +356,14 @@ async def export_mine(ctx: PracticeContext) -> tuple[ExportSection, ...]:
         "first_seen": data_rights.iso(member.created_at),
     }
     return (ExportSection(PROFILE_HEADING, "member", data, blocks=(facts,)),)
+
+
+PRACTICE = Practice(
+    name="preferences",
+    order=70,
+    commands={"settings": parse_settings, "pause": parse_pause, "resume": only(PauseOff, "resume")},
+    topics=(TOPIC,),
+    actions={"prefs": on_action},
+    forms={"prefs": on_form},
+    export=export_mine,
+)

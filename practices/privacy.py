@@ -9,9 +9,11 @@ promises, in more detail, are in docs/privacy.md; change both together.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from practices.context import PracticeContext
 from practices.data_rights import in_order, registered
+from practices.grammar import PERSONAL, PERSONAL_AND_TEAM, Topic, Usage, only
 from practices.messages import Card, Example, Fine, Outcome, Reply, Text, compose
 from practices.practice import Practice
 
@@ -66,3 +68,33 @@ def privacy_card(min_group_size: int, practices: Iterable[Practice]) -> Card:
 
 async def show(ctx: PracticeContext) -> Outcome:
     return Outcome((Reply(privacy_card(ctx.min_group_size, registered(ctx))),))
+
+
+# --- the words: /tend privacy and its help (which also explains export-my-data and forget-me) ---------
+
+
+@dataclass(frozen=True)
+class Privacy:
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await show(ctx)
+
+
+TOPIC = Topic(
+    "privacy",
+    "what Tend stores, who can see it, and your data",
+    "Tend keeps as little as it can; stress reports and opener answers never carry your name.",
+    (
+        Usage("/tend privacy", "", "what is stored and who can see it", "/tend privacy", PERSONAL_AND_TEAM),
+        Usage(
+            "/tend export-my-data",
+            "",
+            "a copy of everything Tend stores about you",
+            "/tend export-my-data",
+            PERSONAL,
+        ),
+        Usage("/tend forget-me", "[confirm]", "erase what Tend knows about you", "/tend forget-me", PERSONAL),
+    ),
+    aliases=("forget-me", "export-my-data", "data"),
+)
+
+PRACTICE = Practice(name="privacy", order=80, commands={"privacy": only(Privacy, "privacy")}, topics=(TOPIC,))

@@ -8,11 +8,30 @@ admin can never see or change another's rituals.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from practices import shoutouts
 from practices.context import FireContext, PracticeContext
+from practices.grammar import (
+    LISTED_KINDS,
+    TEAM,
+    ZONE_SHAPE,
+    PlaceRef,
+    Result,
+    Token,
+    Topic,
+    Usage,
+    UsageError,
+    group,
+    id_cmd,
+    only,
+    place_of,
+    shown,
+    span,
+    zone,
+)
 from practices.messages import (
     Example,
     Mention,
@@ -25,6 +44,8 @@ from practices.messages import (
     compose,
     joined,
 )
+from practices.people import place_id
+from practices.practice import ExportSection, Forgetting, Practice, RitualKind
 from practices.roles import ONLY_ADMINS
 from practices.schedules import Recurrence, ScheduleError, parse_schedule
 from storage import rituals as store
@@ -32,20 +53,11 @@ from storage.addresses import unreachable_members
 from storage.models import Ritual
 from storage.teams import team_for_channel
 
-CHANNEL_KINDS = {
-    "opener": "meeting-opener check-in",
-    "shoutout-prompt": "'who helped you this week?' prompt",
-    "shoutout-digest": "weekly shout-out read-back",
-}
-PERSONAL_KINDS = ("one-on-one",)
 
-# How late a missed occurrence may still fire after downtime; later than this it is skipped.
-GRACE: dict[str, timedelta] = {
-    "opener": timedelta(minutes=15),
-    "shoutout-prompt": timedelta(hours=3),
-    "shoutout-digest": timedelta(hours=3),
-    "one-on-one": timedelta(hours=12),
-}
+def listed_kinds(ctx: PracticeContext) -> dict[str, str]:
+    """The kinds admins add with /tend ritual add, as the practices declare them (name -> summary)."""
+    return {k.name: k.summary for practice in ctx.practices for k in practice.rituals if k.listed}
+
 
 EXAMPLE = Example("/tend ritual add opener here mon,wed 09:25 Europe/Berlin")
 NO_PLACE = "Say where the ritual posts: a #channel, or here. Example: {example}"
@@ -131,8 +143,9 @@ async def add(
 ) -> Outcome:
     if not ctx.is_admin:
         return Outcome.reply(ONLY_ADMINS)
-    if kind not in CHANNEL_KINDS:
-        return Outcome.reply(compose(KINDS, kinds=", ".join(CHANNEL_KINDS), example=EXAMPLE))
+    kinds = listed_kinds(ctx)
+    if kind not in kinds:
+        return Outcome.reply(compose(KINDS, kinds=", ".join(kinds), example=EXAMPLE))
     if not place_id:
         return Outcome.reply(compose(NO_PLACE, example=EXAMPLE))
     recurrence = parse_schedule(schedule_text)
@@ -171,7 +184,8 @@ async def add(
 async def list_rituals(ctx: PracticeContext) -> Outcome:
     if not ctx.is_admin:
         return Outcome.reply(ONLY_ADMINS)
-    found = await store.list_for_workspace(ctx.session, ctx.workspace_id, exclude_kinds=PERSONAL_KINDS)
+    kinds = listed_kinds(ctx)
+    found = [r for r in await store.list_for_workspace(ctx.session, ctx.workspace_id) if r.kind in kinds]
     lines: list[Rich] = [describe(ritual, ctx.actor.time_zone) for ritual in found]
     lines = lines or [compose(NONE_YET, example=EXAMPLE)]
     unreachable = await unreachable_members(ctx.session, ctx.workspace_id)
@@ -192,7 +206,7 @@ async def list_rituals(ctx: PracticeContext) -> Outcome:
 
 async def _owned(ctx: PracticeContext, ritual_id: int) -> Ritual | None:
     ritual = await store.get_in_workspace(ctx.session, ctx.workspace_id, ritual_id)
-    return ritual if ritual is not None and ritual.kind in CHANNEL_KINDS else None
+    return ritual if ritual is not None and ritual.kind in listed_kinds(ctx) else None
 
 
 async def set_paused(ctx: PracticeContext, ritual_id: int, paused: bool) -> Outcome:
@@ -233,4 +247,175 @@ async def fire_shoutout_digest(ctx: FireContext) -> Outcome:
     return Outcome((PostToPlace(place, card),))
 
 
-RITUALS = {"shoutout-prompt": fire_shoutout_prompt, "shoutout-digest": fire_shoutout_digest}
+# --- the words: /tend ritual, its parsers and its help --------------------------------------------
+
+RITUAL_EXAMPLE = "/tend ritual add opener here mon,wed 09:25 Europe/Berlin"
+
+
+@dataclass(frozen=True)
+class RitualList:
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await list_rituals(ctx)
+
+
+@dataclass(frozen=True)
+class RitualAdd:
+    kind: str
+    place: PlaceRef
+    schedule: str
+    time_zone: str | None = None
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await add(ctx, self.kind, place_id(ctx, self.place), self.schedule, self.time_zone)
+
+
+@dataclass(frozen=True)
+class RitualPause:
+    ritual_id: int
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await set_paused(ctx, self.ritual_id, True)
+
+
+@dataclass(frozen=True)
+class RitualResume:
+    ritual_id: int
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await set_paused(ctx, self.ritual_id, False)
+
+
+@dataclass(frozen=True)
+class RitualRemove:
+    ritual_id: int
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await remove(ctx, self.ritual_id)
+
+
+def parse_add(text: str, args: list[Token]) -> Result:
+    listed = LISTED_KINDS.get()
+    ex, kinds = RITUAL_EXAMPLE, ", ".join(listed)
+    if not args:
+        return UsageError(f"Say which ritual to add: {kinds}.", ex)
+    if args[0].word not in listed:
+        return UsageError(f"I don't know the ritual kind “{shown(args[0].raw)}”; pick one of {kinds}.", ex)
+    place = place_of(args[1]) if len(args) > 1 else None
+    if place is None:
+        return UsageError("After the kind, say where it runs: a #channel or the word here.", ex)
+    rest, time_zone = args[2:], None
+    if rest and (time_zone := zone(rest[-1].raw)):
+        rest = rest[:-1]
+    elif rest and "/" in rest[-1].raw and ZONE_SHAPE.fullmatch(rest[-1].raw):
+        msg = f"“{shown(rest[-1].raw)}” isn't a time zone I know; use an Area/City name like Europe/Berlin."
+        return UsageError(msg, ex)
+    if not rest:
+        return UsageError("Add a schedule after the channel, like mon,wed 09:25.", ex)
+    return RitualAdd(args[0].word, place, span(text, rest), time_zone)
+
+
+parse_ritual = group(
+    "ritual",
+    {
+        "list": only(RitualList, "ritual list"),
+        "add": parse_add,
+        "pause": id_cmd(RitualPause, "ritual", "/tend ritual pause 12"),
+        "resume": id_cmd(RitualResume, "ritual", "/tend ritual resume 12"),
+        "remove": id_cmd(RitualRemove, "ritual", "/tend ritual remove 12"),
+    },
+    RITUAL_EXAMPLE,
+)
+
+TOPIC = Topic(
+    "ritual",
+    "scheduled openers and shout-out rounds in a channel (admins)",
+    "Rituals post on a schedule: an anonymous meeting opener, a shout-out prompt, or the week's "
+    "shout-outs read back. Admins add and change them; /tend help schedules explains the times.",
+    (
+        Usage(
+            "/tend ritual list",
+            "",
+            "every ritual, where it posts and when it runs next",
+            "/tend ritual list",
+            TEAM,
+        ),
+        Usage(
+            "/tend ritual add",
+            "<opener|shoutout-prompt|shoutout-digest> <#channel|here> <schedule> [time zone]",
+            "start a ritual",
+            RITUAL_EXAMPLE,
+            TEAM,
+        ),
+        Usage("/tend ritual pause", "<id>", "stop it for now", "/tend ritual pause 12"),
+        Usage("/tend ritual resume", "<id>", "start it again", "/tend ritual resume 12"),
+        Usage("/tend ritual remove", "<id>", "delete it", "/tend ritual remove 12"),
+    ),
+    aliases=("rituals", "opener", "openers"),
+)
+
+# --- data rights: rituals the person created ----------------------------------------------------
+CREATED_HEADING = "*Rituals you created*"
+CREATED_LINE = "• #{id} {kind} in {where}: {schedule} ({zone}){paused}"
+CREATED_PAUSED = "; paused"
+CREATED_PRIVATE = "private"
+FORGET_ASK = "rituals you created that keep running, no longer credited to you: {count}"
+FORGET_DONE = "{count} ritual(s) you created, which keep running"
+
+
+def schedule_words(ritual: Ritual) -> str:
+    """The schedule as the export reads it ("every Friday at 16:00"), or as stored if unreadable."""
+    parsed = parse_schedule(ritual.schedule)
+    return ritual.schedule if isinstance(parsed, ScheduleError) else parsed.describe()
+
+
+async def export_mine(ctx: PracticeContext) -> tuple[ExportSection, ...]:
+    created = await store.created_by(ctx.session, ctx.workspace_id, ctx.actor_id)
+    lines = tuple(
+        compose(
+            CREATED_LINE,
+            id=ritual.id or 0,
+            kind=ritual.kind,
+            where=Place(ritual.place_id) if ritual.place_id else CREATED_PRIVATE,
+            schedule=schedule_words(ritual),
+            zone=ritual.time_zone,
+            paused=CREATED_PAUSED if ritual.paused else "",
+        )
+        for ritual in created
+    )
+    data = [
+        {
+            "id": ritual.id,
+            "kind": ritual.kind,
+            "where": ritual.place_id,
+            "schedule": schedule_words(ritual),
+            "time_zone": ritual.time_zone,
+            "paused": ritual.paused,
+        }
+        for ritual in created
+    ]
+    return (ExportSection(CREATED_HEADING, "rituals_created", data, lines=lines),)
+
+
+async def forget_mine(ctx: PracticeContext, erase: bool) -> Forgetting:
+    """A ritual serves its channel, so it keeps running; only the credit to its creator goes."""
+    if not erase:
+        count = len(await store.created_by(ctx.session, ctx.workspace_id, ctx.actor_id))
+        return Forgetting(kept=(FORGET_ASK.format(count=count),))
+    count = await store.uncredit(ctx.session, ctx.workspace_id, ctx.actor_id)
+    return Forgetting(kept=(FORGET_DONE.format(count=count),))
+
+
+PRACTICE = Practice(
+    name="rituals",
+    order=20,
+    commands={"ritual": parse_ritual},
+    topics=(TOPIC,),
+    rituals=(
+        RitualKind(
+            "shoutout-prompt", fire_shoutout_prompt, timedelta(hours=3), "'who helped you this week?' prompt"
+        ),
+        RitualKind("shoutout-digest", fire_shoutout_digest, timedelta(hours=3), "weekly shout-out read-back"),
+    ),
+    export=export_mine,
+    forget=forget_mine,
+)

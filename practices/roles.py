@@ -9,13 +9,16 @@ is written to the audit trail, which admins read with ``/tend admin log``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from practices import data_rights
 from practices.context import PracticeContext
+from practices.grammar import People, Topic, Usage, group, only, people_cmd
 from practices.messages import Example, Outcome, compose
-from practices.practice import ExportSection, Forgetting
+from practices.people import resolve_people
+from practices.practice import ExportSection, Forgetting, Practice
 from storage import admin_audit as audit
 from storage.identity import count_admins, members_by_ids, members_with_role
 from storage.models import AdminChange, Member
@@ -179,6 +182,63 @@ async def _admin_by_platform(ctx: PracticeContext, member: Member) -> bool:
     return latest is not None and (latest.change, latest.reason) == (audit.GRANTED, audit.BY_PLATFORM)
 
 
+# --- the words: /tend admin, its parsers and its help --------------------------------------------------
+
+ADMIN_EXAMPLE = "/tend admin add @sam"
+
+
+@dataclass(frozen=True)
+class AdminAdd:
+    members: People
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await add_admins(ctx, await resolve_people(ctx, self.members))
+
+
+@dataclass(frozen=True)
+class AdminRemove:
+    members: People
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await remove_admins(ctx, await resolve_people(ctx, self.members))
+
+
+@dataclass(frozen=True)
+class AdminList:
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await list_admins(ctx)
+
+
+@dataclass(frozen=True)
+class AdminLog:
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await admin_log(ctx)
+
+
+parse_admin = group(
+    "admin",
+    {
+        "list": only(AdminList, "admin list"),
+        "log": only(AdminLog, "admin log"),
+        "add": people_cmd(AdminAdd, "make an admin", ADMIN_EXAMPLE),
+        "remove": people_cmd(AdminRemove, "remove as admin", ADMIN_EXAMPLE),
+    },
+    ADMIN_EXAMPLE,
+)
+
+TOPIC = Topic(
+    "admin",
+    "who administers Tend, and the log of every change",
+    "Admins set up rituals, teams and the support rota. The last admin can't be removed.",
+    (
+        Usage("/tend admin list", "", "the admins", "/tend admin list"),
+        Usage("/tend admin add", "@person ...", "make people admins", ADMIN_EXAMPLE),
+        Usage("/tend admin remove", "@person ...", "remove admins", "/tend admin remove @sam"),
+        Usage("/tend admin log", "", "every change admins made", "/tend admin log"),
+    ),
+    aliases=("admins",),
+)
+
 # --- data rights: the admin changes that name the person --------------------------------------------
 ADMIN_CHANGES_HEADING = "*Admin changes that name you*"
 ADMIN_CHANGE_LINE = "• {when} UTC: {what}"
@@ -244,3 +304,13 @@ async def forget_mine(ctx: PracticeContext, erase: bool) -> Forgetting:
         return Forgetting(erased=(FORGET_ASK.format(count=count),))
     deleted, blanked = await audit.forget(ctx.session, ctx.workspace_id, ctx.actor_id)
     return Forgetting(erased=(FORGET_DONE.format(count=deleted),), kept=(FORGET_KEPT.format(count=blanked),))
+
+
+PRACTICE = Practice(
+    name="roles",
+    order=100,
+    commands={"admin": parse_admin},
+    topics=(TOPIC,),
+    export=export_mine,
+    forget=forget_mine,
+)

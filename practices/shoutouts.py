@@ -7,10 +7,24 @@ as contagion, an aggregated signal only.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from practices import data_rights, signals
 from practices.context import PracticeContext
+from practices.grammar import (
+    PERSONAL_AND_TEAM,
+    People,
+    PersonRef,
+    Result,
+    Token,
+    Topic,
+    Usage,
+    UsageError,
+    shown,
+    unique_people,
+)
 from practices.messages import (
     Button,
     Buttons,
@@ -38,7 +52,8 @@ from practices.messages import (
     text_card,
     words,
 )
-from practices.practice import ExportSection, Forgetting
+from practices.people import resolve_people
+from practices.practice import ExportSection, Forgetting, Practice
 from storage import shoutouts as store
 from storage.db import Session
 from storage.identity import find_member, find_members_by_name, members_by_ids
@@ -275,9 +290,86 @@ async def on_form(ctx: PracticeContext, form_id: str, values: dict[str, str], st
     return await give(ctx, [member], as_typed(values.get("reason", "")), (value,) if value else ())
 
 
-ACTIONS = {"kudos": on_action}
-FORMS = {"kudos": on_form}
+# --- the words: /kudos, its parser and its help --------------------------------------------------
 
+MAX_TAG = 30  # a value tag is a word (#teamwork), not a second reason
+KUDOS_EXAMPLE = "/kudos @sam thanks for covering the on-call shift #teamwork"
+_TAG = re.compile(r"#[\w-]+")
+_JOINERS = {",", "&", "+", "and"}
+_WORDY = re.compile(r"[^\W_]")  # a reason needs at least one letter or digit ("#" alone says nothing)
+_TOKENS_ONLY = re.compile(r"<[@#][^<>]*>")  # platform mention tokens are people, not words
+
+
+@dataclass(frozen=True)
+class Kudos:
+    receivers: People
+    reason: str
+    value_tags: tuple[str, ...] = ()
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await give(ctx, await resolve_people(ctx, self.receivers), self.reason, self.value_tags)
+
+
+def parse_kudos(text: str, toks: list[Token]) -> Result:
+    people: list[PersonRef] = []
+    i = 0
+    while i < len(toks):
+        k = i
+        while people and k < len(toks) and toks[k].word in _JOINERS:  # "@a, and @b"
+            k += 1
+        if k == len(toks) or (person := toks[k].person) is None:
+            break
+        people.append(person)
+        i = k + 1
+    if not people:
+        if any(t.person for t in toks):
+            return UsageError("Start with the people you're thanking, then say what they did.", KUDOS_EXAMPLE)
+        return UsageError("Tell me who to thank: mention at least one person.", KUDOS_EXAMPLE)
+    j = len(toks)
+    while j > i and _TAG.fullmatch(toks[j - 1].raw):
+        j -= 1
+    tags = tuple(dict.fromkeys(t.raw[1:].lower() for t in toks[j:]))
+    long_tag = next((tag for tag in tags if len(tag) > MAX_TAG), None)
+    if long_tag is not None:
+        msg = (
+            f"A value tag is one short word of up to {MAX_TAG} characters, like #teamwork; "
+            f"“#{shown(long_tag, 20)}” has {len(long_tag):,}. Put longer words in the reason."
+        )
+        return UsageError(msg, KUDOS_EXAMPLE)
+    reason = text[toks[i - 1].end : toks[j].start if j < len(toks) else len(text)] if j > i else ""
+    reason = re.sub(r"^[:,;–—-]+(?=\s|$)", "", reason.strip()).strip()
+    if not reason:
+        return UsageError("Say what you're thanking them for after the mentions.", KUDOS_EXAMPLE)
+    if not _WORDY.search(_TOKENS_ONLY.sub("", reason)):
+        msg = f"“{shown(reason)}” doesn't say what they did; add a few words after the mentions."
+        return UsageError(msg, KUDOS_EXAMPLE)
+    if len(reason) > MAX_REASON:
+        return UsageError(
+            f"That reason is {len(reason):,} characters; please keep it to {MAX_REASON:,}.", KUDOS_EXAMPLE
+        )
+    return Kudos(unique_people(people), reason, tags)
+
+
+TOPIC = Topic(
+    "kudos",
+    "thank someone where the team sees it",
+    "A shout-out is posted in the channel (or the team's shout-out channel) and each person thanked "
+    "gets a private note. There are no counts and no leaderboard.",
+    (
+        Usage(
+            "/kudos",
+            "@person [@person ...] what they did [#value ...]",
+            "thank one or more people; value tags go at the end",
+            KUDOS_EXAMPLE,
+            PERSONAL_AND_TEAM,
+        ),
+    ),
+    (
+        "The reason is up to 1,000 characters; a value tag is one word of up to 30 letters, digits or "
+        "dashes. You can't thank yourself.",
+    ),
+    aliases=("shoutout", "shout-out", "thanks"),
+)
 
 # --- data rights: shout-outs given and received ---------------------------------------------------
 PRIVACY = (
@@ -340,3 +432,17 @@ async def forget_mine(ctx: PracticeContext, erase: bool) -> Forgetting:
         return Forgetting(kept=(FORGET_ASK.format(given=len(given), received=len(received)),))
     count = await store.unname(ctx.session, ctx.workspace_id, ctx.actor_id)
     return Forgetting(kept=(FORGET_DONE.format(count=count),))
+
+
+PRACTICE = Practice(
+    name="shoutouts",
+    order=10,
+    top_level={"kudos": parse_kudos},
+    topics=(TOPIC,),
+    actions={"kudos": on_action},
+    forms={"kudos": on_form},
+    signals=("shoutout_given", "shoutout_contagion", "contributor_shoutout"),
+    privacy=PRIVACY,
+    export=export_mine,
+    forget=forget_mine,
+)

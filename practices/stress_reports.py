@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from practices import data_rights, sealing, signals
 from practices.context import PracticeContext, SweepContext, SweepResult
+from practices.grammar import PERSONAL, People, Topic, Usage, group, only, people_cmd
 from practices.hours import hours_of, next_send_time
 from practices.messages import (
     Button,
@@ -49,7 +50,8 @@ from practices.messages import (
     plain,
     text_card,
 )
-from practices.practice import ExportSection, Forgetting
+from practices.people import resolve_people
+from practices.practice import ExportSection, Forgetting, Practice
 from storage import signals as signal_store
 from storage import stress as store
 from storage.db import Session
@@ -891,11 +893,8 @@ async def remove_support(ctx: PracticeContext, members: list[Member]) -> Outcome
     return Outcome.reply(compose(ROTA_REMOVED, names=_names(members)))
 
 
-ACTIONS = {"stress": on_action}
-# Handling these writes nothing about the person who acted (see ``bot.routes.is_anonymous``).
+# Handling these writes nothing about the person who acted (see ``bot.dispatch.is_anonymous``).
 ANONYMOUS = frozenset({REPORT_FORM, MESSAGE_FORM, REPLY, CLOSE, REACHED})
-FORMS = {"stress": on_form}
-SWEEPS = (sweep, stall_sweep)
 
 
 # --- data rights -------------------------------------------------------------------------------------
@@ -932,6 +931,63 @@ async def end_relays_of(ctx: PracticeContext, member_id: int) -> int:
     return ended
 
 
+# --- the words: /tend stress and /tend support, their parsers and help ---------------------------------
+
+SUPPORT_EXAMPLE = "/tend support add @kim"
+
+
+@dataclass(frozen=True)
+class Stress:
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await start(ctx)
+
+
+@dataclass(frozen=True)
+class SupportList:
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await list_support(ctx)
+
+
+@dataclass(frozen=True)
+class SupportAdd:
+    members: People
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await add_support(ctx, await resolve_people(ctx, self.members))
+
+
+@dataclass(frozen=True)
+class SupportRemove:
+    members: People
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await remove_support(ctx, await resolve_people(ctx, self.members))
+
+
+parse_support = group(
+    "support",
+    {
+        "list": only(SupportList, "support list"),
+        "add": people_cmd(SupportAdd, "add as a support contact", SUPPORT_EXAMPLE),
+        "remove": people_cmd(SupportRemove, "remove as a support contact", SUPPORT_EXAMPLE),
+    },
+    SUPPORT_EXAMPLE,
+)
+
+TOPIC = Topic(
+    "stress",
+    "a private, anonymous check-in when things feel heavy",
+    "Tell Tend how heavy things feel; nobody, admins included, can see who said it. You may ask to "
+    "talk with a support person without giving your name. Admins choose who answers.",
+    (
+        Usage("/tend stress", "", "open the private check-in", "/tend stress", PERSONAL),
+        Usage("/tend support list", "", "who answers anonymous requests", "/tend support list"),
+        Usage("/tend support add", "@person ...", "add support people (admins)", SUPPORT_EXAMPLE),
+        Usage("/tend support remove", "@person ...", "remove them (admins)", "/tend support remove @kim"),
+    ),
+    aliases=("support", "check-in", "checkin"),
+)
+
 # --- data rights: open support conversations (never the reports: they carry no author) -----------
 PRIVACY = (
     "*Stress reports* are stored with no link to you: no name, no user id, no exact time (only the "
@@ -964,3 +1020,19 @@ async def forget_mine(ctx: PracticeContext, erase: bool) -> Forgetting:
         count = len(await relays_of(ctx, ctx.actor_id))
         return Forgetting(erased=(FORGET_ASK.format(count=count),))
     return Forgetting(erased=(FORGET_DONE.format(count=await end_relays_of(ctx, ctx.actor_id)),))
+
+
+PRACTICE = Practice(
+    name="stress_reports",
+    order=40,
+    commands={"stress": only(Stress, "stress"), "support": parse_support},
+    topics=(TOPIC,),
+    actions={"stress": on_action},
+    forms={"stress": on_form},
+    anonymous=ANONYMOUS,
+    sweeps=(sweep, stall_sweep),
+    signals=("stress_reported", "stress_support_requested", "stress_supported", "stress_unsupported"),
+    privacy=PRIVACY,
+    export=export_mine,
+    forget=forget_mine,
+)

@@ -9,11 +9,31 @@ figures to be shown. Every lookup happens inside the caller's workspace.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from practices.context import PracticeContext
+from practices.grammar import (
+    TEAM,
+    Command,
+    Parser,
+    People,
+    PlaceRef,
+    Result,
+    Token,
+    Topic,
+    Usage,
+    UsageError,
+    group,
+    members,
+    only,
+    place_of,
+    shown,
+)
 from practices.messages import Example, Outcome, Place, Rich, Said, Span, compose, joined
-from practices.practice import ExportSection, Forgetting
+from practices.people import place_id, resolve_people
+from practices.practice import ExportSection, Forgetting, Practice
 from practices.privacy_policy import shows
 from practices.roles import ONLY_ADMINS, names
 from storage import teams as store
@@ -318,6 +338,139 @@ async def delete(ctx: PracticeContext, name: str) -> Outcome:
     return Outcome.reply(DELETED.format(name=shown))
 
 
+# --- the words: /tend team, its parsers and its help ---------------------------------------------------
+
+TEAM_EXAMPLE = "/tend team add platform @sam @kim"
+CREATE_EXAMPLE = "/tend team create platform here"
+DELETE_EXAMPLE = "/tend team delete platform"
+_TEAM_NAME = re.compile(r"[\w.-]{1,80}")
+
+
+@dataclass(frozen=True)
+class TeamList:
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await list_teams(ctx)
+
+
+@dataclass(frozen=True)
+class TeamCreate:
+    name: str
+    place: PlaceRef | None = None
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await create(ctx, self.name, place_id(ctx, self.place) if self.place else None)
+
+
+@dataclass(frozen=True)
+class TeamAdd:
+    name: str
+    members: People
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await add_members(ctx, self.name, await resolve_people(ctx, self.members))
+
+
+@dataclass(frozen=True)
+class TeamRemove:
+    name: str
+    members: People
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await remove_members(ctx, self.name, await resolve_people(ctx, self.members))
+
+
+@dataclass(frozen=True)
+class TeamManager:
+    name: str
+    members: People
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await set_managers(ctx, self.name, await resolve_people(ctx, self.members))
+
+
+@dataclass(frozen=True)
+class TeamDelete:
+    name: str
+
+    async def run(self, ctx: PracticeContext) -> Outcome:
+        return await delete(ctx, self.name)
+
+
+def team_name(args: list[Token], example: str) -> str | UsageError:
+    """A team's name as typed: one word of letters, digits, - _ or . (the index takes one too)."""
+    if not args or args[0].kind == "mention":
+        return UsageError("Give the team's name first, like platform.", example)
+    if args[0].kind != "word" or not _TEAM_NAME.fullmatch(args[0].raw):
+        msg = f"“{shown(args[0].raw)}” can't be a team name: use 1–80 letters, digits, - _ or . (no spaces)."
+        return UsageError(msg, example)
+    return args[0].raw
+
+
+def parse_create(text: str, args: list[Token]) -> Result:
+    name = team_name(args, CREATE_EXAMPLE)
+    if isinstance(name, UsageError):
+        return name
+    place = place_of(args[1]) if len(args) > 1 else None
+    extra = args[1] if len(args) > 1 and place is None else args[2] if len(args) > 2 else None
+    if extra is not None:
+        msg = f"After the team name I expected a #channel, not “{shown(extra.raw)}” (names have no spaces)."
+        return UsageError(msg, CREATE_EXAMPLE)
+    return TeamCreate(name, place)
+
+
+def team_people(make: Callable[[str, People], Command], doing: str) -> Parser:
+    def parse_(text: str, args: list[Token]) -> Result:
+        name = team_name(args, TEAM_EXAMPLE)
+        if isinstance(name, UsageError):
+            return name
+        found = members(args[1:], doing, TEAM_EXAMPLE)
+        return found if isinstance(found, UsageError) else make(name, found)
+
+    return parse_
+
+
+def parse_delete(text: str, args: list[Token]) -> Result:
+    name = team_name(args, DELETE_EXAMPLE)
+    if isinstance(name, UsageError):
+        return name
+    if len(args) > 1:
+        return UsageError(f"I only need the team name; remove “{shown(args[1].raw)}”.", DELETE_EXAMPLE)
+    return TeamDelete(name)
+
+
+parse_team = group(
+    "team",
+    {
+        "list": only(TeamList, "team list"),
+        "create": parse_create,
+        "add": team_people(TeamAdd, "add to the team"),
+        "remove": team_people(TeamRemove, "remove from the team"),
+        "manager": team_people(TeamManager, "make a manager of the team"),
+        "delete": parse_delete,
+    },
+    TEAM_EXAMPLE,
+)
+
+TOPIC = Topic(
+    "team",
+    "which people and channel make up a team (admins)",
+    "A team is what the index reports on and where its shout-outs go; it usually maps to a channel.",
+    (
+        Usage("/tend team list", "", "the teams and their channels", "/tend team list", TEAM),
+        Usage("/tend team create", "<name> [#channel]", "a new team", CREATE_EXAMPLE),
+        Usage("/tend team add", "<name> @person ...", "add people", TEAM_EXAMPLE),
+        Usage("/tend team remove", "<name> @person ...", "remove people", "/tend team remove platform @kim"),
+        Usage(
+            "/tend team manager",
+            "<name> @person ...",
+            "make people its managers",
+            "/tend team manager platform @sam",
+        ),
+        Usage("/tend team delete", "<name>", "delete the team", DELETE_EXAMPLE),
+    ),
+    aliases=("teams",),
+)
+
 # --- data rights: team memberships --------------------------------------------------------------
 TEAMS_HEADING = "*Your teams*"
 TEAM_LINE = "• {name}{manager}"
@@ -343,3 +496,13 @@ async def forget_mine(ctx: PracticeContext, erase: bool) -> Forgetting:
         return Forgetting(erased=(FORGET_ASK.format(count=count),))
     count = await store.remove_memberships(ctx.session, ctx.actor_id)
     return Forgetting(erased=(FORGET_DONE.format(count=count),))
+
+
+PRACTICE = Practice(
+    name="teams",
+    order=60,
+    commands={"team": parse_team},
+    topics=(TOPIC,),
+    export=export_mine,
+    forget=forget_mine,
+)

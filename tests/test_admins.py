@@ -18,7 +18,7 @@ from sqlmodel import select
 from bot import commands as c
 from bot.events import MemberSeen
 from practices.messages import Reply, Text
-from practices.roles import LOG_LIMIT
+from practices.roles import LOG_LIMIT, AdminLog
 from storage.db import Database
 from storage.models import AdminChange, Member
 from tests import test_msteams, test_slack
@@ -277,7 +277,7 @@ async def test_teams_writing_to_tend_first_makes_nobody_admin(teams: Teams):
 
 
 def test_admin_log_is_a_command_of_its_own_and_takes_no_words():
-    assert c.parse("tend", "admin log") == c.AdminLog()
+    assert c.parse("tend", "admin log") == AdminLog()
     mistake = c.parse("tend", "admin log everything")
     assert isinstance(mistake, c.UsageError) and "takes nothing after it" in mistake.message
     assert any("admin list | add @person ... | remove @person ... | log" in line for line in c.help_lines())

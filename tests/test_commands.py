@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import typing
 
 import pytest
 from hypothesis import given, settings
@@ -12,29 +11,54 @@ from hypothesis import strategies as st
 from bot import commands as c
 from bot.commands import PlaceRef, UsageError, parse
 from bot.events import PersonRef
+from bot.practices_registry import default_registry
+from practices.data_rights import ExportMyData, ForgetMe
+from practices.help import Help
+from practices.index import IndexExport, IndexShow
+from practices.one_on_ones import OneOnOneAdd, OneOnOneList, OneOnOnePrep, OneOnOneRemove
+from practices.preferences import (
+    WEEKDAYS,
+    PauseOff,
+    PauseUntil,
+    SettingsHours,
+    SettingsShow,
+    SettingsTimeZone,
+)
+from practices.privacy import Privacy
+from practices.rituals import RitualAdd, RitualList, RitualPause, RitualRemove, RitualResume
+from practices.roles import AdminAdd, AdminList, AdminRemove
+from practices.shoutouts import Kudos
+from practices.stress_reports import Stress, SupportAdd, SupportList, SupportRemove
+from practices.teams import TeamAdd, TeamCreate, TeamDelete, TeamList, TeamManager, TeamRemove
 
-COMMAND_TYPES = typing.get_args(c.Command)
+REGISTRY = default_registry()
+RITUAL_KINDS = REGISTRY.listed_kinds
 FAST = settings(max_examples=200, deadline=None)
 
 
-def tend(text: str, mentions: tuple[PersonRef, ...] = ()) -> c.Command | UsageError:
+def tend(text: str, mentions: tuple[PersonRef, ...] = ()) -> c.Result:
     return parse("tend", text, mentions)
 
 
-def kudos(text: str, mentions: tuple[PersonRef, ...] = ()) -> c.Command | UsageError:
+def kudos(text: str, mentions: tuple[PersonRef, ...] = ()) -> c.Result:
     return parse("kudos", text, mentions)
 
 
-def parse_example(example: str) -> c.Command | UsageError:
+def parse_example(example: str) -> c.Result:
     word, _, rest = example.partition(" ")
     assert word in ("/kudos", "/tend"), example
     return parse(word[1:], rest)  # type: ignore[arg-type]
 
 
+def is_command(result: object) -> bool:
+    """A parsed command: anything but a usage error, and it knows how to run itself."""
+    return not isinstance(result, UsageError) and callable(getattr(result, "run", None))
+
+
 def error(result: object) -> UsageError:
     assert isinstance(result, UsageError), result
     assert "\n" not in result.message and result.message.strip()
-    assert isinstance(parse_example(result.example), COMMAND_TYPES), result.example
+    assert is_command(parse_example(result.example)), result.example
     return result
 
 
@@ -43,34 +67,34 @@ def error(result: object) -> UsageError:
 
 def test_kudos_with_ids_names_and_tags():
     result = kudos("<@U1|bo> <@U2> thanks for the review! #Team-Work #fun", (PersonRef("U2", "Kim"),))
-    assert result == c.Kudos(
+    assert result == Kudos(
         (PersonRef("U1", "bo"), PersonRef("U2", "Kim")), "thanks for the review!", ("team-work", "fun")
     )
 
 
 def test_kudos_plain_names_joiners_and_duplicates():
     result = kudos("@bo, @al and <@U3> @bo: covered on-call")
-    assert isinstance(result, c.Kudos)
+    assert isinstance(result, Kudos)
     assert result.receivers == (PersonRef(None, "bo"), PersonRef(None, "al"), PersonRef("U3", ""))
     assert result.reason == "covered on-call"
 
 
 def test_kudos_duplicate_ids_keep_first():
     result = kudos("<@U1|bo> <@U1> <@U1|other> ta")
-    assert isinstance(result, c.Kudos)
+    assert isinstance(result, Kudos)
     assert result.receivers == (PersonRef("U1", "bo"),)
 
 
 def test_kudos_reason_keeps_inner_mentions_channels_and_leading_tags():
     result = kudos("<@U1>   #1 help with <@U2|al> in <#C1|ops> #x <#C2|y>")
-    assert isinstance(result, c.Kudos)
+    assert isinstance(result, Kudos)
     assert result.reason == "#1 help with <@U2|al> in <#C1|ops> #x <#C2|y>"
     assert result.value_tags == ()
 
 
 def test_kudos_tags_lowercased_and_deduplicated():
     result = kudos("@a great work #Care #care #kindness")
-    assert isinstance(result, c.Kudos)
+    assert isinstance(result, Kudos)
     assert result.value_tags == ("care", "kindness")
     assert result.reason == "great work"
 
@@ -83,7 +107,7 @@ def test_kudos_errors():
     assert "what you're thanking them for" in error(kudos("@bo #teamwork #care")).message
     too_long = error(kudos("@bo " + "x" * 1001)).message
     assert "1,001" in too_long and "1,000" in too_long
-    assert isinstance(kudos("@bo " + "x" * 1000), c.Kudos)
+    assert isinstance(kudos("@bo " + "x" * 1000), Kudos)
 
 
 def test_huge_text_is_refused_politely():
@@ -97,31 +121,31 @@ def test_huge_text_is_refused_politely():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("", c.Help(None)),
-        ("   ", c.Help(None)),
-        ("help", c.Help(None)),
-        ("HELP Ritual  Add", c.Help("ritual add")),
-        ("stress", c.Stress()),
-        ("privacy", c.Privacy()),
-        ("forget-me", c.ForgetMe(False)),
-        ("forget-me CONFIRM", c.ForgetMe(True)),
-        ("export-my-data", c.ExportMyData()),
-        ("settings", c.SettingsShow()),
-        ("pause off", c.PauseOff()),
-        ("resume", c.PauseOff()),
-        ("pause until 2030-01-31", c.PauseUntil(dt.date(2030, 1, 31))),
-        ("pause 2030-01-31", c.PauseUntil(dt.date(2030, 1, 31))),
-        ("ritual list", c.RitualList()),
-        ("team list", c.TeamList()),
-        ("admin list", c.AdminList()),
-        ("support list", c.SupportList()),
-        ("1on1 list", c.OneOnOneList()),
-        ("index", c.IndexShow(None, None)),
-        ("index export", c.IndexExport()),
-        ("index platform", c.IndexShow("platform", None)),
-        ("index 12", c.IndexShow(None, 12)),
-        ("index platform 8", c.IndexShow("platform", 8)),
-        ("index platform 8 weeks", c.IndexShow("platform", 8)),
+        ("", Help(None)),
+        ("   ", Help(None)),
+        ("help", Help(None)),
+        ("HELP Ritual  Add", Help("ritual add")),
+        ("stress", Stress()),
+        ("privacy", Privacy()),
+        ("forget-me", ForgetMe(False)),
+        ("forget-me CONFIRM", ForgetMe(True)),
+        ("export-my-data", ExportMyData()),
+        ("settings", SettingsShow()),
+        ("pause off", PauseOff()),
+        ("resume", PauseOff()),
+        ("pause until 2030-01-31", PauseUntil(dt.date(2030, 1, 31))),
+        ("pause 2030-01-31", PauseUntil(dt.date(2030, 1, 31))),
+        ("ritual list", RitualList()),
+        ("team list", TeamList()),
+        ("admin list", AdminList()),
+        ("support list", SupportList()),
+        ("1on1 list", OneOnOneList()),
+        ("index", IndexShow(None, None)),
+        ("index export", IndexExport()),
+        ("index platform", IndexShow("platform", None)),
+        ("index 12", IndexShow(None, 12)),
+        ("index platform 8", IndexShow("platform", 8)),
+        ("index platform 8 weeks", IndexShow("platform", 8)),
     ],
 )
 def test_simple_commands(text, expected):
@@ -173,18 +197,18 @@ def test_unknown_text_is_shown_on_one_short_line():
 
 
 def test_ritual_add_full_example():
-    assert tend("ritual add opener #team-standup mon,wed 09:25 Europe/Berlin") == c.RitualAdd(
+    assert tend("ritual add opener #team-standup mon,wed 09:25 Europe/Berlin") == RitualAdd(
         "opener", PlaceRef(None, "team-standup"), "mon,wed 09:25", "Europe/Berlin"
     )
 
 
 def test_ritual_add_channel_ref_here_and_zone_case():
-    assert tend("Ritual ADD Shoutout-Digest <#C1|general>  fri   16:00") == c.RitualAdd(
+    assert tend("Ritual ADD Shoutout-Digest <#C1|general>  fri   16:00") == RitualAdd(
         "shoutout-digest", PlaceRef("C1", "general"), "fri 16:00", None
     )
     result = tend("ritual add shoutout-prompt here daily 9:00 utc")
-    assert result == c.RitualAdd("shoutout-prompt", PlaceRef(None, "here", is_here=True), "daily 9:00", "UTC")
-    assert tend("ritual add opener <#C9> every day europe/berlin") == c.RitualAdd(
+    assert result == RitualAdd("shoutout-prompt", PlaceRef(None, "here", is_here=True), "daily 9:00", "UTC")
+    assert tend("ritual add opener <#C9> every day europe/berlin") == RitualAdd(
         "opener", PlaceRef("C9", ""), "every day", "Europe/Berlin"
     )
 
@@ -208,11 +232,11 @@ def test_ritual_add_errors(text, problem):
 
 def test_unknown_ritual_kind_lists_the_kinds():
     message = error(tend("ritual add standup #x daily")).message
-    assert all(kind in message for kind in c.RITUAL_KINDS)
+    assert all(kind in message for kind in RITUAL_KINDS)
 
 
 @pytest.mark.parametrize(
-    ("word", "kind"), [("pause", c.RitualPause), ("resume", c.RitualResume), ("remove", c.RitualRemove)]
+    ("word", "kind"), [("pause", RitualPause), ("resume", RitualResume), ("remove", RitualRemove)]
 )
 def test_ritual_ids(word, kind):
     assert tend(f"ritual {word} 12") == kind(12)
@@ -225,15 +249,15 @@ def test_ritual_ids(word, kind):
 
 
 def test_team_commands():
-    assert tend("team create platform") == c.TeamCreate("platform", None)
-    assert tend("team create plat.form_2 <#C1|plat>") == c.TeamCreate("plat.form_2", PlaceRef("C1", "plat"))
-    assert tend("team create platform #plat") == c.TeamCreate("platform", PlaceRef(None, "plat"))
-    assert tend("team add platform <@U1|sam> @kim <@U1>") == c.TeamAdd(
+    assert tend("team create platform") == TeamCreate("platform", None)
+    assert tend("team create plat.form_2 <#C1|plat>") == TeamCreate("plat.form_2", PlaceRef("C1", "plat"))
+    assert tend("team create platform #plat") == TeamCreate("platform", PlaceRef(None, "plat"))
+    assert tend("team add platform <@U1|sam> @kim <@U1>") == TeamAdd(
         "platform", (PersonRef("U1", "sam"), PersonRef(None, "kim"))
     )
-    assert tend("team remove platform @kim") == c.TeamRemove("platform", (PersonRef(None, "kim"),))
-    assert tend("team manager platform @kim") == c.TeamManager("platform", (PersonRef(None, "kim"),))
-    assert tend("team delete platform") == c.TeamDelete("platform")
+    assert tend("team remove platform @kim") == TeamRemove("platform", (PersonRef(None, "kim"),))
+    assert tend("team manager platform @kim") == TeamManager("platform", (PersonRef(None, "kim"),))
+    assert tend("team delete platform") == TeamDelete("platform")
 
 
 @pytest.mark.parametrize(
@@ -262,7 +286,7 @@ def test_team_errors(text, problem):
 
 @pytest.mark.parametrize(
     ("group", "add", "remove"),
-    [("admin", c.AdminAdd, c.AdminRemove), ("support", c.SupportAdd, c.SupportRemove)],
+    [("admin", AdminAdd, AdminRemove), ("support", SupportAdd, SupportRemove)],
 )
 def test_people_groups(group, add, remove):
     assert tend(f"{group} add <@U1> @b", (PersonRef("U1", "Ann"),)) == add(
@@ -275,18 +299,18 @@ def test_people_groups(group, add, remove):
 
 
 def test_one_on_one_add():
-    assert tend("1on1 add @kim every 2 weeks thu 10:00") == c.OneOnOneAdd(
+    assert tend("1on1 add @kim every 2 weeks thu 10:00") == OneOnOneAdd(
         PersonRef(None, "kim"), "every 2 weeks thu 10:00", None
     )
-    assert tend("1on1 add <@U1|mo> <@U2|kim>  weekly   mon 9:00") == c.OneOnOneAdd(
+    assert tend("1on1 add <@U1|mo> <@U2|kim>  weekly   mon 9:00") == OneOnOneAdd(
         PersonRef("U2", "kim"), "weekly mon 9:00", PersonRef("U1", "mo")
     )
 
 
 def test_one_on_one_other_commands():
-    assert tend("1on1 remove 4") == c.OneOnOneRemove(4)
-    assert tend("1on1 prep 3 ON") == c.OneOnOnePrep(3, True)
-    assert tend("1on1 prep #3 off") == c.OneOnOnePrep(3, False)
+    assert tend("1on1 remove 4") == OneOnOneRemove(4)
+    assert tend("1on1 prep 3 ON") == OneOnOnePrep(3, True)
+    assert tend("1on1 prep #3 off") == OneOnOnePrep(3, False)
 
 
 @pytest.mark.parametrize(
@@ -324,7 +348,7 @@ def test_one_on_one_errors(text, problem):
     ],
 )
 def test_settings_hours(text, start, end, days):
-    assert tend(f"settings hours {text}") == c.SettingsHours(start, end, days)
+    assert tend(f"settings hours {text}") == SettingsHours(start, end, days)
 
 
 @pytest.mark.parametrize(
@@ -351,9 +375,9 @@ def test_settings_errors(text, problem):
 
 
 def test_settings_time_zone():
-    assert tend("settings tz Europe/Berlin") == c.SettingsTimeZone("Europe/Berlin")
-    assert tend("settings TZ america/new_york") == c.SettingsTimeZone("America/New_York")
-    assert tend("settings tz UTC") == c.SettingsTimeZone("UTC")
+    assert tend("settings tz Europe/Berlin") == SettingsTimeZone("Europe/Berlin")
+    assert tend("settings TZ america/new_york") == SettingsTimeZone("America/New_York")
+    assert tend("settings tz UTC") == SettingsTimeZone("UTC")
 
 
 # --- usage text ----------------------------------------------------------------------------------------
@@ -361,14 +385,15 @@ def test_settings_time_zone():
 
 def test_help_lines_cover_every_subcommand():
     lines = c.help_lines()
-    assert len(lines) == len(c.USAGE) and all("\n" not in line for line in lines)
-    for word in c._TEND:
-        assert word in c.USAGE
+    assert len(lines) == len(REGISTRY.commands) + len(REGISTRY.top_level)
+    assert all("\n" not in line for line in lines)
+    for word in REGISTRY.commands:
+        assert any(line.split()[:2] == ["/tend", word] for line in lines), word
 
 
 def test_every_known_example_parses_to_a_command():
-    for example in c._EX.values():
-        assert isinstance(parse_example(example), COMMAND_TYPES), example
+    for example in c.examples():
+        assert is_command(parse_example(example)), example
 
 
 # --- properties ----------------------------------------------------------------------------------------
@@ -439,7 +464,7 @@ COMMAND_WORD = st.sampled_from(["kudos", "tend"])
 
 
 def check_result(result):
-    assert isinstance(result, (*COMMAND_TYPES, UsageError))
+    assert isinstance(result, UsageError) or is_command(result)
     if isinstance(result, UsageError):
         error(result)
 
@@ -458,7 +483,7 @@ def test_parse_never_raises_on_grammar_like_text(command, text, mentions):
 
 
 @FAST
-@given(st.sampled_from(sorted(c._TEND)), GRAMMAR_TEXT)
+@given(st.sampled_from(sorted(REGISTRY.commands)), GRAMMAR_TEXT)
 def test_every_subcommand_answers_with_a_command_or_a_working_example(word, rest):
     check_result(c._parse("tend", f"{word} {rest}", ()))
 
@@ -481,7 +506,7 @@ def test_kudos_round_trip(people, words, tags, inline_names):
     known = () if inline_names else tuple(PersonRef(uid, name) for uid, name in people)
     text = f"{mentions} {' '.join(words)} {' '.join('#' + t for t in tags)}"
     result = kudos(text, known)
-    assert isinstance(result, c.Kudos)
+    assert isinstance(result, Kudos)
     expected: dict[str, PersonRef] = {}
     for uid, name in people:
         expected.setdefault(uid, PersonRef(uid, name if inline_names else dict(people)[uid]))
@@ -506,19 +531,19 @@ def hours_commands(draw):
     if style == "range":
         first = draw(st.integers(0, 6))
         last = draw(st.integers(first, 6))
-        days = tuple(c.WEEKDAYS[first : last + 1])
-        return f"{text} {c.WEEKDAYS[first]}-{DAY_NAMES[last].upper()}", times, days
+        days = tuple(WEEKDAYS[first : last + 1])
+        return f"{text} {WEEKDAYS[first]}-{DAY_NAMES[last].upper()}", times, days
     picked = sorted(draw(st.sets(st.integers(0, 6), min_size=1)))
     order = draw(st.permutations(picked))
-    names = DAY_NAMES if style == "full" else c.WEEKDAYS
-    return f"{text} {', '.join(names[i] for i in order)}", times, tuple(c.WEEKDAYS[i] for i in picked)
+    names = DAY_NAMES if style == "full" else WEEKDAYS
+    return f"{text} {', '.join(names[i] for i in order)}", times, tuple(WEEKDAYS[i] for i in picked)
 
 
 @FAST
 @given(hours_commands())
 def test_hours_round_trip(case):
     text, (start, end), days = case
-    assert tend(f"settings hours {text}") == c.SettingsHours(start, end, days)
+    assert tend(f"settings hours {text}") == SettingsHours(start, end, days)
 
 
 ZONES = st.sampled_from(
@@ -537,8 +562,8 @@ ZONES = st.sampled_from(
 @FAST
 @given(ZONES)
 def test_time_zone_round_trip(zone):
-    assert tend(f"settings tz {zone}") == c.SettingsTimeZone(zone)
-    assert tend(f"settings tz {zone.lower()}") == c.SettingsTimeZone(zone)
+    assert tend(f"settings tz {zone}") == SettingsTimeZone(zone)
+    assert tend(f"settings tz {zone.lower()}") == SettingsTimeZone(zone)
 
 
 PLACES = st.sampled_from(
@@ -554,7 +579,7 @@ SCHEDULE_WORDS = st.sampled_from(["mon", "wed,fri", "09:25", "daily", "every", "
 
 @FAST
 @given(
-    st.sampled_from(c.RITUAL_KINDS),
+    st.sampled_from(RITUAL_KINDS),
     PLACES,
     st.lists(SCHEDULE_WORDS, min_size=1, max_size=5),
     ZONES | st.none(),
@@ -562,4 +587,4 @@ SCHEDULE_WORDS = st.sampled_from(["mon", "wed,fri", "09:25", "daily", "every", "
 def test_ritual_add_round_trip(kind, place, schedule, zone):
     where, ref = place
     text = f"ritual add {kind} {where} {' '.join(schedule)}" + (f" {zone}" if zone else "")
-    assert tend(text) == c.RitualAdd(kind, ref, " ".join(schedule), zone)
+    assert tend(text) == RitualAdd(kind, ref, " ".join(schedule), zone)

@@ -25,6 +25,7 @@ from adapters.console.repl import build_console
 from bot import commands as c
 from bot.clock import FixedClock, ShiftedClock
 from bot.engine import Engine
+from bot.practices_registry import default_registry
 from practices.messages import typed_on
 from tests import test_msteams, test_slack
 from tests.helpers import at
@@ -55,7 +56,7 @@ PROSE_ASKED = [
 # What makes Tend show examples: help, each usage mistake, schedule mistakes, the practices' answers.
 ASKED = [
     "/tend help",
-    *(f"/tend help {topic.name}" for topic in c.TOPICS),
+    *(f"/tend help {topic.name}" for topic in default_registry().topics),
     "/tend help nonsense",
     "/kudos",
     "/kudos @bo #",
@@ -116,8 +117,8 @@ class Parses:
         self.seen: list[tuple[str, str, c.Result]] = []
         real = c.parse
 
-        def parse(command: Any, text: str, mentions: Any = ()) -> c.Result:
-            result = real(command, text, mentions)
+        def parse(command: Any, text: str, mentions: Any = (), **options: Any) -> c.Result:
+            result = real(command, text, mentions, **options)
             self.seen.append((command, text, result))
             return result
 
@@ -278,9 +279,9 @@ async def test_a_teams_invoke_answer_spells_its_example_as_teams_people_type_it(
 
 
 def test_an_unknown_help_topic_says_so_and_lists_the_topics():
-    from bot.routes import help_reply
+    from bot.dispatch import help_reply
 
     [reply] = help_reply("moon phases").intents
     text = reply.card.fallback  # type: ignore[union-attr]
     assert "I have no help on “moon phases”" in text
-    assert all(topic.name in text for topic in c.TOPICS)
+    assert all(topic.name in text for topic in default_registry().topics)

@@ -11,8 +11,10 @@ import yaml
 
 from adapters.teams.package import MANIFEST_FILE, MAX_COMMANDS, build_manifest, command_lists
 from bot import commands as c
-from bot.routes import help_reply
+from bot.dispatch import help_reply
+from bot.practices_registry import default_registry
 from practices.messages import Example, Reply, spans
+from practices.shoutouts import MAX_TAG, Kudos
 from storage.models import Shoutout
 from tests import test_msteams, test_slack
 from tests.helpers import at
@@ -108,7 +110,7 @@ def test_the_teams_command_menus_are_made_from_the_declarations_and_checked_in_a
     assert bot["commandLists"] == command_lists()
     [built] = build_manifest("11111111-2222-3333-4444-555555555555")["bots"]
     assert built["commandLists"] == command_lists()
-    declared = {u.command for t in c.TOPICS for u in t.usages if "team" in u.menu}
+    declared = {u.command for t in default_registry().topics for u in t.usages if "team" in u.menu}
     [_, team] = command_lists()
     assert {entry["title"] for entry in team["commands"]} == {"tend help"} | {d.lstrip("/") for d in declared}
     for menu in command_lists():
@@ -176,7 +178,7 @@ async def test_teams_an_overlong_value_tag_is_refused_with_the_limit(teams: Team
     await teams.adapter.drain()
     await teams.engine.delivery.deliver_due()
     body = json.dumps([call.body for call in teams.connector.calls], ensure_ascii=False)
-    assert f"up to {c.MAX_TAG} characters" in body and "has 200" in body
+    assert f"up to {MAX_TAG} characters" in body and "has 200" in body
     assert "kudos @sam thanks for covering" in body and "/kudos" not in body
     assert await rows(teams.database, Shoutout) == []
     assert not sends_to(CHANNEL, "thanks for the review")(teams.connector.calls)
@@ -221,7 +223,7 @@ async def test_slack_a_kudos_modal_whose_reason_is_only_a_hash_is_refused(slack:
     [
         ("@bo #", "doesn't say what they did"),
         ("@bo !!! #care", "doesn't say what they did"),
-        ("@bo thanks #" + "x" * (c.MAX_TAG + 1), f"up to {c.MAX_TAG} characters"),
+        ("@bo thanks #" + "x" * (MAX_TAG + 1), f"up to {MAX_TAG} characters"),
     ],
 )
 def test_the_kudos_grammar_says_what_is_missing(typed: str, says: str):
@@ -231,7 +233,5 @@ def test_the_kudos_grammar_says_what_is_missing(typed: str, says: str):
 
 
 def test_a_value_tag_at_the_limit_and_a_short_reason_are_fine():
-    accepted = c.parse("kudos", "@bo 1 #" + "x" * c.MAX_TAG)
-    assert (
-        isinstance(accepted, c.Kudos) and accepted.reason == "1" and accepted.value_tags == ("x" * c.MAX_TAG,)
-    )
+    accepted = c.parse("kudos", "@bo 1 #" + "x" * MAX_TAG)
+    assert isinstance(accepted, Kudos) and accepted.reason == "1" and accepted.value_tags == ("x" * MAX_TAG,)

@@ -18,6 +18,9 @@ from adapters.teams.translate import activity_event, activity_events, place_of
 from bot import commands as c
 from bot.events import ButtonClicked, CommandReceived, DirectText, FormSubmitted, MemberSeen, PersonRef
 from practices.messages import Button, Buttons, Card, Choice, Form, FormField
+from practices.rituals import RitualAdd, RitualList
+from practices.shoutouts import Kudos
+from practices.teams import TeamAdd
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "reference"  # copies of ../shared/reference (SOURCES.md)
@@ -173,7 +176,7 @@ def test_kudos_with_the_bot_mentioned_and_another_person_mentioned_reads_like_sl
     assert event.text == f"<@{BO}> thanks for the review #craft"
     assert event.mentions == (PersonRef(BO, "Bo Builder"),)
     parsed = c.parse(event.command, event.text, event.mentions)
-    assert parsed == c.Kudos((PersonRef(BO, "Bo Builder"),), "thanks for the review", ("craft",))
+    assert parsed == Kudos((PersonRef(BO, "Bo Builder"),), "thanks for the review", ("craft",))
 
 
 def test_a_leading_slash_and_any_letter_case_are_accepted_in_a_personal_chat():
@@ -181,7 +184,7 @@ def test_a_leading_slash_and_any_letter_case_are_accepted_in_a_personal_chat():
     assert isinstance(event, CommandReceived)
     assert (event.command, event.text) == ("tend", "ritual list")
     assert event.origin.is_direct is True and event.origin.place_id == PERSONAL
-    assert c.parse(event.command, event.text) == c.RitualList()
+    assert c.parse(event.command, event.text) == RitualList()
 
 
 def test_two_people_mentioned_and_one_mentioned_twice_keep_order_and_ids():
@@ -193,7 +196,7 @@ def test_two_people_mentioned_and_one_mentioned_twice_keep_order_and_ids():
     assert event.text == f"team add platform <@{BO}> <@{CY}> <@{BO}>"
     assert event.mentions == (PersonRef(BO, "Bo"), PersonRef(CY, "Cy"))
     parsed = c.parse(event.command, event.text, event.mentions)
-    assert parsed == c.TeamAdd("platform", (PersonRef(BO, "Bo"), PersonRef(CY, "Cy")))
+    assert parsed == TeamAdd("platform", (PersonRef(BO, "Bo"), PersonRef(CY, "Cy")))
 
 
 def test_a_channel_mention_becomes_a_place_the_ritual_grammar_understands():
@@ -202,7 +205,7 @@ def test_a_channel_mention_becomes_a_place_the_ritual_grammar_understands():
     event = activity_event(in_channel(text, [mention(BOT, "Tend"), mention(other, "General")]), APP_ID)
     assert isinstance(event, CommandReceived)
     parsed = c.parse(event.command, event.text, event.mentions)
-    assert isinstance(parsed, c.RitualAdd)
+    assert isinstance(parsed, RitualAdd)
     assert parsed.place == c.PlaceRef(other) and parsed.schedule == "mon 09:25"
 
 

@@ -7,7 +7,8 @@ the bot's ``MICROSOFT_APP_ID`` (environment or ``.env``) in place of the placeho
 is needed: packaging never reads the password.
 
 The bot's command menus (``commandLists``) are generated from the grammar's declarations
-(``bot/commands.py`` ``TOPICS``: each ``Usage`` names the menus it appears in), spelled as Teams people
+(each practice's help topics, gathered by ``bot/practices_registry.py``: each ``Usage`` names the menus it
+appears in), spelled as Teams people
 type them (``tend ritual list``, no slash); the checked-in manifest holds the same lists, and a test keeps
 them equal.
 """
@@ -29,6 +30,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from bot import commands as grammar
+from bot.practices_registry import default_registry
 from practices.messages import typed_on
 
 MANIFEST_DIR = Path(__file__).resolve().parent / "appPackage"
@@ -90,7 +92,7 @@ def command_lists() -> list[dict[str, Any]]:
         commands = [
             _command(_typed(HELP_COMMAND), HELP_DESCRIPTION.format(example=_typed(grammar.HELP_EXAMPLE)))
         ]
-        for topic in grammar.TOPICS:
+        for topic in default_registry().topics:
             for usage in topic.usages:
                 if menu in usage.menu:
                     does = usage.does[:1].upper() + usage.does[1:]

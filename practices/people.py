@@ -1,0 +1,50 @@
+"""People and places a command mentions, turned into members and channel ids.
+
+One home for it, because every practice's commands mention people the same way: by platform id when
+the chat app completed the mention, else by a unique display name. A mention that matches nobody, or
+more than one person, becomes a friendly answer (``Unresolved``), never a guess.
+"""
+
+from __future__ import annotations
+
+from practices.context import PracticeContext
+from practices.grammar import PersonRef, PlaceRef
+from practices.messages import Outcome
+from storage.identity import ensure_member, find_members_by_name
+from storage.models import Member
+
+UNKNOWN_PERSON = (
+    "I don't know anyone called @{name} here. Mention them so your chat app completes the name "
+    "(for example @{name} → pick from the list)."
+)
+AMBIGUOUS_PERSON = "More than one person here is called @{name}; mention them from the list so I know who."
+
+
+class Unresolved(Exception):
+    """A mention could not be matched to exactly one member; ``outcome`` explains it to the user."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__("unresolved mention")
+        self.outcome = outcome
+
+
+async def resolve_person(ctx: PracticeContext, ref: PersonRef) -> Member:
+    """A mention to a member: by platform id when the platform gave one, else by unique name."""
+    if ref.user_id is not None:
+        return await ensure_member(ctx.session, ctx.workspace, ref.user_id, ctx.now, display_name=ref.name)
+    matches = await find_members_by_name(ctx.session, ctx.workspace_id, ref.name)
+    if len(matches) == 1:
+        return matches[0]
+    template = UNKNOWN_PERSON if not matches else AMBIGUOUS_PERSON
+    raise Unresolved(Outcome.reply(template.format(name=ref.name.lstrip("@"))))
+
+
+async def resolve_people(ctx: PracticeContext, refs: tuple[PersonRef, ...]) -> list[Member]:
+    return [await resolve_person(ctx, ref) for ref in refs]
+
+
+def place_id(ctx: PracticeContext, place: PlaceRef) -> str | None:
+    """A channel reference to the id adapters send to; ``here`` is where the command was typed."""
+    if place.is_here:
+        return ctx.place_id if not ctx.is_direct else None
+    return place.place_id or place.name or None
