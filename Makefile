@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint console serve migrate clean
+.PHONY: run test lint typecheck console serve migrate clean
 
 $(STAMP): pyproject.toml
 	@echo "Setting up Tend in $(VENV)/ (first run, or pyproject.toml changed): about a minute..."
@@ -27,6 +27,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
 console: $(STAMP)
 	$(PY) app.py console
 
@@ -37,4 +40,4 @@ migrate: $(STAMP)
 	$(PY) app.py migrate
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -141,7 +141,7 @@ async def seed(database: Database, members: int, teams: int, weeks: int, actions
             (Contributor, contributors),
         ):
             for start in range(0, len(rows), 5_000):
-                await connection.execute(insert(table.__table__), rows[start : start + 5_000])  # type: ignore[attr-defined]
+                await connection.execute(insert(table.__table__), rows[start : start + 5_000])
     if not database.is_sqlite:
         # Vacuumed as autovacuum keeps a live database, so index-only scans need no heap visits.
         async with database.engine.connect() as connection:

@@ -78,6 +78,6 @@ def choose_carrier(newcomer: Newcomer, candidates: Iterable[Candidate], on: date
             -overlap,
             _tie(newcomer.member_id, candidate.member_id),
         )
-        if best is None or key < best:  # type: ignore[operator]
+        if best is None or key < best:
             best, chosen = key, candidate.member_id
     return chosen

@@ -46,7 +46,7 @@ async def save_reference(
         set_={"reference": statement.excluded.reference, "updated_at": statement.excluded.updated_at},
         where=col(ConversationRef.reference) != statement.excluded.reference,
     )
-    await session.exec(statement)  # type: ignore[call-overload]
+    await session.exec(statement)
 
 
 async def get_reference(session: AsyncSession, workspace_id: int, kind: str, key: str) -> str | None:
@@ -113,9 +113,7 @@ async def forget_person(session: AsyncSession, workspace_id: int, user_id: str) 
 
 
 async def set_unreachable(session: AsyncSession, member_id: int, unreachable: bool) -> None:
-    await session.exec(  # type: ignore[call-overload]
-        update(Member).where(col(Member.id) == member_id).values(unreachable=unreachable)
-    )
+    await session.exec(update(Member).where(col(Member.id) == member_id).values(unreachable=unreachable))
 
 
 async def unreachable_members(session: AsyncSession, workspace_id: int) -> list[Member]:
@@ -136,7 +134,7 @@ async def set_unreachable_by_user(
     session: AsyncSession, workspace_id: int, platform_user_id: str, unreachable: bool
 ) -> bool:
     """Sets the flag for a platform user; True when a member's flag actually changed."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Member)
         .where(
             col(Member.workspace_id) == workspace_id,

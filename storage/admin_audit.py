@@ -87,12 +87,12 @@ async def forget(session: AsyncSession, workspace_id: int, member_id: int) -> tu
     """Deletes the changes about the member and blanks their id where they changed someone else's role
     (that person's change stays, by "a forgotten member"). Returns (deleted, blanked)."""
     deleted = await session.exec(
-        delete(AdminChange)  # type: ignore[call-overload]
+        delete(AdminChange)
         .where(col(AdminChange.workspace_id) == workspace_id, col(AdminChange.member_id) == member_id)
         .execution_options(synchronize_session="fetch")
     )
     blanked = await session.exec(
-        update(AdminChange)  # type: ignore[call-overload]
+        update(AdminChange)
         .where(col(AdminChange.workspace_id) == workspace_id, col(AdminChange.by_member_id) == member_id)
         .values(by_member_id=None)
         .execution_options(synchronize_session="fetch")

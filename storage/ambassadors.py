@@ -39,13 +39,13 @@ async def add(session: AsyncSession, workspace_id: int, member_id: int, now: dat
         .values(workspace_id=workspace_id, member_id=member_id, created_at=now)
         .on_conflict_do_nothing(index_elements=["workspace_id", "member_id"])
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return bool(result.rowcount)
 
 
 async def remove(session: AsyncSession, workspace_id: int, member_id: int) -> bool:
     result = await session.exec(
-        delete(Ambassador).where(  # type: ignore[call-overload]
+        delete(Ambassador).where(
             col(Ambassador.workspace_id) == workspace_id, col(Ambassador.member_id) == member_id
         )
     )
@@ -86,7 +86,7 @@ async def mark_digest(session: AsyncSession, member_id: int, month: str, now: da
         .values(member_id=member_id, month=month, sent_at=now)
         .on_conflict_do_nothing(index_elements=["member_id", "month"])
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return bool(result.rowcount)
 
 
@@ -97,6 +97,6 @@ async def digests_of(session: AsyncSession, member_id: int) -> list[str]:
 
 async def forget(session: AsyncSession, member_id: int) -> bool:
     """Forget-me: the ambassador role and the record of digests sent go. True if they were one."""
-    await session.exec(delete(AmbassadorDigest).where(col(AmbassadorDigest.member_id) == member_id))  # type: ignore[call-overload]
-    result = await session.exec(delete(Ambassador).where(col(Ambassador.member_id) == member_id))  # type: ignore[call-overload]
+    await session.exec(delete(AmbassadorDigest).where(col(AmbassadorDigest.member_id) == member_id))
+    result = await session.exec(delete(Ambassador).where(col(Ambassador.member_id) == member_id))
     return bool(result.rowcount)

@@ -34,9 +34,7 @@ async def find_carrier(session: AsyncSession, workspace_id: int, member_id: int)
 
 async def remove_carrier(session: AsyncSession, workspace_id: int, member_id: int) -> bool:
     result = await session.exec(
-        delete(Carrier).where(  # type: ignore[call-overload]
-            col(Carrier.workspace_id) == workspace_id, col(Carrier.member_id) == member_id
-        )
+        delete(Carrier).where(col(Carrier.workspace_id) == workspace_id, col(Carrier.member_id) == member_id)
     )
     return bool(result.rowcount)
 
@@ -117,7 +115,7 @@ async def advance_checkin(
 ) -> bool:
     """Moves a pairing past check-in ``expected``; True only for the caller that moved it."""
     result = await session.exec(
-        update(NewcomerPairing)  # type: ignore[call-overload]
+        update(NewcomerPairing)
         .where(col(NewcomerPairing.id) == pairing_id, col(NewcomerPairing.next_checkin) == expected)
         .values(
             next_checkin=expected + 1,
@@ -132,7 +130,7 @@ async def advance_checkin(
 async def count_answer(session: AsyncSession, pairing_id: int, checkin: int) -> bool:
     """Counts check-in ``checkin`` (1-based) as answered once, whoever of the two answers first."""
     result = await session.exec(
-        update(NewcomerPairing)  # type: ignore[call-overload]
+        update(NewcomerPairing)
         .where(col(NewcomerPairing.id) == pairing_id, col(NewcomerPairing.last_answered) < checkin)
         .values(last_answered=checkin, checkins_answered=NewcomerPairing.checkins_answered + 1)
         .execution_options(synchronize_session=False)
@@ -143,7 +141,7 @@ async def count_answer(session: AsyncSession, pairing_id: int, checkin: int) -> 
 async def end_pairing(session: AsyncSession, pairing_id: int, by: str, now: datetime) -> bool:
     """True only for the caller that ended it; no check-in is due after."""
     result = await session.exec(
-        update(NewcomerPairing)  # type: ignore[call-overload]
+        update(NewcomerPairing)
         .where(col(NewcomerPairing.id) == pairing_id, col(NewcomerPairing.ended_at).is_(None))
         .values(ended_at=now, ended_by=by, next_checkin_at=None)
         .execution_options(synchronize_session=False)
@@ -203,9 +201,9 @@ async def pairings_of(session: AsyncSession, member_id: int) -> list[NewcomerPai
 async def forget(session: AsyncSession, member_id: int) -> tuple[int, bool]:
     """Forget-me: the pairings naming the person and their carrier role go. (pairings, was a carrier)"""
     pairings = await session.exec(
-        delete(NewcomerPairing).where(  # type: ignore[call-overload]
+        delete(NewcomerPairing).where(
             (col(NewcomerPairing.newcomer_id) == member_id) | (col(NewcomerPairing.carrier_id) == member_id)
         )
     )
-    carrier = await session.exec(delete(Carrier).where(col(Carrier.member_id) == member_id))  # type: ignore[call-overload]
+    carrier = await session.exec(delete(Carrier).where(col(Carrier.member_id) == member_id))
     return int(pairings.rowcount or 0), bool(carrier.rowcount)

@@ -40,7 +40,7 @@ async def drop_messages_to(session: AsyncSession, workspace_id: int, member_id: 
     Sent rows go too: their words are erased already, but they still say when Tend wrote to whom.
     """
     result = await session.exec(
-        delete(Outbox)  # type: ignore[call-overload]
+        delete(Outbox)
         .where(
             col(Outbox.workspace_id) == workspace_id,
             col(Outbox.target_kind) == "person",
@@ -62,12 +62,10 @@ async def delete_member(session: AsyncSession, member: Member) -> bool:
     await forget_person(session, member.workspace_id, member.platform_user_id)  # their Teams 1:1 chat
     try:
         async with session.begin_nested():
-            await session.exec(
-                delete(Member).where(col(Member.id) == member_id)  # type: ignore[call-overload]
-            )
+            await session.exec(delete(Member).where(col(Member.id) == member_id))
     except IntegrityError:
         await session.exec(
-            update(Member)  # type: ignore[call-overload]
+            update(Member)
             .where(col(Member.id) == member_id)
             .values(
                 platform_user_id=f"forgotten-{secrets.token_hex(16)}",

@@ -40,7 +40,7 @@ async def mark_processed(
 
 async def forget_processed_before(session: AsyncSession, cutoff: datetime) -> int:
     """Drops old ids; platforms stop retrying within minutes, a day is ample."""
-    result = await session.exec(delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff))  # type: ignore[call-overload]
+    result = await session.exec(delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff))
     return int(result.rowcount or 0)
 
 

@@ -49,7 +49,7 @@ async def enqueue(
     """Stores one acked event, leased to ``owner`` until ``until`` (the process that took it handles
     it at once). A sealed row keeps no time of its own (``created_at`` NULL): the moment an anonymous
     event was written would date the act; its caller gives it a coarse lease for the same reason."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         insert(INBOUND)
         .values(
             platform=platform,
@@ -103,7 +103,7 @@ async def claim(
         statement = statement.where(INBOUND.c.id == batch.c.id)
     else:
         statement = statement.where(INBOUND.c.id.in_(chosen), _ready(platform, now))
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     found = [
         Queued(int(row_id), payload, bool(sealed), int(attempts), sealed_until if sealed else until)
         for row_id, payload, sealed, attempts in result.all()
@@ -116,7 +116,7 @@ async def renew(session: AsyncSession, ids: Sequence[int], owner: str, until: da
     or its lease ran out and another replica took it)."""
     if not ids:
         return set()
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(INBOUND)
         .where(INBOUND.c.id.in_(list(ids)), INBOUND.c.owner == owner)
         .values(lease_until=until)
@@ -128,9 +128,7 @@ async def renew(session: AsyncSession, ids: Sequence[int], owner: str, until: da
 async def finish(session: AsyncSession, row_id: int, owner: str) -> bool:
     """Deletes a handled row, in the transaction that handled it; False when ``owner`` no longer holds
     it (another replica took it over: that transaction must not commit)."""
-    result = await session.exec(  # type: ignore[call-overload]
-        delete(INBOUND).where(INBOUND.c.id == row_id, INBOUND.c.owner == owner)
-    )
+    result = await session.exec(delete(INBOUND).where(INBOUND.c.id == row_id, INBOUND.c.owner == owner))
     return bool(result.rowcount)
 
 
@@ -140,7 +138,7 @@ async def release(
     """Hands rows back (ready for any replica at ``ready_at``, at once when None)."""
     if not ids:
         return 0
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(INBOUND)
         .where(INBOUND.c.id.in_(list(ids)), INBOUND.c.owner == owner)
         .values(owner="", lease_until=ready_at)
@@ -150,7 +148,7 @@ async def release(
 
 async def drop(session: AsyncSession, row_id: int) -> None:
     """Deletes a row that can never be handled (unreadable, or tried too often)."""
-    await session.exec(delete(INBOUND).where(INBOUND.c.id == row_id))  # type: ignore[call-overload]
+    await session.exec(delete(INBOUND).where(INBOUND.c.id == row_id))
 
 
 async def depth(session: AsyncSession) -> tuple[int, datetime | None]:

@@ -81,7 +81,7 @@ async def occurrence_in_workspace(
 async def close_occurrence(session: AsyncSession, occurrence_id: int, now: datetime) -> bool:
     """True only for the caller that closed it; an already-closed occurrence stays as it was."""
     result = await session.exec(
-        update(Occurrence)  # type: ignore[call-overload]
+        update(Occurrence)
         .where(col(Occurrence.id) == occurrence_id, col(Occurrence.closed_at).is_(None))
         .values(closed_at=now)
         .execution_options(synchronize_session=False)
@@ -118,7 +118,7 @@ async def record_move(session: AsyncSession, occurrence_id: int, day: date) -> b
         .values(occurrence_id=occurrence_id, day=day)
         .on_conflict_do_nothing(index_elements=["occurrence_id", "day"])
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return bool(result.rowcount == 1)
 
 

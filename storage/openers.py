@@ -40,7 +40,7 @@ async def occurrence_for_answer(
         .where(Occurrence.id == occurrence_id, Ritual.workspace_id == workspace_id, Ritual.kind == kind)
     )
     if _is_postgres(session):
-        query = query.with_for_update(read=True, of=Occurrence)  # type: ignore[arg-type]
+        query = query.with_for_update(read=True, of=Occurrence)
     row = (await session.exec(query)).first()
     return (row[0], row[1]) if row is not None else None
 
@@ -54,7 +54,7 @@ async def save_answer(session: AsyncSession, occurrence_id: int, voter_key: str,
     statement = statement.on_conflict_do_update(
         index_elements=["occurrence_id", "voter_key"], set_={"sealed_score": sealed_score}
     )
-    await session.exec(statement)  # type: ignore[call-overload]
+    await session.exec(statement)
 
 
 async def existing_voter(session: AsyncSession, occurrence_id: int, voter_keys: list[str]) -> str | None:
@@ -94,7 +94,7 @@ async def due_to_close(
         .limit(limit)
     )
     if _is_postgres(session):
-        query = query.with_for_update(skip_locked=True, of=Occurrence)  # type: ignore[arg-type]
+        query = query.with_for_update(skip_locked=True, of=Occurrence)
     return [(occurrence, ritual, space) for occurrence, ritual, space in (await session.exec(query)).all()]
 
 
@@ -108,9 +108,7 @@ async def close(session: AsyncSession, occurrence: Occurrence, now: datetime) ->
         OpenerAnswer.occurrence_id == occurrence.id
     )
     found = [(voter, sealed) for voter, sealed in (await session.exec(answers)).all()]
-    await session.exec(
-        delete(OpenerAnswer).where(col(OpenerAnswer.occurrence_id) == occurrence.id)  # type: ignore[call-overload]
-    )
+    await session.exec(delete(OpenerAnswer).where(col(OpenerAnswer.occurrence_id) == occurrence.id))
     occurrence.closed_at = now
     session.add(occurrence)
     await session.flush()

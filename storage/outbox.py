@@ -78,7 +78,7 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, object]]) -> 
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(Outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Outbox.id)
-    result = await session.exec(statement, params=rows)  # type: ignore[call-overload]
+    result = await session.exec(statement, params=rows)
     return len(result.all())
 
 
@@ -143,7 +143,7 @@ async def claim(
         statement = statement.where(OUTBOX.c.id == batch.c.id)
     else:
         statement = statement.where(OUTBOX.c.id.in_(chosen), _ready(now))
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     claimed = [Claimed(*row, lease_until=until) for row in result.all()]
     claimed.sort(key=lambda row: (row.next_attempt_at, row.id))  # RETURNING has no order
     return claimed
@@ -154,7 +154,7 @@ async def renew(session: AsyncSession, ids: Sequence[int], held_until: datetime,
     returns the rows renewed (a row missing was written, or its lease ran out and was taken)."""
     if not ids:
         return set()
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(OUTBOX)
         .where(OUTBOX.c.id.in_(list(ids)), OUTBOX.c.state == SENDING, OUTBOX.c.lease_until == held_until)
         .values(lease_until=until)
@@ -194,9 +194,7 @@ async def recipients_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[in
     wanted = set(ids)
     if not wanted:
         return {}
-    found = await session.exec(  # type: ignore[call-overload]
-        select(*RECIPIENT_COLUMNS).where(MEMBER.c.id.in_(wanted))
-    )
+    found = await session.exec(select(*RECIPIENT_COLUMNS).where(MEMBER.c.id.in_(wanted)))
     return {row[0]: Recipient(*row) for row in found.all()}
 
 
@@ -217,9 +215,7 @@ def _naive_utc(moment: datetime) -> str:
 
 
 def _mark_sent_statement(dialect: str) -> Any:
-    source = (
-        text(_SENT_ROWS[dialect]).columns(id=Integer, ref=String, at=String).subquery("sent_rows")
-    )
+    source = text(_SENT_ROWS[dialect]).columns(id=Integer, ref=String, at=String).subquery("sent_rows")
     return (
         update(OUTBOX)
         .where(OUTBOX.c.id == source.c.id)
@@ -243,7 +239,7 @@ async def mark_sent_many(session: AsyncSession, sent: Sequence[tuple[int, str | 
     if not sent:
         return
     statement = _MARK_SENT[session.get_bind().dialect.name]
-    await session.exec(statement, params={"rows": _sent_json(sent)})  # type: ignore[call-overload]
+    await session.exec(statement, params={"rows": _sent_json(sent)})
 
 
 def _sent_json(sent: Sequence[tuple[int, str | None, datetime]]) -> str:
@@ -266,9 +262,7 @@ def _still_held(held: Mapping[int, datetime] | None) -> list[Any]:
     return [OUTBOX.c.state == SENDING, OUTBOX.c.lease_until == bindparam("b_lease")]
 
 
-def _with_lease(
-    params: list[dict[str, Any]], held: Mapping[int, datetime] | None
-) -> list[dict[str, Any]]:
+def _with_lease(params: list[dict[str, Any]], held: Mapping[int, datetime] | None) -> list[dict[str, Any]]:
     if held is None:
         return params
     return [{**p, "b_lease": held[p["b_id"]]} for p in params if p["b_id"] in held]
@@ -363,14 +357,14 @@ async def mark_failed_many(
             .where(OUTBOX.c.id == bindparam("b_id"), *_still_held(held))
             .values(state=PENDING, next_attempt_at=bindparam("b_at"), **counted)
         )
-        await session.exec(statement, params=retry)  # type: ignore[call-overload]
+        await session.exec(statement, params=retry)
     if parked:
         statement = (
             update(OUTBOX)
             .where(OUTBOX.c.id == bindparam("b_id"), *_still_held(held))
             .values(state=PARKED, payload=ERASED, **counted)
         )
-        await session.exec(statement, params=parked)  # type: ignore[call-overload]
+        await session.exec(statement, params=parked)
 
 
 async def reschedule_many(
@@ -386,13 +380,13 @@ async def reschedule_many(
         .where(OUTBOX.c.id == bindparam("b_id"), *_still_held(held))
         .values(state=PENDING, lease_until=None, next_attempt_at=bindparam("b_at"))
     )
-    await session.exec(statement, params=params)  # type: ignore[call-overload]
+    await session.exec(statement, params=params)
 
 
 async def hold_behind(session: AsyncSession, row: Claimed, until: datetime) -> int:
     """Keeps the waiting messages queued behind ``row`` for the same target from going before it."""
     result = await session.exec(
-        update(OUTBOX)  # type: ignore[call-overload]
+        update(OUTBOX)
         .where(
             OUTBOX.c.workspace_id == row.workspace_id,
             OUTBOX.c.target_kind == row.target_kind,
@@ -431,7 +425,7 @@ async def pace_many(session: AsyncSession, paces: Sequence[tuple[Target, datetim
     then. A later time already stored (a longer Retry-After) is kept."""
     if paces:
         statement = _pace_statement(session.get_bind().dialect.name)
-        await session.exec(statement, params=_pace_rows(paces, owner))  # type: ignore[call-overload]
+        await session.exec(statement, params=_pace_rows(paces, owner))
 
 
 async def paced_until(
@@ -442,7 +436,7 @@ async def paced_until(
     if not wanted:
         return {}
     kinds = {kind for _, kind, _ in wanted}
-    found = await session.exec(  # type: ignore[call-overload]
+    found = await session.exec(
         select(PACE.c.workspace_id, PACE.c.target_kind, PACE.c.target_id, PACE.c.not_before).where(
             PACE.c.target_kind.in_(sorted(kinds)),
             PACE.c.target_id.in_(sorted({target_id for _, _, target_id in wanted})),
@@ -454,13 +448,13 @@ async def paced_until(
 
 async def forget_pace(session: AsyncSession, now: datetime) -> None:
     """Drops the waits that are over: the table holds only what still holds a target back."""
-    await session.exec(delete(PACE).where(PACE.c.not_before <= now))  # type: ignore[call-overload]
+    await session.exec(delete(PACE).where(PACE.c.not_before <= now))
 
 
 async def delete_many(session: AsyncSession, row_ids: Sequence[int]) -> None:
     """Sealed rows once sent: nothing of them is kept (their keys cannot recur: one per event)."""
     if row_ids:
-        await session.exec(delete(Outbox).where(col(Outbox.id).in_(list(row_ids))))  # type: ignore[call-overload]
+        await session.exec(delete(Outbox).where(col(Outbox.id).in_(list(row_ids))))
 
 
 async def mark_failed(session: AsyncSession, row_id: int, error: str, retry_at: datetime | None) -> None:
@@ -475,7 +469,7 @@ async def next_ready_at(session: AsyncSession) -> datetime | None:
     """
     pending = select(func.min(OUTBOX.c.next_attempt_at)).where(OUTBOX.c.state == PENDING).scalar_subquery()
     leased = select(func.min(OUTBOX.c.lease_until)).where(OUTBOX.c.state == SENDING).scalar_subquery()
-    first, expiry = (await session.exec(select(pending, leased))).one()  # type: ignore[call-overload]
+    first, expiry = (await session.exec(select(pending, leased))).one()
     times = [when for when in (first, expiry) if when is not None]
     return min(times) if times else None
 
@@ -488,7 +482,7 @@ async def forget_done_before(session: AsyncSession, cutoff: datetime) -> int:
     conversation has expired by then).
     """
     result = await session.exec(
-        delete(Outbox).where(  # type: ignore[call-overload]
+        delete(Outbox).where(
             col(Outbox.state).in_((SENT, PARKED, HELD)) | (col(Outbox.target_kind) == SEALED),
             col(Outbox.created_at) < cutoff,
         )
@@ -509,7 +503,7 @@ async def drop_pending_for_member(
     session: AsyncSession, workspace_id: int, member_id: int, reason: str
 ) -> int:
     """Parks every message still waiting for one person (no retries, no payload kept)."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Outbox)
         .where(
             col(Outbox.workspace_id) == workspace_id,
@@ -532,7 +526,7 @@ async def release_held(session: AsyncSession, workspace_id: int, member_id: int,
     """
     wanted = OUTBOX.c.next_attempt_at
     moment = bindparam("now", now, type_=wanted.type)  # stored as naive UTC, like the column
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(OUTBOX)
         .where(
             OUTBOX.c.workspace_id == workspace_id,

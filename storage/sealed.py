@@ -60,7 +60,7 @@ async def sealed_page(
     if after is not None:
         query = query.where(tuple_(*keys) > tuple_(*after))
     query = query.order_by(*keys).limit(limit)
-    rows = (await session.exec(query)).all()  # type: ignore[call-overload]
+    rows = (await session.exec(query)).all()
     return [(tuple(row[: len(keys)]), str(row[len(keys)])) for row in rows]
 
 
@@ -71,5 +71,5 @@ async def replace_sealed(
     value = getattr(column.model, column.column)
     same_row = [getattr(column.model, name) == part for name, part in zip(column.keys, key, strict=True)]
     statement = update(column.model).where(and_(*same_row, value == old)).values({column.column: new})
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return bool(result.rowcount)

@@ -62,7 +62,7 @@ async def unname(session: AsyncSession, workspace_id: int, member_id: int) -> in
     changed = 0
     for column in (Shoutout.giver_member_id, Shoutout.receiver_member_id):
         result = await session.exec(
-            update(Shoutout)  # type: ignore[call-overload]
+            update(Shoutout)
             .where(col(Shoutout.workspace_id) == workspace_id, col(column) == member_id)
             .values({column: None})
             .execution_options(synchronize_session="fetch")

@@ -33,9 +33,9 @@ async def bump(
     )
     statement = statement.on_conflict_do_update(
         index_elements=["organization_id", "team_id", "week", "kind"],
-        set_={"count": Signal.count + count, "value_sum": Signal.value_sum + value},  # type: ignore[operator]
+        set_={"count": Signal.count + count, "value_sum": Signal.value_sum + value},
     )
-    await session.exec(statement)  # type: ignore[call-overload]
+    await session.exec(statement)
 
 
 async def add_contributor(
@@ -53,7 +53,7 @@ async def add_contributor(
         .values(organization_id=organization_id, team_id=team_id, week=week, family=family, key=key)
         .on_conflict_do_nothing(index_elements=["organization_id", "week", "family", "team_id", "key"])
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return bool(result.rowcount)
 
 
@@ -83,7 +83,7 @@ async def delete_contributors(session: AsyncSession, organization_id: int, keys:
     if not keys:
         return 0
     result = await session.exec(
-        delete(Contributor).where(  # type: ignore[call-overload]
+        delete(Contributor).where(
             col(Contributor.organization_id) == organization_id, col(Contributor.key).in_(keys)
         )
     )

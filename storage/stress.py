@@ -77,7 +77,7 @@ async def get_relay(session: AsyncSession, token: str) -> StressRelay | None:
 async def claim_relay(session: AsyncSession, token: str, supporter_seal: str) -> bool:
     """Makes this supporter (their sealed id) the one who answers; False when someone else already did."""
     result = await session.exec(
-        update(StressRelay)  # type: ignore[call-overload]
+        update(StressRelay)
         .where(col(StressRelay.token) == token, col(StressRelay.supporter_seal).is_(None))
         .values(supporter_seal=supporter_seal, answered=True)
     )
@@ -89,7 +89,7 @@ async def set_report_state(
 ) -> bool:
     """Moves a report's support state if it is still in one of ``only_from``; True when this call did."""
     result = await session.exec(
-        update(StressReport)  # type: ignore[call-overload]
+        update(StressReport)
         .where(col(StressReport.id) == report_id, col(StressReport.support_state).in_(only_from))
         .values(support_state=state)
     )
@@ -98,9 +98,7 @@ async def set_report_state(
 
 async def delete_relay(session: AsyncSession, token: str) -> bool:
     """Deletes the link to the author; True when this call deleted it."""
-    result = await session.exec(
-        delete(StressRelay).where(col(StressRelay.token) == token)  # type: ignore[call-overload]
-    )
+    result = await session.exec(delete(StressRelay).where(col(StressRelay.token) == token))
     return bool(result.rowcount == 1)
 
 
@@ -128,17 +126,13 @@ async def all_relays(session: AsyncSession) -> list[StressRelay]:
 async def release_supporter(session: AsyncSession, token: str) -> bool:
     """The supporter leaves (forget-me): the conversation waits for someone else on the rota."""
     result = await session.exec(
-        update(StressRelay)  # type: ignore[call-overload]
-        .where(col(StressRelay.token) == token)
-        .values(supporter_seal=None)
+        update(StressRelay).where(col(StressRelay.token) == token).values(supporter_seal=None)
     )
     return bool(result.rowcount == 1)
 
 
 async def delete_expired_relays(session: AsyncSession, now: datetime) -> int:
-    result = await session.exec(
-        delete(StressRelay).where(col(StressRelay.expires_at) <= now)  # type: ignore[call-overload]
-    )
+    result = await session.exec(delete(StressRelay).where(col(StressRelay.expires_at) <= now))
     return int(result.rowcount or 0)
 
 

@@ -52,7 +52,7 @@ async def memberships_of(session: AsyncSession, member_id: int) -> list[tuple[Te
 async def remove_memberships(session: AsyncSession, member_id: int) -> int:
     """Forget-me: the member leaves every team."""
     result = await session.exec(
-        delete(TeamMembership)  # type: ignore[call-overload]
+        delete(TeamMembership)
         .where(col(TeamMembership.member_id) == member_id)
         .execution_options(synchronize_session="fetch")
     )
@@ -82,7 +82,7 @@ async def add_team(session: AsyncSession, team: Team) -> Team | None:
 async def attribute_rituals(session: AsyncSession, workspace_id: int, channel_id: str, team_id: int) -> int:
     """Rituals already posting in the team's channel now count for it; returns how many."""
     result = await session.exec(
-        update(Ritual)  # type: ignore[call-overload]
+        update(Ritual)
         .where(col(Ritual.workspace_id) == workspace_id, col(Ritual.place_id) == channel_id)
         .values(team_id=team_id)
         .execution_options(synchronize_session="fetch")
@@ -148,19 +148,19 @@ async def delete_team(session: AsyncSession, team: Team) -> None:
     """
     team_id = team.id
     await session.exec(
-        update(Ritual)  # type: ignore[call-overload]
+        update(Ritual)
         .where(col(Ritual.team_id) == team_id)
         .values(team_id=None)
         .execution_options(synchronize_session="fetch")
     )
     await session.exec(
-        update(StressReport)  # type: ignore[call-overload]
+        update(StressReport)
         .where(col(StressReport.team_id) == team_id)
         .values(team_id=None)
         .execution_options(synchronize_session="fetch")
     )
     await session.exec(
-        delete(TeamMembership)  # type: ignore[call-overload]
+        delete(TeamMembership)
         .where(col(TeamMembership.team_id) == team_id)
         .execution_options(synchronize_session="fetch")
     )

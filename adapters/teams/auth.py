@@ -161,7 +161,7 @@ class TeamsAuth:
             if not self.config.insecure:
                 raise Unauthorized("no_app_id")
             # TEND_DEV_INSECURE with no app id: botbuilder's anonymous identity (logged at start-up).
-            return await self.authentication.authenticate_request(activity, None)  # type: ignore[arg-type]
+            return await self.authentication.authenticate_request(activity, None)
         if not header or not header.startswith("Bearer "):
             raise Unauthorized("missing_token")
         try:
