@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import ColumnElement, bindparam, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Occurrence, Ritual
+from storage.models import Occurrence, OneOnOnePair, Ritual
 
 
 async def get_in_workspace(session: AsyncSession, workspace_id: int, ritual_id: int) -> Ritual | None:
@@ -102,3 +102,38 @@ async def running_in_places(
 async def paused_in_workspace(session: AsyncSession, workspace_id: int) -> list[Ritual]:
     query = select(Ritual).where(Ritual.workspace_id == workspace_id, col(Ritual.paused).is_(True))
     return list((await session.exec(query.order_by(col(Ritual.id)))).all())
+
+
+# --- a person's data rights (practices/rituals.py export_mine, forget_mine) ----------------------
+
+
+def _created_by(workspace_id: int, member_id: int) -> tuple[ColumnElement[bool], ...]:
+    """Rituals the member created, except 1:1s they are in: those are theirs as a 1:1, and the 1:1s'
+    part of the export lists (and forget-me erases) them."""
+    theirs = select(OneOnOnePair.ritual_id).where(
+        or_(
+            col(OneOnOnePair.manager_member_id) == member_id,
+            col(OneOnOnePair.report_member_id) == member_id,
+        )
+    )
+    return (
+        col(Ritual.workspace_id) == workspace_id,
+        col(Ritual.created_by_member_id) == member_id,
+        col(Ritual.id).not_in(theirs),
+    )
+
+
+async def created_by(session: AsyncSession, workspace_id: int, member_id: int) -> list[Ritual]:
+    query = select(Ritual).where(*_created_by(workspace_id, member_id)).order_by(col(Ritual.id))
+    return list((await session.exec(query)).all())
+
+
+async def uncredit(session: AsyncSession, workspace_id: int, member_id: int) -> int:
+    """Rituals the member created keep running; they just no longer say who created them."""
+    result = await session.exec(
+        update(Ritual)  # type: ignore[call-overload]
+        .where(*_created_by(workspace_id, member_id))
+        .values(created_by_member_id=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount or 0)
