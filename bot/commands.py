@@ -25,7 +25,7 @@ from practices.grammar import (
     shown,
     tokenize,
 )
-from practices.help import HELP_EXAMPLE
+from practices.help import HELP_EXAMPLE, find_topic
 
 __all__ = [
     "HELP_EXAMPLE",
@@ -151,13 +151,7 @@ def slash_hint(command: Literal["kudos", "tend"], registry: Registry | None = No
 
 def topic(name: str, registry: Registry | None = None) -> Topic | None:
     """The topic a person asked for: its name, an alias, or the subcommand it documents (``ritual add``)."""
-    registry = registry or default_registry()
-    wanted = " ".join(name.casefold().split())
-    for candidate in (wanted, wanted.split(" ")[0] if wanted else ""):
-        for found in registry.topics:
-            if candidate == found.name or candidate in found.aliases:
-                return found
-    return None
+    return find_topic((registry or default_registry()).topics, name)
 
 
 def examples(registry: Registry | None = None) -> list[str]:
