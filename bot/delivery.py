@@ -42,6 +42,7 @@ from practices.messages import (
     Card,
     DirectMessage,
     Intent,
+    OpenGroup,
     Place,
     PostToPlace,
     Said,
@@ -72,6 +73,9 @@ UNREACHABLE = "unreachable: the person blocked or removed Tend"
 SEALED_PURPOSE = "outbox"
 
 PACING: dict[str, timedelta] = {"slack": timedelta(seconds=1), "teams": timedelta(milliseconds=150)}
+
+
+GROUP = "group"  # target_kind of an OpenGroup row: several people gathered in one conversation
 
 
 def personal_send_time(person: StoredHours, wanted: datetime) -> datetime | None:
@@ -121,8 +125,16 @@ async def outbox_rows(
             rows.append(sealed_row(workspace.id, intent, intent.key or f"{scope}:{index}", now, secret_key))
             continue
         state = outbox.PENDING
+        extra: dict[str, object] = {}
         if isinstance(intent, PostToPlace):
             target_kind, target_id, send_at = "place", intent.place_id, now
+        elif isinstance(intent, OpenGroup):
+            # One target per group (each is its own conversation); the people and the place a platform
+            # without group chats posts in travel in the payload.
+            people = [await get_member(session, member_id) for member_id in intent.member_ids]
+            extra = {"people": [m.platform_user_id for m in people if m], "place": intent.place_id}
+            target_kind, target_id = GROUP, ",".join(str(i) for i in intent.member_ids)[:128]
+            send_at = max(now, intent.not_before) if intent.not_before else now
         elif isinstance(intent, DirectMessage):
             member = await get_member(session, intent.member_id)
             if member is None:
@@ -145,7 +157,7 @@ async def outbox_rows(
                 "idempotency_key": intent.key or f"{scope}:{index}",
                 "target_kind": target_kind,
                 "target_id": target_id,
-                "payload": json.dumps({"card": card_to_dict(intent.card), "ritual": ritual_id}),
+                "payload": json.dumps({"card": card_to_dict(intent.card), "ritual": ritual_id, **extra}),
                 "state": state,
                 "attempts": 0,
                 "next_attempt_at": send_at,
@@ -820,6 +832,10 @@ class DeliveryWorker:
             raise UnsupportedByPlatform(f"no sender for {workspace.platform}")
         if member is not None:
             return await sender.direct(workspace.external_id, member.platform_user_id, card)
+        if row.target_kind == GROUP:
+            data = json.loads(row.payload)
+            people = [str(p) for p in data.get("people", [])]
+            return await sender.open_group(workspace.external_id, people, str(data.get("place", "")), card)
         return await sender.post(workspace.external_id, row.target_id, card)
 
     def _failed(self, work: _Pass, workspace: Workspace, row: Claimed, error: Exception) -> datetime | None:

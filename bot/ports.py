@@ -14,7 +14,7 @@ serialise token refreshes across replicas).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
@@ -35,6 +35,13 @@ class Sender(Protocol):
 
     async def update(self, workspace_external_id: str, place_id: str, message_ref: str, card: Card) -> None:
         """Replaces a card posted earlier."""
+        ...
+
+    async def open_group(
+        self, workspace_external_id: str, user_ids: Sequence[str], place_id: str, card: Card
+    ) -> str:
+        """Gathers several people in one conversation with ``card`` (Slack: a group DM; a platform
+        that cannot start one posts in ``place_id`` mentioning them); returns the message reference."""
         ...
 
 

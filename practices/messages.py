@@ -395,6 +395,22 @@ class DirectMessage:
 
 
 @dataclass(frozen=True)
+class OpenGroup:
+    """Gather several members in one conversation and say ``card`` there (a compassion pod's start).
+
+    Slack opens a group DM with them; Teams, where a bot cannot start a group chat, posts in
+    ``place_id`` mentioning them; the console prints it. ``not_before`` holds it until then: the
+    practice picks a moment inside everyone's working hours, since all of them are notified at once.
+    """
+
+    member_ids: tuple[int, ...]
+    card: Card
+    place_id: str
+    key: str | None = None
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
 class OpenForm:
     """Open a private form for the person who acted."""
 
@@ -426,7 +442,7 @@ class UpdateCard:
     card: Card
 
 
-Intent = Reply | PostToPlace | DirectMessage | OpenForm | UpdateCard | FieldErrors
+Intent = Reply | PostToPlace | DirectMessage | OpenGroup | OpenForm | UpdateCard | FieldErrors
 
 
 @dataclass(frozen=True)

@@ -114,16 +114,22 @@ async def members_by_id(session: AsyncSession, workspace_id: int, member_ids: li
     return {m.id: m for m in (await session.exec(query)).all() if m.id is not None}
 
 
-async def team_of(session: AsyncSession, member_ids: list[int]) -> dict[int, int]:
-    """Member id → one team they belong to (the lowest id): what pods mix."""
+async def team_of(session: AsyncSession, member_ids: list[int], place_id: str) -> dict[int, int]:
+    """Member id → the team pods mix them by: their lowest-id team other than the one whose channel the
+    programme runs in (everyone shares that one), else that one."""
     if not member_ids:
         return {}
     query = (
-        select(TeamMembership.member_id, func.min(TeamMembership.team_id))
+        select(TeamMembership.member_id, TeamMembership.team_id, Team.channel_id)
+        .join(Team, col(Team.id) == col(TeamMembership.team_id))
         .where(col(TeamMembership.member_id).in_(member_ids))
-        .group_by(TeamMembership.member_id)
+        .order_by(col(TeamMembership.team_id))
     )
-    return {int(member): int(team) for member, team in (await session.exec(query)).all()}
+    own: dict[int, int] = {}
+    shared: dict[int, int] = {}
+    for member, team, channel in (await session.exec(query)).all():
+        (shared if channel == place_id else own).setdefault(int(member), int(team))
+    return {**shared, **own}
 
 
 async def recent_partners(session: AsyncSession, programme_id: int, rounds: int) -> dict[int, set[int]]:

@@ -263,8 +263,10 @@ class FakeSlackApi:
         if method == "chat.update":
             return {**ok, "channel": args.get("channel"), "ts": args.get("ts")}
         if method == "conversations.open":
-            user = str(args.get("users", "")).split(",")[0]
-            return {**ok, "channel": {"id": "D" + user}}
+            users = str(args.get("users", "")).split(",")
+            if len(users) > 1:  # a group DM (mpim): one id for the same people, whatever their order
+                return {**ok, "channel": {"id": "G" + "-".join(sorted(users))}}
+            return {**ok, "channel": {"id": "D" + users[0]}}
         if method == "views.open":
             self._views += 1
             return {**ok, "view": {"id": f"V{self._views}"}}

@@ -44,6 +44,15 @@ class InMemorySender:
     async def update(self, workspace_external_id: str, place_id: str, message_ref: str, card: Card) -> None:
         self._record("update", workspace_external_id, place_id, card, message_ref)
 
+    async def open_group(
+        self, workspace_external_id: str, user_ids: list[str], place_id: str, card: Card
+    ) -> str:
+        """Recorded as kind "group" with the people joined by commas as its target."""
+        return self._record("group", workspace_external_id, ",".join(user_ids), card)
+
+    def groups(self) -> list[Sent]:
+        return [s for s in self.sent if s.kind == "group"]
+
     def posts(self, place: str | None = None) -> list[Sent]:
         return [s for s in self.sent if s.kind == "post" and (place is None or s.target == place)]
 

@@ -8,7 +8,7 @@ exactly as in Slack.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -106,6 +106,14 @@ class ConsoleSender:
     async def direct(self, workspace_external_id: str, user_id: str, card: Card) -> str:
         ref = self._ref()
         self._show(f"[private message to @{user_id}]", card, DIRECT, ref)
+        return ref
+
+    async def open_group(
+        self, workspace_external_id: str, user_ids: Sequence[str], place_id: str, card: Card
+    ) -> str:
+        ref = self._ref()
+        people = ", ".join(f"@{user}" for user in user_ids)
+        self._show(f"[group conversation with {people}]", card, place_id, ref)
         return ref
 
     async def update(self, workspace_external_id: str, place_id: str, message_ref: str, card: Card) -> None:

@@ -7,7 +7,7 @@ Retry-After per message) instead of being slept on inside slack_sdk.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import aiohttp
@@ -150,6 +150,20 @@ class SlackSender:
 
     async def direct(self, workspace_external_id: str, user_id: str, card: Card) -> str:
         channel = await self.dm_channel(workspace_external_id, user_id)
+        return await self._post_message(workspace_external_id, channel, card)
+
+    async def open_group(
+        self, workspace_external_id: str, user_ids: Sequence[str], place_id: str, card: Card
+    ) -> str:
+        """A group DM with Tend and the people (``conversations.open`` with several users)."""
+        client = await self.client_for(workspace_external_id)
+        try:
+            response = await client.conversations_open(users=",".join(user_ids))
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+            raise send_error(error, "conversations.open") from None
+        channel = str((response.get("channel") or {}).get("id", ""))
+        if not channel:
+            raise SendError("conversations.open: no channel in the answer")
         return await self._post_message(workspace_external_id, channel, card)
 
     async def update(self, workspace_external_id: str, place_id: str, message_ref: str, card: Card) -> None:

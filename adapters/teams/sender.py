@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import PurePath
 from typing import Any
@@ -158,6 +158,13 @@ class TeamsSender:
 
     async def direct(self, workspace_external_id: str, user_id: str, card: Card) -> str:
         return await self.direct_content(workspace_external_id, user_id, self.payload(card))
+
+    async def open_group(
+        self, workspace_external_id: str, user_ids: Sequence[str], place_id: str, card: Card
+    ) -> str:
+        """A bot cannot start a Teams group chat: the card goes to the programme's channel, where the
+        people its first paragraph names are mentioned (``payload`` turns them into real mentions)."""
+        return await self.post(workspace_external_id, place_id, card)
 
     async def update(self, workspace_external_id: str, place_id: str, message_ref: str, card: Card) -> None:
         reference = await self._reference(workspace_external_id, PLACE, place_id)
