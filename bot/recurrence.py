@@ -25,12 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
+from practices.local_time import is_known_zone
 from practices.schedules import Recurrence
 
 MAX_OCCURRENCES = 1000
@@ -40,12 +40,7 @@ _POSITIONS = {1: "1st", 2: "2nd", 3: "3rd", 4: "4th", -1: "last"}
 
 def valid_time_zone(name: str) -> bool:
     """IANA names only (not "localtime"), so a stored zone means the same on every replica."""
-    return name in _known_time_zones()
-
-
-@cache
-def _known_time_zones() -> frozenset[str]:
-    return frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
+    return is_known_zone(name)
 
 
 def trigger_for(recurrence: Recurrence, time_zone: str) -> BaseTrigger:

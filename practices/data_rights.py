@@ -20,8 +20,8 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from practices import local_time
 from practices.context import PracticeContext
 from practices.grammar import Result, Token, UsageError, only, shown
 from practices.messages import (
@@ -157,16 +157,13 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def utc(moment: datetime) -> str:
-    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M")
+    return local_time.stamp(moment)
 
 
 def local_clock(ctx: PracticeContext) -> Callable[[datetime], str]:
     """Formats times on the card in the person's own zone (UTC if theirs is unknown)."""
-    try:
-        zone = ZoneInfo(ctx.actor.time_zone)
-    except (ValueError, KeyError, OSError):
-        zone = ZoneInfo("UTC")
-    return lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    zone = ctx.actor.time_zone
+    return lambda moment: local_time.stamp(moment, zone)
 
 
 def channel(channel_id: str | None) -> Place | str:

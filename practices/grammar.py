@@ -8,12 +8,12 @@ words mean the same thing in Slack, Teams and the console, and a typo earns a wo
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, Protocol
+
+from practices.local_time import canonical_zone
 
 if TYPE_CHECKING:
     from practices.context import PracticeContext
@@ -99,7 +99,6 @@ _TOKEN = re.compile(
     r"|(?:[^\s<]|<(?![@#]))+|<"
 )
 ID = re.compile(r"#?([0-9]{1,18})")
-ZONE_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*")
 
 
 @dataclass(frozen=True)
@@ -174,27 +173,10 @@ def place_of(token: Token) -> PlaceRef | None:
     return token.place
 
 
-@lru_cache(maxsize=1)
-def _zone_names() -> dict[str, str]:
-    try:
-        names = set(zoneinfo.available_timezones())
-    except Exception:
-        names = set()
-    return {n.casefold(): n for n in names | {"UTC"}}
-
-
 def zone(raw: str) -> str | None:
-    """Canonical IANA name (any letter case), or None; never raises on odd input."""
-    if len(raw) > 64 or not ZONE_SHAPE.fullmatch(raw):
-        return None
-    name = _zone_names().get(raw.casefold())
-    if name is None and len(_zone_names()) > 1:
-        return None
-    try:
-        zoneinfo.ZoneInfo(name or raw)
-    except Exception:
-        return None
-    return name or raw
+    """Canonical IANA name (any letter case), or None; never raises on odd input. The one check is
+    ``practices.local_time``'s, so a zone the grammar takes is one every other part accepts."""
+    return canonical_zone(raw)
 
 
 # --- parser pieces -----------------------------------------------------------------------------------

@@ -8,11 +8,9 @@ a colleague beyond what a shout-out or a shared 1:1 already shows them.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from practices import preferences, shoutouts, stress_reports
+from practices import local_time, preferences, shoutouts, stress_reports
 from practices.context import PracticeContext
-from practices.hours import WorkingHours
 from practices.messages import (
     Block,
     Button,
@@ -59,13 +57,11 @@ FINE = "Stress reports are anonymous: nobody, admins included, can see who sent 
 
 
 def _local(moment: datetime, time_zone: str) -> str:
-    zone = WorkingHours.of(time_zone, "", "09:00", "17:00", None).time_zone  # an odd stored zone reads as UTC
-    return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")
+    return local_time.day_and_time(moment, time_zone)  # an odd stored zone reads as UTC
 
 
 def _day(moment: datetime, time_zone: str) -> str:
-    zone = WorkingHours.of(time_zone, "", "09:00", "17:00", None).time_zone
-    return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b")
+    return local_time.day(moment, time_zone)
 
 
 def _person(member: Member | None) -> Span:

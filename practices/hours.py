@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from practices.local_time import zone_of
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_START = time(9, 0)
@@ -228,10 +230,7 @@ def _wall(instant: datetime, zone: ZoneInfo) -> datetime:
 
 
 def _zone(time_zone: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError, TypeError) as error:
-        raise ValueError(f"unknown time zone {time_zone!r}") from error
+    return zone_of(time_zone)  # ValueError for a zone Tend does not accept
 
 
 def _parse_time(raw: str) -> time | None:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from practices import data_rights, signals
+from practices import data_rights, local_time, signals
 from practices.context import FireContext, PracticeContext
 from practices.grammar import (
     PERSONAL,
@@ -213,11 +213,11 @@ def _zone_of(member: Member) -> str:
 
 
 def _local(moment: datetime, zone: str) -> str:
-    return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")
+    return local_time.day_and_time(moment, zone)
 
 
 def _clock(moment: datetime, zone: str) -> str:
-    return moment.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+    return local_time.clock(moment, zone)
 
 
 def nudge_time(hours: WorkingHours, meeting: datetime, before: timedelta) -> datetime | None:
@@ -246,7 +246,7 @@ def _day_word(meeting: datetime, seen_at: datetime, zone: str) -> str:
         return "tomorrow"
     if days == 0:
         return "today"
-    return "on " + meeting.astimezone(tz).strftime("%a %d %b")
+    return "on " + local_time.day(meeting, zone)
 
 
 async def _member(session: Session, workspace_id: int, member_id: int | None) -> Member | None:

@@ -7,15 +7,14 @@ here, in the person's own time zone, or while they are paused.
 from __future__ import annotations
 
 import re
-import zoneinfo
 from dataclasses import dataclass
 from datetime import date, time
-from functools import lru_cache
 
 from practices import data_rights, grammar
 from practices.context import PracticeContext
 from practices.grammar import PERSONAL, Result, Token, Topic, Usage, UsageError, group, only, shown, span
-from practices.hours import DAY_NAMES, WorkingHours, parse_clock, parse_days
+from practices.hours import DAY_NAMES, parse_clock, parse_days
+from practices.local_time import canonical_zone
 from practices.messages import (
     Example,
     Fact,
@@ -149,21 +148,9 @@ def hours_form(ctx: PracticeContext) -> Form:
     )
 
 
-@lru_cache(maxsize=1)
-def _zone_names() -> dict[str, str]:
-    return {name.casefold(): name for name in zoneinfo.available_timezones() | {"UTC"}}
-
-
 def parse_zone(raw: str) -> str | None:
-    """The canonical IANA name for ``raw`` in any letter case, or None."""
-    name = _zone_names().get(raw.strip().casefold())
-    if name is None:
-        return None
-    try:
-        WorkingHours(name, (), time(9), time(17))  # the zone check delivery itself relies on
-    except ValueError:
-        return None
-    return name
+    """The canonical IANA name for ``raw`` in any letter case, or None (the check delivery relies on)."""
+    return canonical_zone(raw)
 
 
 async def submit_hours(ctx: PracticeContext, values: dict[str, str]) -> Outcome:

@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from practices import shoutouts
+from practices import local_time, shoutouts
 from practices.context import FireContext, PracticeContext
 from practices.grammar import (
     LISTED_KINDS,
     TEAM,
-    ZONE_SHAPE,
     PlaceRef,
     Result,
     Token,
@@ -78,14 +76,6 @@ UNREACHABLE = (
 NAMELESS = "someone with no name yet"
 
 
-def known_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        return False
-    return True
-
-
 def options_of(ritual: Ritual) -> dict[str, object]:
     try:
         loaded = json.loads(ritual.options or "{}")
@@ -113,7 +103,7 @@ def recurrence_of(ritual: Ritual) -> Recurrence:
 
 
 def local(moment: datetime, time_zone: str) -> str:
-    return moment.astimezone(ZoneInfo(time_zone)).strftime("%a %d %b %H:%M")
+    return local_time.day_and_time(moment, time_zone)
 
 
 def describe(ritual: Ritual, viewer_time_zone: str) -> Rich:
@@ -157,9 +147,9 @@ async def add(
         there = compose(BAD_SCHEDULE_THERE, message=recurrence.message, place=Place(place_id), example=typed)
         return Outcome.reply(there)
     zone = time_zone or ctx.actor.time_zone
-    if not known_zone(zone):
+    if not local_time.is_known_zone(zone):
         return Outcome.reply(compose(BAD_ZONE, zone=Said(zone), example=EXAMPLE))
-    anchor = ctx.now.astimezone(ZoneInfo(zone)).date()
+    anchor = local_time.local_date(ctx.now, zone)
     next_run_at = ctx.next_run(recurrence, zone, ctx.now, anchor)
     if next_run_at is None:
         return Outcome.reply(compose(NEVER, example=EXAMPLE))
@@ -306,7 +296,7 @@ def parse_add(text: str, args: list[Token]) -> Result:
     rest, time_zone = args[2:], None
     if rest and (time_zone := zone(rest[-1].raw)):
         rest = rest[:-1]
-    elif rest and "/" in rest[-1].raw and ZONE_SHAPE.fullmatch(rest[-1].raw):
+    elif rest and "/" in rest[-1].raw and local_time.ZONE_SHAPE.fullmatch(rest[-1].raw):
         msg = f"“{shown(rest[-1].raw)}” isn't a time zone I know; use an Area/City name like Europe/Berlin."
         return UsageError(msg, ex)
     if not rest:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import difflib
 import re
-import zoneinfo
 from dataclasses import dataclass
 from datetime import time
-from functools import lru_cache
 from typing import Literal
+
+from practices.local_time import canonical_zone
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -381,7 +381,7 @@ def _zone_in_schedule(token: str) -> ScheduleError | None:
     misspelt or followed by something."""
     if not (_ZONE_LIKE.fullmatch(token) or token in ("utc", "gmt")):
         return None
-    known = _zone_names().get(token)
+    known = canonical_zone(token)
     if known is None:
         return ScheduleError(
             f"“{token}” isn't a time zone I know: use a name like Europe/Berlin or America/New_York.",
@@ -391,16 +391,6 @@ def _zone_in_schedule(token: str) -> ScheduleError | None:
         f"“{known}” is a time zone: put it last, with nothing after it (a 1:1 uses the manager's own zone).",
         DEFAULT_EXAMPLE,
     )
-
-
-@lru_cache(maxsize=1)
-def _zone_names() -> dict[str, str]:
-    """Every IANA zone name by its lower-case spelling (schedule words arrive lower-cased)."""
-    try:
-        names = set(zoneinfo.available_timezones())
-    except Exception:  # no tz database on this machine: every zone-shaped word reads as unknown
-        names = set()
-    return {name.casefold(): name for name in names | {"UTC"}}
 
 
 def _example(tokens: list[str] | None, fallback: str = DEFAULT_EXAMPLE) -> str:

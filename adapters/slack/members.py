@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
 from bot.logs import log_event
+from bot.recurrence import valid_time_zone
 
 logger = logging.getLogger("tend.slack")
 
@@ -53,6 +54,7 @@ def profile_of(user: Mapping[str, Any]) -> Profile:
         or str(user.get("name") or "").strip()
     )
     zone = str(user.get("tz") or "").strip() or None
+    zone = zone if zone and valid_time_zone(zone) else None  # Tend's one zone check
     is_bot = bool(user.get("is_bot")) or user.get("id") == "USLACKBOT"
     # Slack's own roles: a workspace admin, an owner or the primary owner (``is_owner`` implies
     # ``is_admin`` in Slack's answers, but each is read so a partial object still counts).

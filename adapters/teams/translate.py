@@ -28,13 +28,13 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from adapters.teams.cards import DATA_KEY, KIND_CLICK, KIND_FORM
+from bot import recurrence
 from bot.events import (
     ButtonClicked,
     CommandReceived,
@@ -58,7 +58,6 @@ _FORGED = re.compile(r"<(?=[@#])")  # typed "<@id>" must not pass for a real men
 # HTML some clients leave in text: block tags become line breaks, inline ones go; other <words> stay.
 _BLOCK_TAGS = re.compile(r"<(?:br|/?p|/?div)(?:\s[^<>]*)?/?>", re.IGNORECASE)
 _INLINE_TAGS = re.compile(r"</?(?:span|b|i|u|s|strong|em|a|code|pre)(?:\s[^<>]*)?>", re.IGNORECASE)
-_ZONE_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*")
 
 
 # --- small readers ------------------------------------------------------------------------------------
@@ -100,13 +99,7 @@ def event_id(activity: Mapping[str, Any]) -> str | None:
 @lru_cache(maxsize=512)
 def valid_time_zone(name: str) -> str | None:
     """An IANA zone name the scheduler can use, or None (a client may send anything)."""
-    if not name or len(name) > 64 or not _ZONE_SHAPE.fullmatch(name):
-        return None
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
+    return name if name and recurrence.valid_time_zone(name) else None
 
 
 def _time_zone(activity: Mapping[str, Any]) -> str | None:
