@@ -238,11 +238,11 @@ def _section(heading: str, lines: Sequence[Rich | str]) -> list[Block]:
     for row in rows:
         length = len(plain(row)) + 1
         if current and size + length > JSON_CHUNK:
-            blocks.append(Text(joined(current, "\n", "\n")))
+            blocks.append(Text(joined([*current], "\n", "\n")))
             current, size = [], 0
         current.append(row)
         size += length
-    blocks.append(Text(joined(current, "\n", "\n")))
+    blocks.append(Text(joined([*current], "\n", "\n")))
     return blocks
 
 

@@ -131,7 +131,7 @@ async def created_by(session: AsyncSession, workspace_id: int, member_id: int) -
 async def uncredit(session: AsyncSession, workspace_id: int, member_id: int) -> int:
     """Rituals the member created keep running; they just no longer say who created them."""
     result = await session.exec(
-        update(Ritual)  # type: ignore[call-overload]
+        update(Ritual)
         .where(*_created_by(workspace_id, member_id))
         .values(created_by_member_id=None)
         .execution_options(synchronize_session="fetch")
