@@ -15,7 +15,7 @@ from typing import NamedTuple, Protocol
 
 from practices.privacy_policy import shows
 
-INDEX_VERSION = "2.0"
+INDEX_VERSION = "2.1"
 
 # The components, in the order they are shown, and how people read them.
 COMPONENTS: tuple[str, ...] = (
@@ -25,6 +25,7 @@ COMPONENTS: tuple[str, ...] = (
     "mood",
     "unsupported",
     "contagion",
+    "connection",
 )
 LABELS: dict[str, str] = {
     "supportive": "Shout-outs per person",
@@ -33,6 +34,7 @@ LABELS: dict[str, str] = {
     "mood": "Opener mean score",
     "unsupported": "Support requests left unanswered",
     "contagion": "Compassion contagion",
+    "connection": "Pods that met",
 }
 
 # Weights of the normalised components. They will become settings (one value per component); until
@@ -44,6 +46,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "mood": 0.10,
     "unsupported": 0.20,
     "contagion": 0.10,
+    "connection": 0.10,
 }
 SUPPORTIVE_TARGET = 2.0  # shout-outs per person per week that score full marks
 CONTAGION_TARGET = 0.5  # one shout-out in two passed on within a week scores full marks
@@ -64,18 +67,24 @@ FEW_MANAGERS = (
 )
 FEW_ANSWERS = "no check-in{where} had {minimum} or more answers{why}; hidden to keep answers anonymous"
 FEW_REQUESTS = "fewer than {minimum} support requests{where}{why}; hidden to keep them anonymous"
+FEW_PODS = "fewer than {minimum} pods formed{where}{why}; hidden so that no one pod's meeting shows"
 THAT_WEEK = " that week"
 OUTSIDE = " outside the teams shown on their own"
 
 
 class SignalRow(Protocol):
-    """What the maths needs of ``storage.models.Signal``."""
+    """What the maths needs of ``storage.models.Signal`` (read-only, so a named tuple row fits too)."""
 
-    team_id: int
-    week: str
-    kind: str
-    count: int
-    value_sum: float
+    @property
+    def team_id(self) -> int: ...
+    @property
+    def week(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def value_sum(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,8 @@ def raw_components(counters: Counters, people: int) -> dict[str, float]:
         found["unsupported"] = n("stress_unsupported") / n("stress_support_requested")
     if n("shoutout_given") > 0:
         found["contagion"] = n("shoutout_contagion") / n("shoutout_given")
+    if n("pod_formed") > 0:  # pods that met, counted in the week their round was formed
+        found["connection"] = n("pod_met") / n("pod_formed")
     return found
 
 
@@ -289,7 +300,9 @@ SUPPORT = Measure(
     after_week=True,
     private=True,
 )
-MEASURES: tuple[Measure, ...] = (SHOUTOUTS, ONE_ON_ONES, OPENERS, SUPPORT)
+# Compassion pods are cross-team, so their counters sit in team 0 and only the organisation shows them.
+PODS = Measure("pods", ("pod_formed", "pod_met"), "pod_formed", None, FEW_PODS)
+MEASURES: tuple[Measure, ...] = (SHOUTOUTS, ONE_ON_ONES, OPENERS, SUPPORT, PODS)
 MEASURE_OF: dict[str, Measure] = {
     "supportive": SHOUTOUTS,
     "contagion": SHOUTOUTS,
@@ -297,6 +310,7 @@ MEASURE_OF: dict[str, Measure] = {
     "participation": OPENERS,
     "mood": OPENERS,
     "unsupported": SUPPORT,
+    "connection": PODS,
 }
 # What the policy reads per team and week, in this order: each measure's data, then its amount.
 EVIDENCE_COLUMNS: tuple[tuple[str, ...], ...] = tuple(
@@ -330,12 +344,16 @@ VALUED: tuple[str, ...] = ("opener_answer",)
 
 
 class TeamWeekRow(Protocol):
-    """What the maths needs of ``storage.index.TeamWeek``: one team's week, a column per kind."""
+    """What the maths needs of ``storage.index.TeamWeek``: one team's week, a column per kind (read-only)."""
 
-    team_id: int
-    week: str
-    counts: tuple[int, ...]  # in KINDS order
-    value_sums: tuple[float, ...]  # in VALUED order
+    @property
+    def team_id(self) -> int: ...
+    @property
+    def week(self) -> str: ...
+    @property
+    def counts(self) -> tuple[int, ...]: ...  # in KINDS order
+    @property
+    def value_sums(self) -> tuple[float, ...]: ...  # in VALUED order
 
 
 def organization_rollups(rows: Iterable[TeamWeekRow], team_id: int) -> tuple[Rollups, Standings]:

@@ -14,6 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import literal, union_all
+from sqlalchemy import select as select_columns
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -27,8 +28,18 @@ class SignalRow(NamedTuple):
     team_id: int
     week: str
     kind: str
-    count: int
+    count: int  # type: ignore[assignment]  # the column's name; it hides tuple.count, which nothing calls
     value_sum: float
+
+
+# A SignalRow's columns: more than SQLModel's select() types, so SQLAlchemy's own reads them.
+_SIGNAL_ROW = (
+    col(Signal.team_id),
+    col(Signal.week),
+    col(Signal.kind),
+    col(Signal.count),
+    col(Signal.value_sum),
+)
 
 
 async def signals_for_weeks(session: AsyncSession, organization_id: int, weeks: list[str]) -> list[SignalRow]:
@@ -39,8 +50,8 @@ async def signals_for_weeks(session: AsyncSession, organization_id: int, weeks: 
     """
     if not weeks:
         return []
-    query = select(Signal.team_id, Signal.week, Signal.kind, Signal.count, Signal.value_sum).where(
-        Signal.organization_id == organization_id, col(Signal.week).in_(weeks)
+    query = select_columns(*_SIGNAL_ROW).where(
+        col(Signal.organization_id) == organization_id, col(Signal.week).in_(weeks)
     )
     connection = await session.connection()
     result = await connection.execute(query)
@@ -110,7 +121,7 @@ async def group_counters(
     the asked-for teams' rows. One query reads a few hundred rows instead of every team's."""
     if not weeks:
         return []
-    where = (Signal.organization_id == organization_id, col(Signal.week).in_(weeks))
+    where = (col(Signal.organization_id) == organization_id, col(Signal.week).in_(weeks))
     if team_ids is None:
         query = (
             select(Signal.week, Signal.kind, func.sum(Signal.count), func.sum(Signal.value_sum))
@@ -121,17 +132,15 @@ async def group_counters(
         return [
             SignalRow(ALL_TEAMS, week, kind, int(count), float(total)) for week, kind, count, total in result
         ]
-    query = select(Signal.team_id, Signal.week, Signal.kind, Signal.count, Signal.value_sum).where(
-        *where, col(Signal.team_id).in_(team_ids)
-    )
-    result = await (await session.connection()).execute(query)
-    return [SignalRow(*row) for row in result.all()]
+    rows = select_columns(*_SIGNAL_ROW).where(*where, col(Signal.team_id).in_(team_ids))
+    found = await (await session.connection()).execute(rows)
+    return [SignalRow(*row) for row in found.all()]
 
 
 def _people_of(organization_id: int) -> SelectOfScalar[int | None]:
     """The people of the organisation's workspaces, as a subquery of ids."""
     return (
-        select(Member.id)
+        select(col(Member.id))
         .join(Workspace, col(Workspace.id) == col(Member.workspace_id))
         .where(Workspace.organization_id == organization_id, *_is_person())
     )
@@ -144,7 +153,7 @@ async def team_sizes(session: AsyncSession, organization_id: int) -> dict[int, i
         .join(Member, col(Member.id) == col(TeamMembership.member_id))
         .join(Workspace, col(Workspace.id) == col(Member.workspace_id))
         .where(Workspace.organization_id == organization_id, *_is_person())
-        .group_by(TeamMembership.team_id)
+        .group_by(col(TeamMembership.team_id))
     )
     result = await (await session.connection()).execute(query)
     return {int(team_id): int(size) for team_id, size in result.all()}
@@ -157,7 +166,7 @@ async def people_counts(session: AsyncSession, organization_id: int) -> tuple[in
         .join(Member, col(Member.id) == col(TeamMembership.member_id))
         .join(Workspace, col(Workspace.id) == col(Member.workspace_id))
         .where(Workspace.organization_id == organization_id, *_is_person())
-        .group_by(TeamMembership.team_id)
+        .group_by(col(TeamMembership.team_id))
     )
     everyone = (
         select(literal(ALL_TEAMS), func.count())
@@ -229,13 +238,16 @@ async def team_week_counters(
         found = await raw.driver_connection.fetch(sql, organization_id, weeks, *kinds, *valued)  # type: ignore[union-attr]
         return [TeamWeek(row[0], row[1], tuple(row[2:width]), tuple(row[width:])) for row in found]
     # FILTER (SQLite 3.30 or later, as RETURNING needs 3.35): about half the time of CASE on SQLite.
-    counts = [func.coalesce(func.sum(Signal.count).filter(Signal.kind == kind), 0) for kind in kinds]
-    sums = [func.coalesce(func.sum(Signal.value_sum).filter(Signal.kind == kind), 0.0) for kind in valued]
+    counts = [func.coalesce(func.sum(Signal.count).filter(col(Signal.kind) == kind), 0) for kind in kinds]
+    sums = [
+        func.coalesce(func.sum(Signal.value_sum).filter(col(Signal.kind) == kind), 0.0) for kind in valued
+    ]
+    columns: list[Any] = [col(Signal.team_id), col(Signal.week), *counts, *sums]  # as many as kinds asked
     query = (
-        select(Signal.team_id, Signal.week, *counts, *sums)
+        select_columns(*columns)
         .with_hint(Signal, "INDEXED BY ix_signal_org_week", "sqlite")
-        .where(Signal.organization_id == organization_id, col(Signal.week).in_(weeks))
-        .group_by(Signal.week, Signal.team_id)
+        .where(col(Signal.organization_id) == organization_id, col(Signal.week).in_(weeks))
+        .group_by(col(Signal.week), col(Signal.team_id))
     )
     result = await connection.execute(query)
     # Sums of whole numbers come back as int and of value sums as float.
@@ -269,7 +281,7 @@ async def distinct_contributors(
         elif teams:
             query = query.where(col(Contributor.team_id).not_in(teams))
         queries.append(query.group_by(Contributor.week))
-    query = union_all(*queries)  # one index range per week, not a filter over all of them
-    result = await (await session.connection()).execute(query)
+    weekly = union_all(*queries)  # one index range per week, not a filter over all of them
+    result = await (await session.connection()).execute(weekly)
     found = {week: int(count) for week, count in result.all()}
     return {week: found.get(week, 0) for week in pools}
