@@ -379,7 +379,7 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
     found = await store.pod_in_workspace(ctx.session, ctx.workspace_id, int(pod_part))
     if found is None:
         return Outcome.reply(GONE)
-    pod, _round, programme = found
+    pod, pod_round, programme = found
     assert pod.id is not None
     if not await store.is_in_pod(ctx.session, pod.id, ctx.actor_id):
         return Outcome.reply(NOT_YOURS)
@@ -387,7 +387,9 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
     if not await store.answer(ctx.session, pod.id, ctx.actor_id, met, ctx.now):
         return Outcome.reply(ANSWERED)
     if met and not await store.pod_met_before(ctx.session, pod.id, ctx.actor_id):
-        await signals.record(ctx.session, ctx.workspace.organization_id, None, ctx.now, "pod_met")
+        # Counted in the week the round was formed, beside its pods, so the index's share never mixes weeks.
+        org = ctx.workspace.organization_id
+        await signals.record(ctx.session, org, None, pod_round.formed_at, "pod_met")
     if met:
         return Outcome.reply(compose(THANKS_YES, cadence=cadence_of(programme).words()))
     return Outcome.reply(THANKS_NO)

@@ -176,7 +176,7 @@ async def test_admin_sees_a_team_card_with_components_trends_and_the_support_cal
     assert shown["Support requests left unanswered"] == "40%"
     assert "5 people asked for support in week 2026-W47 and fewer than 5 got none within 48 hours." in answer
     assert "last 4 weeks (oldest first): – · – ·" in answer
-    assert "Formula v2.0" in card(s).blocks[-1].text
+    assert "Formula v2.1" in card(s).blocks[-1].text
 
 
 async def test_the_organisation_is_the_default_for_admins(s):
@@ -324,7 +324,7 @@ async def test_default_weights_add_nothing_to_the_card_or_the_export(s):
     await example_week(s, "platform")
     await s.command("U1", "tend index platform 4")
     footer = card(s).blocks[-1]
-    assert isinstance(footer, Fine) and "Formula v2.0" in footer.text
+    assert isinstance(footer, Fine) and "Formula v2.1" in footer.text
     assert "Weights" not in card(s).fallback
     await s.command("U1", "tend index export")
     [table, note] = card(s).blocks
@@ -337,10 +337,10 @@ async def test_weights_set_by_an_admin_are_named_on_the_card_and_in_the_export(s
     await example_week(s, "platform")
     await s.command("U1", "tend index platform 4")
     footer = card(s).blocks[-1]
-    assert isinstance(footer, Fine) and "Formula v2.0" in footer.text
+    assert isinstance(footer, Fine) and "Formula v2.1" in footer.text
     assert (
         "Weights set by your admin: supportive=0.5, follow_through=0.2, participation=0.15, mood=0.1, "
-        "unsupported=0.2, contagion=0;" in footer.text
+        "unsupported=0.2, contagion=0, connection=0.1;" in footer.text
     )
     await s.command("U1", "tend index tiny")  # a hidden team's card names them too: same footer
     assert "Weights set by your admin" in card(s).blocks[-1].text
@@ -348,7 +348,10 @@ async def test_weights_set_by_an_admin_are_named_on_the_card_and_in_the_export(s
     [table, note] = card(s).blocks
     assert "Weights set by your admin: supportive=0.5" in note.text
     rows = list(csv.DictReader(io.StringIO(table.text)))
-    expected = "supportive=0.5,follow_through=0.2,participation=0.15,mood=0.1,unsupported=0.2,contagion=0"
+    expected = (
+        "supportive=0.5,follow_through=0.2,participation=0.15,mood=0.1,unsupported=0.2,"
+        "contagion=0,connection=0.1"
+    )
     assert {row["weights"] for row in rows} == {expected}  # every row carries them, ready to paste back
 
 
@@ -367,7 +370,7 @@ async def test_export_is_a_csv_with_the_same_suppression(s):
     by_group = {(row["group"], row["week"]): row for row in rows}
     platform = by_group[("platform", LAST_WEEK)]
     assert platform["people"] == "7" and platform["follow_through"] == "0.750"
-    assert platform["support_requested"] == "5" and platform["formula_version"] == "2.0"
+    assert platform["support_requested"] == "5" and platform["formula_version"] == "2.1"
     assert platform["support_unanswered"] == "fewer than 5"
     tiny = by_group[("tiny", LAST_WEEK)]
     assert tiny["index"] == tiny["supportive"] == tiny["support_requested"] == tiny["people"] == ""

@@ -80,7 +80,7 @@ def test_the_worked_example_of_the_docs():
     assert week.index == pytest.approx(70.5)
     assert f"{week.index:.1f}" == "70.5"
     assert (week.support_requested, week.support_unanswered) == (5, 1)
-    assert maths.INDEX_VERSION == "2.0"
+    assert maths.INDEX_VERSION == "2.1"
 
 
 def test_with_one_manager_follow_through_is_hidden_and_the_weights_renormalised():
