@@ -42,15 +42,16 @@ async def remove_carrier(session: AsyncSession, workspace_id: int, member_id: in
 async def loads(session: AsyncSession, workspace_id: int) -> dict[int, int]:
     """Carrier member id → newcomers they welcome now (pairings not ended)."""
     query = (
-        select(NewcomerPairing.carrier_id, func.count())
+        select(col(NewcomerPairing.carrier_id), func.count())
         .where(
             NewcomerPairing.workspace_id == workspace_id,
             col(NewcomerPairing.ended_at).is_(None),
             col(NewcomerPairing.carrier_id).is_not(None),
         )
-        .group_by(NewcomerPairing.carrier_id)
+        .group_by(col(NewcomerPairing.carrier_id))
     )
-    return {int(member_id): int(count) for member_id, count in (await session.exec(query)).all()}
+    rows = (await session.exec(query)).all()
+    return {int(member_id): int(count) for member_id, count in rows if member_id is not None}
 
 
 async def team_ids_of(session: AsyncSession, member_ids: list[int]) -> dict[int, set[int]]:
@@ -161,28 +162,15 @@ class Coverage(NamedTuple):
 
 
 async def coverage(session: AsyncSession, workspace_id: int) -> Coverage:
-    rows = (
-        await session.exec(
-            select(
-                NewcomerPairing.carrier_id,
-                NewcomerPairing.ended_at,
-                NewcomerPairing.ended_by,
-                NewcomerPairing.checkins_sent,
-                NewcomerPairing.checkins_answered,
-            ).where(NewcomerPairing.workspace_id == workspace_id)
-        )
-    ).all()
-    paired = sum(1 for carrier, *_ in rows if carrier is not None)
-    active = sum(1 for carrier, ended, *_ in rows if carrier is not None and ended is None)
-    still_waiting = sum(1 for carrier, ended, *_ in rows if carrier is None and ended is None)
-    early = sum(1 for _, _, by, *_ in rows if by in ("newcomer", "carrier"))
+    query = select(NewcomerPairing).where(NewcomerPairing.workspace_id == workspace_id)
+    rows = list((await session.exec(query)).all())
     return Coverage(
-        paired,
-        active,
-        still_waiting,
-        sum(row[3] for row in rows),
-        sum(row[4] for row in rows),
-        early,
+        paired=sum(1 for row in rows if row.carrier_id is not None),
+        active=sum(1 for row in rows if row.carrier_id is not None and row.ended_at is None),
+        waiting=sum(1 for row in rows if row.carrier_id is None and row.ended_at is None),
+        checkins_sent=sum(row.checkins_sent for row in rows),
+        checkins_answered=sum(row.checkins_answered for row in rows),
+        ended_early=sum(1 for row in rows if row.ended_by in ("newcomer", "carrier")),
     )
 
 
