@@ -99,11 +99,9 @@ class SweepContext:
     support_fallback: str = ""
 
 
-# What a practice module may export for the router and the scheduler to find (see bot/routes.py):
-#   ACTIONS: dict[str, ActionHandler]  button action prefix ("opener" for "opener.answer") -> handler
-#   FORMS:   dict[str, FormHandler]    form id prefix -> handler
-#   RITUALS: dict[str, FireHandler]    ritual kind -> what one occurrence does
-#   SWEEPS:  tuple[SweepHandler, ...]  periodic checks run on every scheduler tick
+# The handlers a practice declares in its ``PRACTICE`` (practices/practice.py) for the dispatcher and
+# the scheduler: a button (by action prefix, "opener" for "opener.answer"), a form (by form id prefix),
+# one occurrence of a ritual kind, and a periodic sweep run on every scheduler tick.
 ActionHandler = Callable[[PracticeContext, str, str, "str | None"], Awaitable[Outcome]]
 FormHandler = Callable[[PracticeContext, str, dict[str, str], str], Awaitable[Outcome]]
 FireHandler = Callable[[FireContext], Awaitable[Outcome]]
