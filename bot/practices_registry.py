@@ -13,11 +13,14 @@ import pkgutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from typing import TypeVar
 
 import practices
 from practices.context import ActionHandler, FormHandler, SweepHandler
 from practices.grammar import Parser, Topic
 from practices.practice import Practice, RitualKind
+
+V = TypeVar("V")
 
 
 class RegistryError(ValueError):
@@ -36,9 +39,7 @@ def discover(package: str = practices.__name__) -> tuple[Practice, ...]:
     return tuple(found)
 
 
-def _merge(
-    into: dict[str, object], owners: dict[str, str], what: str, items: Mapping[str, object], by: str
-) -> None:
+def _merge(into: dict[str, V], owners: dict[str, str], what: str, items: Mapping[str, V], by: str) -> None:
     for key, value in items.items():
         if key in owners:
             raise RegistryError(f"{what} “{key}” is declared by both {owners[key]} and {by}")
@@ -76,11 +77,11 @@ def build(found: Iterable[Practice]) -> Registry:
             raise RegistryError(f"two practices are called “{practice.name}”")
         names[practice.name] = practice.name
     words: dict[str, str] = {}
-    commands: dict[str, object] = {}
-    top_level: dict[str, object] = {}
-    actions: dict[str, object] = {}
-    forms: dict[str, object] = {}
-    rituals: dict[str, object] = {}
+    commands: dict[str, Parser] = {}
+    top_level: dict[str, Parser] = {}
+    actions: dict[str, ActionHandler] = {}
+    forms: dict[str, FormHandler] = {}
+    rituals: dict[str, RitualKind] = {}
     topic_owners: dict[str, str] = {}
     action_owners: dict[str, str] = {}
     form_owners: dict[str, str] = {}
@@ -103,13 +104,13 @@ def build(found: Iterable[Practice]) -> Registry:
             topics.append(topic)
     return Registry(
         practices=ordered,
-        commands=commands,  # type: ignore[arg-type]
-        top_level=top_level,  # type: ignore[arg-type]
+        commands=commands,
+        top_level=top_level,
         topics=tuple(topics),
-        actions=actions,  # type: ignore[arg-type]
-        forms=forms,  # type: ignore[arg-type]
+        actions=actions,
+        forms=forms,
         anonymous=frozenset(name for p in ordered for name in p.anonymous),
-        rituals=rituals,  # type: ignore[arg-type]
+        rituals=rituals,
         sweeps=tuple(sweep for p in ordered for sweep in p.sweeps),
         owner={**words, **kind_owners},
     )
