@@ -92,8 +92,8 @@ class ExternalTables:
                     continue
                 names = list(dict.fromkeys(["id", *read, *rewritten]))
                 rows_of = table(name, *(column(key) for key in names))
-                rows = (await connection.execute(select(rows_of))).mappings().all()
-                for row in rows:
+                found = (await connection.execute(select(rows_of))).mappings().all()
+                for row in (dict(item) for item in found):
                     changes = dict(change(name, row))
                     if not changes:
                         continue
