@@ -26,6 +26,7 @@ DAY_AND_TIME = "%a %d %b %H:%M"  # Mon 03 Mar 14:30
 DAY = "%a %d %b"  # Mon 03 Mar
 CLOCK = "%H:%M"  # 14:30
 STAMP = "%Y-%m-%d %H:%M"  # 2025-03-03 14:30 (exports, audit lines)
+DATE_STAMP = "%Y-%m-%d"  # 2025-03-03 (what is kept only to the day)
 
 
 @cache
@@ -111,3 +112,8 @@ def clock(moment: datetime, zone: str | None) -> str:
 def stamp(moment: datetime, zone: str | None = "UTC") -> str:
     """``2025-03-03 14:30``: exports and audit lines (UTC unless a zone is given)."""
     return local(moment, zone).strftime(STAMP)
+
+
+def date_stamp(moment: datetime, zone: str | None = "UTC") -> str:
+    """``2025-03-03``: a moment kept only to the day (UTC unless a zone is given)."""
+    return local(moment, zone).strftime(DATE_STAMP)

@@ -59,6 +59,7 @@ def test_an_odd_stored_zone_reads_as_utc_and_exports_are_utc_unless_told():
     assert local_time.day_and_time(moment, None) == "Mon 03 Mar 14:05"
     assert local_time.stamp(moment) == "2025-03-03 14:05"
     assert local_time.stamp(moment, "Asia/Tokyo") == "2025-03-03 23:05"
+    assert local_time.date_stamp(moment, "Pacific/Kiritimati") == "2025-03-04"  # already tomorrow there
 
 
 def test_a_moment_without_its_zone_is_refused_rather_than_guessed():
