@@ -6,6 +6,9 @@ import json
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
+from adapters.console.repl import build_console
+from bot.clock import FixedClock, ShiftedClock
+from bot.engine import Engine
 from bot.events import MemberSeen
 from practices.carrier_choice import Candidate, Newcomer, choose_carrier, weekly_overlap
 from practices.hours import WorkingHours
@@ -381,3 +384,33 @@ async def test_teams_members_added_pairs_the_newcomer_and_waits_for_their_time_z
     [to_dee] = await teams.connector.wait_for(test_msteams.sends_to(dee_chat, "Meet your culture carrier"))
     assert "Bo" in json.dumps(to_dee.body)
     test_msteams.assert_valid_sent([to_bo, to_dee])
+
+
+async def test_on_the_console_a_new_name_is_a_newcomer_welcomed_by_a_carrier(database: Database) -> None:
+    screen: list[str] = []
+    clock = FixedClock(at("2026-12-07 10:00"))  # Monday: 10:00 in London, 11:00 in Berlin
+    engines: list[Engine] = []
+
+    async def on_time_moved() -> None:
+        await engines[0].delivery.deliver_due()
+
+    def make_engine(sender: object) -> Engine:
+        engines.append(Engine(database, clock, {"console": sender}))  # type: ignore[dict-item]
+        return engines[0]
+
+    session = build_console(make_engine, ShiftedClock(clock), screen.append, on_time_moved)
+    await session.start()
+    await session.handle_line("/tend carriers add @ed")  # ana, the console's admin
+    await session.handle_line("/wait 10m")
+    screen.clear()
+    await session.handle_line("/as zoe")
+    await session.handle_line("/wait 10m")
+    out = "\n".join(screen)
+    assert "zoe joined the workspace" in out
+    assert "[private message to @ed]" in out and "@zoe just joined, and you're their culture carrier" in out
+    # Tend has not learned zoe's time zone: her introduction waits until it does.
+    assert "[private message to @zoe]" not in out
+    await session.handle_line("/tend settings tz Europe/Paris")
+    await session.handle_line("/wait 10m")
+    out = "\n".join(screen)
+    assert "[private message to @zoe]" in out and "@ed is one of the people here" in out

@@ -325,7 +325,7 @@ class ConsoleSession:
             return
         if name not in dict(DEMO_MEMBERS):
             origin = Origin(platform="console", workspace_id=WORKSPACE, actor=PersonRef(name, name))
-            await self.engine.handle(MemberSeen(origin, display_name=name))
+            await self.engine.handle(MemberSeen(origin, display_name=name, joined=True))  # a newcomer
             self.write(f"{name} joined the workspace.")
         self.user = name
         self.write(f"You are now typing as {name}.")
