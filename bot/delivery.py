@@ -126,6 +126,7 @@ async def outbox_rows(
             continue
         state = outbox.PENDING
         extra: dict[str, object] = {}
+        send_at: datetime | None
         if isinstance(intent, PostToPlace):
             target_kind, target_id, send_at = "place", intent.place_id, now
         elif isinstance(intent, OpenGroup):
@@ -784,8 +785,8 @@ class DeliveryWorker:
             results.delivered_sealed.append(row.id)
             log_event(logger, "message sent", platform=workspace.platform, target=outbox.SEALED)
             return until, True
-        shared = until is not None and self._share_pacing
-        self._journal.sent(row.id, message_ref, sent_at, (row.target, until) if shared else None)
+        paced = (row.target, until) if until is not None and self._share_pacing else None
+        self._journal.sent(row.id, message_ref, sent_at, paced)
         log_event(
             logger,
             "message sent",
@@ -847,6 +848,7 @@ class DeliveryWorker:
         permanent = isinstance(error, UnsupportedByPlatform) or getattr(error, "permanent", False)
         retry_after = getattr(error, "retry_after", None)
         self.metrics.messages_failed.inc(platform=workspace.platform)
+        retry_at: datetime | None
         if retry_after is not None and not permanent:
             retry_at = now + timedelta(seconds=float(retry_after))
             work.results.moved.append((row.id, retry_at))
@@ -927,11 +929,11 @@ class DeliveryWorker:
                 renewed = {old: await outbox.renew(session, ids, old, until) for old, ids in due.items()}
             for old, ids in due.items():
                 for row_id in ids:
-                    lease = self._held.get(row_id)
-                    if lease is None or lease.until != old:
+                    held = self._held.get(row_id)
+                    if held is None or held.until != old:
                         continue
                     if row_id in renewed[old]:
-                        lease.until = until
+                        held.until = until
                     elif old <= now:  # it ran out and another worker took it: no longer this one's
                         self._release(row_id)
 

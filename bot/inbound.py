@@ -110,7 +110,7 @@ def event_from_dict(data: Mapping[str, Any]) -> InboundEvent:
         values["mentions"] = tuple(PersonRef(**_known(PersonRef, person)) for person in values["mentions"])
     if "values" in values:
         values["values"] = {str(key): str(value) for key, value in values["values"].items()}
-    return kind(**values)  # type: ignore[no-any-return]
+    return kind(**values)
 
 
 @dataclass

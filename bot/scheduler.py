@@ -215,7 +215,11 @@ class Scheduler:
         live: list[_Firing] = []
         for firing in firings:
             ritual = firing.ritual
-            ids = {"workspace": ritual.workspace_id, "ritual": ritual.id or 0, "kind": ritual.kind}
+            ids: dict[str, int | str] = {
+                "workspace": ritual.workspace_id,
+                "ritual": ritual.id or 0,
+                "kind": ritual.kind,
+            }
             kind = self.registry.rituals.get(ritual.kind)
             if kind is None:
                 log_event(logger, "occurrence skipped", level=logging.WARNING, outcome="no-handler", **ids)
@@ -248,7 +252,7 @@ class Scheduler:
                 logger.exception("ritual failed", extra=ids)
                 continue
             report.fired.append(occurrence.id or 0)
-            log_event(logger, "ritual fired", occurrence=occurrence.id or 0, **ids)
+            log_event(logger, "ritual fired", level=logging.INFO, occurrence=occurrence.id or 0, **ids)
         await enqueue(session, rows)
 
     async def _run(self, context: FireContext) -> list[dict[str, object]]:

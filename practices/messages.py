@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, cast
 
 # --- parts of a text --------------------------------------------------------------------------------
 
@@ -119,7 +119,7 @@ def spans(wording: Wording) -> Rich:
     return (wording,) if isinstance(wording, str) else wording
 
 
-def joined(parts: list[Span | Rich], separator: str = ", ", last: str = " and ") -> Rich:
+def joined(parts: Sequence[Span | Rich], separator: str = ", ", last: str = " and ") -> Rich:
     """``a``, ``a and b``, ``a, b and c``: a list of parts read as one phrase."""
     out: list[Span] = []
     for index, part in enumerate(parts):
@@ -522,7 +522,7 @@ def card_to_dict(card: Card) -> dict[str, object]:
 
 def card_from_dict(data: dict[str, object]) -> Card:
     blocks: list[Block] = []
-    for raw in data.get("blocks", []):  # type: ignore[union-attr]
+    for raw in cast("list[dict[str, Any]]", data.get("blocks", [])):  # as card_to_dict wrote them
         item = dict(raw)
         kind = _BLOCKS[item.pop("type")]
         if kind is Facts:

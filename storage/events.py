@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ProcessedEvent
@@ -40,7 +41,7 @@ async def mark_processed(
 
 async def forget_processed_before(session: AsyncSession, cutoff: datetime) -> int:
     """Drops old ids; platforms stop retrying within minutes, a day is ample."""
-    result = await session.exec(delete(ProcessedEvent).where(ProcessedEvent.received_at < cutoff))
+    result = await session.exec(delete(ProcessedEvent).where(col(ProcessedEvent.received_at) < cutoff))
     return int(result.rowcount or 0)
 
 

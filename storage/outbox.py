@@ -77,7 +77,9 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, object]]) -> 
         return 0
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Outbox.id)
+    statement = (
+        insert(Outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(col(Outbox.id))
+    )
     result = await session.exec(statement, params=rows)
     return len(result.all())
 
@@ -144,7 +146,8 @@ async def claim(
     else:
         statement = statement.where(OUTBOX.c.id.in_(chosen), _ready(now))
     result = await session.exec(statement)
-    claimed = [Claimed(*row, lease_until=until) for row in result.all()]
+    # A row holds exactly the CLAIMED_COLUMNS, lease_until not among them; mypy cannot count a Row.
+    claimed = [Claimed(*row, lease_until=until) for row in result.all()]  # type: ignore[misc]
     claimed.sort(key=lambda row: (row.next_attempt_at, row.id))  # RETURNING has no order
     return claimed
 

@@ -83,7 +83,7 @@ async def add_occurrences(
         .returning(Occurrence)
     )
     rows = [{"ritual_id": rid, "scheduled_at": at, "fired_at": now} for rid, at in firings]
-    result = await session.exec(statement, params=rows)  # type: ignore[call-overload]
+    result = await session.exec(statement, params=rows)
     return {occurrence.ritual_id: occurrence for occurrence in result.scalars().all()}
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, tuple_, update
-from sqlmodel import col, select
+from sqlalchemy import select as select_columns
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Inbound, OpenerAnswer, Outbox, StressRelay
@@ -54,13 +55,13 @@ async def sealed_page(
     """Up to ``limit`` (key, sealed value) pairs after ``after``, in key order (keyset paging)."""
     keys = [getattr(column.model, key) for key in column.keys]
     value = getattr(column.model, column.column)
-    query = select(*keys, value).where(col(value).is_not(None), col(value) != "")
+    query = select_columns(*keys, value).where(col(value).is_not(None), col(value) != "")  # any width
     if column.only is not None:
         query = query.where(column.only)
     if after is not None:
         query = query.where(tuple_(*keys) > tuple_(*after))
     query = query.order_by(*keys).limit(limit)
-    rows = (await session.exec(query)).all()
+    rows = (await (await session.connection()).execute(query)).all()
     return [(tuple(row[: len(keys)]), str(row[len(keys)])) for row in rows]
 
 
