@@ -50,6 +50,7 @@ from practices.messages import (
 )
 from practices.people import place_id, resolve_people
 from practices.practice import ExportSection, Forgetting, Practice
+from practices.privacy_policy import shows
 from practices.roles import ONLY_ADMINS
 from practices.signals import iso_week
 from storage import ambassadors as store
@@ -259,7 +260,7 @@ def digest_card(figures: DigestFigures, month: str, minimum: int, space: str | N
     """The digest, with every figure under the minimum group size left out (pure: tests read it)."""
     blocks: list[Text | Fine] = [Text(DIGEST_INTRO)]
     ideas: list[Span | Rich] = []
-    if figures.people < minimum:
+    if not shows(figures.people, minimum):
         blocks.append(Text(TOO_SMALL.format(minimum=minimum)))
     else:
         if figures.requested >= minimum:

@@ -33,7 +33,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from practices import data_rights, local_time, signals
 from practices.context import FireContext, PracticeContext
@@ -240,8 +239,7 @@ def _on_leave(hours: WorkingHours, meeting: datetime) -> bool:
 
 def _day_word(meeting: datetime, seen_at: datetime, zone: str) -> str:
     """``tomorrow``, ``today`` or ``on Thu 06 Mar``, as read on the day the prompt arrives."""
-    tz = ZoneInfo(zone)
-    days = (meeting.astimezone(tz).date() - seen_at.astimezone(tz).date()).days
+    days = (local_time.local_date(meeting, zone) - local_time.local_date(seen_at, zone)).days
     if days == 1:
         return "tomorrow"
     if days == 0:
@@ -412,7 +410,7 @@ async def add(ctx: PracticeContext, report: Member, schedule: str, manager: Memb
                 )
             )
     zone = _zone_of(lead)
-    anchor = ctx.now.astimezone(ZoneInfo(zone)).date()
+    anchor = local_time.local_date(ctx.now, zone)
     first = _first_nudged_meeting(ctx, recurrence, zone, anchor)
     if isinstance(first, tuple):
         return Outcome.reply(first)
@@ -583,7 +581,7 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
         return Outcome.reply(ONLY_MANAGER.format(**await _names(ctx, pair)))
     report_id = pair.report_member_id
     if action == MOVE:
-        tomorrow = ctx.now.astimezone(ZoneInfo(_zone_of(ctx.actor))).date() + timedelta(days=1)
+        tomorrow = local_time.local_date(ctx.now, _zone_of(ctx.actor)) + timedelta(days=1)
         return Outcome((OpenForm(move_form(str(occurrence.id), tomorrow)),))
     if action not in (DONE, SKIPPED) or report_id is None:
         return Outcome.reply(GONE)
@@ -651,7 +649,7 @@ async def _move(ctx: PracticeContext, values: dict[str, str], state: str) -> Out
         return Outcome.reply(ONLY_MANAGER.format(**await _names(ctx, pair)))
     hours = hours_of(ctx.actor)
     zone = hours.time_zone
-    example = (ctx.now.astimezone(ZoneInfo(zone)).date() + timedelta(days=1)).isoformat()
+    example = (local_time.local_date(ctx.now, zone) + timedelta(days=1)).isoformat()
     raw_date, raw_time = values.get("date", "").strip(), values.get("time", "").strip()
     new_day = date.fromisoformat(raw_date) if _is_date(raw_date) else None
     new_time = parse_time(raw_time)
@@ -663,7 +661,7 @@ async def _move(ctx: PracticeContext, values: dict[str, str], state: str) -> Out
     if new_day is None or new_time is None:
         return _move_again(errors, state, example)
     meeting = local_at(zone, new_day, new_time)
-    today = ctx.now.astimezone(ZoneInfo(zone)).date()
+    today = local_time.local_date(ctx.now, zone)
     if meeting <= ctx.now:  # earlier today is the time's fault; an earlier day the date's
         field = "time" if new_day == today else "date"
         return _move_again(

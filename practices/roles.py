@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from practices import data_rights
+from practices import data_rights, local_time
 from practices.context import PracticeContext
 from practices.grammar import People, Topic, Usage, group, only, people_cmd
 from practices.messages import Example, Outcome, compose
@@ -270,10 +269,9 @@ def admin_change_line(change: AdminChange, member_id: int, name: Callable[[int |
     how = ADMIN_HOW.get(change.reason, change.reason).format(other=name(other))
     what = ADMIN_CHANGE_WHAT.get((side, change.change), change.change).format(how=how, other=name(other))
     # A change learned from the platform kept only its day (storage.admin_audit).
-    shown = "%Y-%m-%d" if change.reason == audit.BY_PLATFORM else "%Y-%m-%d %H:%M"
-    return ADMIN_CHANGE_LINE.format(
-        when=change.created_at.astimezone(ZoneInfo("UTC")).strftime(shown), what=what
-    )
+    by_platform = change.reason == audit.BY_PLATFORM
+    when = local_time.date_stamp(change.created_at) if by_platform else local_time.stamp(change.created_at)
+    return ADMIN_CHANGE_LINE.format(when=when, what=what)
 
 
 async def export_mine(ctx: PracticeContext) -> tuple[ExportSection, ...]:

@@ -17,9 +17,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from practices import data_rights, sealing, signals
+from practices import data_rights, local_time, sealing, signals
 from practices.context import PracticeContext, SweepContext, SweepResult
 from practices.grammar import PERSONAL, People, Topic, Usage, group, only, people_cmd
 from practices.hours import hours_of, next_send_time
@@ -563,7 +562,7 @@ def _reply(*texts: Wording) -> Reply:
 
 
 def _local(moment: datetime, zone: str) -> str:
-    return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")
+    return local_time.day_and_time(moment, zone)
 
 
 def another_route(fallback: str) -> Rich:
