@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from practices import signals
+from practices import local_time, signals
 from practices.availability import Presence, is_available, week_start, week_windows
 from practices.context import FireContext, PracticeContext, SweepContext, SweepResult
 from practices.grammar import (
@@ -405,11 +404,7 @@ def _place_id(ctx: PracticeContext, place: PlaceRef) -> str | None:
 
 
 def _zone(ctx: PracticeContext) -> str:
-    try:
-        ZoneInfo(ctx.actor.time_zone)
-    except Exception:
-        return "UTC"
-    return ctx.actor.time_zone
+    return ctx.actor.time_zone if local_time.is_known_zone(ctx.actor.time_zone) else "UTC"
 
 
 async def start(
@@ -426,7 +421,7 @@ async def start(
         return Outcome.reply(compose(NO_TEAM, place=Place(place_id), example=opt_example))
     recurrence = cadence.schedule()
     zone = _zone(ctx)
-    anchor = ctx.now.astimezone(ZoneInfo(zone)).date()
+    anchor = local_time.local_date(ctx.now, zone)
     first = ctx.next_run(recurrence, zone, ctx.now, anchor)
     ritual = Ritual(
         workspace_id=ctx.workspace_id,
@@ -453,9 +448,7 @@ async def start(
     await store.add_programme(ctx.session, ritual, programme)
     pid = programme.id or 0
     out, skip, join = Example("/tend pods opt-out"), Example("/tend pods skip"), Example("/tend pods opt-in")
-    first_words: Rich | str = (
-        When(first, first.astimezone(ZoneInfo(zone)).strftime("%a %d %b %H:%M")) if first else "soon"
-    )
+    first_words: Rich | str = When(first, local_time.day_and_time(first, zone)) if first else "soon"
     text = compose(
         STARTED,
         id=pid,
