@@ -526,6 +526,15 @@ async def _names(ctx: PracticeContext, pair: OneOnOnePair) -> dict[str, str]:
     return {"manager": _at(manager), "report": _at(report)}
 
 
+async def _delete_pair(ctx: PracticeContext, ritual: Ritual) -> None:
+    """Deletes a pair with its queued nudges and prompts (removed, or forgotten with one of its two)."""
+    assert ritual.id is not None
+    occurrences = await store.occurrence_ids(ctx.session, ritual.id)
+    prefixes = [f"1on1:{occurrence_id}:" for occurrence_id in occurrences] + [f"1on1-added:{ritual.id}:"]
+    await store.drop_messages(ctx.session, ctx.workspace_id, "1on1", prefixes)
+    await ctx.session.delete(ritual)  # the pair, its questions and moves go with it (ON DELETE CASCADE)
+
+
 async def remove(ctx: PracticeContext, pair_id: int) -> Outcome:
     """The manager or an admin removes a pair; its queued nudges and prompts are dropped with it."""
     found = await _pair_for(ctx, pair_id)
@@ -535,11 +544,7 @@ async def remove(ctx: PracticeContext, pair_id: int) -> Outcome:
     names = await _names(ctx, pair)
     if pair.manager_member_id != ctx.actor_id and not ctx.is_admin:
         return Outcome.reply(ONLY_MANAGER_REMOVES.format(id=pair_id, **names))
-    assert ritual.id is not None
-    occurrences = await store.occurrence_ids(ctx.session, ritual.id)
-    prefixes = [f"1on1:{occurrence_id}:" for occurrence_id in occurrences] + [f"1on1-added:{ritual.id}:"]
-    await store.drop_messages(ctx.session, ctx.workspace_id, "1on1", prefixes)
-    await ctx.session.delete(ritual)  # the pair, its questions and moves go with it (ON DELETE CASCADE)
+    await _delete_pair(ctx, ritual)
     return Outcome.reply(REMOVED.format(id=pair_id, **names))
 
 
@@ -832,11 +837,7 @@ async def forget_mine(ctx: PracticeContext, erase: bool) -> Forgetting:
     if not erase:
         return Forgetting(erased=(FORGET_ASK.format(count=len(pairs)),))
     for ritual, *_ in pairs:
-        assert ritual.id is not None
-        occurrences = await store.occurrence_ids(ctx.session, ritual.id)
-        prefixes = [f"1on1:{occurrence}:" for occurrence in occurrences] + [f"1on1-added:{ritual.id}:"]
-        await store.drop_messages(ctx.session, ctx.workspace_id, "1on1", prefixes)
-        await ctx.session.delete(ritual)  # the pair, its questions and moves go with it (ON DELETE CASCADE)
+        await _delete_pair(ctx, ritual)
     await ctx.session.flush()
     return Forgetting(erased=(FORGET_DONE.format(count=len(pairs)),))
 
