@@ -131,10 +131,12 @@ def help_lines(registry: Registry | None = None) -> list[str]:
     lines: list[str] = []
     for command in registry.top_level:
         usage = next((u for u in _usages(registry) if u.command == f"/{command}"), None)
-        lines.append(f"/{command} {usage.args} — {usage.does}" if usage else f"/{command}")
+        lines.append(
+            f"/{command} {usage.args_with(registry.listed_kinds)} — {usage.does}" if usage else f"/{command}"
+        )
     for word in registry.commands:
         mine = [u for u in _usages(registry) if u.command.split()[:2] == ["/tend", word]]
-        parts = [" ".join([*u.command.split()[2:], u.args]).strip() for u in mine]
+        parts = [" ".join([*u.command.split()[2:], u.args_with(registry.listed_kinds)]).strip() for u in mine]
         lines.append(" ".join([f"/tend {word}", " | ".join(p for p in parts if p)]).strip())
     return lines
 

@@ -43,7 +43,8 @@ def usage_reply(error: c.UsageError) -> Outcome:
 
 def help_reply(asked: str | None = None, registry: Registry | None = None) -> Outcome:
     """The list of topics, one topic, or (for a topic Tend has no help on) saying so and the list."""
-    return help_practice.reply((registry or default_registry()).topics, asked)
+    registry = registry or default_registry()
+    return help_practice.reply(registry.topics, asked, registry.listed_kinds)
 
 
 def is_anonymous(event: InboundEvent, registry: Registry | None = None) -> bool:

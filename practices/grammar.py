@@ -77,6 +77,14 @@ class Usage:
     example: str
     menu: tuple[MenuScope, ...] = ()
 
+    def args_with(self, kinds: tuple[str, ...]) -> str:
+        """The arguments with ``KINDS_SLOT`` spelled out as the ritual kinds in use, ``<opener|...>``."""
+        return self.args.replace(KINDS_SLOT, "<" + "|".join(kinds) + ">")
+
+
+# In a usage's arguments: the ritual kinds /tend ritual add accepts, whichever practices declare them.
+KINDS_SLOT = "<kinds>"
+
 
 @dataclass(frozen=True)
 class Topic:

@@ -49,14 +49,14 @@ def index_card(topics: Sequence[Topic]) -> Card:
     )
 
 
-def topic_card(topic: Topic) -> Card:
+def topic_card(topic: Topic, kinds: tuple[str, ...] = ()) -> Card:
     """``/tend help <topic>``: what it is for, then each command with one example that works as typed."""
     blocks: list[Text | Fine] = [Text(topic.about)]
     usages: list[Rich] = [
         compose(
             HELP_USAGE,
             command=usage.command,
-            args=f" {usage.args}" if usage.args else "",
+            args=f" {usage.args_with(kinds)}" if usage.args else "",
             does=usage.does,
             example=Example(usage.example),
         )
@@ -72,13 +72,15 @@ def topic_card(topic: Topic) -> Card:
     return Card(title=f"{HELP_TITLE}: {topic.name}", blocks=tuple(blocks))
 
 
-def reply(topics: Sequence[Topic], asked: str | None = None) -> Outcome:
-    """The list of topics, one topic, or (for a topic Tend has no help on) saying so and the list."""
+def reply(topics: Sequence[Topic], asked: str | None = None, kinds: tuple[str, ...] = ()) -> Outcome:
+    """The list of topics, one topic, or (for a topic Tend has no help on) saying so and the list.
+
+    ``kinds``: the ritual kinds in use, which the ritual topic lists."""
     if not asked:
         return Outcome((Reply(index_card(topics)),))
     found = find_topic(topics, asked)
     if found is not None:
-        return Outcome((Reply(topic_card(found)),))
+        return Outcome((Reply(topic_card(found, kinds)),))
     names = ", ".join(t.name for t in topics)
     unknown = compose(UNKNOWN_TOPIC, topic=Said(shown(asked)), topics=names)
     intro = Text(compose(HELP_INTRO, example=Example(HELP_EXAMPLE)))
@@ -90,7 +92,9 @@ class Help:
     topic: str | None = None
 
     async def run(self, ctx: PracticeContext) -> Outcome:
-        return reply([t for practice in ctx.practices for t in practice.topics], self.topic)
+        topics = [t for practice in ctx.practices for t in practice.topics]
+        kinds = tuple(k.name for practice in ctx.practices for k in practice.rituals if k.listed)
+        return reply(topics, self.topic, kinds)
 
 
 def parse_help(text: str, args: list[Token]) -> Result:

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from practices import local_time, shoutouts
 from practices.context import FireContext, PracticeContext
 from practices.grammar import (
+    KINDS_SLOT,
     LISTED_KINDS,
     TEAM,
     PlaceRef,
@@ -331,7 +332,7 @@ TOPIC = Topic(
         ),
         Usage(
             "/tend ritual add",
-            "<opener|shoutout-prompt|shoutout-digest> <#channel|here> <schedule> [time zone]",
+            f"{KINDS_SLOT} <#channel|here> <schedule> [time zone]",
             "start a ritual",
             RITUAL_EXAMPLE,
             TEAM,

@@ -97,6 +97,8 @@ async def test_its_ritual_kind_is_added_like_any_other_and_fires_within_its_grac
     added = await s.command("U1", "tend ritual add gratitude-jar here daily 09:00")
     assert added.startswith("Ritual added") and "gratitude-jar" in added
     assert "gratitude-jar" in await s.command("U1", "tend ritual list")
+    kinds = "<opener|shoutout-prompt|shoutout-digest|gratitude-jar>"
+    assert kinds in await s.command("U1", "tend help ritual")
     await s.run_until(at("2025-03-03 09:05"))
     assert posted(s, JAR_READ) == ["C1"]
     # Down from before the next one until past its declared grace: that occurrence is skipped, not sent late.
@@ -113,6 +115,7 @@ async def test_an_engine_without_it_does_not_know_it(database):
     assert "I don't know the ritual kind “gratitude-jar”" in refused
     assert "no longer in use" in await s.click("U1", "jar.add")
     assert "gratitude-jar" not in await s.command("U1", "tend help")
+    assert "<opener|shoutout-prompt|shoutout-digest> " in await s.command("U1", "tend help ritual")
     assert "gratitude-jar" not in default_registry().commands
 
 
