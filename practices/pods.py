@@ -58,6 +58,7 @@ from practices.messages import (
     Reply,
     Rich,
     Said,
+    Span,
     Text,
     When,
     compose,
@@ -448,7 +449,7 @@ async def start(
     await store.add_programme(ctx.session, ritual, programme)
     pid = programme.id or 0
     out, skip, join = Example("/tend pods opt-out"), Example("/tend pods skip"), Example("/tend pods opt-in")
-    first_words: Rich | str = When(first, local_time.day_and_time(first, zone)) if first else "soon"
+    first_words: Span = When(first, local_time.day_and_time(first, zone)) if first else "soon"
     text = compose(
         STARTED,
         id=pid,
@@ -457,7 +458,7 @@ async def start(
         high=high,
         cadence=cadence.words(),
         who=WHO_OPT_IN if opt_in else WHO_CHANNEL,
-        first=first_words,  # type: ignore[arg-type]
+        first=first_words,
         out=out,
         skip=skip,
     )
@@ -778,7 +779,7 @@ async def export_mine(ctx: PracticeContext) -> tuple[ExportSection, ...]:
         )
     for programme, row in await store.participations_of(ctx.session, ctx.actor_id):
         choice = {"opted": row.opted, "skip_round": row.skip_round}
-        choice["paused_until"] = row.paused_until.isoformat() if row.paused_until else None  # type: ignore[assignment]
+        choice["paused_until"] = row.paused_until.isoformat() if row.paused_until else None
         words = f"opted {row.opted}" + (f", paused until {row.paused_until}" if row.paused_until else "")
         lines.append(compose(EXPORT_CHOICE, programme=programme.id or 0, choice=words))
         data["choices"].append({"programme": programme.id, **choice})  # type: ignore[attr-defined]

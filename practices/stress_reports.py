@@ -510,7 +510,13 @@ def _expiry_day(moment: datetime) -> datetime:
     return day if day == moment else day + timedelta(days=1)
 
 
-def _new_relay(ctx: PracticeContext, report: StressReport, kind: str, **sides: str | None) -> StressRelay:
+def _new_relay(
+    ctx: PracticeContext,
+    report: StressReport,
+    kind: str,
+    author_seal: str | None = None,
+    supporter_seal: str | None = None,
+) -> StressRelay:
     assert report.id is not None
     return StressRelay(
         token=secrets.token_urlsafe(24),
@@ -518,7 +524,8 @@ def _new_relay(ctx: PracticeContext, report: StressReport, kind: str, **sides: s
         kind=kind,
         support_due_at=_due_hour(ctx.now + ctx.support_window),
         expires_at=_expiry_day(ctx.now + RELAY_LIFETIME),
-        **sides,
+        author_seal=author_seal,
+        supporter_seal=supporter_seal,
     )
 
 
@@ -749,6 +756,7 @@ async def close(ctx: PracticeContext, token: str) -> Outcome:
         return Outcome.reply(GONE)
     relay, author = found
     supporter = _supporter(ctx, relay)
+    for_other: str | Rich
     if ctx.actor.id is not None and ctx.actor.id == author:
         other, for_other, for_you = supporter, CLOSED_FOR_SUPPORTER, CLOSED_BY_YOU_AUTHOR
     elif ctx.actor.id is not None and ctx.actor.id == supporter:

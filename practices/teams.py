@@ -211,9 +211,9 @@ async def create(ctx: PracticeContext, name: str, place_id: str | None) -> Outco
     )
     if team is None or team.id is None:  # created by a concurrent request a moment ago
         return _duplicate(name, place_id)
-    where = _channel(ctx, place_id) if place_id else None
+    created_in = _channel(ctx, place_id) if place_id else None
     lines: list[Rich] = [
-        compose(CREATED_IN, name=name, place=where) if where else compose(CREATED, name=name)
+        compose(CREATED_IN, name=name, place=created_in) if created_in else compose(CREATED, name=name)
     ]
     if place_id:
         attributed = await store.attribute_rituals(ctx.session, ctx.workspace_id, place_id, team.id)

@@ -218,7 +218,7 @@ async def mark(session: AsyncSession, round_id: int, step: str) -> bool:
     """Marks the round nudged or asked; True only for the one caller that did."""
     column = PodRound.nudged if step == "nudge" else PodRound.asked
     result = await session.exec(
-        update(PodRound)  # type: ignore[call-overload]
+        update(PodRound)
         .where(col(PodRound.id) == round_id, col(column).is_(False))
         .values({column.key: True})  # type: ignore[attr-defined]
         .execution_options(synchronize_session=False)
@@ -229,7 +229,7 @@ async def mark(session: AsyncSession, round_id: int, step: str) -> bool:
 async def close_open_rounds(session: AsyncSession, programme_id: int) -> None:
     """A stopped programme's rounds send nothing more."""
     await session.exec(
-        update(PodRound)  # type: ignore[call-overload]
+        update(PodRound)
         .where(col(PodRound.programme_id) == programme_id)
         .values(nudged=True, asked=True)
         .execution_options(synchronize_session=False)
@@ -263,7 +263,7 @@ async def answer(session: AsyncSession, pod_id: int, member_id: int, met: bool, 
         .values(pod_id=pod_id, member_id=member_id, met=met, answered_at=now)
         .on_conflict_do_nothing(index_elements=["pod_id", "member_id"])
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return bool(result.rowcount)
 
 
@@ -302,9 +302,9 @@ async def answers_of(session: AsyncSession, member_id: int) -> dict[int, bool]:
 
 async def forget(session: AsyncSession, member_id: int) -> tuple[int, int, int]:
     """Forget-me: the person's pod memberships, answers and choices go. (pods, answers, programmes)."""
-    answers = await session.exec(delete(PodAnswer).where(col(PodAnswer.member_id) == member_id))  # type: ignore[call-overload]
-    pods = await session.exec(delete(PodMember).where(col(PodMember.member_id) == member_id))  # type: ignore[call-overload]
-    chosen = await session.exec(delete(PodParticipant).where(col(PodParticipant.member_id) == member_id))  # type: ignore[call-overload]
+    answers = await session.exec(delete(PodAnswer).where(col(PodAnswer.member_id) == member_id))
+    pods = await session.exec(delete(PodMember).where(col(PodMember.member_id) == member_id))
+    chosen = await session.exec(delete(PodParticipant).where(col(PodParticipant.member_id) == member_id))
     return int(pods.rowcount), int(answers.rowcount), int(chosen.rowcount)
 
 

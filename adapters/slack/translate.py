@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 from adapters.slack.blocks import MAX_LABEL, MAX_MODAL_BUTTON, MAX_MODAL_TITLE, card_blocks, cut, plain
 from bot.events import (
@@ -29,7 +29,7 @@ from bot.events import (
 )
 from practices.messages import Card, FieldErrors
 
-PLATFORM = "slack"
+PLATFORM: Final = "slack"
 DIRECT_CHANNEL_NAME = "directmessage"  # what Slack calls a person's DM with the app
 COMMANDS = {"/kudos": "kudos", "/tend": "tend"}
 

@@ -31,7 +31,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from adapters.teams.cards import DATA_KEY, KIND_CLICK, KIND_FORM
 from bot import recurrence
@@ -46,7 +46,7 @@ from bot.events import (
     PersonRef,
 )
 
-PLATFORM = "teams"
+PLATFORM: Final = "teams"
 EXECUTE_INVOKE = "adaptiveCard/action"
 COMMANDS = ("kudos", "tend")
 BOT_ID_PREFIX = "28:"  # Teams prefixes bot ids with 28:, people with 29:
