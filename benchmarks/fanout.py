@@ -50,7 +50,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -89,14 +89,75 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--workspaces", type=int, default=50)
     parser.add_argument("--people", type=int, default=25, help="people per workspace")
     parser.add_argument("--prompts", type=int, default=4, help="prompts per person")
-    parser.add_argument(
-        "--modes", default="app.py", help="comma-separated: app.py, back-to-back (see below)"
-    )
+    parser.add_argument("--modes", default="app.py", help="comma-separated: app.py, back-to-back (see below)")
     parser.add_argument("--postgres", help="a PostgreSQL server URL; a throwaway database is created there")
     parser.add_argument(
         "--runs", type=int, default=3, help="runs per backend, each after an HTTP floor (verdict: medians)"
     )
+    parser.add_argument(
+        "--gc",
+        choices=("tuned", "freeze", "default"),
+        default="tuned",
+        help="tuned: settle_start_up_heap() as app.py does; freeze: its gc.freeze() alone (CPython's "
+        "thresholds); default: CPython's collector untouched",
+    )
+    parser.add_argument(
+        "--tune",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="sets a bot.delivery constant for this run (e.g. FLUSH_WITHIN=0), to see what its value buys",
+    )
     return parser.parse_args()
+
+
+def tune(settings: list[str]) -> None:
+    """``NAME=VALUE`` pairs set on ``bot.delivery``; VALUE is a Python literal (seconds for timedelta)."""
+    import ast
+
+    from bot import delivery
+
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        current = getattr(delivery, name)  # an unknown name fails here, before anything runs
+        parsed = ast.literal_eval(value)
+        setattr(delivery, name, timedelta(seconds=parsed) if isinstance(current, timedelta) else parsed)
+        print(f"bot.delivery.{name} = {getattr(delivery, name)!r} (was {current!r})")
+
+
+class CollectorWatch:
+    """What the garbage collector cost during a run: collections per generation, and the CPU time of
+    this thread inside them (thread time, so another process's load on the machine does not count)."""
+
+    def __init__(self) -> None:
+        self.counts = [0, 0, 0]
+        self.total = 0.0
+        self.longest = 0.0
+        self._began = 0.0
+
+    def __enter__(self) -> CollectorWatch:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.thread_time()
+            return
+        took = time.thread_time() - self._began
+        self.counts[info["generation"]] += 1
+        self.total += took
+        self.longest = max(self.longest, took)
+
+    def line(self) -> str:
+        young, middle, full = self.counts
+        return (
+            f"collections {young:,} young, {middle:,} middle, {full:,} full: "
+            f"{self.total * 1000:.0f} ms of CPU, "
+            f"the longest {self.longest * 1000:.1f} ms"
+        )
 
 
 @dataclass
@@ -383,8 +444,10 @@ async def measure(database_url: str, label: str, mode: str, args: argparse.Names
                 return await outbox.pending_count(session) == 0
 
         gc.collect()  # the seeding's garbage is not the worker's to collect
-        started = time.monotonic()
-        await run_worker(mode, delivery, scheduler, done)
+        started, cpu = time.monotonic(), time.process_time()
+        with CollectorWatch() as collector:
+            await run_worker(mode, delivery, scheduler, done)
+        cpu = time.process_time() - cpu
         stats = await fake.stats()  # the fake's monotonic clock is this process's (one per machine)
         elapsed = (stats["finished_at"] or time.monotonic()) - started
         async with database.session() as session:
@@ -409,6 +472,9 @@ async def measure(database_url: str, label: str, mode: str, args: argparse.Names
         f"           the first prompt at {stats['first'] - started:.2f} s, the last channel's first at "
         f"{stats['last_first'] - started:.2f} s; from its first to its last prompt a channel took "
         f"{spans[len(spans) // 2]:.2f} s (median), {spans[-1]:.2f} s (longest)"
+    )
+    print(
+        f"           CPU {cpu:.2f} s ({cpu * 1000 / total:.2f} ms a prompt); gc {args.gc}: {collector.line()}"
     )
     return Run(elapsed, lost, duplicated)
 
@@ -437,7 +503,12 @@ def ideal_seconds(channels: int, prompts: int, floor: float) -> tuple[float, flo
 
 async def main() -> None:
     args = arguments()
-    settle_start_up_heap()  # as app.py does once started
+    tune(args.tune)
+    if args.gc == "tuned":
+        settle_start_up_heap()  # as app.py does once started
+    elif args.gc == "freeze":
+        gc.collect()
+        gc.freeze()
     print(
         f"targets: efficiency >= {TARGET_EFFICIENCY:.0%} of the ideal time, 0 lost, 0 duplicated "
         f"(limit: 1 chat.postMessage per channel per second)"
