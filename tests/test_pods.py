@@ -188,3 +188,21 @@ async def test_export_lists_my_pods_and_forget_me_removes_them(database):
         ctx = PracticeContext(session, workspace, me, s.clock.now())
         (section,) = await export_mine(ctx)
         assert section.data["pods"] == []
+
+
+async def test_export_my_data_shows_my_pod_and_forget_me_takes_me_out_of_it(database):
+    s = await company(database)
+    await s.command("ADA", "tend pods start here every 2 weeks", place="C1")
+    await s.advance(until_delta(s, FIRST_ROUND))
+    await s.command("E1", "tend pods pause until 2027-02-01", direct=True, place="D-E1")
+    await s.command("E1", "tend export-my-data", direct=True, place="D-E1")
+    exported = "\n".join(d.card.fallback for d in s.sender.directs("E1")) + str(s.last_answers)
+    assert "Your compassion pods" in exported and "round 1" in exported
+    assert "paused until 2027-02-01" in exported  # their own choice
+
+    await s.command("E1", "tend forget-me confirm", direct=True, place="D-E1")
+    async with s.database.session() as session:
+        from storage.models import PodMember
+
+        left = (await session.exec(select(PodMember))).all()
+    assert len(left) == 11  # E1 is out of their pod; the other eleven keep theirs
