@@ -23,6 +23,7 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -141,7 +142,7 @@ async def seed(database: Database, members: int, teams: int, weeks: int, actions
             (Contributor, contributors),
         ):
             for start in range(0, len(rows), 5_000):
-                await connection.execute(insert(table.__table__), rows[start : start + 5_000])
+                await connection.execute(insert(table), rows[start : start + 5_000])
     if not database.is_sqlite:
         # Vacuumed as autovacuum keeps a live database, so index-only scans need no heap visits.
         async with database.engine.connect() as connection:
@@ -157,7 +158,7 @@ async def figures_only(ctx: PracticeContext, team_id: int | None) -> list[index_
     return figures
 
 
-async def timed(make, repeats: int = 7) -> float:
+async def timed(make: Callable[[], Awaitable[object]], repeats: int = 7) -> float:
     samples = []
     for _ in range(repeats):
         started = time.perf_counter()

@@ -40,10 +40,11 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -183,6 +184,7 @@ def signed(form: dict[str, str]) -> tuple[bytes, dict[str, str]]:
     body = urlencode(form)
     stamp = str(int(time.time()))
     signature = SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)
+    assert signature is not None  # None only without a signing secret
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Slack-Request-Timestamp": stamp,
@@ -222,7 +224,7 @@ async def delivered(http: aiohttp.ClientSession, fake_port: int, tag: str) -> in
     return posts.get("C" + tag, 0) + posts.get("U" + tag, 0)
 
 
-async def until(check, within: float, what: str) -> None:
+async def until(check: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
     deadline = time.monotonic() + within
     while not await check():
         if time.monotonic() > deadline:
@@ -234,7 +236,7 @@ async def until(check, within: float, what: str) -> None:
 async def process(
     *args: str, env: dict[str, str] | None = None, log: Path | None = None
 ) -> AsyncIterator[int]:
-    output = log.open("wb") if log is not None else asyncio.subprocess.DEVNULL
+    output: IO[bytes] | int = log.open("wb") if log is not None else asyncio.subprocess.DEVNULL
     child = await asyncio.create_subprocess_exec(
         sys.executable, *args, cwd=ROOT, env=env, stdout=output, stderr=output
     )
@@ -248,7 +250,7 @@ async def process(
             except TimeoutError:
                 child.kill()
                 await child.wait()
-        if log is not None:
+        if not isinstance(output, int):
             output.close()
 
 

@@ -120,6 +120,7 @@ def signed(form: dict[str, str]) -> tuple[bytes, dict[str, str]]:
     body = urlencode(form)
     stamp = str(int(time.time()))
     signature = SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body)
+    assert signature is not None  # None only without a signing secret
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Slack-Request-Timestamp": stamp,

@@ -157,7 +157,9 @@ class SlackAdapter:
             self.bolt = AsyncApp(
                 client=client,
                 oauth_settings=oauth.settings(self.on_installed),
-                authorize=StoredAuthorize(oauth.tokens),  # from the stored installation, before the ack
+                # From the stored installation, before the ack. Bolt's type says an authorize never returns
+                # None, but Bolt's own store-backed one does, and Bolt then answers "not installed".
+                authorize=StoredAuthorize(oauth.tokens),  # type: ignore[arg-type]
                 **common,
             )
         self.bolt.event("app_uninstalled")(self.on_removed)
@@ -304,12 +306,13 @@ class SlackAdapter:
         """The listener of an event ``_store_event`` stored: matching it lets Bolt ack."""
 
     async def _publish_home(self, event: InboundEvent, answers: tuple[Answer, ...]) -> None:
+        user_id = event.origin.actor.user_id
         for answer in answers:
-            if not isinstance(answer, Reply):
+            if not isinstance(answer, Reply) or user_id is None:  # a home tab is always someone's
                 continue
             try:
                 client = await self.sender.client_for(event.origin.workspace_id)
-                await client.views_publish(user_id=event.origin.actor.user_id, view=home_view(answer.card))
+                await client.views_publish(user_id=user_id, view=home_view(answer.card))
             except (SendError, SlackClientError, aiohttp.ClientError, OSError, ValueError) as error:
                 log_event(logger, "slack home failed", level=logging.WARNING, outcome=type(error).__name__)
 

@@ -185,7 +185,8 @@ class TeamsAdapter:
             return
         place = place_key(activity.conversation.id)
         data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-        team = data.get("team") if isinstance(data.get("team"), dict) else {}
+        raw_team = data.get("team")
+        team = raw_team if isinstance(raw_team, dict) else {}
         try:
             roster = await self.sender.roster(tenant, place, str(team.get("id") or place))
         except SendError as error:
@@ -269,7 +270,8 @@ class TeamsAdapter:
         reference["conversation"]["id"] = key  # posts start a new thread in the channel, not a reply
         person = reference.pop("user", None)  # a place's reference need not name who spoke last
         data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
-        team = data.get("team") if isinstance(data.get("team"), dict) else {}
+        raw_team = data.get("team")
+        team = raw_team if isinstance(raw_team, dict) else {}
         if team and team.get("id"):  # which team a channel belongs to, for when Tend leaves the team
             reference[TEAM_KEY] = str(team["id"])
         await self.addresses.remember(tenant, PLACE, key, reference)
