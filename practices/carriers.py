@@ -72,6 +72,7 @@ REMOVE_EXAMPLE = "/tend carriers remove @sam"
 LIST_EXAMPLE = "/tend carriers list"
 
 ADDED = "{names} will welcome newcomers, up to {cap} at a time."
+ADDED_OWN_CAPS = "{names} will welcome newcomers, each up to their own cap: {example} shows them."
 ADDED_PAIRED = " {count} newcomer(s) who were waiting now have a carrier."
 NOT_PEOPLE = "{names}: bots can't welcome newcomers. Example: {example}"
 REMOVED = "{names} won't be given new newcomers. The newcomers they welcome now keep their check-ins."
@@ -197,6 +198,7 @@ async def add(ctx: PracticeContext, people: list[Member], cap: int | None) -> Ou
     if bots:
         return Outcome.reply(compose(NOT_PEOPLE, names=_people(bots), example=Example(ADD_EXAMPLE)))
     intents: list[Intent] = []
+    caps: set[int] = set()
     for member in people:
         assert member.id is not None
         carrier = await store.find_carrier(ctx.session, ctx.workspace_id, member.id)
@@ -210,10 +212,14 @@ async def add(ctx: PracticeContext, people: list[Member], cap: int | None) -> Ou
             )
         elif cap is not None:
             carrier.cap = cap
+        caps.add(carrier.cap)
         ctx.session.add(carrier)
     await ctx.session.flush()
     paired = await pair_waiting(ctx.session, ctx.workspace, ctx.now)
-    text = compose(ADDED, names=_people(people), cap=cap or DEFAULT_CAP)
+    if len(caps) == 1:
+        text = compose(ADDED, names=_people(people), cap=caps.pop())
+    else:  # some were carriers already, with caps of their own
+        text = compose(ADDED_OWN_CAPS, names=_people(people), example=Example(LIST_EXAMPLE))
     if paired:
         text = compose("{text}" + ADDED_PAIRED, text=text, count=len(paired))
         for pairing in paired:

@@ -244,7 +244,8 @@ async def test_a_carriers_cap_is_respected_and_a_waiting_newcomer_is_paired_when
     assert "1 newcomer(s) paired (1 now), 1 waiting for a carrier" in listing
 
     await s.join("UDI", "di", "Europe/Paris")
-    answer = await s.command("UADMIN", "tend carriers add <@UDI>")
+    answer = await s.command("UADMIN", "tend carriers add <@UCY> <@UDI>")  # cy keeps her cap of 1
+    assert "@cy and @di will welcome newcomers, each up to their own cap" in answer
     assert "1 newcomer(s) who were waiting now have a carrier" in answer
     [intro] = s.sender.directs("UNEW2")
     assert "@di is one of the people here" in intro.card.fallback
