@@ -57,7 +57,7 @@ async def seed(database: Database) -> None:
         )
     async with database.engine.begin() as connection:
         for start in range(0, TOTAL, 5_000):
-            await connection.execute(insert(Ritual.__table__), rows[start : start + 5_000])  # type: ignore[attr-defined]
+            await connection.execute(insert(Ritual), rows[start : start + 5_000])
         if not database.is_sqlite:
             await connection.execute(text("ANALYZE"))
 

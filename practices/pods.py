@@ -29,6 +29,7 @@ from practices import local_time, signals
 from practices.availability import Presence, is_available, week_start, week_windows
 from practices.context import FireContext, PracticeContext, SweepContext, SweepResult
 from practices.grammar import (
+    Parser,
     PlaceRef,
     Result,
     Token,
@@ -665,7 +666,7 @@ def _optional_id(args: list[Token], example: str) -> int | UsageError | None:
     return positive_id(args, "pods programme", example)
 
 
-def choice_cmd(choice: str, name: str) -> object:
+def choice_cmd(choice: str, name: str) -> Parser:
     example = f"/tend pods {name}"
 
     def parse_(text: str, args: list[Token]) -> Result:
@@ -700,9 +701,9 @@ parse_pods = group(
         "pause": parse_pause,
         "resume": id_cmd(lambda i: PodsState(i, "active"), "pods programme", "/tend pods resume 1"),
         "stop": id_cmd(lambda i: PodsState(i, "stopped"), "pods programme", "/tend pods stop 1"),
-        "opt-out": choice_cmd("out", "opt-out"),  # type: ignore[dict-item]
-        "opt-in": choice_cmd("in", "opt-in"),  # type: ignore[dict-item]
-        "skip": choice_cmd("skip", "skip"),  # type: ignore[dict-item]
+        "opt-out": choice_cmd("out", "opt-out"),
+        "opt-in": choice_cmd("in", "opt-in"),
+        "skip": choice_cmd("skip", "skip"),
     },
     START_EXAMPLE,
 )
@@ -752,7 +753,8 @@ async def export_mine(ctx: PracticeContext) -> tuple[ExportSection, ...]:
         return f"@{member.display_name}" if member and member.display_name else "someone"
 
     lines: list[Rich | str] = []
-    data: dict[str, object] = {"pods": [], "choices": []}
+    pods: list[dict[str, object]] = []
+    choices: list[dict[str, object]] = []
     for programme, pod_round, pod, people in mine:
         assert pod.id is not None
         with_whom = [name(i) for i in people if i != ctx.actor_id]
@@ -768,7 +770,7 @@ async def export_mine(ctx: PracticeContext) -> tuple[ExportSection, ...]:
                 answer=answer,
             )
         )
-        data["pods"].append(  # type: ignore[attr-defined]
+        pods.append(
             {
                 "programme": programme.id,
                 "round": pod_round.number,
@@ -782,7 +784,8 @@ async def export_mine(ctx: PracticeContext) -> tuple[ExportSection, ...]:
         choice["paused_until"] = row.paused_until.isoformat() if row.paused_until else None
         words = f"opted {row.opted}" + (f", paused until {row.paused_until}" if row.paused_until else "")
         lines.append(compose(EXPORT_CHOICE, programme=programme.id or 0, choice=words))
-        data["choices"].append({"programme": programme.id, **choice})  # type: ignore[attr-defined]
+        choices.append({"programme": programme.id, **choice})
+    data = {"pods": pods, "choices": choices}
     return (ExportSection(EXPORT_HEADING, "pods", data, lines=tuple(lines)),)
 
 

@@ -22,7 +22,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Inbound
 
-INBOUND: Table = Inbound.__table__  # type: ignore[attr-defined]  # plain Core: no ORM cost per row
+# Plain Core: no ORM cost per row. SQLModel declares no __table__ for type checkers; the ORM sets it.
+INBOUND: Table = Inbound.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ async def drop(session: AsyncSession, row_id: int) -> None:
 async def depth(session: AsyncSession) -> tuple[int, datetime | None]:
     """How many rows wait (every platform), and the oldest time among those that keep one (sealed
     rows keep none)."""
-    result = await session.exec(select(func.count(), func.min(INBOUND.c.created_at)))  # type: ignore[call-overload]
+    result = await (await session.connection()).execute(select(func.count(), func.min(INBOUND.c.created_at)))
     count, oldest = result.one()
     if isinstance(oldest, datetime) and oldest.tzinfo is None:  # in case the aggregate lost the type
         oldest = oldest.replace(tzinfo=UTC)

@@ -235,6 +235,7 @@ async def team_week_counters(
     if connection.dialect.name == "postgresql":
         raw = await connection.get_raw_connection()
         sql = _team_week_sql(len(kinds), len(valued))
+        # asyncpg's own connection (PostgreSQL only, so never None here); its types are not published.
         found = await raw.driver_connection.fetch(sql, organization_id, weeks, *kinds, *valued)  # type: ignore[union-attr]
         return [TeamWeek(row[0], row[1], tuple(row[2:width]), tuple(row[width:])) for row in found]
     # FILTER (SQLite 3.30 or later, as RETURNING needs 3.35): about half the time of CASE on SQLite.

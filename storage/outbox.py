@@ -39,7 +39,8 @@ SEALED = "sealed"  # target_kind of a row whose receiver and words are sealed (b
 ERASED = ""
 KEEP_DONE = timedelta(days=30)
 
-OUTBOX: Table = Outbox.__table__  # type: ignore[attr-defined]  # plain Core: no ORM cost per row
+# Plain Core: no ORM cost per row. SQLModel declares no __table__ for type checkers; the ORM sets it.
+OUTBOX: Table = Outbox.__table__  # type: ignore[attr-defined]
 MEMBER: Table = Member.__table__  # type: ignore[attr-defined]
 PACE: Table = TargetPace.__table__  # type: ignore[attr-defined]
 

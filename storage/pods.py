@@ -216,11 +216,12 @@ async def rounds_due(
 
 async def mark(session: AsyncSession, round_id: int, step: str) -> bool:
     """Marks the round nudged or asked; True only for the one caller that did."""
-    column = PodRound.nudged if step == "nudge" else PodRound.asked
+    name = "nudged" if step == "nudge" else "asked"
+    column = col(PodRound.nudged) if step == "nudge" else col(PodRound.asked)
     result = await session.exec(
         update(PodRound)
-        .where(col(PodRound.id) == round_id, col(column).is_(False))
-        .values({column.key: True})  # type: ignore[attr-defined]
+        .where(col(PodRound.id) == round_id, column.is_(False))
+        .values({name: True})
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount == 1)

@@ -97,6 +97,7 @@ class SlackGuard:
         except UnicodeDecodeError:
             return Refusal(400, "not_utf8")
         try:
+            # Bolt reads any mapping of header names to values; its type asks for a dict of lists.
             request = AsyncBoltRequest(body=text, query=query, headers=headers)  # type: ignore[arg-type]
         except UNREADABLE:
             return Refusal(400, "unreadable")
@@ -184,4 +185,5 @@ def guard_socket_mode(client: AsyncBaseSocketModeClient) -> None:
         if envelope_id is not None:  # acked, so Slack does not deliver the same frame again
             await client.send_socket_mode_response({"envelope_id": envelope_id})
 
+    # Socket Mode has no hook before Bolt sees a frame: the client's own method is replaced on purpose.
     client.enqueue_message = checked  # type: ignore[method-assign]

@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from adapters.slack.blocks import MAX_LABEL, MAX_MODAL_BUTTON, MAX_MODAL_TITLE, card_blocks, cut, plain
 from bot.events import (
@@ -31,7 +31,7 @@ from practices.messages import Card, FieldErrors
 
 PLATFORM: Final = "slack"
 DIRECT_CHANNEL_NAME = "directmessage"  # what Slack calls a person's DM with the app
-COMMANDS = {"/kudos": "kudos", "/tend": "tend"}
+COMMANDS: dict[str, Literal["kudos", "tend"]] = {"/kudos": "kudos", "/tend": "tend"}
 
 # Slack escapes a mention as <@U123> or <@U123|name> (also <@W...> on Enterprise Grid).
 _MENTION = re.compile(r"<@(?P<uid>[UW][A-Z0-9]+)(?:\|(?P<name>[^<>]*))?>")
@@ -126,7 +126,7 @@ def command_event(body: Mapping[str, Any]) -> CommandReceived | None:
     text, mentions = split_mentions(typed_text(str(body.get("text", ""))))
     return CommandReceived(
         origin=origin,
-        command=command,  # type: ignore[arg-type]
+        command=command,
         text=text,
         mentions=mentions,
         event_id=event_id("command", body),

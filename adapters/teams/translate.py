@@ -31,7 +31,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from adapters.teams.cards import DATA_KEY, KIND_CLICK, KIND_FORM
 from bot import recurrence
@@ -205,8 +205,8 @@ def _message_event(activity: Mapping[str, Any], bot_app_id: str) -> InboundEvent
     command = _COMMAND.match(text)
     if command is not None:
         rest = text[command.end() :].strip()
-        word = command["word"].lower()
-        return CommandReceived(origin, word, rest, mentions, ident)  # type: ignore[arg-type]
+        word: Literal["kudos", "tend"] = "kudos" if command["word"].lower() == "kudos" else "tend"
+        return CommandReceived(origin, word, rest, mentions, ident)
     if origin.is_direct:
         return DirectText(origin, text, ident) if text else None
     if mentioned_bot:  # "@Tend help" in a channel: the words after the mention are a /tend command
