@@ -364,7 +364,8 @@ class NewcomerPairing(SQLModel, table=True):
     Counts only, never what was said: ``checkins_sent`` and ``checkins_answered`` (a check-in either of
     them answered) are what admins see summed. ``next_checkin`` is the index of the next check-in
     (0, 1, 2; 3 once all were sent) and ``next_checkin_at`` its due time, None once none is left.
-    ``ended_by`` is ``newcomer``, ``carrier``, ``admin`` or ``done`` (all three were sent).
+    ``ended_by`` is ``newcomer`` or ``carrier`` (either ended the check-ins), ``done`` (all three were
+    sent) or ``unpaired`` (no carrier was free for weeks after they joined; ``carrier_id`` stays None).
     """
 
     __table_args__ = (
