@@ -47,7 +47,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -295,10 +295,10 @@ async def seed(database: Database, clock: ShiftedClock, workspaces: int, people:
         session.add(Organization(id=1, name="Bench", created_at=now))
         await session.flush()
         for w in range(workspaces):
-            workspace = Workspace(
+            new = Workspace(
                 id=w + 1, organization_id=1, platform="slack", external_id=f"T{w:03d}", created_at=now
             )
-            session.add(workspace)
+            session.add(new)
     members = [
         {
             "id": w * people + m + 1,
@@ -313,7 +313,7 @@ async def seed(database: Database, clock: ShiftedClock, workspaces: int, people:
         for m in range(people)
     ]
     async with database.engine.begin() as connection:
-        await connection.execute(insert(Member.__table__), members)  # type: ignore[attr-defined]
+        await connection.execute(insert(Member), members)
     for k in range(prompts):  # round by round, as separate rituals firing one after another would
         for w in range(workspaces):
             async with database.session() as session:
@@ -396,6 +396,11 @@ class NothingSent:
 
     async def update(self, workspace_external_id: str, place_id: str, message_ref: str, card: Card) -> None:
         return None
+
+    async def open_group(
+        self, workspace_external_id: str, user_ids: Sequence[str], place_id: str, card: Card
+    ) -> str:
+        return "1.0"
 
 
 async def bookkeeping_floor(database_url: str, args: argparse.Namespace) -> float:

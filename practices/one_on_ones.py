@@ -258,7 +258,7 @@ async def _team_id(session: Session, manager_id: int, report_id: int) -> int | N
     manager_teams = await teams_of(session, manager_id)
     manager_ids = {team.id for team in manager_teams}
     shared = [team for team in report_teams if team.id in manager_ids]
-    chosen = (shared or report_teams or manager_teams or [None])[0]
+    chosen = next(iter(shared or report_teams or manager_teams), None)
     return chosen.id if chosen is not None else None
 
 
