@@ -89,7 +89,7 @@ LIST_LINE = "{who}: {load} of {cap} newcomers now"
 AMBASSADORS_TOO = "Compassion ambassadors are eligible too ({count}), up to {cap} newcomers each."
 COVERAGE = (
     "*Coverage:* {paired} newcomer(s) paired ({active} now), {waiting} waiting for a carrier; "
-    "{answered} of {sent} check-ins answered; {early} ended early."
+    "{answered} of {sent} check-ins answered; {early} ended early; {unpaired} never paired."
 )
 COVERAGE_FINE = "Only totals are kept: never what newcomers or carriers answer or say to each other."
 
@@ -271,6 +271,7 @@ async def list_carriers(ctx: PracticeContext) -> Outcome:
                 answered=covered.checkins_answered,
                 sent=covered.checkins_sent,
                 early=covered.ended_early,
+                unpaired=covered.unpaired,
             )
         )
     )
@@ -408,8 +409,10 @@ def checkin_card(pairing: NewcomerPairing, number: int, newcomer: Member, for_ne
 
 async def sweep(ctx: SweepContext) -> list[SweepResult]:
     """Sends the check-ins that fell due (each once, however many replicas tick), in each reader's
-    working hours; after the last one the pairing ends and the carrier is free for someone new."""
+    working hours; after the last one the pairing ends and the carrier is free for someone new. A
+    newcomer who waited ``WAITING_FOR`` without a carrier stops waiting (counted as never paired)."""
     results: list[SweepResult] = []
+    await store.give_up_waiting(ctx.session, ctx.now - WAITING_FOR, ctx.now)
     for pairing in await store.due_checkins(ctx.session, ctx.now):
         assert pairing.id is not None
         number = pairing.next_checkin + 1

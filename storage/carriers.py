@@ -150,6 +150,21 @@ async def end_pairing(session: AsyncSession, pairing_id: int, by: str, now: date
     return bool(result.rowcount == 1)
 
 
+async def give_up_waiting(session: AsyncSession, before: datetime, now: datetime) -> int:
+    """Newcomers who waited since before ``before`` for a carrier stop waiting (``ended_by`` unpaired)."""
+    result = await session.exec(
+        update(NewcomerPairing)  # type: ignore[call-overload]
+        .where(
+            col(NewcomerPairing.carrier_id).is_(None),
+            col(NewcomerPairing.ended_at).is_(None),
+            col(NewcomerPairing.started_at) < before,
+        )
+        .values(ended_at=now, ended_by="unpaired")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
 class Coverage(NamedTuple):
     """What admins see: counts over the workspace's pairings, never who or what was said."""
 
@@ -159,6 +174,7 @@ class Coverage(NamedTuple):
     checkins_sent: int
     checkins_answered: int
     ended_early: int  # ended by the newcomer or the carrier before the last check-in
+    unpaired: int = 0  # joined when no carrier was free, and none was added within weeks
 
 
 async def coverage(session: AsyncSession, workspace_id: int) -> Coverage:
@@ -171,6 +187,7 @@ async def coverage(session: AsyncSession, workspace_id: int) -> Coverage:
         checkins_sent=sum(row.checkins_sent for row in rows),
         checkins_answered=sum(row.checkins_answered for row in rows),
         ended_early=sum(1 for row in rows if row.ended_by in ("newcomer", "carrier")),
+        unpaired=sum(1 for row in rows if row.ended_by == "unpaired"),
     )
 
 

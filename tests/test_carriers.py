@@ -251,6 +251,20 @@ async def test_a_carriers_cap_is_respected_and_a_waiting_newcomer_is_paired_when
     assert "@di is one of the people here" in intro.card.fallback
 
 
+async def test_a_newcomer_left_waiting_for_weeks_counts_as_never_paired(database: Database) -> None:
+    s = await with_carriers(database, ("UCY", "cy", "Europe/London"), cap=1)
+    await newcomer_joins(s, "UNEW", "noa")
+    await newcomer_joins(s, "UNEW2", "eli")  # cy is full: eli waits
+    s.clock.set(at("2025-04-01 10:00"))  # four weeks on
+    await s.tick()
+    await s.join("UDI", "di", "Europe/Paris")
+    answer = await s.command("UADMIN", "tend carriers add <@UDI>")
+    assert "were waiting" not in answer  # too late to be welcomed as a newcomer
+    assert s.sender.directs("UNEW2") == []
+    listing = await s.command("UADMIN", "tend carriers list")
+    assert "0 waiting for a carrier" in listing and "1 never paired" in listing
+
+
 async def test_nobody_out_of_office_or_paused_is_given_a_newcomer(database: Database) -> None:
     s = await with_carriers(database, ("UCY", "cy", "Europe/London"), ("UDI", "di", "Europe/London"))
     assert "paused" in (await s.command("UCY", "tend pause until 2025-04-01")).lower()
