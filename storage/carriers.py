@@ -153,7 +153,7 @@ async def end_pairing(session: AsyncSession, pairing_id: int, by: str, now: date
 async def give_up_waiting(session: AsyncSession, before: datetime, now: datetime) -> int:
     """Newcomers who waited since before ``before`` for a carrier stop waiting (``ended_by`` unpaired)."""
     result = await session.exec(
-        update(NewcomerPairing)  # type: ignore[call-overload]
+        update(NewcomerPairing)
         .where(
             col(NewcomerPairing.carrier_id).is_(None),
             col(NewcomerPairing.ended_at).is_(None),
