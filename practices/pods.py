@@ -794,6 +794,7 @@ async def forget_mine(ctx: PracticeContext, erase: bool) -> Forgetting:
     if not erase:
         pods, answers, choices = await store.counts_of(ctx.session, ctx.actor_id)
         return Forgetting(erased=(FORGET_ASK.format(pods=pods, answers=answers, choices=choices),))
+    await store.withdraw_group_messages(ctx.session, ctx.workspace_id, ctx.actor_id)  # they name the person
     pods, answers, choices = await store.forget(ctx.session, ctx.actor_id)
     return Forgetting(erased=(FORGET_DONE.format(pods=pods, answers=answers, choices=choices),))
 

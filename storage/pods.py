@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
     Member,
+    Outbox,
     Pod,
     PodAnswer,
     PodMember,
@@ -29,6 +30,8 @@ from storage.models import (
     TeamMembership,
     Workspace,
 )
+
+GROUP = "group"  # the outbox target kind of a gathered pod (bot.delivery.GROUP)
 
 
 async def add_programme(session: AsyncSession, ritual: Ritual, programme: PodProgramme) -> PodProgramme:
@@ -307,6 +310,18 @@ async def forget(session: AsyncSession, member_id: int) -> tuple[int, int, int]:
     pods = await session.exec(delete(PodMember).where(col(PodMember.member_id) == member_id))
     chosen = await session.exec(delete(PodParticipant).where(col(PodParticipant.member_id) == member_id))
     return int(pods.rowcount), int(answers.rowcount), int(chosen.rowcount)
+
+
+async def withdraw_group_messages(session: AsyncSession, workspace_id: int, member_id: int) -> int:
+    """Forget-me: outbox rows gathering a pod that includes the person (their ids are the row's target,
+    their platform id waits in its payload) go, waiting or sent."""
+    query = select(Outbox).where(Outbox.workspace_id == workspace_id, Outbox.target_kind == GROUP)
+    dropped = 0
+    for row in (await session.exec(query)).all():
+        if str(member_id) in row.target_id.split(","):
+            await session.delete(row)
+            dropped += 1
+    return dropped
 
 
 async def counts_of(session: AsyncSession, member_id: int) -> tuple[int, int, int]:

@@ -202,7 +202,9 @@ async def test_export_my_data_shows_my_pod_and_forget_me_takes_me_out_of_it(data
 
     await s.command("E1", "tend forget-me confirm", direct=True, place="D-E1")
     async with s.database.session() as session:
-        from storage.models import PodMember
+        from storage.models import Outbox, PodMember
 
         left = (await session.exec(select(PodMember))).all()
+        gathered = (await session.exec(select(Outbox).where(Outbox.target_kind == "group"))).all()
     assert len(left) == 11  # E1 is out of their pod; the other eleven keep theirs
+    assert len(gathered) == 1  # the message gathering E1's pod (it named them) is gone; the other stays
