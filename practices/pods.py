@@ -70,6 +70,7 @@ from practices.pod_matching import Candidate, form_pods
 from practices.practice import ExportSection, Forgetting, Practice, RitualKind
 from practices.schedules import Recurrence, ScheduleError, parse_schedule
 from storage import pods as store
+from storage.identity import zone_known
 from storage.models import Member, PodParticipant, PodProgramme, PodRound, Ritual
 
 KIND = "pods"
@@ -232,12 +233,14 @@ def shared_send_time(members: list[Member], wanted: datetime) -> datetime | None
 
 def eligible(member: Member, row: PodParticipant | None, opt_in: bool, number: int, today: date) -> bool:
     """Whether ``member`` is matched in round ``number``: in (by channel or by opting in), not skipping,
-    not paused, not out of office, a person Tend can reach."""
+    not paused, not out of office, a person Tend can reach at a time it knows is their working time."""
     if row is not None and row.opted == "out":
         return False
     if opt_in and (row is None or row.opted != "in"):
         return False
     if row is not None and row.skip_round == number:
+        return False
+    if not zone_known(member):  # until Tend knows their zone it cannot tell when they are at work
         return False
     presence = Presence(member.paused_until, member.deactivated, member.is_bot, member.unreachable)
     return is_available(presence, today, row.paused_until if row else None)

@@ -160,10 +160,12 @@ async def test_an_opt_in_programme_matches_only_those_who_opted_in(database):
     joined = EVERYONE[:7]
     for user in joined:
         await s.command(user, "tend pods opt-in", direct=True, place=f"D-{user}")
+    # Someone whose time zone Tend has not learned yet: it cannot tell when they are at work.
+    assert "You're in pods" in await s.command("ZED", "tend pods opt-in", direct=True, place="D-ZED")
     await s.advance(until_delta(s, at("2027-01-05 10:00", "UTC")))  # the first Tuesday of the month
     formed = groups(s)
     assert sorted(len(g) for g in formed) == [3, 4]
-    assert {u for g in formed for u in g} == set(joined)
+    assert {u for g in formed for u in g} == set(joined)  # not ZED, until Tend knows their zone
 
 
 async def test_export_lists_my_pods_and_forget_me_removes_them(database):
