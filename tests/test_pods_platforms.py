@@ -11,7 +11,7 @@ from bot.scheduler import Scheduler
 from practices.pods import intro_card, prompt_for
 from storage.models import Member
 from tests import test_msteams, test_slack
-from tests.test_msteams import ANA, BO, BOT, CHANNEL, TENANT, Teams
+from tests.test_msteams import ANA, BO, BOT, CHANNEL, TENANT, Teams, installed_by
 from tests.test_slack import Slack
 
 slack = test_slack.slack  # the fixtures, shared
@@ -65,3 +65,29 @@ async def test_teams_a_pod_is_gathered_in_the_programmes_channel_with_real_menti
     mentioned = {e["mentioned"]["id"] for e in body.get("entities", []) if e.get("type") == "mention"}
     assert mentioned == {ANA["id"], BO["id"]}
     assert "<at>Ana</at>" in body["text"] and "<at>Bo</at>" in body["text"]
+
+
+async def test_teams_a_round_gathers_the_pod_in_the_channel_it_was_started_in(teams: Teams):
+    await installed_by(teams)  # ana adds Tend to the team: its first install makes her the admin
+    await teams.say("<at>Tend</at> tend pods start here size 2-3 weekly opt-in", mentions=(BOT,))
+    await teams.say("<at>Tend</at> tend pods opt-in", mentions=(BOT,))
+    await teams.say("<at>Tend</at> tend pods opt-in", user=BO, mentions=(BOT,))
+
+    scheduler = Scheduler(teams.database, teams.clock, senders=teams.engine.senders)
+    before = len(teams.connector.calls)
+    teams.clock.advance(timedelta(days=1))  # Tuesday 10:00 UTC, when weekly rounds form
+    await scheduler.tick()
+    await teams.engine.delivery.deliver_due(limit=100)
+
+    gathered = [
+        c
+        for c in teams.connector.calls[before:]
+        if c.kind in ("send", "reply")
+        and c.conversation_id.startswith(CHANNEL)
+        and "compassion pod" in json.dumps(c.body)
+    ]
+    assert len(gathered) == 1
+    mentioned = {
+        e["mentioned"]["id"] for e in gathered[0].body.get("entities", []) if e.get("type") == "mention"
+    }
+    assert mentioned == {ANA["id"], BO["id"]}
