@@ -46,6 +46,7 @@ from practices.practice import ExportSection, Forgetting, Practice
 from practices.signals import forget_contributor
 from storage import data_rights as store
 from storage.identity import members_by_ids, members_with_role
+from storage.models import Member
 
 CONFIRM, CANCEL = "forget.confirm", "forget.cancel"
 JSON_CHUNK = 2800  # characters per text block, under the chat platforms' per-section limits
@@ -123,7 +124,7 @@ PROFILE_STRIPPED = (
 )
 
 
-# --- what a practice's part uses ------------------------------------------------------------------
+# --- rules: pure, called by tests with no database ------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -139,14 +140,13 @@ class Names:
         return SOMEONE
 
 
-async def names_of(ctx: PracticeContext, member_ids: Iterable[int | None]) -> Names:
-    """Looks up, in the person's own workspace only, the names of the people their records mention."""
-    people = await members_by_ids(ctx.session, {i for i in member_ids if i is not None})
+def known_names(people: Iterable[Member], workspace_id: int) -> Names:
+    """Only names from the person's own workspace: someone of another workspace reads "someone"."""
     return Names(
         {
             person.id: person.display_name
             for person in people
-            if person.id is not None and person.workspace_id == ctx.workspace_id
+            if person.id is not None and person.workspace_id == workspace_id
         }
     )
 
@@ -160,12 +160,6 @@ def utc(moment: datetime) -> str:
     return local_time.stamp(moment)
 
 
-def local_clock(ctx: PracticeContext) -> Callable[[datetime], str]:
-    """Formats times on the card in the person's own zone (UTC if theirs is unknown)."""
-    zone = ctx.actor.time_zone
-    return lambda moment: local_time.stamp(moment, zone)
-
-
 def channel(channel_id: str | None) -> Place | str:
     return Place(channel_id) if channel_id else NO_CHANNEL
 
@@ -174,27 +168,6 @@ def in_order(practices: Iterable[Practice]) -> list[Practice]:
     """The practices in ``ORDER``, then any others in the order given."""
     rank = {name: index for index, name in enumerate(ORDER)}
     return sorted(practices, key=lambda practice: rank.get(practice.name, len(ORDER)))
-
-
-def registered(ctx: PracticeContext) -> list[Practice]:
-    """The practices the dispatcher passed in, in ``ORDER``."""
-    if not ctx.practices:
-        # Without them an export would look complete and be empty, and forget-me would erase only
-        # the profile: refuse (the person gets the apology) rather than do either.
-        raise RuntimeError("data rights need the registered practices (PracticeContext.practices)")
-    return in_order(ctx.practices)
-
-
-# --- export ---------------------------------------------------------------------------------------
-
-
-async def sections(ctx: PracticeContext) -> list[ExportSection]:
-    """Every practice's part of the person's data, in ``ORDER``."""
-    found: list[ExportSection] = []
-    for practice in registered(ctx):
-        if practice.export is not None:
-            found.extend(await practice.export(ctx))
-    return found
 
 
 def export_data(parts: Sequence[ExportSection], now: datetime, platform: str) -> dict[str, object]:
@@ -261,31 +234,24 @@ def export_card(
     return Card(title=EXPORT_TITLE, blocks=tuple(blocks))
 
 
-async def export_my_data(ctx: PracticeContext) -> Outcome:
-    """A private copy of everything linked to the person who asked, readable and as JSON."""
-    parts = await sections(ctx)
-    platform = ctx.workspace.platform
-    if ctx.is_direct:
-        return Outcome((Reply(export_card(parts, ctx.now, platform)),))
-    # Asked in a channel, the private answer may vanish (Slack ephemeral messages do): a copy goes to
-    # the person's private chat at once, and its words leave the outbox when it is sent.
-    copy = DirectMessage(ctx.actor_id, export_card(parts, ctx.now, platform), respect_hours=False)
-    return Outcome((Reply(export_card(parts, ctx.now, platform, copy_sent=True)), copy))
+def export_answer(
+    parts: Sequence[ExportSection], now: datetime, platform: str, *, is_direct: bool, actor_id: int
+) -> Outcome:
+    """The export as the person gets it. Asked in a channel, the private answer may vanish (Slack
+    ephemeral messages do): a copy goes to the person's private chat at once, whatever the hour
+    (they just asked), and its words leave the outbox when it is sent."""
+    if is_direct:
+        return Outcome((Reply(export_card(parts, now, platform)),))
+    copy = DirectMessage(actor_id, export_card(parts, now, platform), respect_hours=False)
+    return Outcome((Reply(export_card(parts, now, platform, copy_sent=True)), copy))
 
 
-# --- forget-me ------------------------------------------------------------------------------------
-
-
-async def _is_last_admin(ctx: PracticeContext) -> bool:
-    if not ctx.is_admin:
+def is_last_admin(actor: Member, admins: Iterable[Member]) -> bool:
+    """The workspace's only human admin: forgetting them would leave it with none (a bot admin
+    cannot run ``/tend admin add``)."""
+    if actor.role != "admin":
         return False
-    admins = await members_with_role(ctx.session, ctx.workspace_id, "admin")
-    return not [admin for admin in admins if admin.id != ctx.actor_id and not admin.is_bot]
-
-
-async def _forget_parts(ctx: PracticeContext, erase: bool) -> list[Forgetting]:
-    """Every practice's part of forget-me, in ``ORDER``: counted only, or carried out."""
-    return [await p.forget(ctx, erase) for p in registered(ctx) if p.forget is not None]
+    return not [admin for admin in admins if admin.id != actor.id and not admin.is_bot]
 
 
 def _bullets(lines: Iterable[str]) -> str:
@@ -328,19 +294,78 @@ def forgotten_card(parts: Sequence[Forgetting], waiting: int, deleted: bool) -> 
     return Card(title=FORGOTTEN_TITLE, blocks=(Text(text), Fine(FORGOTTEN_AGAIN)))
 
 
+def forget_answer(parts: Sequence[Forgetting], waiting: int, *, confirmed: bool, deleted: bool) -> Outcome:
+    """Before confirming: what would be erased and the buttons; after: what was."""
+    if not confirmed:
+        return Outcome((Reply(ask_card(parts, waiting)),))
+    return Outcome((Reply(forgotten_card(parts, waiting, deleted)),))
+
+
+# --- storage shells: load, call the rules, write --------------------------------------------------
+
+
+async def names_of(ctx: PracticeContext, member_ids: Iterable[int | None]) -> Names:
+    """Looks up, in the person's own workspace only, the names of the people their records mention."""
+    people = await members_by_ids(ctx.session, {i for i in member_ids if i is not None})
+    return known_names(people, ctx.workspace_id)
+
+
+def local_clock(ctx: PracticeContext) -> Callable[[datetime], str]:
+    """Formats times on the card in the person's own zone (UTC if theirs is unknown)."""
+    zone = ctx.actor.time_zone
+    return lambda moment: local_time.stamp(moment, zone)
+
+
+def registered(ctx: PracticeContext) -> list[Practice]:
+    """The practices the dispatcher passed in, in ``ORDER``."""
+    if not ctx.practices:
+        # Without them an export would look complete and be empty, and forget-me would erase only
+        # the profile: refuse (the person gets the apology) rather than do either.
+        raise RuntimeError("data rights need the registered practices (PracticeContext.practices)")
+    return in_order(ctx.practices)
+
+
+async def sections(ctx: PracticeContext) -> list[ExportSection]:
+    """Every practice's part of the person's data, in ``ORDER``."""
+    found: list[ExportSection] = []
+    for practice in registered(ctx):
+        if practice.export is not None:
+            found.extend(await practice.export(ctx))
+    return found
+
+
+async def export_my_data(ctx: PracticeContext) -> Outcome:
+    """A private copy of everything linked to the person who asked, readable and as JSON."""
+    parts = await sections(ctx)
+    return export_answer(
+        parts, ctx.now, ctx.workspace.platform, is_direct=ctx.is_direct, actor_id=ctx.actor_id
+    )
+
+
+async def _is_last_admin(ctx: PracticeContext) -> bool:
+    if not ctx.is_admin:
+        return False
+    return is_last_admin(ctx.actor, await members_with_role(ctx.session, ctx.workspace_id, "admin"))
+
+
+async def _forget_parts(ctx: PracticeContext, erase: bool) -> list[Forgetting]:
+    """Every practice's part of forget-me, in ``ORDER``: counted only, or carried out."""
+    return [await p.forget(ctx, erase) for p in registered(ctx) if p.forget is not None]
+
+
 async def forget_me(ctx: PracticeContext, confirmed: bool) -> Outcome:
     """Without ``confirmed``: what would be erased, and a button to go ahead. With it: erase."""
     if await _is_last_admin(ctx):
         return Outcome.reply(LAST_ADMIN)
     waiting = await store.messages_waiting_for(ctx.session, ctx.workspace_id, ctx.actor_id)
     if not confirmed:
-        return Outcome((Reply(ask_card(await _forget_parts(ctx, False), waiting)),))
+        return forget_answer(await _forget_parts(ctx, False), waiting, confirmed=False, deleted=False)
     parts = await _forget_parts(ctx, True)
     session, member_id = ctx.session, ctx.actor_id
     await forget_contributor(session, ctx.secret_key, ctx.workspace.organization_id, member_id)
     await store.drop_messages_to(session, ctx.workspace_id, member_id)
     deleted = await store.delete_member(session, ctx.actor)
-    return Outcome((Reply(forgotten_card(parts, waiting, deleted)),))
+    return forget_answer(parts, waiting, confirmed=True, deleted=deleted)
 
 
 async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: str | None) -> Outcome:
