@@ -8,6 +8,7 @@ as contagion, an aggregated signal only.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -57,7 +58,7 @@ from practices.practice import ExportSection, Forgetting, Practice
 from storage import shoutouts as store
 from storage.db import Session
 from storage.identity import find_member, find_members_by_name, members_by_ids
-from storage.models import Member, Shoutout
+from storage.models import Member, Shoutout, Team
 from storage.teams import team_for_channel, teams_of
 
 MAX_REASON = 1000
@@ -201,10 +202,30 @@ def build_digest(
     )
 
 
-async def give(
-    ctx: PracticeContext, receivers: list[Member], reason: str, tags: tuple[str, ...] = ()
-) -> Outcome:
-    """Stores and posts a shout-out; rejects only-yourself, bots and an empty or overlong reason."""
+# --- rules: pure, called by tests with no database ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Thanked:
+    """A shout-out that passed the checks: the people thanked (never the giver, each once)."""
+
+    receivers: tuple[Member, ...]
+    reason: str
+    left_out_self: bool
+
+
+@dataclass(frozen=True)
+class ShoutoutPlan:
+    """What giving a shout-out does: the intents to send and what to write (rows and signal counts)."""
+
+    outcome: Outcome
+    rows: tuple[Shoutout, ...]
+    given: int
+    contagion: int
+
+
+def check_shoutout(giver_id: int, receivers: Sequence[Member], reason: str) -> Thanked | Outcome:
+    """Refuses an empty, wordless or overlong reason, only-yourself and bots, with an example each."""
     reason = reason.strip()
     if not reason:
         return Outcome.reply(compose(NO_REASON, example=EXAMPLE))
@@ -214,64 +235,118 @@ async def give(
         return Outcome.reply(f"Please keep it under {MAX_REASON} characters (this one has {len(reason)}).")
     unique: dict[int, Member] = {}
     for member in receivers:
-        if member.id is not None and member.id != ctx.actor_id:
+        if member.id is not None and member.id != giver_id:
             unique[member.id] = member
-    others = list(unique.values())
-    left_out_self = any(member.id == ctx.actor_id for member in receivers)
+    others = tuple(unique.values())
     if not others:
         return Outcome.reply(compose(ONLY_SELF, example=EXAMPLE))
     bots = [member for member in others if member.is_bot]
     if bots:
         return Outcome.reply(compose(BOT, name=Said(bots[0].display_name), example=EXAMPLE))
-    place = await _public_place(ctx)
-    if place is None:
-        return Outcome.reply(compose(NO_PLACE, example=EXAMPLE))
-    team = await team_for_channel(ctx.session, ctx.workspace_id, ctx.place_id) if ctx.place_id else None
-    if team is None:
-        actor_teams = await teams_of(ctx.session, ctx.actor_id)
-        team = actor_teams[0] if actor_teams else None
-    contagious = await store.received_since(ctx.session, ctx.actor_id, ctx.now - CONTAGION_WINDOW)
-    org = ctx.workspace.organization_id
-    for member in others:
-        ctx.session.add(
-            Shoutout(
-                workspace_id=ctx.workspace_id,
-                giver_member_id=ctx.actor_id,
-                receiver_member_id=member.id,
-                text=reason,
-                value_tag=tags[0] if tags else None,
-                channel_id=place,
-                created_at=ctx.now,
-            )
-        )
-    team_id = team.id if team else None
-    await signals.record(ctx.session, org, team_id, ctx.now, "shoutout_given", count=len(others))
-    await signals.contributed(ctx.session, ctx.secret_key, org, team_id, ctx.now, "shoutout", ctx.actor_id)
-    if contagious:
-        await signals.record(ctx.session, org, team_id, ctx.now, "shoutout_contagion", count=len(others))
-    names = await names_for(ctx.session, ctx.workspace_id, [reason])
-    channel = await team_for_channel(ctx.session, ctx.workspace_id, place)
-    where = compose(IN_PLACE, place=Place(place, channel.name if channel else ""))
-    intents: list[PostToPlace | DirectMessage | Reply] = [
-        PostToPlace(place, public_card(ctx.actor, others, reason, tags, names))
-    ]
-    intents += [
-        DirectMessage(member.id or 0, private_card(ctx.actor, reason, where, names)) for member in others
-    ]
-    sent = SENT_NOT_YOU if left_out_self else SENT
-    intents.append(Reply(text_card(compose(sent, names=joined([person(m) for m in others])))))
-    return Outcome(tuple(intents))
+    return Thanked(others, reason, any(member.id == giver_id for member in receivers))
 
 
-async def _public_place(ctx: PracticeContext) -> str | None:
+def public_place(
+    place_id: str | None, is_direct: bool, here_team: Team | None, own_teams: Sequence[Team]
+) -> str | None:
     """The channel it was sent from, unless its team set a shout-out channel; in private: the team's."""
-    if ctx.place_id and not ctx.is_direct:
-        team = await team_for_channel(ctx.session, ctx.workspace_id, ctx.place_id)
-        return team.shoutout_channel_id if team and team.shoutout_channel_id else ctx.place_id
-    for team in await teams_of(ctx.session, ctx.actor_id):
+    if place_id and not is_direct:
+        return here_team.shoutout_channel_id if here_team and here_team.shoutout_channel_id else place_id
+    for team in own_teams:
         if team.shoutout_channel_id or team.channel_id:
             return team.shoutout_channel_id or team.channel_id
     return None
+
+
+def credited_team(here_team: Team | None, own_teams: Sequence[Team]) -> Team | None:
+    """The team whose signals count the shout-out: the channel's, else the giver's first team."""
+    return here_team if here_team is not None else (own_teams[0] if own_teams else None)
+
+
+def plan_shoutout(
+    workspace_id: int,
+    giver: Member,
+    thanked: Thanked,
+    tags: tuple[str, ...],
+    place: str,
+    place_name: str,
+    contagious: bool,
+    now: datetime,
+    names: dict[str, str] | None = None,
+) -> ShoutoutPlan:
+    """One row per person thanked, the public card, a private note to each of them (never the giver),
+    and contagion counted when the giver was thanked within ``CONTAGION_WINDOW``."""
+    others = list(thanked.receivers)
+    rows = tuple(
+        Shoutout(
+            workspace_id=workspace_id,
+            giver_member_id=giver.id,
+            receiver_member_id=member.id,
+            text=thanked.reason,
+            value_tag=tags[0] if tags else None,
+            channel_id=place,
+            created_at=now,
+        )
+        for member in others
+    )
+    where = compose(IN_PLACE, place=Place(place, place_name))
+    intents: list[PostToPlace | DirectMessage | Reply] = [
+        PostToPlace(place, public_card(giver, others, thanked.reason, tags, names))
+    ]
+    intents += [
+        DirectMessage(member.id or 0, private_card(giver, thanked.reason, where, names)) for member in others
+    ]
+    sent = SENT_NOT_YOU if thanked.left_out_self else SENT
+    intents.append(Reply(text_card(compose(sent, names=joined([person(m) for m in others])))))
+    return ShoutoutPlan(Outcome(tuple(intents)), rows, len(others), len(others) if contagious else 0)
+
+
+def form_person(by_id: Member | None, by_name: Sequence[Member]) -> Member | None:
+    """The person a form names: by platform id, else the one member with that name (never a guess)."""
+    if by_id is not None:
+        return by_id
+    return by_name[0] if len(by_name) == 1 else None
+
+
+# --- storage shells: load, decide with the rules above, write -------------------------------------
+
+
+async def give(
+    ctx: PracticeContext, receivers: list[Member], reason: str, tags: tuple[str, ...] = ()
+) -> Outcome:
+    """Stores and posts a shout-out; rejects only-yourself, bots and an empty or overlong reason."""
+    thanked = check_shoutout(ctx.actor_id, receivers, reason)
+    if isinstance(thanked, Outcome):
+        return thanked
+    here_team = await team_for_channel(ctx.session, ctx.workspace_id, ctx.place_id) if ctx.place_id else None
+    own_teams = await teams_of(ctx.session, ctx.actor_id)
+    place = public_place(ctx.place_id, ctx.is_direct, here_team, own_teams)
+    if place is None:
+        return Outcome.reply(compose(NO_PLACE, example=EXAMPLE))
+    team = credited_team(here_team, own_teams)
+    contagious = await store.received_since(ctx.session, ctx.actor_id, ctx.now - CONTAGION_WINDOW)
+    names = await names_for(ctx.session, ctx.workspace_id, [thanked.reason])
+    channel = (
+        here_team if place == ctx.place_id else await team_for_channel(ctx.session, ctx.workspace_id, place)
+    )
+    plan = plan_shoutout(
+        ctx.workspace_id,
+        ctx.actor,
+        thanked,
+        tags,
+        place,
+        channel.name if channel else "",
+        contagious,
+        ctx.now,
+        names,
+    )
+    ctx.session.add_all(plan.rows)
+    org, team_id = ctx.workspace.organization_id, team.id if team else None
+    await signals.record(ctx.session, org, team_id, ctx.now, "shoutout_given", count=plan.given)
+    await signals.contributed(ctx.session, ctx.secret_key, org, team_id, ctx.now, "shoutout", ctx.actor_id)
+    if plan.contagion:
+        await signals.record(ctx.session, org, team_id, ctx.now, "shoutout_contagion", count=plan.contagion)
+    return plan.outcome
 
 
 async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: str | None) -> Outcome:
@@ -280,10 +355,11 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
 
 async def on_form(ctx: PracticeContext, form_id: str, values: dict[str, str], state: str) -> Outcome:
     person = values.get("person", "").strip()
-    member = await find_member(ctx.session, ctx.workspace_id, person) if person else None
-    if member is None and person:
-        matches = await find_members_by_name(ctx.session, ctx.workspace_id, person)
-        member = matches[0] if len(matches) == 1 else None
+    by_id = await find_member(ctx.session, ctx.workspace_id, person) if person else None
+    by_name = (
+        await find_members_by_name(ctx.session, ctx.workspace_id, person) if person and not by_id else []
+    )
+    member = form_person(by_id, by_name)
     if member is None:
         return Outcome.reply(compose(FORM_BAD_PERSON, name=Said(person) if person else "that person"))
     value = values.get("value", "").strip()
