@@ -13,15 +13,16 @@ import asyncio
 import csv
 import io
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from practices import index_maths as maths
 from practices import privacy_policy
 from practices.charts import new_chart_path, write_chart
-from practices.context import PracticeContext
+from practices.context import SUPPORT_WINDOW, PracticeContext
 from practices.grammar import PERSONAL_AND_TEAM, Result, Token, Topic, Usage, UsageError, only, shown
 from practices.messages import (
     Block,
@@ -38,6 +39,7 @@ from practices.messages import (
     compose,
 )
 from practices.practice import Practice
+from practices.privacy_policy import DEFAULT_MIN_GROUP_SIZE
 from practices.teams import team_name
 from storage import index as store
 from storage.models import Team
@@ -92,7 +94,7 @@ EXPORT_WEIGHTS_COLUMN = "weights"  # blank with the default weights
 GAP = "–"
 
 
-# --- weeks ---------------------------------------------------------------------------------------------
+# --- rules: pure, called by tests with no database ----------------------------------------------------
 
 
 def week_of(day: date) -> str:
@@ -104,9 +106,6 @@ def finished_weeks(today: date, count: int) -> list[str]:
     """The ``count`` ISO weeks before the current one, oldest first."""
     monday = today - timedelta(days=today.weekday())
     return [week_of(monday - timedelta(weeks=back)) for back in range(count, 0, -1)]
-
-
-# --- formatting ----------------------------------------------------------------------------------------
 
 
 def custom_weights(weights: Mapping[str, float]) -> bool:
@@ -163,8 +162,28 @@ def figure_line(name: str, latest: maths.WeekFigures, previous: maths.WeekFigure
     return f"{show_value(name, figure.raw)} {arrow}".rstrip()
 
 
+class Settings(Protocol):
+    """What a card needs from the settings (a ``PracticeContext`` has all three)."""
+
+    @property
+    def min_group_size(self) -> int: ...
+    @property
+    def index_weights(self) -> Mapping[str, float]: ...
+    @property
+    def support_window(self) -> timedelta: ...
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """The settings as plain values, for calling the rules without a context."""
+
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE
+    index_weights: Mapping[str, float] = field(default_factory=lambda: dict(maths.DEFAULT_WEIGHTS))
+    support_window: timedelta = SUPPORT_WINDOW
+
+
 def index_card(
-    ctx: PracticeContext, name: str, weeks: list[maths.WeekFigures], count: int, chart: Image | None = None
+    ctx: Settings, name: str, weeks: list[maths.WeekFigures], count: int, chart: Image | None = None
 ) -> Card:
     """The card for one group: ``weeks`` oldest first, the last ``count`` shown, the one before for trends."""
     footer_text = FOOTER.format(minimum=ctx.min_group_size, version=maths.INDEX_VERSION)
@@ -203,106 +222,6 @@ def index_card(
     return Card(title=title, blocks=tuple(blocks))
 
 
-# --- the chart (optional: only when matplotlib is installed) ----------------------------------------
-
-
-def draw_chart(name: str, weeks: list[maths.WeekFigures], path: Path) -> Image | None:
-    """A PNG of the index and its components (the data is ``maths.trend_lines``); None without matplotlib.
-
-    matplotlib is imported here, lazily, and draws on an Agg canvas: Tend starts without it, never
-    needs a display, and the caller runs this in a worker thread so the event loop keeps answering.
-    """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        return None
-    lines = maths.trend_lines(weeks)
-    labels = [w.week for w in weeks]
-    positions = list(range(len(labels)))
-    figure = Figure(figsize=(8, 4), dpi=100)
-    FigureCanvasAgg(figure)  # the Agg canvas, without pyplot's global state (safe in a worker thread)
-    axes = figure.subplots()
-    for key, values in lines.items():
-        points = [float("nan") if v is None else v for v in values]
-        label = "Index" if key == "index" else maths.LABELS[key]
-        axes.plot(positions, points, marker="o", linewidth=2.5 if key == "index" else 1, label=label)
-    axes.set_xticks(positions, labels)
-    axes.set_ylim(0, 100)
-    axes.set_ylabel(CHART_AXIS)
-    axes.set_title(TITLE.format(name=name))
-    axes.tick_params(axis="x", labelrotation=45, labelsize=7)
-    axes.legend(fontsize=7, loc="upper left")
-    figure.tight_layout()
-    written = write_chart(path, lambda at: figure.savefig(at, format="png"))
-    alt = CHART_ALT.format(name=name, first=labels[0], last=labels[-1])
-    return Image(url=written.as_uri(), alt=alt, path=str(written))
-
-
-# --- reading -------------------------------------------------------------------------------------------
-
-
-async def _groups_data(ctx: PracticeContext) -> tuple[dict[int, set[int]], set[int]]:
-    organization_id = ctx.workspace.organization_id
-    return (
-        await store.team_people(ctx.session, organization_id),
-        await store.organization_people(ctx.session, organization_id),
-    )
-
-
-async def _sizes(ctx: PracticeContext, team_ids: list[int] | None) -> maths.Sizes:
-    """The sizes the privacy rule needs, counted in the database (no member ids are loaded); only
-    those the group asked about needs (one team's people are its size)."""
-    organization_id = ctx.workspace.organization_id
-    if team_ids is None:
-        organization, teams = await store.people_counts(ctx.session, organization_id)
-        return maths.Sizes(organization, teams, 0)
-    teams = await store.team_sizes(ctx.session, organization_id)
-    if len(team_ids) == 1:
-        return maths.Sizes(0, teams, teams.get(team_ids[0], 0))
-    return maths.Sizes(0, teams, await store.people_in(ctx.session, organization_id, team_ids))
-
-
-async def _organisation_data(
-    ctx: PracticeContext, weeks: list[str], sizes: Mapping[int, int]
-) -> tuple[maths.Rollups, maths.Evidence]:
-    """The organisation's counters and every team's standing, from one query: a row per team and week."""
-    rows = await store.team_week_counters(
-        ctx.session, ctx.workspace.organization_id, weeks, maths.KINDS, maths.VALUED
-    )
-    rollups, standings = maths.organization_rollups(rows, store.ALL_TEAMS)
-    return rollups, maths.Evidence(standings, sizes)
-
-
-async def _count_pools(
-    ctx: PracticeContext, policy: maths.Policy, group: maths.Group, evidence: maths.Evidence, weeks: list[str]
-) -> None:
-    """Counts the distinct people of the remainders the policy cannot judge from each team's own count.
-
-    For the organisation, the teams outside a pool are usually fewer to name than those in it.
-    """
-    by_family: dict[str, dict[maths.Pool, tuple[frozenset[int], bool]]] = {}
-    for pool in policy.pools(group, evidence, weeks):
-        inside = not (pool.organization and len(pool.shown) < len(pool.teams))
-        by_family.setdefault(pool.family, {})[pool] = (pool.teams, True) if inside else (pool.shown, False)
-    pooled = dict(evidence.pooled)
-    for family, pools in by_family.items():
-        by_week = {pool.week: asked for pool, asked in pools.items()}
-        counted = await store.distinct_contributors(
-            ctx.session, ctx.workspace.organization_id, family, by_week
-        )
-        pooled.update({pool: counted[pool.week] for pool in pools})
-    evidence.pooled = pooled
-
-
-async def _rollups(ctx: PracticeContext, weeks: list[str]) -> maths.Rollups:
-    return maths.rollup(await store.signals_for_weeks(ctx.session, ctx.workspace.organization_id, weeks))
-
-
-def _current_week(ctx: PracticeContext) -> str:
-    return week_of(ctx.now.date())
-
-
 def _names(teams: list[Team]) -> str:
     return ", ".join(team.name for team in teams)
 
@@ -311,63 +230,45 @@ def _example(team: Team) -> Example:
     return Example(TEAM_EXAMPLE.format(team=team.name))
 
 
-async def _choose_team(ctx: PracticeContext, name: str | None) -> Team | Outcome | None:
-    """The team asked about (None = the organisation), or the refusal to send instead."""
-    managed_ids = await store.managed_team_ids(ctx.session, ctx.actor_id)
-    teams = await store.organization_teams(ctx.session, ctx.workspace.organization_id)
+def choose_team(
+    is_admin: bool, teams: list[Team], managed_ids: Collection[int], name: str | None, named: Team | None
+) -> Team | Outcome | None:
+    """Who may see what: the team asked about (None = the organisation), or the refusal to send.
+
+    Admins see any team or the organisation; a manager sees the teams they manage (the only one by
+    default); anyone else is refused. ``named`` is the team called ``name``, if there is one."""
     managed = [team for team in teams if team.id in managed_ids]
-    if not ctx.is_admin and not managed:
+    if not is_admin and not managed:
         return Outcome.reply(NOT_ALLOWED)
     if name is None:
-        if ctx.is_admin:
+        if is_admin:
             return None
         if len(managed) == 1:
             return managed[0]
         return Outcome.reply(compose(PICK_A_TEAM, teams=_names(managed), example=_example(managed[0])))
-    team = await team_by_name(ctx.session, ctx.workspace_id, name)
+    team = named
     if team is None:
         found = compose(NO_SUCH_TEAM, name=Said(name), list=Example(TEAM_LIST), example=Example(EXAMPLE))
         return Outcome.reply(found)
-    if not ctx.is_admin and team.id not in managed_ids:
+    if not is_admin and team.id not in managed_ids:
         return Outcome.reply(compose(NOT_YOUR_TEAM, teams=_names(managed), example=_example(managed[0])))
     return team
 
 
-async def group_figures(
-    ctx: PracticeContext, name: str, ids: list[int] | None, weeks: list[str]
-) -> tuple[maths.Group, list[maths.WeekFigures]]:
-    """One group's weeks through the policy: the reads and the maths of a card, without the chart."""
-    sizes = await _sizes(ctx, ids)
-    group = maths.group_from_sizes(name, ids, sizes, ctx.min_group_size)
-    if ids is None:
-        rollups, evidence = await _organisation_data(ctx, weeks, sizes.teams)
-    else:
-        counters = await store.group_counters(ctx.session, ctx.workspace.organization_id, weeks, ids)
-        rollups = maths.rollup(counters)
-        evidence = maths.Evidence(maths.standings_from(rollups), sizes.teams)
-    policy = maths.Policy(ctx.min_group_size)
-    await _count_pools(ctx, policy, group, evidence, weeks)
-    return group, policy.series(group, rollups, evidence, weeks, _current_week(ctx), ctx.index_weights)
+PoolQuestions = dict[str, dict[maths.Pool, tuple[frozenset[int], bool]]]
 
 
-async def show(ctx: PracticeContext, team: str | None, weeks: int | None) -> Outcome:
-    """The index card for a team or the organisation, over ``weeks`` finished weeks (default 12)."""
-    chosen = await _choose_team(ctx, team)
-    if isinstance(chosen, Outcome):
-        return chosen
-    count = weeks or DEFAULT_WEEKS
-    week_list = finished_weeks(ctx.now.date(), count + 1)  # one more, for the first week's trend
-    if chosen is None:
-        name, ids = ORGANISATION, None
-    else:
-        assert chosen.id is not None
-        name, ids = chosen.name, [chosen.id]
-    group, figures = await group_figures(ctx, name, ids, week_list)
-    chart = None
-    if group.hidden is None:
-        path = new_chart_path()
-        chart = await asyncio.to_thread(draw_chart, name, figures[-count:], path)  # off the event loop
-    return Outcome((Reply(index_card(ctx, name, figures, count, chart)),))
+def pool_questions(
+    policy: maths.Policy, group: maths.Group, evidence: maths.Evidence, weeks: list[str]
+) -> PoolQuestions:
+    """The remainders the policy cannot judge from each team's own count, by family: for each, the
+    teams whose distinct people to count and whether they are the pool's own (True) or the teams
+    outside it (for the organisation, those outside are usually fewer to name)."""
+    by_family: PoolQuestions = {}
+    for pool in policy.pools(group, evidence, weeks):
+        inside = not (pool.organization and len(pool.shown) < len(pool.teams))
+        by_family.setdefault(pool.family, {})[pool] = (pool.teams, True) if inside else (pool.shown, False)
+    return by_family
 
 
 CSV_COLUMNS = (
@@ -422,6 +323,165 @@ def csv_rows(
     return rows
 
 
+def csv_text(
+    tables: Sequence[tuple[str, maths.Group, list[maths.WeekFigures]]], minimum: int, weights: str = ""
+) -> str:
+    """The export: the header, then each group's rows (``csv_rows``), in the order given."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for name, group, figures in tables:
+        writer.writerows(csv_rows(name, group, figures, minimum, weights))
+    return buffer.getvalue()
+
+
+def export_card(table: str, weights: Mapping[str, float]) -> Card:
+    """The CSV and what it is, naming the weights when an admin changed them."""
+    note = EXPORT_NOTE.format(version=maths.INDEX_VERSION)
+    if changed := weights_note(weights):
+        note = f"{note} {changed}"
+    return Card(title=EXPORT_TITLE, blocks=(Text(table), Fine(note)))
+
+
+# --- the chart (optional: only when matplotlib is installed) ------------------------------------------
+
+
+def draw_chart(name: str, weeks: list[maths.WeekFigures], path: Path) -> Image | None:
+    """A PNG of the index and its components (the data is ``maths.trend_lines``); None without matplotlib.
+
+    matplotlib is imported here, lazily, and draws on an Agg canvas: Tend starts without it, never
+    needs a display, and the caller runs this in a worker thread so the event loop keeps answering.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    lines = maths.trend_lines(weeks)
+    labels = [w.week for w in weeks]
+    positions = list(range(len(labels)))
+    figure = Figure(figsize=(8, 4), dpi=100)
+    FigureCanvasAgg(figure)  # the Agg canvas, without pyplot's global state (safe in a worker thread)
+    axes = figure.subplots()
+    for key, values in lines.items():
+        points = [float("nan") if v is None else v for v in values]
+        label = "Index" if key == "index" else maths.LABELS[key]
+        axes.plot(positions, points, marker="o", linewidth=2.5 if key == "index" else 1, label=label)
+    axes.set_xticks(positions, labels)
+    axes.set_ylim(0, 100)
+    axes.set_ylabel(CHART_AXIS)
+    axes.set_title(TITLE.format(name=name))
+    axes.tick_params(axis="x", labelrotation=45, labelsize=7)
+    axes.legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    written = write_chart(path, lambda at: figure.savefig(at, format="png"))
+    alt = CHART_ALT.format(name=name, first=labels[0], last=labels[-1])
+    return Image(url=written.as_uri(), alt=alt, path=str(written))
+
+
+# --- storage shells: load, call the rules, write ------------------------------------------------------
+
+
+async def _groups_data(ctx: PracticeContext) -> tuple[dict[int, set[int]], set[int]]:
+    organization_id = ctx.workspace.organization_id
+    return (
+        await store.team_people(ctx.session, organization_id),
+        await store.organization_people(ctx.session, organization_id),
+    )
+
+
+async def _sizes(ctx: PracticeContext, team_ids: list[int] | None) -> maths.Sizes:
+    """The sizes the privacy rule needs, counted in the database (no member ids are loaded); only
+    those the group asked about needs (one team's people are its size)."""
+    organization_id = ctx.workspace.organization_id
+    if team_ids is None:
+        organization, teams = await store.people_counts(ctx.session, organization_id)
+        return maths.Sizes(organization, teams, 0)
+    teams = await store.team_sizes(ctx.session, organization_id)
+    if len(team_ids) == 1:
+        return maths.Sizes(0, teams, teams.get(team_ids[0], 0))
+    return maths.Sizes(0, teams, await store.people_in(ctx.session, organization_id, team_ids))
+
+
+async def _organisation_data(
+    ctx: PracticeContext, weeks: list[str], sizes: Mapping[int, int]
+) -> tuple[maths.Rollups, maths.Evidence]:
+    """The organisation's counters and every team's standing, from one query: a row per team and week."""
+    rows = await store.team_week_counters(
+        ctx.session, ctx.workspace.organization_id, weeks, maths.KINDS, maths.VALUED
+    )
+    rollups, standings = maths.organization_rollups(rows, store.ALL_TEAMS)
+    return rollups, maths.Evidence(standings, sizes)
+
+
+async def _count_pools(
+    ctx: PracticeContext, policy: maths.Policy, group: maths.Group, evidence: maths.Evidence, weeks: list[str]
+) -> None:
+    """Counts the distinct people of the remainders ``pool_questions`` names."""
+    by_family = pool_questions(policy, group, evidence, weeks)
+    pooled = dict(evidence.pooled)
+    for family, pools in by_family.items():
+        by_week = {pool.week: asked for pool, asked in pools.items()}
+        counted = await store.distinct_contributors(
+            ctx.session, ctx.workspace.organization_id, family, by_week
+        )
+        pooled.update({pool: counted[pool.week] for pool in pools})
+    evidence.pooled = pooled
+
+
+async def _rollups(ctx: PracticeContext, weeks: list[str]) -> maths.Rollups:
+    return maths.rollup(await store.signals_for_weeks(ctx.session, ctx.workspace.organization_id, weeks))
+
+
+def _current_week(ctx: PracticeContext) -> str:
+    return week_of(ctx.now.date())
+
+
+async def _choose_team(ctx: PracticeContext, name: str | None) -> Team | Outcome | None:
+    """The team asked about (None = the organisation), or the refusal to send instead."""
+    managed_ids = await store.managed_team_ids(ctx.session, ctx.actor_id)
+    teams = await store.organization_teams(ctx.session, ctx.workspace.organization_id)
+    named = await team_by_name(ctx.session, ctx.workspace_id, name) if name is not None else None
+    return choose_team(ctx.is_admin, teams, managed_ids, name, named)
+
+
+async def group_figures(
+    ctx: PracticeContext, name: str, ids: list[int] | None, weeks: list[str]
+) -> tuple[maths.Group, list[maths.WeekFigures]]:
+    """One group's weeks through the policy: the reads and the maths of a card, without the chart."""
+    sizes = await _sizes(ctx, ids)
+    group = maths.group_from_sizes(name, ids, sizes, ctx.min_group_size)
+    if ids is None:
+        rollups, evidence = await _organisation_data(ctx, weeks, sizes.teams)
+    else:
+        counters = await store.group_counters(ctx.session, ctx.workspace.organization_id, weeks, ids)
+        rollups = maths.rollup(counters)
+        evidence = maths.Evidence(maths.standings_from(rollups), sizes.teams)
+    policy = maths.Policy(ctx.min_group_size)
+    await _count_pools(ctx, policy, group, evidence, weeks)
+    return group, policy.series(group, rollups, evidence, weeks, _current_week(ctx), ctx.index_weights)
+
+
+async def show(ctx: PracticeContext, team: str | None, weeks: int | None) -> Outcome:
+    """The index card for a team or the organisation, over ``weeks`` finished weeks (default 12)."""
+    chosen = await _choose_team(ctx, team)
+    if isinstance(chosen, Outcome):
+        return chosen
+    count = weeks or DEFAULT_WEEKS
+    week_list = finished_weeks(ctx.now.date(), count + 1)  # one more, for the first week's trend
+    if chosen is None:
+        name, ids = ORGANISATION, None
+    else:
+        assert chosen.id is not None
+        name, ids = chosen.name, [chosen.id]
+    group, figures = await group_figures(ctx, name, ids, week_list)
+    chart = None
+    if group.hidden is None:
+        path = new_chart_path()
+        chart = await asyncio.to_thread(draw_chart, name, figures[-count:], path)  # off the event loop
+    return Outcome((Reply(index_card(ctx, name, figures, count, chart)),))
+
+
 async def export_table(ctx: PracticeContext, weeks: int = DEFAULT_WEEKS) -> str:
     """The organisation and every team, ``weeks`` finished weeks, as CSV text."""
     week_list = finished_weeks(ctx.now.date(), weeks)
@@ -435,15 +495,13 @@ async def export_table(ctx: PracticeContext, weeks: int = DEFAULT_WEEKS) -> str:
     for team in await store.organization_teams(ctx.session, ctx.workspace.organization_id):
         assert team.id is not None
         groups.append((team.name, [team.id]))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    tables: list[tuple[str, maths.Group, list[maths.WeekFigures]]] = []
     for name, ids in groups:
         group = maths.group_for(name, ids, team_people, organization_people, ctx.min_group_size)
         await _count_pools(ctx, policy, group, evidence, week_list)
         figures = policy.series(group, rollups, evidence, week_list, _current_week(ctx), ctx.index_weights)
-        writer.writerows(csv_rows(name, group, figures, ctx.min_group_size, weights))
-    return buffer.getvalue()
+        tables.append((name, group, figures))
+    return csv_text(tables, ctx.min_group_size, weights)
 
 
 async def export(ctx: PracticeContext) -> Outcome:
@@ -453,12 +511,7 @@ async def export(ctx: PracticeContext) -> Outcome:
     """
     if not ctx.is_admin:
         return Outcome.reply(ONLY_ADMINS_EXPORT)
-    table = await export_table(ctx)
-    note = EXPORT_NOTE.format(version=maths.INDEX_VERSION)
-    if weights := weights_note(ctx.index_weights):
-        note = f"{note} {weights}"
-    card = Card(title=EXPORT_TITLE, blocks=(Text(table), Fine(note)))
-    return Outcome((Reply(card),))
+    return Outcome((Reply(export_card(await export_table(ctx), ctx.index_weights)),))
 
 
 # --- the words: /tend index, its parser and its help ---------------------------------------------------
