@@ -122,7 +122,19 @@ async def outbox_rows(
     rows: list[dict[str, object]] = []
     for index, intent in enumerate(intents):
         if isinstance(intent, DirectMessage) and intent.sealed:
-            rows.append(sealed_row(workspace.id, intent, intent.key or f"{scope}:{index}", now, secret_key))
+            # Sent through the receiver's own workspace (a linked organisation spans platforms); the
+            # row itself keeps the acting one, so it does not show where the receiver is.
+            receiver = await get_member(session, intent.member_id)
+            rows.append(
+                sealed_row(
+                    workspace.id,
+                    intent,
+                    intent.key or f"{scope}:{index}",
+                    now,
+                    secret_key,
+                    receiver_workspace_id=receiver.workspace_id if receiver else None,
+                )
+            )
             continue
         state = outbox.PENDING
         extra: dict[str, object] = {}
@@ -152,9 +164,12 @@ async def outbox_rows(
             target_kind, target_id = "person", str(intent.member_id)
         else:
             continue
+        # A private message goes through the receiver's own workspace and platform (in a linked
+        # organisation a Slack event can message someone in Teams); everything else where it was caused.
+        receiver_workspace = member.workspace_id if isinstance(intent, DirectMessage) else workspace.id
         rows.append(
             {
-                "workspace_id": workspace.id,
+                "workspace_id": receiver_workspace,
                 "idempotency_key": intent.key or f"{scope}:{index}",
                 "target_kind": target_kind,
                 "target_id": target_id,
@@ -173,7 +188,13 @@ def _hour_of(moment: datetime) -> datetime:
 
 
 def sealed_row(
-    workspace_id: int, intent: DirectMessage, key: str, now: datetime, secret_key: bytes
+    workspace_id: int,
+    intent: DirectMessage,
+    key: str,
+    now: datetime,
+    secret_key: bytes,
+    *,
+    receiver_workspace_id: int | None = None,
 ) -> dict[str, object]:
     """An outbox row whose receiver and words are sealed: the table shows only that something waits.
 
@@ -181,6 +202,8 @@ def sealed_row(
     the receiver is out of hours) tried again on the next hour, whoever and wherever they are.
     """
     inner = {"member": intent.member_id, "card": card_to_dict(intent.card), "hours": intent.respect_hours}
+    if receiver_workspace_id not in (None, workspace_id):
+        inner["workspace"] = receiver_workspace_id
     return {
         "workspace_id": workspace_id,
         "idempotency_key": key,
@@ -201,7 +224,10 @@ def open_sealed(row: Claimed, secret_key: bytes) -> Claimed | None:
         return None
     inner = json.loads(opened)
     payload = json.dumps({"card": inner["card"], "ritual": None, "hours": inner.get("hours", True)})
-    return replace(row, target_kind="person", target_id=str(inner["member"]), payload=payload)
+    workspace_id = int(inner.get("workspace") or row.workspace_id)  # the receiver's, when linked elsewhere
+    return replace(
+        row, workspace_id=workspace_id, target_kind="person", target_id=str(inner["member"]), payload=payload
+    )
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,18 @@ from __future__ import annotations
 from practices.context import PracticeContext
 from practices.grammar import PersonRef, PlaceRef
 from practices.messages import Outcome
-from storage.identity import ensure_member, find_members_by_name
+from storage.identity import ensure_member, find_members_by_name, find_members_by_name_elsewhere, platform_of
 from storage.models import Member
 
 UNKNOWN_PERSON = (
     "I don't know anyone called @{name} here. Mention them so your chat app completes the name "
     "(for example @{name} → pick from the list)."
 )
+ELSEWHERE_PERSON = (
+    "@{name} is in {platform}, which is linked with this workspace, but a mention reaches only people "
+    "of the workspace it is typed in. Mention or thank them in {platform} (for example @{name} there)."
+)
+PLATFORMS = {"slack": "Slack", "teams": "Teams", "console": "the console"}
 AMBIGUOUS_PERSON = "More than one person here is called @{name}; mention them from the list so I know who."
 
 
@@ -35,8 +40,16 @@ async def resolve_person(ctx: PracticeContext, ref: PersonRef) -> Member:
     matches = await find_members_by_name(ctx.session, ctx.workspace_id, ref.name)
     if len(matches) == 1:
         return matches[0]
+    name = ref.name.lstrip("@")
+    if not matches and (
+        elsewhere := await find_members_by_name_elsewhere(ctx.session, ctx.workspace_id, name)
+    ):
+        platform = await platform_of(ctx.session, elsewhere[0].workspace_id)
+        raise Unresolved(
+            Outcome.reply(ELSEWHERE_PERSON.format(name=name, platform=PLATFORMS.get(platform, platform)))
+        )
     template = UNKNOWN_PERSON if not matches else AMBIGUOUS_PERSON
-    raise Unresolved(Outcome.reply(template.format(name=ref.name.lstrip("@"))))
+    raise Unresolved(Outcome.reply(template.format(name=name)))
 
 
 async def resolve_people(ctx: PracticeContext, refs: tuple[PersonRef, ...]) -> list[Member]:

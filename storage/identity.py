@@ -77,6 +77,28 @@ async def find_members_by_name(session: AsyncSession, workspace_id: int, name: s
     return list((await session.exec(query)).all())
 
 
+async def find_members_by_name_elsewhere(session: AsyncSession, workspace_id: int, name: str) -> list[Member]:
+    """People of the other workspaces linked into this one's organisation whose name matches: to say
+    a mention typed here cannot reach them (mentions name people of the workspace they are typed in)."""
+    wanted = name.strip().lstrip("@").casefold()
+    organisation = select(Workspace.organization_id).where(Workspace.id == workspace_id).scalar_subquery()
+    query = (
+        select(Member)
+        .join(Workspace, col(Workspace.id) == col(Member.workspace_id))
+        .where(
+            Workspace.organization_id == organisation,
+            Member.workspace_id != workspace_id,
+            (func.lower(Member.display_name) == wanted) | (func.lower(Member.platform_user_id) == wanted),
+        )
+    )
+    return list((await session.exec(query)).all())
+
+
+async def platform_of(session: AsyncSession, workspace_id: int) -> str:
+    found = await session.get(Workspace, workspace_id)
+    return found.platform if found is not None else ""
+
+
 async def count_members(session: AsyncSession, workspace_id: int) -> int:
     query = select(func.count()).select_from(Member).where(Member.workspace_id == workspace_id)
     return int((await session.exec(query)).one())

@@ -534,3 +534,19 @@ class PodAnswer(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id", primary_key=True, ondelete="CASCADE")
     met: bool
     answered_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class OrganizationLinkCode(SQLModel, table=True):
+    """A one-time code an admin issued to join another workspace (or Teams tenant) into their organisation.
+
+    Only a keyed digest of the code is kept (``TEND_SECRET_KEY``, ``practices.sealing``): the database
+    alone cannot be used to link someone else's workspace. ``workspace_id`` is where it was issued (its
+    organisation, at confirmation time, is the one joined); ``used_at`` set means spent.
+    """
+
+    code_hash: str = Field(primary_key=True, max_length=64)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True, ondelete="CASCADE")
+    created_by_member_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by_workspace_id: int | None = Field(default=None, foreign_key="workspace.id", ondelete="SET NULL")

@@ -15,6 +15,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Member, Outbox, StressRelay, StressReport, TeamMembership, Workspace
+from storage.organisation import sibling_workspaces
 from storage.outbox import HELD, PENDING, SENDING
 
 STALL_KEY = "support-stall"  # outbox keys of the admins' "the rota has no one available" notes
@@ -49,11 +50,12 @@ async def team_size(session: AsyncSession, team_id: int) -> int:
 
 
 async def support_members(session: AsyncSession, workspace_id: int) -> list[Member]:
-    """The people on a workspace's support rota, by name (bots never answer support requests)."""
+    """The people on the support rota of a workspace's organisation (every linked workspace: a Teams
+    person's request reaches Slack supporters too), by name; bots never answer support requests."""
     query = (
         select(Member)
         .where(
-            Member.workspace_id == workspace_id,
+            col(Member.workspace_id).in_(sibling_workspaces(workspace_id)),
             col(Member.is_support).is_(True),
             col(Member.is_bot).is_(False),
             col(Member.deactivated).is_(False),

@@ -1,8 +1,10 @@
 """Teams and who is in them.
 
-Every query takes the workspace id (or a team id already found inside one), so one workspace's team
-is never visible to another. Team names are matched ignoring letter case: "Platform" and "platform"
-are the same team to the people typing them.
+Every query takes the workspace id (or a team id already found inside one), so one organisation's
+team is never visible to another. Names, lists and counts span every workspace of the organisation
+(a Slack workspace and a Teams tenant linked with ``/tend link``): a team made on one side is found,
+joined and counted from the other; a channel belongs to its own workspace only. Team names are
+matched ignoring letter case: "Platform" and "platform" are the same team to the people typing them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Member, Ritual, StressReport, Team, TeamMembership
+from storage.organisation import sibling_workspaces
 
 
 async def team_for_channel(session: AsyncSession, workspace_id: int, channel_id: str) -> Team | None:
@@ -21,11 +24,14 @@ async def team_for_channel(session: AsyncSession, workspace_id: int, channel_id:
 
 
 async def team_by_name(session: AsyncSession, workspace_id: int, name: str) -> Team | None:
-    """The team called ``name`` in this workspace, ignoring letter case."""
+    """The team called ``name`` in this workspace's organisation, ignoring letter case (this
+    workspace's own first, should a linked one have a team of the same name)."""
     query = select(Team).where(
-        Team.workspace_id == workspace_id, func.lower(Team.name) == func.lower(name.strip())
+        col(Team.workspace_id).in_(sibling_workspaces(workspace_id)),
+        func.lower(Team.name) == func.lower(name.strip()),
     )
-    return (await session.exec(query.order_by(col(Team.id)))).first()
+    own_first = (col(Team.workspace_id) != workspace_id, col(Team.id))
+    return (await session.exec(query.order_by(*own_first))).first()
 
 
 async def teams_of(session: AsyncSession, member_id: int) -> list[Team]:
@@ -60,7 +66,11 @@ async def remove_memberships(session: AsyncSession, member_id: int) -> int:
 
 
 async def list_teams(session: AsyncSession, workspace_id: int) -> list[Team]:
-    query = select(Team).where(Team.workspace_id == workspace_id).order_by(col(Team.name))
+    query = (
+        select(Team)
+        .where(col(Team.workspace_id).in_(sibling_workspaces(workspace_id)))
+        .order_by(col(Team.name), col(Team.id))
+    )
     return list((await session.exec(query)).all())
 
 
@@ -120,7 +130,7 @@ async def member_counts(session: AsyncSession, workspace_id: int) -> dict[int, i
     query = (
         select(TeamMembership.team_id, func.count())
         .join(Team, col(Team.id) == col(TeamMembership.team_id))
-        .where(Team.workspace_id == workspace_id)
+        .where(col(Team.workspace_id).in_(sibling_workspaces(workspace_id)))
         .group_by(col(TeamMembership.team_id))
     )
     return {team_id: int(count) for team_id, count in (await session.exec(query)).all()}
@@ -132,7 +142,10 @@ async def managers_by_team(session: AsyncSession, workspace_id: int) -> dict[int
         select(TeamMembership.team_id, Member)
         .join(Member, col(Member.id) == col(TeamMembership.member_id))
         .join(Team, col(Team.id) == col(TeamMembership.team_id))
-        .where(Team.workspace_id == workspace_id, col(TeamMembership.is_manager).is_(True))
+        .where(
+            col(Team.workspace_id).in_(sibling_workspaces(workspace_id)),
+            col(TeamMembership.is_manager).is_(True),
+        )
         .order_by(col(Member.display_name), col(Member.id))
     )
     found: dict[int, list[Member]] = {}
