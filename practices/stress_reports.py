@@ -91,6 +91,7 @@ FORM_TITLE = "A private check-in"
 FORM_HINT_WORDS = (
     "Optional. Stored without your name. If you ask to talk, the support person reads these words too."
 )
+FORM_REVEAL_PERSON = "Choose who reaches out"  # Teams: the button that shows the question
 FORM_HINT_PERSON = "Only if you chose 'ask someone to reach out'. They'll see your name and nothing else."
 AGAIN = "Open the check-in again"
 
@@ -316,6 +317,7 @@ def report_form() -> Form:
                 required=False,
                 hint=FORM_HINT_PERSON,
                 only_if=("support", "reach_out"),
+                reveal=FORM_REVEAL_PERSON,
             ),
         ),
         submit_label="Send",

@@ -84,6 +84,7 @@ class FakeSlackApi:
         self._changed = asyncio.Condition()
         self._ts = 1_700_000_000.000100
         self._views = 0
+        self.view_hashes: dict[str, str] = {}  # modal id -> its current hash (views.open, views.update)
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.codes: dict[str, Install] = {}  # OAuth install code -> the workspace it installs
@@ -269,7 +270,19 @@ class FakeSlackApi:
             return {**ok, "channel": {"id": "D" + users[0]}}
         if method == "views.open":
             self._views += 1
-            return {**ok, "view": {"id": f"V{self._views}"}}
+            view_id = f"V{self._views}"
+            self.view_hashes[view_id] = f"{view_id}.1"
+            return {**ok, "view": {"id": view_id, "hash": self.view_hashes[view_id]}}
+        if method == "views.update":  # Slack refuses an update built on a view that has changed since
+            view_id = str(args.get("view_id", ""))
+            current = self.view_hashes.get(view_id)
+            if current is None:
+                return {"ok": False, "error": "not_found"}
+            if args.get("hash") and args["hash"] != current:
+                return {"ok": False, "error": "hash_conflict"}
+            number = int(current.rsplit(".", 1)[1]) + 1
+            self.view_hashes[view_id] = f"{view_id}.{number}"
+            return {**ok, "view": {"id": view_id, "hash": self.view_hashes[view_id]}}
         if method == "users.info":
             return self._user(str(args.get("user", "")))
         if method == "views.publish":

@@ -15,7 +15,7 @@ from bot.scheduler import Scheduler
 from storage.models import StressReport
 from tests import test_console, test_msteams, test_slack
 from tests.test_msteams import ANA, BO, Teams, assert_valid_card, sends_to
-from tests.test_slack import Slack
+from tests.test_slack import Slack, assert_valid_sent
 from tests.test_slack_practices import picked
 
 slack = test_slack.slack  # the fixtures, shared
@@ -50,11 +50,83 @@ def stress_submission(slack: Slack, user: str, view: dict[str, Any], support: st
     }
 
 
-async def test_slack_keeps_the_stress_modal_open_with_the_error_under_the_person(slack: Slack):
-    assert (await slack.command("/tend", "stress", user="U4")).status == 200
+def chosen_in_modal(slack: Slack, user: str, view: dict[str, Any], view_hash: str, support: str, at: str):
+    """A change of the "What would help?" select in the open modal, as Slack sends it (block_actions)."""
+    return {
+        **slack.envelope("block_actions", user),
+        "container": {"type": "view", "view_id": view["id"]},
+        "view": {**view, "hash": view_hash, "state": {"values": {"support": {"support": picked(support)}}}},
+        "actions": [
+            {"type": "static_select", "action_id": "support", "block_id": "support",
+             "selected_option": {"value": support}, "action_ts": at}
+        ],
+    }  # fmt: skip
+
+
+def block_ids(view: dict[str, Any]) -> list[str]:
+    return [block["block_id"] for block in view["blocks"]]
+
+
+async def open_stress_modal(slack: Slack, user: str) -> dict[str, Any]:
+    assert (await slack.command("/tend", "stress", user=user)).status == 200
     [opened] = await slack.fake.wait_for(lambda calls: [c for c in calls if c.method == "views.open"])
-    view = opened.args["view"]
     await slack.settle()
+    return {**opened.args["view"], "id": "V1"}
+
+
+async def changed(
+    slack: Slack, user: str, view: dict[str, Any], view_hash: str, support: str, at: str = "1.5"
+) -> None:
+    response = await slack.interaction(chosen_in_modal(slack, user, view, view_hash, support, at))
+    assert response.status == 200 and await response.text() == ""
+    await slack.settle()
+
+
+async def test_slack_asks_who_should_reach_out_only_once_that_is_chosen(slack: Slack):
+    """The modal opens without the question; choosing "ask someone to reach out" adds it right under
+    the choice (views.update, guarded by the view's hash), choosing "talk" takes it away again. Nothing
+    of these changes reaches the engine: no event stored, no member written for the anonymous form."""
+    view = await open_stress_modal(slack, "U4")
+    assert block_ids(view) == ["intensity", "category", "words", "support"]
+    assert [b.get("dispatch_action", False) for b in view["blocks"]] == [False, False, False, True]
+
+    await changed(slack, "U4", view, "V1.1", "reach_out")
+    [update] = slack.fake.of("views.update")
+    assert update.args["view_id"] == "V1" and update.args["hash"] == "V1.1"
+    assert_valid_sent([update])
+    shown = update.args["view"]
+    assert block_ids(shown) == ["intensity", "category", "words", "support", "person"]
+    assert shown["blocks"][-1]["element"]["type"] == "users_select"
+    assert "Who should reach out to you?" in json.dumps(shown["blocks"][-1])
+    assert shown["callback_id"] == view["callback_id"]
+    assert shown["private_metadata"] == view["private_metadata"]
+
+    await changed(slack, "U4", {**view, "blocks": shown["blocks"]}, "V1.2", "talk", at="1.6")
+    assert block_ids(slack.fake.of("views.update")[-1].args["view"]) == block_ids(view)
+    assert await reports(slack.database) == [] and not slack.fake.of("chat.postEphemeral")
+
+
+async def test_slack_two_quick_changes_leave_the_modal_drawn_for_the_last_one(slack: Slack):
+    """ "Reach out" then "talk" before Slack showed the first redraw: the second payload carries the
+    original view and its hash, which Slack refuses (hash_conflict); being the newest change, it is
+    drawn again without the hash. A change older than one already drawn is refused and stays so."""
+    view = await open_stress_modal(slack, "U4")
+    await changed(slack, "U4", view, "V1.1", "reach_out", at="1.5")
+    await changed(slack, "U4", view, "V1.1", "talk", at="1.6")  # built on the view before the redraw
+    first, refused, again = slack.fake.of("views.update")
+    assert block_ids(first.args["view"])[-1] == "person"
+    assert refused.args["hash"] == "V1.1" and "hash" not in again.args
+    assert block_ids(again.args["view"]) == block_ids(view)  # drawn for "talk": no person question
+    await changed(slack, "U4", view, "V1.1", "reach_out", at="1.4")  # an older change, arriving late
+    assert len(slack.fake.of("views.update")) == 4  # refused, and not sent again
+    assert slack.fake.view_hashes["V1"] == "V1.3"
+
+
+async def test_slack_keeps_the_stress_modal_open_with_the_error_under_the_person(slack: Slack):
+    view = await open_stress_modal(slack, "U4")
+    await changed(slack, "U4", view, "V1.1", "reach_out")
+    [update] = slack.fake.of("views.update")
+    view = {**view, "blocks": update.args["view"]["blocks"]}
     response = await slack.interaction(stress_submission(slack, "U4", view, "reach_out", "U4"))
     assert response.status == 200
     answer = await response.json()
@@ -72,7 +144,21 @@ async def test_teams_sends_the_stress_form_again_filled_in_with_the_error_under_
     await teams.say("<at>Tend</at> tend stress", mentions=(test_msteams.BOT,))
     personal = f"a:personal-{ANA['id']}"
     [form] = await teams.connector.wait_for(sends_to(personal, "Input.ChoiceSet"))
-    [submit] = [node for node in form.attachments[0]["content"]["actions"] if node["type"] == "Action.Submit"]
+    content = form.attachments[0]["content"]
+    assert_valid_card(content)
+    # A card cannot follow the choice: "Who should reach out" waits, hidden, behind its own toggle.
+    hidden = {element["id"] for element in content["body"] if element.get("isVisible") is False}
+    assert hidden == {"person", "person.hint"}
+    [toggle] = [
+        action
+        for element in content["body"]
+        if element["type"] == "ActionSet"
+        for action in element["actions"]
+        if action["type"] == "Action.ToggleVisibility"
+    ]
+    assert toggle["title"] == "Choose who reaches out"
+    assert toggle["targetElements"] == ["person", "person.hint"]
+    [submit] = [node for node in content["actions"] if node["type"] == "Action.Submit"]
     values = {
         "intensity": "3",
         "category": "deadlines",
@@ -87,6 +173,8 @@ async def test_teams_sends_the_stress_form_again_filled_in_with_the_error_under_
     assert_valid_card(card)
     inputs = {element["id"]: element for element in card["body"] if "id" in element}
     assert {name: inputs[name].get("value") for name in values} == values  # every answer kept
+    assert "isVisible" not in inputs["person"]  # answered, and to be fixed: shown, without its toggle
+    assert "Choose who reaches out" not in json.dumps(card)
     person_at = next(i for i, element in enumerate(card["body"]) if element.get("id") == "person")
     error = card["body"][person_at + 1]  # right under the field, in red
     assert "couldn't find @nobody" in error["text"] and error["color"] == "attention"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from practices.messages import (
@@ -213,7 +214,7 @@ def _element(field: FormField) -> dict[str, Any]:
     return element
 
 
-def _input(field: FormField) -> dict[str, Any]:
+def _input(field: FormField, dispatch: bool = False) -> dict[str, Any]:
     block: dict[str, Any] = {
         "type": "input",
         "block_id": field.name[:MAX_ACTION_ID],
@@ -221,27 +222,84 @@ def _input(field: FormField) -> dict[str, Any]:
         "element": _element(field),
         "optional": not field.required,
     }
+    if dispatch:  # another field depends on this one: a change comes back at once, to redraw the modal
+        block["dispatch_action"] = True
     if field.hint:
         block["hint"] = plain(field.hint, MAX_LABEL)
     return block
 
 
-def private_metadata(form: Form, channel_id: str | None) -> str:
-    """What a modal carries back on submit: the form's state and where it was opened from."""
-    data = json.dumps({"state": form.state, "channel": channel_id})
-    if len(data) > MAX_PRIVATE_METADATA:
+def private_metadata(form: Form, channel_id: str | None, depends: dict[str, Any] | None = None) -> str:
+    """What a modal carries back on submit: the form's state and where it was opened from; for a form
+    with conditional fields, also the fields' order and each conditional one's condition and block, so
+    a change can redraw the modal without asking anyone (the stress form is anonymous: nothing is stored)."""
+    data: dict[str, Any] = {"state": form.state, "channel": channel_id}
+    if depends:
+        data.update(fields=[field.name for field in form.fields], depends=depends)
+    text = json.dumps(data)
+    if len(text) > MAX_PRIVATE_METADATA:
         raise ValueError("form state too long for a Slack modal")
-    return data
+    return text
+
+
+def _depends(form: Form) -> dict[str, Any]:
+    """Each conditional field: the field it depends on, the value that shows it, and its block."""
+    return {
+        field.name: [field.only_if[0], field.only_if[1], _input(field)]
+        for field in form.fields
+        if field.only_if is not None
+    }
 
 
 def modal_view(form: Form, channel_id: str | None = None) -> dict[str, Any]:
-    """A form as a modal; each input's block id is the field name, so answers map straight back."""
+    """A form as a modal; each input's block id is the field name, so answers map straight back.
+
+    A field with ``only_if`` is left out until the field it depends on has its value: that field is a
+    ``dispatch_action`` input, and ``redrawn`` adds or removes the dependent block on each change. If
+    the conditions would not fit in the modal's metadata, every field is shown (its hint says when)."""
+    depends = _depends(form)
+    try:
+        metadata = private_metadata(form, channel_id, depends)
+    except ValueError:
+        depends, metadata = {}, private_metadata(form, channel_id)
+    controls = {condition[0] for condition in depends.values()}
+    initial = {field.name: field.initial for field in form.fields}
+    fields = [f for f in form.fields if f.name not in depends or f.applies(initial)]
     return {
         "type": "modal",
         "callback_id": form.form_id,
         "title": plain(form.title, MAX_MODAL_TITLE),
         "submit": plain(form.submit_label, MAX_MODAL_BUTTON),
         "close": plain("Cancel", MAX_MODAL_BUTTON),
-        "private_metadata": private_metadata(form, channel_id),
-        "blocks": [_input(field) for field in form.fields[:MAX_MODAL_BLOCKS]],
+        "private_metadata": metadata,
+        "blocks": [_input(field, field.name in controls) for field in fields[:MAX_MODAL_BLOCKS]],
     }
+
+
+_VIEW_KEYS = ("type", "callback_id", "title", "submit", "close", "private_metadata", "clear_on_close",
+              "notify_on_close", "external_id")  # fmt: skip
+
+
+def redrawn(view: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, Any] | None:
+    """The modal ``view`` (as a ``block_actions`` payload carries it) with each conditional field shown
+    exactly when ``values`` give the field it depends on the value that shows it; None for a modal
+    without conditional fields. Blocks already shown are kept as they are, so Slack keeps what was
+    typed in them. Drawn even when the payload's view already looks right: it may predate an update
+    still on its way."""
+    try:
+        metadata = json.loads(str(view.get("private_metadata") or "{}"))
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("depends"), dict):
+        return None
+    depends = metadata["depends"]
+    shown = {str(block.get("block_id")): block for block in view.get("blocks") or []}
+    blocks: list[dict[str, Any]] = []
+    for name in metadata.get("fields") or ():
+        if name in depends:
+            control, value, block = depends[name]
+            if values.get(control) == value:
+                blocks.append(shown.get(name) or block)
+        elif name in shown:
+            blocks.append(shown[name])
+    return {**{key: view[key] for key in _VIEW_KEYS if key in view}, "blocks": blocks}

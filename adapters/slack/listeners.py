@@ -27,12 +27,12 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest, AsyncRespond
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.response import BoltResponse
-from slack_sdk.errors import SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.authorize import StoredAuthorize, WarmedAuthorize
-from adapters.slack.blocks import card_blocks, fallback_text, modal_view
+from adapters.slack.blocks import card_blocks, fallback_text, modal_view, redrawn
 from adapters.slack.guard import Refusal, SlackGuard, signing_secret_of
 from adapters.slack.members import MemberProfiles, Profile, profile_of
 from adapters.slack.oauth import REDIRECT_PATH, SlackOAuth, removed_event, slack_oauth
@@ -46,6 +46,7 @@ from adapters.slack.translate import (
     chosen_people,
     command_event,
     event_user,
+    form_values,
     home_event,
     home_view,
     mentioned_people,
@@ -67,6 +68,7 @@ logger = logging.getLogger("tend.slack")
 EVENTS_PATH = "/slack/events"
 ANY = re.compile(".+")  # every action id / modal callback id: the engine routes by prefix
 SLACK_APP_KEY = web.AppKey("tend_slack_app", AsyncApp)
+REDRAWS_KEPT = 1_000  # open modals whose newest change this process remembers (``_redraw``)
 SUBMISSION_BUDGET = 2.0  # seconds the engine may take before a modal's ack (Slack allows 3; storing follows)
 # The ack of a command the database would not store: nothing was taken, so the person is told so.
 NOT_TAKEN = (
@@ -137,6 +139,7 @@ class SlackAdapter:
         self.oauth = oauth
         self._in_flight: set[asyncio.Task[Any]] = set()  # listeners still running (before or after acks)
         self._follow_ups: set[asyncio.Task[Any]] = set()  # a submission's answers, after its ack
+        self._redrawn: dict[str, str] = {}  # modal id -> action_ts of its newest change drawn (_redraw)
         # Acked work: stored before the ack, handled by this replica's workers or, if it dies, another's.
         self.inbound = InboundQueue(
             engine, PLATFORM, self._answer_work, prepare=self._prepare, concurrency=concurrency
@@ -181,15 +184,57 @@ class SlackAdapter:
             return
         await ack()
 
-    async def on_action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        """Stored, then acked (a tap's ack shows no text: a refusal goes through the response URL)."""
+    async def on_action(
+        self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        """Stored, then acked (a tap's ack shows no text: a refusal goes through the response URL).
+        A change inside an open modal is no tap: it only redraws the modal (``_redraw``)."""
         self._track()
+        if (body.get("view") or {}).get("type") == "modal":
+            await ack()
+            await self._redraw(body, client)
+            return
         event = action_event(body)
         stored = event is None or await self._store(event, _kept(body))
         await ack()
         if not stored and body.get("response_url"):
             with contextlib.suppress(SlackClientError, aiohttp.ClientError, OSError, ValueError):
                 await respond(text=NOT_TAKEN, response_type="ephemeral", replace_original=False)
+
+    async def _redraw(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """A choice another field depends on changed in an open modal (a ``dispatch_action`` input): the
+        modal shows or hides that field (``views.update``). Nothing reaches the engine and nothing is
+        stored, so an anonymous form stays anonymous.
+
+        Two quick changes race: each payload carries the view as it was when the person changed it.
+        The update carries that view's ``hash``, so Slack refuses one built on a view replaced since;
+        a refused update is sent again without the hash only if its change is the newest this process
+        has seen for the modal (by ``action_ts``), so the modal ends up drawn for the last choice."""
+        view = body.get("view") or {}
+        values = form_values(view)
+        stamp = ""
+        for action in body.get("actions") or []:
+            chosen = action.get("selected_option") or {}
+            values[str(action.get("block_id", ""))] = str(chosen.get("value") or "")
+            stamp = max(stamp, str(action.get("action_ts") or ""))
+        update = redrawn(view, values)
+        view_id = str(view.get("id") or "")
+        if update is None or not view_id:
+            return
+        latest = self._redrawn.pop(view_id, "")
+        self._redrawn[view_id] = max(latest, stamp)
+        while len(self._redrawn) > REDRAWS_KEPT:
+            self._redrawn.pop(next(iter(self._redrawn)))
+        try:
+            try:
+                await client.views_update(view_id=view_id, hash=view.get("hash"), view=update)
+            except SlackApiError as error:
+                if error.response.get("error") != "hash_conflict" or stamp < self._redrawn.get(view_id, ""):
+                    raise
+                await client.views_update(view_id=view_id, view=update)
+        except (SlackClientError, aiohttp.ClientError, OSError, ValueError) as error:
+            # An older change lost the race, or Slack is away: the form still works as it is.
+            log_event(logger, "slack modal not redrawn", level=logging.WARNING, outcome=type(error).__name__)
 
     async def on_shortcut(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """A global shortcut ("Give kudos"): stored, then acked, like a tap; its form opens with the

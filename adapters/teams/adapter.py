@@ -24,7 +24,14 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from adapters.teams.auth import AuthUnavailable, TeamsAuth, TeamsConfig, Unauthorized, build_authentication
-from adapters.teams.cards import card_attachment, escape_markdown, form_card, teams_words, text_block
+from adapters.teams.cards import (
+    card_attachment,
+    escape_markdown,
+    form_card,
+    revealed,
+    teams_words,
+    text_block,
+)
 from adapters.teams.sender import TeamsSender, message, no_sdk_retries, send_error
 from adapters.teams.translate import (
     LEFT_KEY,
@@ -322,7 +329,8 @@ def form_again(form: Form, values: Mapping[str, str], errors: tuple[tuple[str, s
             body.append(text_block(escape_markdown(said.pop(name)), color="attention", spacing="none"))
     for unplaced in said.values():
         body.insert(1, text_block(escape_markdown(unplaced), color="attention"))
-    return {**card, "body": body}
+    answered = [name for name, value in values.items() if str(value)]
+    return revealed({**card, "body": body}, [*answered, *dict(errors)])
 
 
 def _bearer(header: str | None) -> bool:

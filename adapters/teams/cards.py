@@ -26,6 +26,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC
 from pathlib import PurePath
@@ -81,6 +82,9 @@ CHOICE_PLACEHOLDER = "Choose one"
 IMAGE_MISSING = "[{alt}]"
 
 Element = dict[str, Any]
+# The element ids of a hidden field's hint and of the toggle that shows it: the field's name and these.
+HINT = ".hint"
+REVEAL = ".reveal"
 # The neutral field kinds Teams draws with its own pickers (both answer in Tend's neutral text format).
 PICKERS = {"date": "Input.Date", "time": "Input.Time"}
 
@@ -444,9 +448,18 @@ def form_card(form: Form) -> dict[str, Any]:
     for field in form.fields:
         if field.name == DATA_KEY:
             raise ValueError(f"a form field may not be called {DATA_KEY!r}: Tend's own submit data uses it")
-        body.append(_input(field))
+        hidden = field.only_if is not None and not field.applies({f.name: f.initial for f in form.fields})
+        if hidden:  # a card cannot follow a choice as it changes: the field waits behind a toggle
+            toggle = {
+                "type": "Action.ToggleVisibility",
+                "title": cut(field.reveal or field.label, MAX_BUTTON_LABEL),
+                "targetElements": [field.name, field.name + HINT],
+            }
+            body.append({"type": "ActionSet", "id": field.name + REVEAL, "actions": [toggle]})
+        body.append({**_input(field), **({"isVisible": False} if hidden else {})})
         if field.hint:
-            body.append(text_block(field.hint, size="small", isSubtle=True, spacing="none"))
+            hint = text_block(field.hint, size="small", isSubtle=True, spacing="none")
+            body.append({**hint, "id": field.name + HINT, "isVisible": False} if hidden else hint)
     submit = {
         "type": "Action.Submit",
         "title": cut(form.submit_label or "Send", MAX_BUTTON_LABEL),
@@ -454,6 +467,21 @@ def form_card(form: Form) -> dict[str, Any]:
         "data": {DATA_KEY: {"kind": KIND_FORM, "form_id": form.form_id, "state": form.state}},
     }
     return {**_shell(form.title), "body": body, "actions": [submit]}
+
+
+def revealed(card: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """``card`` (a ``form_card``) with the hidden fields among ``names`` shown and their toggles gone:
+    a form sent again shows every field that was answered or needs fixing."""
+    shown = {name + suffix for name in names for suffix in ("", HINT)}
+    gone = {name + REVEAL for name in names}
+    body = [
+        {key: value for key, value in element.items() if key != "isVisible"}
+        if element.get("id") in shown
+        else element
+        for element in card["body"]
+        if element.get("id") not in gone
+    ]
+    return {**card, "body": body}
 
 
 def card_attachment(content: dict[str, Any]) -> dict[str, Any]:
