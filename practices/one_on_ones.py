@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 from practices import data_rights, local_time, signals
-from practices.context import FireContext, PracticeContext
+from practices.context import FireContext, NextRun, PracticeContext
 from practices.grammar import (
     PERSONAL,
     PersonRef,
@@ -232,7 +234,8 @@ def nudge_time(hours: WorkingHours, meeting: datetime, before: timedelta) -> dat
     return next_send_time(hours, wanted)
 
 
-def _on_leave(hours: WorkingHours, meeting: datetime) -> bool:
+def on_leave(hours: WorkingHours, meeting: datetime) -> bool:
+    """A manager paused on the meeting's local day gets no nudge: no meeting happens on leave."""
     local_day = meeting.astimezone(hours.zone).date()
     return hours.paused_until is not None and local_day < hours.paused_until
 
@@ -245,21 +248,6 @@ def _day_word(meeting: datetime, seen_at: datetime, zone: str) -> str:
     if days == 0:
         return "today"
     return "on " + local_time.day(meeting, zone)
-
-
-async def _member(session: Session, workspace_id: int, member_id: int | None) -> Member | None:
-    member = await get_member(session, member_id) if member_id is not None else None
-    return member if member is not None and member.workspace_id == workspace_id else None
-
-
-async def _team_id(session: Session, manager_id: int, report_id: int) -> int | None:
-    """The team the signals count under: one both share, else the report's, else the manager's."""
-    report_teams = await teams_of(session, report_id)
-    manager_teams = await teams_of(session, manager_id)
-    manager_ids = {team.id for team in manager_teams}
-    shared = [team for team in report_teams if team.id in manager_ids]
-    chosen = next(iter(shared or report_teams or manager_teams), None)
-    return chosen.id if chosen is not None else None
 
 
 def _meeting_of(ritual: Ritual) -> datetime | None:
@@ -331,7 +319,231 @@ def move_form(value: str, example_day: date) -> Form:
     return Form(MOVE_FORM, MOVE_TITLE, fields, submit_label="Move", state=value)
 
 
-# --- firing ---------------------------------------------------------------------------------------
+# --- rules: pure, called by tests with no database ---------------------------------------------------
+
+
+def team_for_signals(report_teams: Sequence[int], manager_teams: Sequence[int]) -> int | None:
+    """The team the signals count under: one both share, else the report's, else the manager's, so a
+    team's follow-through is told apart from one manager's own."""
+    shared = [team for team in report_teams if team in set(manager_teams)]
+    return next(iter(shared or list(report_teams) or list(manager_teams)), None)
+
+
+@dataclass(frozen=True)
+class Firing:
+    """What one firing of a pair sends, and what it writes with it."""
+
+    intents: tuple[DirectMessage, ...] = ()
+    asked: str | None = None  # the question the nudge asks, recorded so the rotation moves on
+    nudged: bool = False  # counts nudge_sent, and the manager among the week's contributors
+    pause: bool = False  # one of the two has left: the ritual stops
+
+
+def plan_firing(
+    pair: OneOnOnePair | None,
+    manager: Member | None,
+    report: Member | None,
+    meeting: datetime,
+    now: datetime,
+    occurrence_id: int,
+    questions: tuple[Question, ...],
+    asked: Sequence[str],
+    seed: int,
+) -> Firing:
+    """One meeting, a day ahead: the manager's nudge at its time (with the next question of the pair's
+    rotation) and the report's prep prompt, unless one of them left or the manager is on leave."""
+    if pair is None or manager is None or report is None or manager.id is None or report.id is None:
+        return Firing(pause=True)
+    hours = hours_of(manager)
+    if on_leave(hours, meeting):
+        return Firing()
+    intents: list[DirectMessage] = []
+    question_id: str | None = None
+    send_at = nudge_time(hours, meeting, _nudge_before(pair))
+    if send_at is not None:
+        question = next_question(questions, asked, seed=seed)
+        question_id = question.id
+        card = nudge_card(report, meeting, hours.time_zone, question, str(occurrence_id))
+        intents.append(DirectMessage(manager.id, card, key=f"1on1:{occurrence_id}:nudge", not_before=send_at))
+    if pair.prep:
+        prompt = prep_prompt(manager, report, meeting, now, occurrence_id)
+        if prompt is not None:
+            intents.append(prompt)
+    return Firing(tuple(intents), question_id, send_at is not None)
+
+
+def prep_prompt(
+    manager: Member, report: Member, meeting: datetime, now: datetime, occurrence_id: int
+) -> DirectMessage | None:
+    """The report's prompt, sent now (within their hours); none if it could only arrive after the meeting."""
+    hours = hours_of(report)
+    arrives = next_send_time(hours, now)
+    if report.id is None or arrives is None or arrives >= meeting:
+        return None
+    card = prep_card(manager, meeting, hours.time_zone, arrives, str(occurrence_id))
+    return DirectMessage(report.id, card, key=f"1on1:{occurrence_id}:prep")
+
+
+def add_refusal(actor: Member, is_admin: bool, report: Member, manager: Member | None) -> Rich | None:
+    """Why a pair can't be registered as asked (someone else's without being an admin, with oneself,
+    with a bot); None when it can. The caller is the manager unless an admin names another one."""
+    if manager is not None and manager.id != actor.id and not is_admin:
+        return ADD_FOR_OTHERS
+    lead = manager or actor
+    if lead.id == report.id:
+        return WITH_SELF
+    bots = [member for member in (lead, report) if member.is_bot]
+    if bots:
+        return compose(WITH_BOT, name=bots[0].display_name, example=EXAMPLE)
+    return None
+
+
+def duplicate_answer(
+    pairs: Sequence[tuple[Ritual, OneOnOnePair]], manager: Member, report: Member
+) -> Rich | None:
+    """The same manager and report have a pair already: say which, and how to change its schedule."""
+    for existing, pair in pairs:
+        if (pair.manager_member_id, pair.report_member_id) == (manager.id, report.id):
+            remove = Example(REMOVE_EXAMPLE.format(id=existing.id))
+            return compose(
+                DUPLICATE,
+                manager=manager.display_name,
+                report=report.display_name,
+                id=existing.id or 0,
+                example=remove,
+            )
+    return None
+
+
+def first_nudged_meeting(
+    next_run: NextRun, recurrence: Recurrence, zone: str, anchor: date, now: datetime
+) -> datetime | Rich:
+    """The first meeting far enough ahead to be nudged, or why the schedule can't be used."""
+    lead = timedelta(minutes=LEAD_MINUTES)
+    first = next_run(recurrence, zone, now + lead, anchor)
+    if first is None:
+        return NEVER
+    second = next_run(recurrence, zone, first, anchor)
+    if second is not None and second - first < MIN_GAP:
+        return TOO_OFTEN
+    return first
+
+
+def is_party(actor_id: int, pair: OneOnOnePair) -> bool:
+    return actor_id in (pair.manager_member_id, pair.report_member_id)
+
+
+def may_see(actor_id: int, is_admin: bool, pair: OneOnOnePair) -> bool:
+    """A pair is seen (listed, changed) by its two people and by admins; to anyone else it is absent."""
+    return is_admin or is_party(actor_id, pair)
+
+
+def may_remove(actor_id: int, is_admin: bool, pair: OneOnOnePair) -> bool:
+    return pair.manager_member_id == actor_id or is_admin
+
+
+TapRule = Literal["prep", "only_report", "only_manager", "move", "record", "gone"]
+
+
+def tap_rule(action: str, actor_id: int, pair: OneOnOnePair) -> TapRule:
+    """Who may press what: the prep button is the report's; Done, Skipped and Move are the manager's."""
+    if action == PREP:
+        return "prep" if pair.report_member_id == actor_id else "only_report"
+    if pair.manager_member_id != actor_id:
+        return "only_manager"
+    if action == MOVE:
+        return "move"
+    if action not in (DONE, SKIPPED) or pair.report_member_id is None:
+        return "gone"
+    return "record"
+
+
+@dataclass(frozen=True)
+class Move:
+    """A meeting moved to ``meeting`` (local ``day``), and when its fresh nudge goes."""
+
+    day: date
+    meeting: datetime
+    send_at: datetime
+
+
+def plan_move(
+    values: dict[str, str], state: str, now: datetime, hours: WorkingHours, before: timedelta
+) -> Move | Outcome:
+    """The move form's answers as a new meeting in the manager's zone and hours, or the form asked
+    again for just the bad field (a date or time not understood, in the past, more than a year away)."""
+    zone = hours.time_zone
+    example = (local_time.local_date(now, zone) + timedelta(days=1)).isoformat()
+    raw_date, raw_time = values.get("date", "").strip(), values.get("time", "").strip()
+    new_day = date.fromisoformat(raw_date) if _is_date(raw_date) else None
+    new_time = parse_time(raw_time)
+    errors: list[tuple[str, str]] = []
+    if new_day is None:
+        errors.append(("date", MOVE_BAD_DATE.format(raw=_show(raw_date), example=example)))
+    if new_time is None:
+        errors.append(("time", MOVE_BAD_TIME.format(raw=_show(raw_time), example=example)))
+    if new_day is None or new_time is None:
+        return _move_again(errors, state, example)
+    meeting = local_at(zone, new_day, new_time)
+    today = local_time.local_date(now, zone)
+    if meeting <= now:  # earlier today is the time's fault; an earlier day the date's
+        field = "time" if new_day == today else "date"
+        return _move_again(
+            [(field, MOVE_PAST.format(when=_local(meeting, zone), example=example))], state, example
+        )
+    if meeting - now > MOVE_HORIZON:
+        return _move_again([("date", MOVE_TOO_FAR.format(example=example))], state, example)
+    send_at = nudge_time(hours, meeting, before)
+    if send_at is None:
+        return Outcome.reply(MOVE_NO_HOURS)
+    return Move(new_day, meeting, send_at)
+
+
+def note_back(note: str) -> Outcome:
+    """The note goes back to its author as a private answer, and nowhere else: nothing is stored."""
+    note = note.strip()
+    if not note:
+        return Outcome.reply(NOTE_EMPTY)
+    if len(note) > MAX_NOTE:
+        return Outcome.reply(NOTE_TOO_LONG.format(limit=MAX_NOTE, length=len(note)))
+    return Outcome.reply(compose(NOTE_BACK, note=Said(note)))
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _is_date(raw: str) -> bool:
+    if not _DATE.fullmatch(raw):
+        return False
+    try:
+        date.fromisoformat(raw)
+    except ValueError:
+        return False
+    return True
+
+
+def _move_again(errors: list[tuple[str, str]], state: str, example: str) -> Outcome:
+    """The move form asks again for just the bad field (Slack keeps it open; Teams sends it again)."""
+    return Outcome((FieldErrors(tuple(errors), move_form(state, date.fromisoformat(example))),))
+
+
+def _show(raw: str) -> str:
+    """What someone typed, quoted back as one short printable line."""
+    return "".join(c if c.isprintable() else "?" for c in raw[:20])
+
+
+# --- storage shells: load, decide with the rules above, write -----------------------------------------
+
+
+async def _member(session: Session, workspace_id: int, member_id: int | None) -> Member | None:
+    member = await get_member(session, member_id) if member_id is not None else None
+    return member if member is not None and member.workspace_id == workspace_id else None
+
+
+async def _team_id(session: Session, manager_id: int, report_id: int) -> int | None:
+    report_teams = [team.id for team in await teams_of(session, report_id) if team.id is not None]
+    manager_teams = [team.id for team in await teams_of(session, manager_id) if team.id is not None]
+    return team_for_signals(report_teams, manager_teams)
 
 
 async def fire(ctx: FireContext) -> Outcome:
@@ -341,77 +553,41 @@ async def fire(ctx: FireContext) -> Outcome:
     pair = await store.pair_of(ctx.session, ritual)
     manager = await _member(ctx.session, ctx.workspace_id, pair.manager_member_id if pair else None)
     report = await _member(ctx.session, ctx.workspace_id, pair.report_member_id if pair else None)
-    if pair is None or manager is None or report is None or manager.id is None or report.id is None:
-        ritual.paused = True  # one of them has left: nothing to nudge about
-        ctx.session.add(ritual)
-        return Outcome()
+    asked = await store.questions_asked(ctx.session, ritual.id)
     meeting = occurrence.scheduled_at + lead_of(ritual)
-    hours = hours_of(manager)
-    if _on_leave(hours, meeting):
-        return Outcome()
-    intents: list[DirectMessage] = []
-    send_at = nudge_time(hours, meeting, _nudge_before(pair))
-    if send_at is not None:
-        asked = await store.questions_asked(ctx.session, ritual.id)
-        question = next_question(load_questions(), asked, seed=ritual.id)
-        await store.record_question(ctx.session, ritual.id, occurrence.id, question.id)
-        card = nudge_card(report, meeting, hours.time_zone, question, str(occurrence.id))
-        intents.append(DirectMessage(manager.id, card, key=f"1on1:{occurrence.id}:nudge", not_before=send_at))
+    firing = plan_firing(
+        pair, manager, report, meeting, ctx.now, occurrence.id, load_questions(), asked, seed=ritual.id
+    )
+    if firing.pause:
+        ritual.paused = True
+        await store.save(ctx.session, ritual)
+    if firing.asked is not None:
+        await store.record_question(ctx.session, ritual.id, occurrence.id, firing.asked)
+    if firing.nudged and manager is not None and report is not None:
+        assert manager.id is not None and report.id is not None
         team_id = await _team_id(ctx.session, manager.id, report.id)
         org = ctx.workspace.organization_id
         await signals.record(ctx.session, org, team_id, ctx.now, "nudge_sent")
         await signals.contributed(ctx.session, ctx.secret_key, org, team_id, ctx.now, "nudge", manager.id)
-    if pair.prep:
-        prompt = _prep_prompt(manager, report, meeting, ctx.now, occurrence)
-        if prompt is not None:
-            intents.append(prompt)
-    return Outcome(tuple(intents))
-
-
-def _prep_prompt(
-    manager: Member, report: Member, meeting: datetime, now: datetime, occurrence: Occurrence
-) -> DirectMessage | None:
-    """The report's prompt, sent now (within their hours); none if it could only arrive after the meeting."""
-    hours = hours_of(report)
-    arrives = next_send_time(hours, now)
-    if report.id is None or arrives is None or arrives >= meeting:
-        return None
-    card = prep_card(manager, meeting, hours.time_zone, arrives, str(occurrence.id))
-    return DirectMessage(report.id, card, key=f"1on1:{occurrence.id}:prep")
-
-
-# --- commands -------------------------------------------------------------------------------------
+    return Outcome(firing.intents)
 
 
 async def add(ctx: PracticeContext, report: Member, schedule: str, manager: Member | None) -> Outcome:
     """Registers a pair; the caller is the manager unless an admin names another one."""
-    if manager is not None and manager.id != ctx.actor_id and not ctx.is_admin:
-        return Outcome.reply(ADD_FOR_OTHERS)
+    refusal = add_refusal(ctx.actor, ctx.is_admin, report, manager)
+    if refusal is not None:
+        return Outcome.reply(refusal)
     lead = manager or ctx.actor
     assert lead.id is not None and report.id is not None
-    if lead.id == report.id:
-        return Outcome.reply(WITH_SELF)
-    bots = [member for member in (lead, report) if member.is_bot]
-    if bots:
-        return Outcome.reply(compose(WITH_BOT, name=bots[0].display_name, example=EXAMPLE))
     recurrence = parse_schedule(schedule)
     if isinstance(recurrence, ScheduleError):
         return Outcome.reply(_bad_schedule(report, recurrence))
-    for existing, pair in await store.pairs_in_workspace(ctx.session, ctx.workspace_id):
-        if (pair.manager_member_id, pair.report_member_id) == (lead.id, report.id):
-            remove = Example(REMOVE_EXAMPLE.format(id=existing.id))
-            return Outcome.reply(
-                compose(
-                    DUPLICATE,
-                    manager=lead.display_name,
-                    report=report.display_name,
-                    id=existing.id or 0,
-                    example=remove,
-                )
-            )
+    duplicate = duplicate_answer(await store.pairs_in_workspace(ctx.session, ctx.workspace_id), lead, report)
+    if duplicate is not None:
+        return Outcome.reply(duplicate)
     zone = _zone_of(lead)
     anchor = local_time.local_date(ctx.now, zone)
-    first = _first_nudged_meeting(ctx, recurrence, zone, anchor)
+    first = first_nudged_meeting(ctx.next_run, recurrence, zone, anchor, ctx.now)
     if isinstance(first, tuple):
         return Outcome.reply(first)
     options = {"anchor": anchor.isoformat(), "lead_minutes": LEAD_MINUTES}
@@ -465,27 +641,9 @@ def _bad_schedule(report: Member, error: ScheduleError) -> Rich:
     return compose(BAD_SCHEDULE_MENTION, message=error.message, report=_who(report), example=Example(typed))
 
 
-def _first_nudged_meeting(
-    ctx: PracticeContext, recurrence: Recurrence, zone: str, anchor: date
-) -> datetime | Rich:
-    """The first meeting far enough ahead to be nudged, or why the schedule can't be used."""
-    lead = timedelta(minutes=LEAD_MINUTES)
-    first = ctx.next_run(recurrence, zone, ctx.now + lead, anchor)
-    if first is None:
-        return NEVER
-    second = ctx.next_run(recurrence, zone, first, anchor)
-    if second is not None and second - first < MIN_GAP:
-        return TOO_OFTEN
-    return first
-
-
-def _party(ctx: PracticeContext, pair: OneOnOnePair) -> bool:
-    return ctx.actor_id in (pair.manager_member_id, pair.report_member_id)
-
-
 async def _visible_pairs(ctx: PracticeContext) -> list[tuple[Ritual, OneOnOnePair]]:
     pairs = await store.pairs_in_workspace(ctx.session, ctx.workspace_id)
-    return pairs if ctx.is_admin else [(ritual, pair) for ritual, pair in pairs if _party(ctx, pair)]
+    return [(ritual, pair) for ritual, pair in pairs if may_see(ctx.actor_id, ctx.is_admin, pair)]
 
 
 async def list_pairs(ctx: PracticeContext) -> Outcome:
@@ -517,7 +675,7 @@ async def list_pairs(ctx: PracticeContext) -> Outcome:
 async def _pair_for(ctx: PracticeContext, pair_id: int) -> tuple[Ritual, OneOnOnePair] | None:
     """The pair if the caller is part of it or an admin; otherwise as good as absent."""
     found = await store.pair_in_workspace(ctx.session, ctx.workspace_id, pair_id)
-    return found if found is not None and (_party(ctx, found[1]) or ctx.is_admin) else None
+    return found if found is not None and may_see(ctx.actor_id, ctx.is_admin, found[1]) else None
 
 
 async def _names(ctx: PracticeContext, pair: OneOnOnePair) -> dict[str, str]:
@@ -532,7 +690,7 @@ async def _delete_pair(ctx: PracticeContext, ritual: Ritual) -> None:
     occurrences = await store.occurrence_ids(ctx.session, ritual.id)
     prefixes = [f"1on1:{occurrence_id}:" for occurrence_id in occurrences] + [f"1on1-added:{ritual.id}:"]
     await store.drop_messages(ctx.session, ctx.workspace_id, "1on1", prefixes)
-    await ctx.session.delete(ritual)  # the pair, its questions and moves go with it (ON DELETE CASCADE)
+    await store.delete_pair(ctx.session, ritual)
 
 
 async def remove(ctx: PracticeContext, pair_id: int) -> Outcome:
@@ -542,7 +700,7 @@ async def remove(ctx: PracticeContext, pair_id: int) -> Outcome:
         return Outcome.reply(compose(NOT_FOUND, id=pair_id, example=LIST_EXAMPLE))
     ritual, pair = found
     names = await _names(ctx, pair)
-    if pair.manager_member_id != ctx.actor_id and not ctx.is_admin:
+    if not may_remove(ctx.actor_id, ctx.is_admin, pair):
         return Outcome.reply(ONLY_MANAGER_REMOVES.format(id=pair_id, **names))
     await _delete_pair(ctx, ritual)
     return Outcome.reply(REMOVED.format(id=pair_id, **names))
@@ -555,7 +713,7 @@ async def set_prep(ctx: PracticeContext, pair_id: int, enabled: bool) -> Outcome
         return Outcome.reply(compose(NOT_FOUND, id=pair_id, example=LIST_EXAMPLE))
     _, pair = found
     pair.prep = enabled
-    ctx.session.add(pair)
+    await store.save(ctx.session, pair)
     names = await _names(ctx, pair)
     return Outcome.reply((PREP_ON if enabled else PREP_OFF).format(id=pair_id, **names))
 
@@ -578,17 +736,18 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
         return Outcome.reply(GONE)
     occurrence, pair = found
     assert occurrence.id is not None
-    if action == PREP:
-        if pair.report_member_id != ctx.actor_id:
-            return Outcome.reply(ONLY_REPORT.format(**await _names(ctx, pair)))
+    rule = tap_rule(action, ctx.actor_id, pair)
+    if rule == "prep":
         return Outcome((OpenForm(prep_form(str(occurrence.id))),))
-    if pair.manager_member_id != ctx.actor_id:
+    if rule == "only_report":
+        return Outcome.reply(ONLY_REPORT.format(**await _names(ctx, pair)))
+    if rule == "only_manager":
         return Outcome.reply(ONLY_MANAGER.format(**await _names(ctx, pair)))
-    report_id = pair.report_member_id
-    if action == MOVE:
+    if rule == "move":
         tomorrow = local_time.local_date(ctx.now, _zone_of(ctx.actor)) + timedelta(days=1)
         return Outcome((OpenForm(move_form(str(occurrence.id), tomorrow)),))
-    if action not in (DONE, SKIPPED) or report_id is None:
+    report_id = pair.report_member_id
+    if rule == "gone" or report_id is None:
         return Outcome.reply(GONE)
     if not await store.close_occurrence(ctx.session, occurrence.id, ctx.now):
         return Outcome.reply(ALREADY)
@@ -603,43 +762,10 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
 
 async def on_form(ctx: PracticeContext, form_id: str, values: dict[str, str], state: str) -> Outcome:
     if form_id == PREP_FORM:
-        return _note_back(values.get("note", ""))
+        return note_back(values.get("note", ""))
     if form_id == MOVE_FORM:
         return await _move(ctx, values, state)
     return Outcome.reply(GONE)
-
-
-def _note_back(note: str) -> Outcome:
-    """The note goes back to its author as a private answer, and nowhere else: nothing is stored."""
-    note = note.strip()
-    if not note:
-        return Outcome.reply(NOTE_EMPTY)
-    if len(note) > MAX_NOTE:
-        return Outcome.reply(NOTE_TOO_LONG.format(limit=MAX_NOTE, length=len(note)))
-    return Outcome.reply(compose(NOTE_BACK, note=Said(note)))
-
-
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _is_date(raw: str) -> bool:
-    if not _DATE.fullmatch(raw):
-        return False
-    try:
-        date.fromisoformat(raw)
-    except ValueError:
-        return False
-    return True
-
-
-def _move_again(errors: list[tuple[str, str]], state: str, example: str) -> Outcome:
-    """The move form asks again for just the bad field (Slack keeps it open; Teams sends it again)."""
-    return Outcome((FieldErrors(tuple(errors), move_form(state, date.fromisoformat(example))),))
-
-
-def _show(raw: str) -> str:
-    """What someone typed, quoted back as one short printable line."""
-    return "".join(c if c.isprintable() else "?" for c in raw[:20])
 
 
 async def _move(ctx: PracticeContext, values: dict[str, str], state: str) -> Outcome:
@@ -654,29 +780,10 @@ async def _move(ctx: PracticeContext, values: dict[str, str], state: str) -> Out
         return Outcome.reply(ONLY_MANAGER.format(**await _names(ctx, pair)))
     hours = hours_of(ctx.actor)
     zone = hours.time_zone
-    example = (local_time.local_date(ctx.now, zone) + timedelta(days=1)).isoformat()
-    raw_date, raw_time = values.get("date", "").strip(), values.get("time", "").strip()
-    new_day = date.fromisoformat(raw_date) if _is_date(raw_date) else None
-    new_time = parse_time(raw_time)
-    errors: list[tuple[str, str]] = []
-    if new_day is None:
-        errors.append(("date", MOVE_BAD_DATE.format(raw=_show(raw_date), example=example)))
-    if new_time is None:
-        errors.append(("time", MOVE_BAD_TIME.format(raw=_show(raw_time), example=example)))
-    if new_day is None or new_time is None:
-        return _move_again(errors, state, example)
-    meeting = local_at(zone, new_day, new_time)
-    today = local_time.local_date(ctx.now, zone)
-    if meeting <= ctx.now:  # earlier today is the time's fault; an earlier day the date's
-        field = "time" if new_day == today else "date"
-        return _move_again(
-            [(field, MOVE_PAST.format(when=_local(meeting, zone), example=example))], state, example
-        )
-    if meeting - ctx.now > MOVE_HORIZON:
-        return _move_again([("date", MOVE_TOO_FAR.format(example=example))], state, example)
-    send_at = nudge_time(hours, meeting, _nudge_before(pair))
-    if send_at is None:
-        return Outcome.reply(MOVE_NO_HOURS)
+    move = plan_move(values, state, ctx.now, hours, _nudge_before(pair))
+    if isinstance(move, Outcome):
+        return move
+    new_day, meeting, send_at = move.day, move.meeting, move.send_at
     if not await store.record_move(ctx.session, occurrence.id, new_day):
         return Outcome.reply(MOVE_AGAIN.format(day=new_day.isoformat()))
     key = f"1on1:{occurrence.id}:moved:{new_day.isoformat()}"

@@ -148,3 +148,13 @@ async def drop_messages(
             await session.delete(row)
             dropped += 1
     return dropped
+
+
+async def save(session: AsyncSession, row: Ritual | OneOnOnePair) -> None:
+    """Writes a changed pair or ritual (prep turned on or off, a pair paused) in the caller's transaction."""
+    session.add(row)
+
+
+async def delete_pair(session: AsyncSession, ritual: Ritual) -> None:
+    """Deletes a pair's ritual; the pair, its questions and moves go with it (ON DELETE CASCADE)."""
+    await session.delete(ritual)
