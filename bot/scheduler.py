@@ -287,15 +287,20 @@ class Background:
 
     scheduler: AsyncIOScheduler
     delivery: asyncio.Task[None]
+    ticking: set[asyncio.Task[object]] = field(default_factory=set)  # ticks under way
 
     async def stop(self) -> None:
         """Stops both and waits (up to ``STOP_SECONDS``) for the delivery loop to end: a pass cancelled
         mid-way writes down what it already sent, which must happen before the database is closed,
-        or those messages would go again once their lease expired."""
+        or those messages would go again once their lease expired. A tick under way finishes first:
+        APScheduler's shutdown cancels a running job mid-query and logs that as an error with a
+        traceback, so the scheduler is paused (no new tick) and shut down only after."""
+        if self.scheduler.running:
+            self.scheduler.pause()
+        self.delivery.cancel()
+        await asyncio.wait({self.delivery, *self.ticking}, timeout=STOP_SECONDS)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        self.delivery.cancel()
-        await asyncio.wait({self.delivery}, timeout=STOP_SECONDS)
 
 
 def start_background(
@@ -312,11 +317,19 @@ def start_background(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
     )
 
+    ticking: set[asyncio.Task[object]] = set()
+
     async def tick() -> None:
-        await scheduler.tick()
-        delivery.wake()  # what the tick queued goes now, not at the next idle look
+        task = asyncio.current_task()
+        assert task is not None  # APScheduler runs each job as a task of the loop
+        ticking.add(task)
+        try:
+            await scheduler.tick()
+            delivery.wake()  # what the tick queued goes now, not at the next idle look
+        finally:
+            ticking.discard(task)
 
     background.add_job(tick, "interval", seconds=tick_seconds, id="tick")
     loop = asyncio.create_task(delivery.run(idle_seconds=deliver_seconds), name="tend-delivery")
     background.start()
-    return Background(background, loop)
+    return Background(background, loop, ticking)
