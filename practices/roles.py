@@ -8,14 +8,14 @@ is written to the audit trail, which admins read with ``/tend admin log``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from practices import data_rights, local_time
 from practices.context import PracticeContext
 from practices.grammar import People, Topic, Usage, group, only, people_cmd
-from practices.messages import Example, Outcome, compose
+from practices.messages import Example, Outcome, Wording, compose
 from practices.people import resolve_people
 from practices.practice import ExportSection, Forgetting, Practice
 from storage import admin_audit as audit
@@ -75,76 +75,53 @@ def platform_name(platform: str) -> str:
     return PLATFORM_NAMES.get(platform, platform)
 
 
-async def list_admins(ctx: PracticeContext) -> Outcome:
-    admins = await members_with_role(ctx.session, ctx.workspace_id, "admin")
-    return Outcome.reply(ADMINS.format(names=names(admins) or NOBODY))
+# --- rules: pure, called by tests with no database ---------------------------------------------------
 
 
-async def _change_role(ctx: PracticeContext, member: Member, role: str, change: str) -> None:
-    """An admin's grant or removal, and its line in the audit trail, in the same transaction."""
-    assert member.id is not None
-    member.role = role
-    ctx.session.add(member)
-    await audit.record(
-        ctx.session, ctx.workspace_id, member.id, change, audit.BY_ADMIN, ctx.now, by_member_id=ctx.actor_id
-    )
+@dataclass(frozen=True)
+class RoleChange:
+    """What a grant or removal answers, and who takes ``role`` (each change goes to the audit trail)."""
+
+    answer: Wording
+    role: str = "admin"
+    members: tuple[Member, ...] = ()
+    change: str = audit.GRANTED
 
 
-async def add_admins(ctx: PracticeContext, members: list[Member]) -> Outcome:
-    if not ctx.is_admin:
-        return Outcome.reply(ONLY_ADMINS)
+def grant_rule(is_admin: bool, members: Sequence[Member]) -> RoleChange:
+    """Only admins grant; a bot is never an admin; someone already admin is said to be, not granted again."""
+    if not is_admin:
+        return RoleChange(ONLY_ADMINS)
     bots = [member for member in members if member.is_bot]
     if bots:
-        return Outcome.reply(IS_BOT.format(names=names(bots)))
+        return RoleChange(IS_BOT.format(names=names(bots)))
     new = _unique([member for member in members if member.role != "admin"])
-    for member in new:
-        await _change_role(ctx, member, "admin", audit.GRANTED)
     already = _unique([member for member in members if member not in new])
     lines = [GRANTED.format(names=names(new))] if new else []
     if already:
         lines.append(ALREADY.format(names=names(already)))
-    return Outcome.reply("\n".join(lines))
+    return RoleChange("\n".join(lines), "admin", tuple(new), audit.GRANTED)
 
 
-async def remove_admins(ctx: PracticeContext, members: list[Member]) -> Outcome:
+def removal_rule(
+    is_admin: bool, members: Sequence[Member], admin_count: int, by_platform: set[int], platform: str
+) -> RoleChange:
     """Removes admins an admin named; never the last one, and never someone whose admin role the
-    platform gives (their next event would give it back: the change belongs in the platform)."""
-    if not ctx.is_admin:
-        return Outcome.reply(ONLY_ADMINS)
+    platform gives (``by_platform``: their next event would give it back, so the change belongs there)."""
+    if not is_admin:
+        return RoleChange(ONLY_ADMINS)
     admins = _unique([member for member in members if member.role == "admin"])
     not_admins = _unique([member for member in members if member.role != "admin"])
     people = [member for member in admins if not member.is_bot]
-    if people and await count_admins(ctx.session, ctx.workspace_id) - len(people) < 1:
-        return Outcome.reply(LAST_ADMIN)
-    from_platform = [member for member in admins if await _admin_by_platform(ctx, member)]
+    if people and admin_count - len(people) < 1:
+        return RoleChange(LAST_ADMIN)
+    from_platform = [member for member in admins if member.id in by_platform]
     if from_platform:
-        platform = platform_name(ctx.workspace.platform)
-        return Outcome.reply(FROM_PLATFORM.format(names=names(from_platform), platform=platform))
-    for member in admins:
-        await _change_role(ctx, member, "member", audit.REMOVED)
+        return RoleChange(FROM_PLATFORM.format(names=names(from_platform), platform=platform_name(platform)))
     lines = [REMOVED.format(names=names(admins))] if admins else []
     if not_admins:
         lines.append(NOT_ADMINS.format(names=names(not_admins)))
-    return Outcome.reply("\n".join(lines))
-
-
-async def admin_log(ctx: PracticeContext) -> Outcome:
-    """The newest admin changes, for admins only; names of people forgotten since show as such."""
-    if not ctx.is_admin:
-        return Outcome.reply(ONLY_ADMINS)
-    changes = await audit.recent(ctx.session, ctx.workspace_id, LOG_LIMIT + 1)
-    if not changes:
-        return Outcome.reply(LOG_EMPTY, title=LOG_TITLE)
-    shown = changes[:LOG_LIMIT]
-    ids = {change.member_id for change in shown} | {
-        change.by_member_id for change in shown if change.by_member_id
-    }
-    known = {member.id: member.display_name for member in await members_by_ids(ctx.session, ids)}
-    platform = platform_name(ctx.workspace.platform)
-    lines = [log_line(change, known, platform) for change in shown]
-    if len(changes) > LOG_LIMIT:
-        lines.append(LOG_MORE.format(limit=LOG_LIMIT))
-    return Outcome.reply("\n".join(lines), title=LOG_TITLE)
+    return RoleChange("\n".join(lines), "member", tuple(admins), audit.REMOVED)
 
 
 def log_line(change: AdminChange, known: dict[int | None, str], platform: str) -> str:
@@ -178,10 +155,68 @@ def _unique(members: list[Member]) -> list[Member]:
     return found
 
 
-async def _admin_by_platform(ctx: PracticeContext, member: Member) -> bool:
-    assert member.id is not None
-    latest = await audit.latest_about(ctx.session, ctx.workspace_id, member.id)
+def admin_by_platform(latest: AdminChange | None) -> bool:
+    """The person's latest change made them admin on the platform's word."""
     return latest is not None and (latest.change, latest.reason) == (audit.GRANTED, audit.BY_PLATFORM)
+
+
+# --- storage shells: load, decide with the rules above, write -----------------------------------------
+
+
+async def list_admins(ctx: PracticeContext) -> Outcome:
+    admins = await members_with_role(ctx.session, ctx.workspace_id, "admin")
+    return Outcome.reply(ADMINS.format(names=names(admins) or NOBODY))
+
+
+async def _apply(ctx: PracticeContext, decided: RoleChange) -> Outcome:
+    for member in decided.members:
+        await audit.change_role(
+            ctx.session,
+            ctx.workspace_id,
+            member,
+            decided.role,
+            decided.change,
+            ctx.now,
+            by_member_id=ctx.actor_id,
+        )
+    return Outcome.reply(decided.answer)
+
+
+async def add_admins(ctx: PracticeContext, members: list[Member]) -> Outcome:
+    return await _apply(ctx, grant_rule(ctx.is_admin, members))
+
+
+async def remove_admins(ctx: PracticeContext, members: list[Member]) -> Outcome:
+    """Removes admins an admin named (``removal_rule``)."""
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    admin_count = await count_admins(ctx.session, ctx.workspace_id)
+    by_platform = set[int]()
+    for member in members:
+        if member.id is None or member.role != "admin":
+            continue
+        if admin_by_platform(await audit.latest_about(ctx.session, ctx.workspace_id, member.id)):
+            by_platform.add(member.id)
+    return await _apply(ctx, removal_rule(True, members, admin_count, by_platform, ctx.workspace.platform))
+
+
+async def admin_log(ctx: PracticeContext) -> Outcome:
+    """The newest admin changes, for admins only; names of people forgotten since show as such."""
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    changes = await audit.recent(ctx.session, ctx.workspace_id, LOG_LIMIT + 1)
+    if not changes:
+        return Outcome.reply(LOG_EMPTY, title=LOG_TITLE)
+    shown = changes[:LOG_LIMIT]
+    ids = {change.member_id for change in shown} | {
+        change.by_member_id for change in shown if change.by_member_id
+    }
+    known = {member.id: member.display_name for member in await members_by_ids(ctx.session, ids)}
+    platform = platform_name(ctx.workspace.platform)
+    lines = [log_line(change, known, platform) for change in shown]
+    if len(changes) > LOG_LIMIT:
+        lines.append(LOG_MORE.format(limit=LOG_LIMIT))
+    return Outcome.reply("\n".join(lines), title=LOG_TITLE)
 
 
 # --- the words: /tend admin, its parsers and its help --------------------------------------------------

@@ -12,7 +12,7 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import AdminChange
+from storage.models import AdminChange, Member
 
 GRANTED, REMOVED = "granted", "removed"
 BY_ADMIN, BY_PLATFORM, BY_INSTALL = "admin", "platform", "install"
@@ -98,3 +98,20 @@ async def forget(session: AsyncSession, workspace_id: int, member_id: int) -> tu
         .execution_options(synchronize_session="fetch")
     )
     return int(deleted.rowcount or 0), int(blanked.rowcount or 0)
+
+
+async def change_role(
+    session: AsyncSession,
+    workspace_id: int,
+    member: Member,
+    role: str,
+    change: str,
+    now: datetime,
+    *,
+    by_member_id: int,
+) -> None:
+    """An admin's grant or removal, and its line in the audit trail, in the same transaction."""
+    assert member.id is not None
+    member.role = role
+    session.add(member)
+    await record(session, workspace_id, member.id, change, BY_ADMIN, now, by_member_id=by_member_id)
