@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from practices import signals
@@ -180,16 +182,24 @@ def posted_key(occurrence_id: int) -> str:
     return f"opener:{occurrence_id}"
 
 
-# --- handlers --------------------------------------------------------------------------------------
+# --- rules: pure, called by tests with no database ---------------------------------------------
 
 
-async def fire(ctx: FireContext) -> Outcome:
-    """Posts the empty check-in card in the ritual's channel."""
-    place = ctx.ritual.place_id
-    occurrence_id = ctx.occurrence.id
-    assert place is not None and occurrence_id is not None
-    card = check_in_card(occurrence_id, 0, ctx.min_group_size)
-    return Outcome((PostToPlace(place, card, key=posted_key(occurrence_id)),))
+@dataclass(frozen=True)
+class Count:
+    """One signal to record: its kind, how many, and the sum of scores (0 when none is shown)."""
+
+    kind: str
+    count: int = 1
+    value: float = 0.0
+
+
+@dataclass(frozen=True)
+class Closing:
+    """What closing an occurrence writes (aggregate signals only) and the card it becomes."""
+
+    counts: tuple[Count, ...]
+    card: Card
 
 
 def _parse(value: str) -> tuple[int, int] | None:
@@ -201,8 +211,60 @@ def _parse(value: str) -> tuple[int, int] | None:
     return (occurrence_id, score) if occurrence_id <= MAX_ID and score in SCORES else None
 
 
+def read_tap(action: str, value: str) -> tuple[int, int] | None:
+    """The (occurrence id, score) a tap carries, or None for anything but a weather button's value."""
+    return _parse(value) if action == ANSWER_ACTION else None
+
+
 def _is_open(occurrence: Occurrence, now: datetime) -> bool:
     return occurrence.closed_at is None and now < occurrence.fired_at + OPEN_FOR
+
+
+def refuse_tap(occurrence: Occurrence | None, now: datetime) -> Outcome | None:
+    """Why a tap is not counted (no such check-in here, or it has closed), or None to count it."""
+    if occurrence is None:
+        return Outcome.reply(UNKNOWN)
+    return None if _is_open(occurrence, now) else Outcome.reply(CLOSED)
+
+
+def answered(
+    occurrence_id: int, count: int, message_ref: str | None, place_id: str | None, min_group_size: int
+) -> Outcome:
+    """The card refreshed with the count only (when Tend knows which message it is), and thanks."""
+    intents: list[UpdateCard | Reply] = []
+    if message_ref and place_id:
+        intents.append(UpdateCard(message_ref, place_id, check_in_card(occurrence_id, count, min_group_size)))
+    intents.append(Reply(text_card(THANKS)))
+    return Outcome(tuple(intents))
+
+
+def closing(
+    secret: bytes, occurrence_id: int, stored: Sequence[tuple[str, str]], min_group_size: int
+) -> Closing:
+    """The answers opened and turned into aggregates: a score sum only for at least the minimum group
+    size (a smaller group's mood would be a few people's answers), below it only how many answered.
+    An answer that does not open under this key for this occurrence and voter is not counted."""
+    opened = (open_score(secret, occurrence_id, voter, value) for voter, value in stored)
+    scores = [score for score in opened if score is not None]
+    counts: list[Count] = []
+    if len(scores) >= min_group_size:
+        counts.append(Count("opener_answer", len(scores), sum(scores)))
+    elif scores:
+        counts.append(Count("opener_answer_few", len(scores)))
+    counts.append(Count("opener_occurrence"))
+    return Closing(tuple(counts), closed_card(dict(Counter(scores)), min_group_size))
+
+
+# --- storage shells: load, decide with the rules above, write -------------------------------------
+
+
+async def fire(ctx: FireContext) -> Outcome:
+    """Posts the empty check-in card in the ritual's channel."""
+    place = ctx.ritual.place_id
+    occurrence_id = ctx.occurrence.id
+    assert place is not None and occurrence_id is not None
+    card = check_in_card(occurrence_id, 0, ctx.min_group_size)
+    return Outcome((PostToPlace(place, card, key=posted_key(occurrence_id)),))
 
 
 async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: str | None) -> Outcome:
@@ -210,35 +272,25 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
 
     The actor may be a person Tend never met (an unsaved member): only their platform id is used.
     """
-    parsed = _parse(value) if action == ANSWER_ACTION else None
+    parsed = read_tap(action, value)
     if parsed is None:
         return Outcome.reply(UNKNOWN)
     occurrence_id, score = parsed
     found = await store.occurrence_for_answer(ctx.session, ctx.workspace_id, occurrence_id, KIND)
-    if found is None:
-        return Outcome.reply(UNKNOWN)
-    occurrence, _ = found
-    if not _is_open(occurrence, ctx.now):
-        return Outcome.reply(CLOSED)
+    refused = refuse_tap(found[0] if found else None, ctx.now)
+    if refused is not None:
+        return refused
     voter = await voter_for(ctx.session, ctx.secret_key, occurrence_id, ctx.actor.platform_user_id)
     sealed = seal_score(ctx.secret_key, occurrence_id, voter, score)
     await store.save_answer(ctx.session, occurrence_id, voter, sealed)
     count = await store.answer_count(ctx.session, occurrence_id)
-    intents: list[UpdateCard | Reply] = []
-    if message_ref and ctx.place_id:
-        card = check_in_card(occurrence_id, count, ctx.min_group_size)
-        intents.append(UpdateCard(message_ref, ctx.place_id, card))
-    intents.append(Reply(text_card(THANKS)))
-    return Outcome(tuple(intents))
+    return answered(occurrence_id, count, message_ref, ctx.place_id, ctx.min_group_size)
 
 
 async def close_due(ctx: SweepContext) -> list[SweepResult]:
-    """Closes openers fired ``OPEN_FOR`` ago: answers become signals, the rows are deleted, and the
-    posted card is updated once with what may be shown.
-
-    The signal with a score sum is recorded only for at least the minimum group size (a smaller
-    group's mood would be a few people's answers); below it, only how many answered. A closed
-    occurrence is never found again, so a second sweep does nothing.
+    """Closes openers fired ``OPEN_FOR`` ago: answers become signals (``closing``), the rows are
+    deleted, and the posted card is updated once with what may be shown. A closed occurrence is never
+    found again, so a second sweep does nothing.
     """
     results: list[SweepResult] = []
     for occurrence, ritual, workspace in await store.due_to_close(
@@ -247,19 +299,14 @@ async def close_due(ctx: SweepContext) -> list[SweepResult]:
         occurrence_id = occurrence.id
         assert occurrence_id is not None
         stored = await store.close(ctx.session, occurrence, ctx.now)
-        opened = (open_score(ctx.secret_key, occurrence_id, voter, value) for voter, value in stored)
-        scores = [score for score in opened if score is not None]
+        closed = closing(ctx.secret_key, occurrence_id, stored, ctx.min_group_size)
         bucket = (ctx.session, workspace.organization_id, ritual.team_id, occurrence.scheduled_at)
-        if len(scores) >= ctx.min_group_size:
-            await signals.record(*bucket, "opener_answer", count=len(scores), value=sum(scores))
-        elif scores:
-            await signals.record(*bucket, "opener_answer_few", count=len(scores))
-        await signals.record(*bucket, "opener_occurrence")
+        for counted in closed.counts:
+            await signals.record(*bucket, counted.kind, count=counted.count, value=counted.value)
         posted = await by_key(ctx.session, posted_key(occurrence_id))
         if posted is None or not posted.platform_message_id:
             continue  # never sent (still queued, or given up): there is no card to update
-        card = closed_card(dict(Counter(scores)), ctx.min_group_size)
-        update = UpdateCard(posted.platform_message_id, posted.target_id, card)
+        update = UpdateCard(posted.platform_message_id, posted.target_id, closed.card)
         results.append(SweepResult(workspace, Outcome((update,)), scope=f"opener-close:{occurrence_id}"))
     return results
 
