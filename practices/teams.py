@@ -38,7 +38,7 @@ from practices.privacy_policy import shows
 from practices.roles import ONLY_ADMINS, names
 from storage import teams as store
 from storage.db import Session
-from storage.models import Member, Team
+from storage.models import Member, Team, TeamMembership
 
 MAX_NAME = 80
 
@@ -118,6 +118,9 @@ def _add_example(team: Team) -> Example:
     return Example(EXAMPLE_ADD.format(team=team.name))
 
 
+# --- rules: pure, called by tests with no database ---------------------------------------------------
+
+
 def _who(members: list[Member]) -> str:
     """``@bo is`` / ``@bo, @cy are``, so one template reads well for one person or several."""
     return f"{names(members)} {'is' if len(members) == 1 else 'are'}"
@@ -127,13 +130,75 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _unique(ctx: PracticeContext, members: list[Member]) -> list[Member]:
+def unique_people(workspace_id: int, members: list[Member]) -> list[Member]:
     """Each person once, and only people of this workspace (mentions are resolved here, but be sure)."""
     seen: dict[int, Member] = {}
     for member in members:
-        if member.id is not None and member.workspace_id == ctx.workspace_id:
+        if member.id is not None and member.workspace_id == workspace_id:
             seen.setdefault(member.id, member)
     return list(seen.values())
+
+
+def describe(team: Team, count: int, managers: list[Member], min_group_size: int) -> Rich:
+    """A team's line in the list: membership only, and a heads-up when it is too small for figures."""
+    where: Rich = (Place(team.channel_id),) if team.channel_id else (NO_CHANNEL,)
+    if team.shoutout_channel_id and team.shoutout_channel_id != team.channel_id:
+        where = compose(LIST_SHOUTOUTS, where=where, place=Place(team.shoutout_channel_id))
+    people = _plural(count, "member")
+    led = f"managed by {names(managers)}" if managers else "no manager yet"
+    line = compose(LIST_LINE, name=team.name, where=where, people=people, led=led)
+    if not shows(count, min_group_size):
+        line = compose(HEADS_UP, line=line, hidden=HIDDEN.format(size=min_group_size))
+    return line
+
+
+def may_change_members(is_admin: bool, own: TeamMembership | None) -> bool:
+    """Admins, or a manager of the team (``own``: the caller's membership of it, if any)."""
+    return is_admin or (own is not None and own.is_manager)
+
+
+def bad_name(name: str) -> bool:
+    """A team name is 1-80 characters with no spaces."""
+    return not name or len(name) > MAX_NAME or any(ch.isspace() for ch in name)
+
+
+def people_refusal(team: Team, people: list[Member], *, refuse_bots: bool = True) -> Outcome | None:
+    """Nobody mentioned, or a bot among them (teams are for people): nothing changes, with an example."""
+    if not people:
+        return Outcome.reply(compose(NOBODY, example=_add_example(team)))
+    bots = [member for member in people if member.is_bot]
+    if refuse_bots and bots:
+        return Outcome.reply(compose(BOTS, names=names(bots), example=_add_example(team)))
+    return None
+
+
+def membership_answer(
+    team: Team, changed: list[Member], same: list[Member], done: str, unchanged: str
+) -> str:
+    """Who changed, and who was already (or never) in it, each named once."""
+    lines = [done.format(who=names(changed), team=team.name)] if changed else []
+    if same:
+        lines.append(unchanged.format(who=_who(same), team=team.name))
+    return "\n".join(lines)
+
+
+def managers_answer(team: Team, promoted: list[Member], joined: list[Member], already: list[Member]) -> str:
+    lines = []
+    if promoted:
+        lines.append(MANAGERS_SET.format(who=names(promoted), team=team.name))
+    if joined:
+        lines.append(JOINED_TOO.format(who=names(joined)))
+    if already:
+        lines.append(ALREADY_MANAGING.format(who=_who(already), team=team.name))
+    return "\n".join(lines)
+
+
+def rises_to_manager(member: Member) -> bool:
+    """Naming a plain member a team's manager raises their role; an admin stays admin."""
+    return member.role == "member"
+
+
+# --- storage shells: load, decide with the rules above, write -----------------------------------------
 
 
 async def _find(ctx: PracticeContext, name: str) -> Team | Outcome:
@@ -149,23 +214,9 @@ async def _find(ctx: PracticeContext, name: str) -> Team | Outcome:
 
 
 async def _may_change_members(ctx: PracticeContext, team: Team) -> bool:
-    if ctx.is_admin:
-        return True
     assert team.id is not None
-    own = await store.membership(ctx.session, team.id, ctx.actor_id)
-    return own is not None and own.is_manager
-
-
-def _describe(team: Team, count: int, managers: list[Member], min_group_size: int) -> Rich:
-    where: Rich = (Place(team.channel_id),) if team.channel_id else (NO_CHANNEL,)
-    if team.shoutout_channel_id and team.shoutout_channel_id != team.channel_id:
-        where = compose(LIST_SHOUTOUTS, where=where, place=Place(team.shoutout_channel_id))
-    people = _plural(count, "member")
-    led = f"managed by {names(managers)}" if managers else "no manager yet"
-    line = compose(LIST_LINE, name=team.name, where=where, people=people, led=led)
-    if not shows(count, min_group_size):
-        line = compose(HEADS_UP, line=line, hidden=HIDDEN.format(size=min_group_size))
-    return line
+    own = None if ctx.is_admin else await store.membership(ctx.session, team.id, ctx.actor_id)
+    return may_change_members(ctx.is_admin, own)
 
 
 async def list_teams(ctx: PracticeContext) -> Outcome:
@@ -176,7 +227,7 @@ async def list_teams(ctx: PracticeContext) -> Outcome:
     counts = await store.member_counts(ctx.session, ctx.workspace_id)
     managers = await store.managers_by_team(ctx.session, ctx.workspace_id)
     lines = [
-        _describe(team, counts.get(team.id or 0, 0), managers.get(team.id or 0, []), ctx.min_group_size)
+        describe(team, counts.get(team.id or 0, 0), managers.get(team.id or 0, []), ctx.min_group_size)
         for team in found
     ]
     lines.append((LIST_FOOTER,))
@@ -188,7 +239,7 @@ async def create(ctx: PracticeContext, name: str, place_id: str | None) -> Outco
     if not ctx.is_admin:
         return Outcome.reply(ONLY_ADMINS)
     name = name.strip()
-    if not name or len(name) > MAX_NAME or any(ch.isspace() for ch in name):
+    if bad_name(name):
         return Outcome.reply(compose(BAD_NAME, example=Example(EXAMPLE_CREATE)))
     existing = await store.team_by_name(ctx.session, ctx.workspace_id, name)
     if existing is not None:
@@ -267,20 +318,15 @@ async def _change_membership(
     assert team.id is not None
     if not await _may_change_members(ctx, team):
         return Outcome.reply(compose(ONLY_MANAGERS, team=team.name, example=Example(EXAMPLE_LIST)))
-    people = _unique(ctx, members)
-    if not people:
-        return Outcome.reply(compose(NOBODY, example=_add_example(team)))
-    bots = [member for member in people if member.is_bot]
-    if refuse_bots and bots:
-        return Outcome.reply(compose(BOTS, names=names(bots), example=_add_example(team)))
+    people = unique_people(ctx.workspace_id, members)
+    refusal = people_refusal(team, people, refuse_bots=refuse_bots)
+    if refusal is not None:
+        return refusal
     changed: list[Member] = []
     same: list[Member] = []
     for member in people:
         (changed if await change(ctx.session, team.id, member.id or 0) else same).append(member)
-    lines = [done.format(who=names(changed), team=team.name)] if changed else []
-    if same:
-        lines.append(unchanged.format(who=_who(same), team=team.name))
-    return Outcome.reply("\n".join(lines))
+    return Outcome.reply(membership_answer(team, changed, same, done, unchanged))
 
 
 async def set_managers(ctx: PracticeContext, name: str, members: list[Member]) -> Outcome:
@@ -291,12 +337,10 @@ async def set_managers(ctx: PracticeContext, name: str, members: list[Member]) -
     if isinstance(team, Outcome):
         return team
     assert team.id is not None
-    people = _unique(ctx, members)
-    if not people:
-        return Outcome.reply(compose(NOBODY, example=_add_example(team)))
-    bots = [member for member in people if member.is_bot]
-    if bots:
-        return Outcome.reply(compose(BOTS, names=names(bots), example=_add_example(team)))
+    people = unique_people(ctx.workspace_id, members)
+    refusal = people_refusal(team, people)
+    if refusal is not None:
+        return refusal
     promoted: list[Member] = []
     joined: list[Member] = []
     already: list[Member] = []
@@ -310,20 +354,11 @@ async def set_managers(ctx: PracticeContext, name: str, members: list[Member]) -
             if found is None or found.is_manager:
                 already.append(member)
                 continue
-            found.is_manager = True
-            ctx.session.add(found)
+            await store.make_manager(ctx.session, found)
         promoted.append(member)
-        if member.role == "member":
-            member.role = "manager"
-            ctx.session.add(member)
-    lines = []
-    if promoted:
-        lines.append(MANAGERS_SET.format(who=names(promoted), team=team.name))
-    if joined:
-        lines.append(JOINED_TOO.format(who=names(joined)))
-    if already:
-        lines.append(ALREADY_MANAGING.format(who=_who(already), team=team.name))
-    return Outcome.reply("\n".join(lines))
+        if rises_to_manager(member):
+            await store.raise_role(ctx.session, member, "manager")
+    return Outcome.reply(managers_answer(team, promoted, joined, already))
 
 
 async def delete(ctx: PracticeContext, name: str) -> Outcome:

@@ -179,3 +179,15 @@ async def delete_team(session: AsyncSession, team: Team) -> None:
     )
     await session.delete(team)
     await session.flush()
+
+
+async def make_manager(session: AsyncSession, membership: TeamMembership) -> None:
+    """Someone already in the team now manages it too."""
+    membership.is_manager = True
+    session.add(membership)
+
+
+async def raise_role(session: AsyncSession, member: Member, role: str) -> None:
+    """A plain member named a team's manager becomes a manager (``practices.teams.rises_to_manager``)."""
+    member.role = role
+    session.add(member)
