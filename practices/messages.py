@@ -340,8 +340,8 @@ class FormField:
     # otherwise; Slack and Teams show it always, so its label or hint must say when it applies.
     only_if: tuple[str, str] | None = None
     # What the field holds before anyone answers, in the text the field answers with (``YYYY-MM-DD``
-    # for a date, ``HH:MM`` for a time, a choice's value): the likeliest answer, so a person only
-    # changes it when it is wrong.
+    # for a date, ``HH:MM`` for a time, a choice's value; not for a person): the likeliest answer, so a
+    # person only changes it when it is wrong. Slack's ``initial_*``, Teams' ``value``.
     initial: str = ""
     # Where a platform cannot follow ``only_if`` as the other field changes (Teams), the words of the
     # control that shows this field; the label when empty.

@@ -311,10 +311,15 @@ def prep_form(value: str) -> Form:
     return Form(PREP_FORM, PREP_FORM_TITLE, (field,), submit_label="Show me my note", state=value)
 
 
-def move_form(value: str, example_day: date) -> Form:
+def move_form(value: str, example_day: date, planned: datetime | None = None, zone: str = "UTC") -> Form:
+    """``planned``: the meeting being moved, which the pickers start from (moves are mostly small)."""
+    day = local_time.local_date(planned, zone).isoformat() if planned else ""
+    at = local_time.clock(planned, zone) if planned else ""
     fields = (
-        FormField("date", MOVE_DATE_LABEL, kind="date", hint=f"Tomorrow is {example_day.isoformat()}."),
-        FormField("time", MOVE_TIME_LABEL, kind="time", hint="In your own time zone."),
+        FormField(
+            "date", MOVE_DATE_LABEL, kind="date", hint=f"Tomorrow is {example_day.isoformat()}.", initial=day
+        ),
+        FormField("time", MOVE_TIME_LABEL, kind="time", hint="In your own time zone.", initial=at),
     )
     return Form(MOVE_FORM, MOVE_TITLE, fields, submit_label="Move", state=value)
 
@@ -744,8 +749,11 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
     if rule == "only_manager":
         return Outcome.reply(ONLY_MANAGER.format(**await _names(ctx, pair)))
     if rule == "move":
-        tomorrow = local_time.local_date(ctx.now, _zone_of(ctx.actor)) + timedelta(days=1)
-        return Outcome((OpenForm(move_form(str(occurrence.id), tomorrow)),))
+        zone = _zone_of(ctx.actor)
+        tomorrow = local_time.local_date(ctx.now, zone) + timedelta(days=1)
+        ritual = await ctx.session.get(Ritual, pair.ritual_id)
+        planned = occurrence.scheduled_at + lead_of(ritual) if ritual is not None else None
+        return Outcome((OpenForm(move_form(str(occurrence.id), tomorrow, planned, zone)),))
     report_id = pair.report_member_id
     if rule == "gone" or report_id is None:
         return Outcome.reply(GONE)

@@ -6,7 +6,7 @@ Tend's Teams endpoint with a fake Bot Connector, lines typed into a console sess
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from slack_sdk.models.views import View
@@ -17,7 +17,7 @@ from adapters.slack.translate import SHORTCUTS, form_values, shortcut_event
 from adapters.teams.adapter import form_again
 from adapters.teams.cards import form_card
 from bot.scheduler import Scheduler
-from practices.messages import Form, FormField
+from practices.messages import Choice, Form, FormField
 from practices.one_on_ones import move_form
 from storage.db import Database
 from tests import test_console, test_msteams, test_slack
@@ -118,6 +118,9 @@ async def test_slack_moves_a_1on1_with_the_date_and_time_picked(slack: Slack):
         "date": "datepicker",
         "time": "timepicker",
     }
+    # The pickers start from the meeting being moved (Thursday 10:00), so a small move is one change.
+    assert elements(view)["date"]["initial_date"] == "2025-03-06"
+    assert elements(view)["time"]["initial_time"] == "10:00"
     submission = {
         **slack.envelope("view_submission", "U1"),
         "view": {**view, "id": "V2", "state": {"values": picked({"date": "2025-03-07", "time": "14:00"})}},
@@ -127,6 +130,29 @@ async def test_slack_moves_a_1on1_with_the_date_and_time_picked(slack: Slack):
     await slack.settle()
     [moved] = await slack.fake.wait_for(posts_in("DU1", "Moved to"))
     assert "Moved to Fri 07 Mar 14:00" in moved.args["text"]
+
+
+def test_slack_starts_each_kind_of_input_from_its_initial_answer_as_block_kit_allows():
+    """A date and a time picker, a choice and a text start filled in; a choice whose initial value is
+    not among its options starts empty rather than being refused by Slack."""
+    form = Form(
+        "t.initial",
+        "Start",
+        (
+            FormField("day", "Day", kind="date", initial="2025-03-10"),
+            FormField("at", "At", kind="time", initial="09:15"),
+            FormField("mood", "Mood", kind="choice", choices=(Choice("Fine", "fine"),), initial="fine"),
+            FormField("gone", "Gone", kind="choice", choices=(Choice("Fine", "fine"),), initial="nope"),
+            FormField("note", "Note", max_length=5, initial="a long note"),
+        ),
+    )
+    view = modal_view(form)
+    View(**view).validate_json()
+    shown = elements(view)
+    assert shown["day"]["initial_date"] == "2025-03-10" and shown["at"]["initial_time"] == "09:15"
+    assert shown["mood"]["initial_option"]["value"] == "fine" and "initial_option" not in shown["gone"]
+    assert shown["note"]["initial_value"] == "a lon"  # within the input's own limit
+    assert "initial_date" not in elements(modal_view(WHEN))["day"]  # no initial answer: an empty picker
 
 
 # --- Slack: the "Give kudos" shortcut --------------------------------------------------------------
@@ -214,6 +240,11 @@ def test_teams_draws_date_and_time_fields_as_its_own_pickers_valid_by_the_schema
     inputs = {element["id"]: element for element in card["body"] if "id" in element}
     assert inputs["date"]["type"] == "Input.Date" and inputs["time"]["type"] == "Input.Time"
     assert "maxLength" not in inputs["date"] and "regex" not in inputs["time"]
+    planned = datetime(2025, 3, 6, 9, 30, tzinfo=UTC)  # 10:30 in Berlin
+    prefilled = form_card(move_form("7", date(2025, 3, 6), planned, "Europe/Berlin"))
+    assert_valid_card(prefilled)
+    start = {element["id"]: element.get("value") for element in prefilled["body"] if "id" in element}
+    assert start == {"date": "2025-03-06", "time": "10:30"}  # the pickers start from the planned meeting
     again = form_again(move_form("7", date(2025, 3, 6)), {"date": "2025-03-07", "time": "09:00"}, ())
     assert_valid_card(again)
     kept = {element["id"]: element.get("value") for element in again["body"] if "id" in element}

@@ -193,6 +193,23 @@ def fallback_text(card: Card) -> str:
 
 
 def _element(field: FormField) -> dict[str, Any]:
+    """The field's input, starting from ``field.initial`` where it has one."""
+    element = _bare_element(field)
+    if not field.initial:
+        return element
+    if field.kind == "date":
+        element["initial_date"] = field.initial
+    elif field.kind == "time":
+        element["initial_time"] = field.initial
+    elif field.kind == "choice":
+        chosen = [option for option in element["options"] if option["value"] == field.initial]
+        element.update({"initial_option": chosen[0]} if chosen else {})
+    elif field.kind in ("text", "long_text"):
+        element["initial_value"] = field.initial[: element.get("max_length", MAX_INPUT_LENGTH)]
+    return element
+
+
+def _bare_element(field: FormField) -> dict[str, Any]:
     action_id = field.name[:MAX_ACTION_ID]
     if field.kind == "person":
         return {"type": "users_select", "action_id": action_id}

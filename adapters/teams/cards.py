@@ -436,6 +436,8 @@ def _input(field: FormField) -> Element:
             element["maxLength"] = field.max_length
             element["regex"] = f"^[\\s\\S]{{0,{field.max_length}}}$"  # Teams enforces regex, not maxLength
     element.update({"id": field.name, "label": field.label, "isRequired": field.required})
+    if field.initial and field.kind != "person":  # a picker's YYYY-MM-DD or HH:MM, a choice's value
+        element["value"] = field.initial
     message = _error_message(field)
     if message:
         element["errorMessage"] = message
