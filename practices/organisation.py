@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from practices.context import PracticeContext
+from practices.context import PracticeContext, SweepContext, SweepResult
 from practices.grammar import Token, Topic, Usage, UsageError, group, only, shown
 from practices.messages import DirectMessage, Example, Intent, Outcome, Reply, Said, compose, text_card
 from practices.practice import Practice
@@ -167,7 +167,6 @@ async def start(ctx: PracticeContext) -> Outcome:
             expires_at=ctx.now + CODE_LIFETIME,
         ),
     )
-    await store.delete_spent_codes(ctx.session, ctx.now - CODE_LIFETIME)
     shown_as = shown_code(code)
     issued = compose(CODE_ISSUED, code=shown_as, example=Example(f"/tend link confirm {shown_as}"))
     return Outcome.reply(issued, title="Link code")
@@ -308,6 +307,12 @@ async def remove(ctx: PracticeContext, typed: str) -> Outcome:
     return Outcome((Reply(text_card(SPLIT_REPLY.format(**values), SPLIT_NOTE_TITLE)), *tell))
 
 
+async def sweep_codes(ctx: SweepContext) -> list[SweepResult]:
+    """Codes are kept a day past their expiry (so a late try hears "expired", not "unknown"), then go."""
+    await store.delete_spent_codes(ctx.session, ctx.now - CODE_LIFETIME)
+    return []
+
+
 # --- the words: /tend link, its parsers and its help ---------------------------------------------
 
 
@@ -389,6 +394,7 @@ PRACTICE = Practice(
     order=105,
     commands={"link": parse_link},
     topics=(TOPIC,),
+    sweeps=(sweep_codes,),
     privacy=(
         "Linking a Slack workspace and a Teams tenant (/tend link) shares teams, the support rota and the "
         "index's figures across both; no one's messages or answers move. Link codes are kept only as a "

@@ -81,7 +81,7 @@ async def spend_code(session: AsyncSession, code_hash: str, workspace_id: int, n
 
 
 async def delete_spent_codes(session: AsyncSession, before: datetime) -> int:
-    """Codes expired (or used) before ``before``: nothing needs them any more."""
+    """Codes that expired before ``before``, used or not: nothing needs them any more."""
     result = await session.exec(
         delete(OrganizationLinkCode).where(col(OrganizationLinkCode.expires_at) <= before)
     )

@@ -253,3 +253,13 @@ async def test_removing_a_workspace_splits_it_off_and_says_what_stays_where(both
     both.clear()
     assert "nobody is on the support rota" in await both.teams.submit(BO, "stress.report", REPORT)
     assert not both.slack.sender.directs(KIM)
+
+
+async def test_codes_are_kept_a_day_past_their_expiry_then_deleted(both):
+    await both.code()
+    both.slack.clock.advance(timedelta(hours=47))
+    await both.slack.scheduler.tick()
+    assert len(await both.rows(OrganizationLinkCode)) == 1  # expired: a late try still hears "expired"
+    both.slack.clock.advance(timedelta(hours=2))
+    await both.slack.scheduler.tick()
+    assert await both.rows(OrganizationLinkCode) == []
