@@ -7,6 +7,7 @@ a colleague beyond what a shout-out or a shared 1:1 already shows them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from practices import local_time, preferences, shoutouts, stress_reports
@@ -34,7 +35,7 @@ from practices.rituals import lead_of
 from storage import one_on_ones as pairs_store
 from storage import shoutouts as shoutouts_store
 from storage.identity import members_by_ids
-from storage.models import Member, Ritual
+from storage.models import Member, OneOnOnePair, Ritual, Shoutout
 
 RECENT = timedelta(days=30)
 MAX_SHOUTOUTS = 5
@@ -72,56 +73,63 @@ def _paragraph(heading: str, lines: list[Rich]) -> Text:
     return Text(joined([heading, *lines], "\n", "\n"))
 
 
-async def _thanks(ctx: PracticeContext) -> list[Block]:
-    rows = await shoutouts_store.received_recently(ctx.session, ctx.actor_id, ctx.now - RECENT, MAX_SHOUTOUTS)
+# --- rules: pure, called by tests with no database ---------------------------------------------------
+
+
+def thanks_blocks(
+    rows: Sequence[Shoutout], givers: dict[int | None, Member], mentioned: dict[str, str], zone: str
+) -> list[Block]:
+    """The shout-outs the person received lately (public by nature), each with its day and giver."""
     if not rows:
         return [Text(THANKS_HEADING + "\n" + THANKS_NONE)]
-    givers = {row.giver_member_id for row in rows if row.giver_member_id is not None}
-    names = {member.id: member for member in await members_by_ids(ctx.session, givers)}
-    mentioned = await shoutouts.names_for(ctx.session, ctx.workspace_id, [row.text for row in rows])
-    lines = []
-    for row in rows:
-        lines.append(
-            compose(
-                THANKS_LINE,
-                when=When(row.created_at, _day(row.created_at, ctx.actor.time_zone), "date"),
-                giver=_person(names.get(row.giver_member_id)),
-                text=words(row.text, mentioned),
-            )
+    lines = [
+        compose(
+            THANKS_LINE,
+            when=When(row.created_at, _day(row.created_at, zone), "date"),
+            giver=_person(givers.get(row.giver_member_id)),
+            text=words(row.text, mentioned),
         )
+        for row in rows
+    ]
     return [_paragraph(THANKS_HEADING, lines)]
 
 
-async def _next_one_on_ones(ctx: PracticeContext) -> list[Block]:
-    """The actor's own upcoming 1:1s as the manager; nothing at all for someone who runs none."""
+def upcoming_one_on_ones(
+    pairs: Sequence[tuple[Ritual, OneOnOnePair]], actor_id: int
+) -> list[tuple[datetime, Ritual, int | None]]:
+    """The person's own next 1:1s as the manager (never another pair's), soonest first, at most three;
+    a paused pair has no next meeting."""
     upcoming: list[tuple[datetime, Ritual, int | None]] = []
-    for ritual, pair in await pairs_store.pairs_in_workspace(ctx.session, ctx.workspace_id):
-        if pair.manager_member_id != ctx.actor_id or ritual.paused or ritual.next_run_at is None:
+    for ritual, pair in pairs:
+        if pair.manager_member_id != actor_id or ritual.paused or ritual.next_run_at is None:
             continue
         upcoming.append((ritual.next_run_at + lead_of(ritual), ritual, pair.report_member_id))
-    if not upcoming:
-        return []
     upcoming.sort(key=lambda item: (item[0], item[1].id or 0))
-    soonest = upcoming[:MAX_ONE_ON_ONES]
-    reports = {r for _, _, r in soonest if r is not None}
-    people: dict[int | None, Member] = {m.id: m for m in await members_by_ids(ctx.session, reports)}
+    return upcoming[:MAX_ONE_ON_ONES]
+
+
+def one_on_one_blocks(
+    soonest: Sequence[tuple[datetime, Ritual, int | None]], people: dict[int | None, Member], zone: str
+) -> list[Block]:
+    """Nothing at all for someone who runs no 1:1s."""
+    if not soonest:
+        return []
     lines = [
         compose(
-            ONE_ON_ONE_LINE,
-            when=When(meeting, _local(meeting, ctx.actor.time_zone)),
-            report=_person(people.get(report)),
+            ONE_ON_ONE_LINE, when=When(meeting, _local(meeting, zone)), report=_person(people.get(report))
         )
         for meeting, _, report in soonest
     ]
     return [_paragraph(ONE_ON_ONES_HEADING, lines)]
 
 
-async def home_card(ctx: PracticeContext) -> Card:
-    blocks: list[Block] = [Text(compose(GREETING, name=Said(ctx.actor.display_name))), Divider()]
-    blocks += await _thanks(ctx)
-    blocks += await _next_one_on_ones(ctx)
+def page(actor: Member, thanks: list[Block], one_on_ones: list[Block], settings: str) -> Card:
+    """The page: greeting, thanks, 1:1s, settings and the few things the person can do."""
+    blocks: list[Block] = [Text(compose(GREETING, name=Said(actor.display_name))), Divider()]
+    blocks += thanks
+    blocks += one_on_ones
     blocks += [
-        Text(SETTINGS_HEADING + "\n" + preferences.describe(ctx)),
+        Text(SETTINGS_HEADING + "\n" + settings),
         Buttons(
             (
                 Button(KUDOS_BUTTON, shoutouts.OPEN_FORM, style="primary"),
@@ -132,6 +140,36 @@ async def home_card(ctx: PracticeContext) -> Card:
         Fine(FINE),
     ]
     return Card(title=TITLE, blocks=tuple(blocks))
+
+
+# --- storage shells: load, decide with the rules above, write -----------------------------------------
+
+
+async def _thanks(ctx: PracticeContext) -> list[Block]:
+    rows = await shoutouts_store.received_recently(ctx.session, ctx.actor_id, ctx.now - RECENT, MAX_SHOUTOUTS)
+    givers = {row.giver_member_id for row in rows if row.giver_member_id is not None}
+    names: dict[int | None, Member] = {
+        member.id: member for member in await members_by_ids(ctx.session, givers)
+    }
+    mentioned = (
+        await shoutouts.names_for(ctx.session, ctx.workspace_id, [row.text for row in rows]) if rows else {}
+    )
+    return thanks_blocks(rows, names, mentioned, ctx.actor.time_zone)
+
+
+async def _next_one_on_ones(ctx: PracticeContext) -> list[Block]:
+    soonest = upcoming_one_on_ones(
+        await pairs_store.pairs_in_workspace(ctx.session, ctx.workspace_id), ctx.actor_id
+    )
+    reports = {r for _, _, r in soonest if r is not None}
+    people: dict[int | None, Member] = (
+        {m.id: m for m in await members_by_ids(ctx.session, reports)} if reports else {}
+    )
+    return one_on_one_blocks(soonest, people, ctx.actor.time_zone)
+
+
+async def home_card(ctx: PracticeContext) -> Card:
+    return page(ctx.actor, await _thanks(ctx), await _next_one_on_ones(ctx), preferences.describe(ctx))
 
 
 async def show(ctx: PracticeContext) -> Outcome:
