@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from practices import local_time, signals
 from practices.availability import Presence, is_available, week_start, week_windows
@@ -66,7 +68,7 @@ from practices.messages import (
     joined,
     text_card,
 )
-from practices.pod_matching import Candidate, form_pods
+from practices.pod_matching import Candidate, Formation, form_pods
 from practices.practice import ExportSection, Forgetting, Practice, RitualKind
 from practices.schedules import Recurrence, ScheduleError, parse_schedule
 from storage import pods as store
@@ -164,7 +166,7 @@ FORGET_ASK = (
 FORGET_DONE = "pod memberships: {pods}; 'did your pod meet?' answers: {answers}; pod choices: {choices}"
 
 
-# --- pure rules -----------------------------------------------------------------------------------
+# --- rules: pure, called by tests with no database ---------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -249,29 +251,37 @@ def eligible(member: Member, row: PodParticipant | None, opt_in: bool, number: i
 # --- the round ------------------------------------------------------------------------------------
 
 
-async def fire(ctx: FireContext) -> Outcome:
-    """Forms one round: picks who takes part, forms the pods, opens each pod's conversation."""
-    ritual = ctx.ritual
-    assert ritual.id is not None
-    programme = await store.programme_of_ritual(ctx.session, ritual.id)
-    if programme is None or programme.state != "active" or programme.id is None:
-        return Outcome()
-    number = await store.last_round_number(ctx.session, programme.id) + 1
-    today = ctx.now.date()
-    rows = await store.participants(ctx.session, programme.id)
-    pool: dict[int, Member] = {}
-    if not programme.opt_in:
-        for member in await store.channel_team_members(ctx.session, ctx.workspace_id, programme.place_id):
-            if member.id is not None:
-                pool[member.id] = member
-    opted = [mid for mid, row in rows.items() if row.opted == "in" and mid not in pool]
-    pool.update(await store.members_by_id(ctx.session, ctx.workspace_id, opted))
-    people = {
-        mid: m for mid, m in pool.items() if eligible(m, rows.get(mid), programme.opt_in, number, today)
-    }
-    teams = await store.team_of(ctx.session, list(people), programme.place_id)
-    recent = await store.recent_partners(ctx.session, programme.id, RECENT_ROUNDS)
-    monday = week_start(today)
+def eligible_people(
+    pool: dict[int, Member], rows: dict[int, PodParticipant], opt_in: bool, number: int, today: date
+) -> dict[int, Member]:
+    """Who of the channel's team (or the opted-in) is matched in round ``number`` (``eligible``)."""
+    return {mid: m for mid, m in pool.items() if eligible(m, rows.get(mid), opt_in, number, today)}
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """A round as decided: its pods, who found no room, when it nudges and asks, and its team mix."""
+
+    formation: Formation
+    nudge_at: datetime
+    ends_at: datetime
+    mixes: tuple[int, ...]  # teams mixed in each pod
+    ties: int  # pairs of people from different teams who share a pod
+
+
+def plan_round(
+    programme_id: int,
+    number: int,
+    now: datetime,
+    people: dict[int, Member],
+    teams: dict[int, int],
+    recent: dict[int, set[int]],
+    cadence: Cadence,
+    min_size: int,
+    max_size: int,
+) -> RoundPlan:
+    """Forms the pods: mixing teams, keeping apart recent partners, with shared working time."""
+    monday = week_start(now.date())
     candidates = [
         Candidate(
             mid,
@@ -283,50 +293,154 @@ async def fire(ctx: FireContext) -> Outcome:
         for mid, m in people.items()
     ]
     formation = form_pods(
-        candidates,
-        seed=programme.id * 1_000_003 + number,
-        min_size=programme.min_size,
-        max_size=programme.max_size,
+        candidates, seed=programme_id * 1_000_003 + number, min_size=min_size, max_size=max_size
     )
+    nudge_at, ends_at = round_times(now, cadence)
+    mixes = tuple(len({teams.get(i) for i in pod}) for pod in formation.pods)
+    ties = sum(
+        1 for pod in formation.pods for a in pod for b in pod if a < b and teams.get(a) != teams.get(b)
+    )
+    return RoundPlan(formation, nudge_at, ends_at, mixes, ties)
+
+
+def round_intents(
+    plan: RoundPlan,
+    pod_ids: Sequence[int | None],
+    round_id: int | None,
+    programme_id: int,
+    place_id: str,
+    number: int,
+    people: dict[int, Member],
+    now: datetime,
+    cadence: Cadence,
+) -> list[Intent]:
+    """Each pod's conversation, opened when all its members are at work (else each hears privately, in
+    their own hours); a private word to whoever found no room; one post in the channel."""
+    intents: list[Intent] = []
+    prompt = prompt_for(number)
+    weeks = max(1, cadence.length().days // 7)
+    for pod_id, member_ids in zip(pod_ids, plan.formation.pods, strict=True):
+        members = [people[i] for i in member_ids]
+        card = intro_card(members, prompt, weeks)
+        at = shared_send_time(members, now)
+        if at is not None:
+            intents.append(OpenGroup(member_ids, card, place_id, key=f"pods:{pod_id}:open", not_before=at))
+        else:  # no moment when all are at work: each hears it privately, in their own hours
+            intents += [DirectMessage(i, card, key=f"pods:{pod_id}:open:{i}") for i in member_ids]
+    for i in plan.formation.unplaced:
+        card = text_card(compose(NO_ROOM, which=f"#{programme_id}"), INTRO_TITLE)
+        intents.append(DirectMessage(i, card, key=f"pods:r{round_id}:noroom:{i}"))
+    post = compose(ROUND_POST, number=number, pods=len(pod_ids))
+    intents.append(PostToPlace(place_id, text_card(post), key=f"pods:r{round_id}:post"))
+    return intents
+
+
+AnswerRule = Literal["gone", "not_yours", "answer"]
+
+
+def answer_rule(action: str, value: str, in_pod: bool | None) -> AnswerRule:
+    """A "did your pod meet?" tap counts only from someone in that pod (``in_pod`` None: no such pod)."""
+    pod_part, _, answer = value.partition(":")
+    if action != MET or not pod_part.isdigit() or answer not in ("yes", "no") or in_pod is None:
+        return "gone"
+    return "answer" if in_pod else "not_yours"
+
+
+def state_change(
+    programme: PodProgramme,
+    ritual: Ritual | None,
+    state: str,
+    now: datetime,
+    next_run: Callable[[], datetime | None],
+) -> Rich | None:
+    """Pauses, resumes or stops a programme (``next_run``: the next round after now, for a resume whose
+    round passed while paused); a stopped one stays stopped. Returns why nothing changed, else None."""
+    assert programme.id is not None
+    if programme.state == "stopped":
+        return compose(STOPPED_FOR_GOOD, id=programme.id, example=Example(START_EXAMPLE))
+    if programme.state == state:
+        return compose(ALREADY, id=programme.id, state=state)
+    programme.state = state
+    if ritual is not None:
+        ritual.paused = state != "active"
+        if state == "active" and ritual.next_run_at is not None and ritual.next_run_at < now:
+            ritual.next_run_at = next_run()
+    return None
+
+
+def apply_choice(
+    row: PodParticipant, choice: str, next_round: int, until: date | None, now: datetime
+) -> None:
+    """A person's own choice on their row: out, in (which ends a pause), skip the next round, or pause."""
+    if choice == "out":
+        row.opted = "out"
+    elif choice == "in":
+        row.opted, row.paused_until = "in", None
+    elif choice == "skip":
+        row.skip_round = next_round
+    else:
+        row.paused_until = until
+    row.updated_at = now
+
+
+def choice_answer(choice: str, which: str, until: date | None) -> Rich:
+    if choice == "out":
+        return compose(OPTED_OUT, which=which, example=Example("/tend pods opt-in"))
+    if choice == "in":
+        return compose(OPTED_IN, which=which)
+    if choice == "skip":
+        return compose(SKIPPING, which=which)
+    assert until is not None
+    return compose(PAUSED, which=which, until=until.isoformat())
+
+
+# --- the round: storage shells ----------------------------------------------------------------------
+
+
+async def fire(ctx: FireContext) -> Outcome:
+    """Forms one round: picks who takes part, forms the pods, opens each pod's conversation."""
+    ritual = ctx.ritual
+    assert ritual.id is not None
+    programme = await store.programme_of_ritual(ctx.session, ritual.id)
+    if programme is None or programme.state != "active" or programme.id is None:
+        return Outcome()
+    number = await store.last_round_number(ctx.session, programme.id) + 1
+    rows = await store.participants(ctx.session, programme.id)
+    pool: dict[int, Member] = {}
+    if not programme.opt_in:
+        for member in await store.channel_team_members(ctx.session, ctx.workspace_id, programme.place_id):
+            if member.id is not None:
+                pool[member.id] = member
+    opted = [mid for mid, row in rows.items() if row.opted == "in" and mid not in pool]
+    pool.update(await store.members_by_id(ctx.session, ctx.workspace_id, opted))
+    people = eligible_people(pool, rows, programme.opt_in, number, ctx.now.date())
+    teams = await store.team_of(ctx.session, list(people), programme.place_id)
+    recent = await store.recent_partners(ctx.session, programme.id, RECENT_ROUNDS)
     cadence = cadence_of(programme)
-    nudge_at, ends_at = round_times(ctx.now, cadence)
+    plan = plan_round(
+        programme.id, number, ctx.now, people, teams, recent, cadence, programme.min_size, programme.max_size
+    )
     pod_round = PodRound(
         programme_id=programme.id,
         number=number,
         formed_at=ctx.now,
-        nudge_at=nudge_at,
-        ends_at=ends_at,
-        unplaced=len(formation.unplaced),
+        nudge_at=plan.nudge_at,
+        ends_at=plan.ends_at,
+        unplaced=len(plan.formation.unplaced),
     )
-    mixes = [len({teams.get(i) for i in pod}) for pod in formation.pods]
-    made = await store.add_round(ctx.session, pod_round, list(zip(mixes, formation.pods, strict=True)))
+    made = await store.add_round(
+        ctx.session, pod_round, list(zip(plan.mixes, plan.formation.pods, strict=True))
+    )
     org = ctx.workspace.organization_id
-    ties = sum(
-        1 for pod in formation.pods for a in pod for b in pod if a < b and teams.get(a) != teams.get(b)
-    )
     await signals.record(ctx.session, org, None, ctx.now, "pod_round_formed")
     if made:
         await signals.record(ctx.session, org, None, ctx.now, "pod_formed", count=len(made))
-    if ties:
-        await signals.record(ctx.session, org, None, ctx.now, "pod_cross_team_tie", count=ties)
-    intents: list[Intent] = []
-    prompt = prompt_for(number)
-    weeks = max(1, cadence.length().days // 7)
-    for pod, member_ids in zip(made, formation.pods, strict=True):
-        members = [people[i] for i in member_ids]
-        card = intro_card(members, prompt, weeks)
-        at = shared_send_time(members, ctx.now)
-        if at is not None:
-            key = f"pods:{pod.id}:open"
-            intents.append(OpenGroup(member_ids, card, programme.place_id, key=key, not_before=at))
-        else:  # no moment when all are at work: each hears it privately, in their own hours
-            intents += [DirectMessage(i, card, key=f"pods:{pod.id}:open:{i}") for i in member_ids]
-    which = f"#{programme.id}"
-    for i in formation.unplaced:
-        card = text_card(compose(NO_ROOM, which=which), INTRO_TITLE)
-        intents.append(DirectMessage(i, card, key=f"pods:r{pod_round.id}:noroom:{i}"))
-    post = compose(ROUND_POST, number=number, pods=len(made))
-    intents.append(PostToPlace(programme.place_id, text_card(post), key=f"pods:r{pod_round.id}:post"))
+    if plan.ties:
+        await signals.record(ctx.session, org, None, ctx.now, "pod_cross_team_tie", count=plan.ties)
+    pod_ids = [pod.id for pod in made]
+    intents = round_intents(
+        plan, pod_ids, pod_round.id, programme.id, programme.place_id, number, people, ctx.now, cadence
+    )
     return Outcome(tuple(intents))
 
 
@@ -378,15 +492,17 @@ async def sweep(ctx: SweepContext) -> list[SweepResult]:
 async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: str | None) -> Outcome:
     """The one-tap "did your pod meet?": counted once per person; the pod counts as met on its first yes."""
     pod_part, _, answer = value.partition(":")
-    if action != MET or not pod_part.isdigit() or answer not in ("yes", "no"):
+    if answer_rule(action, value, False) == "gone":
         return Outcome.reply(GONE)
     found = await store.pod_in_workspace(ctx.session, ctx.workspace_id, int(pod_part))
-    if found is None:
+    in_pod = None if found is None else await store.is_in_pod(ctx.session, found[0].id or 0, ctx.actor_id)
+    rule = answer_rule(action, value, in_pod)
+    if rule == "gone" or found is None:
         return Outcome.reply(GONE)
+    if rule == "not_yours":
+        return Outcome.reply(NOT_YOURS)
     pod, pod_round, programme = found
     assert pod.id is not None
-    if not await store.is_in_pod(ctx.session, pod.id, ctx.actor_id):
-        return Outcome.reply(NOT_YOURS)
     met = answer == "yes"
     if not await store.answer(ctx.session, pod.id, ctx.actor_id, met, ctx.now):
         return Outcome.reply(ANSWERED)
@@ -506,24 +622,16 @@ async def set_state(ctx: PracticeContext, programme_id: int, state: str) -> Outc
     programme = await store.programme_in(ctx.session, ctx.workspace_id, programme_id)
     if programme is None:
         return Outcome.reply(compose(NOT_FOUND, id=programme_id, example=Example("/tend pods list")))
-    if programme.state == "stopped":
-        return Outcome.reply(compose(STOPPED_FOR_GOOD, id=programme_id, example=Example(START_EXAMPLE)))
-    if programme.state == state:
-        return Outcome.reply(compose(ALREADY, id=programme_id, state=state))
-    programme.state = state
-    ctx.session.add(programme)
-    ritual = await ctx.session.get(Ritual, programme.ritual_id)
-    if ritual is not None:
-        ritual.paused = state != "active"
-        if state == "active" and ritual.next_run_at is not None and ritual.next_run_at < ctx.now:
-            ritual.next_run_at = ctx.next_run(
-                cadence_of(programme).schedule(), ritual.time_zone, ctx.now, None
-            )
-        ctx.session.add(ritual)
-    if state == "stopped":
-        assert programme.id is not None
-        await store.close_open_rounds(ctx.session, programme.id)
-    await ctx.session.flush()
+    ritual = await store.ritual_of(ctx.session, programme)
+
+    def next_round() -> datetime | None:
+        zone = ritual.time_zone if ritual is not None else "UTC"
+        return ctx.next_run(cadence_of(programme).schedule(), zone, ctx.now, None)
+
+    unchanged = state_change(programme, ritual, state, ctx.now, next_round)
+    if unchanged is not None:
+        return Outcome.reply(unchanged)
+    await store.save_state(ctx.session, programme, ritual)
     return Outcome.reply(compose(STATE_SET, id=programme_id, state=state))
 
 
@@ -552,26 +660,11 @@ async def choose(
     for programme in found:
         assert programme.id is not None
         row = await store.participant(ctx.session, programme.id, ctx.actor_id, ctx.now)
-        if choice == "out":
-            row.opted = "out"
-        elif choice == "in":
-            row.opted, row.paused_until = "in", None
-        elif choice == "skip":
-            row.skip_round = await store.last_round_number(ctx.session, programme.id) + 1
-        else:
-            row.paused_until = until
-        row.updated_at = ctx.now
-        ctx.session.add(row)
-    await ctx.session.flush()
-    which = _which(found)
-    if choice == "out":
-        return Outcome.reply(compose(OPTED_OUT, which=which, example=Example("/tend pods opt-in")))
-    if choice == "in":
-        return Outcome.reply(compose(OPTED_IN, which=which))
-    if choice == "skip":
-        return Outcome.reply(compose(SKIPPING, which=which))
-    assert until is not None
-    return Outcome.reply(compose(PAUSED, which=which, until=until.isoformat()))
+        next_round = await store.last_round_number(ctx.session, programme.id) + 1 if choice == "skip" else 0
+        apply_choice(row, choice, next_round, until, ctx.now)
+        await store.save_participant(ctx.session, row)
+    await store.flush(ctx.session)
+    return Outcome.reply(choice_answer(choice, _which(found), until))
 
 
 # --- grammar --------------------------------------------------------------------------------------

@@ -334,3 +334,27 @@ async def counts_of(session: AsyncSession, member_id: int) -> tuple[int, int, in
         int((await session.exec(answers)).one()),
         int((await session.exec(chosen)).one()),
     )
+
+
+async def ritual_of(session: AsyncSession, programme: PodProgramme) -> Ritual | None:
+    """The ritual that forms the programme's rounds."""
+    return await session.get(Ritual, programme.ritual_id)
+
+
+async def save_state(session: AsyncSession, programme: PodProgramme, ritual: Ritual | None) -> None:
+    """A paused, resumed or stopped programme and its ritual; a stopped one's open rounds close."""
+    session.add(programme)
+    if ritual is not None:
+        session.add(ritual)
+    if programme.state == "stopped":
+        assert programme.id is not None
+        await close_open_rounds(session, programme.id)
+    await session.flush()
+
+
+async def save_participant(session: AsyncSession, row: PodParticipant) -> None:
+    session.add(row)
+
+
+async def flush(session: AsyncSession) -> None:
+    await session.flush()
