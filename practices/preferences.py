@@ -28,6 +28,7 @@ from practices.messages import (
     compose,
 )
 from practices.practice import ExportSection, Practice
+from storage.models import Member
 from storage.outbox import release_held
 
 OPEN_HOURS = "prefs.hours"
@@ -65,62 +66,6 @@ def describe_days(days: tuple[str, ...]) -> str:
     return ", ".join(day.title() for day in ordered)
 
 
-def describe(ctx: PracticeContext) -> str:
-    actor = ctx.actor
-    days = tuple(actor.work_days.split(","))
-    lines = [
-        f"*Your hours:* {describe_days(days)} {actor.work_start}–{actor.work_end}",
-        f"*Your time zone:* {shown_zone(actor.time_zone)}",
-    ]
-    if actor.paused_until and actor.paused_until > ctx.now.date():
-        lines.append(f"*Personal prompts paused until* {actor.paused_until.isoformat()}")
-    lines.append("I only send you personal prompts inside these hours.")
-    return "\n".join(lines)
-
-
-async def show(ctx: PracticeContext) -> Outcome:
-    return Outcome.reply(describe(ctx), title="Your settings")
-
-
-async def set_hours(ctx: PracticeContext, start: time, end: time, days: tuple[str, ...]) -> Outcome:
-    ctx.actor.work_start = start.strftime("%H:%M")
-    ctx.actor.work_end = end.strftime("%H:%M")
-    ctx.actor.work_days = ",".join(day for day in DAY_NAMES if day in days)
-    ctx.session.add(ctx.actor)
-    return Outcome.reply("Saved. " + describe(ctx), title="Your settings")
-
-
-async def _zone_chosen(ctx: PracticeContext, time_zone: str) -> None:
-    """A zone the person chose is known: notes held for want of one may now go, in their hours."""
-    ctx.actor.time_zone = chosen_zone(time_zone)
-    ctx.actor.profile_known = True
-    ctx.session.add(ctx.actor)
-    await release_held(ctx.session, ctx.workspace_id, ctx.actor_id, ctx.now)
-
-
-async def set_time_zone(ctx: PracticeContext, time_zone: str) -> Outcome:
-    await _zone_chosen(ctx, time_zone)
-    return Outcome.reply("Saved. " + describe(ctx), title="Your settings")
-
-
-async def pause_until(ctx: PracticeContext, until: date) -> Outcome:
-    if until <= ctx.now.date():
-        later = PAUSE_EXAMPLE.format(until=date(ctx.now.year + 1, 1, 5).isoformat())
-        return Outcome.reply(compose(NOT_FUTURE, until=until.isoformat(), example=Example(later)))
-    ctx.actor.paused_until = until
-    ctx.session.add(ctx.actor)
-    return Outcome.reply(compose(PAUSED, until=until.isoformat(), example=Example(PAUSE_OFF_EXAMPLE)))
-
-
-async def pause_off(ctx: PracticeContext) -> Outcome:
-    ctx.actor.paused_until = None
-    ctx.session.add(ctx.actor)
-    return Outcome.reply("Welcome back: personal prompts are on again.")
-
-
-# --- the hours form (from the home page) ----------------------------------------------------------
-
-
 def shown_zone(time_zone: str) -> str:
     return "UTC" if time_zone == EXPLICIT_UTC else time_zone
 
@@ -130,31 +75,60 @@ def chosen_zone(time_zone: str) -> str:
     return EXPLICIT_UTC if time_zone == "UTC" else time_zone
 
 
-def hours_form(ctx: PracticeContext) -> Form:
-    actor = ctx.actor
-    days = tuple(actor.work_days.split(","))
-    return Form(
-        form_id=HOURS_FORM,
-        title=HOURS_TITLE,
-        fields=(
-            FormField("days", DAYS_LABEL, max_length=60, hint=DAYS_HINT.format(now=describe_days(days))),
-            FormField("start", START_LABEL, kind="time", hint=START_HINT.format(now=actor.work_start)),
-            FormField("end", END_LABEL, kind="time", hint=END_HINT.format(now=actor.work_end)),
-            FormField(
-                "time_zone", ZONE_LABEL, max_length=64, hint=ZONE_HINT.format(now=shown_zone(actor.time_zone))
-            ),
-        ),
-        submit_label="Save",
-    )
-
-
 def parse_zone(raw: str) -> str | None:
     """The canonical IANA name for ``raw`` in any letter case, or None (the check delivery relies on)."""
     return canonical_zone(raw)
 
 
-async def submit_hours(ctx: PracticeContext, values: dict[str, str]) -> Outcome:
-    """Checks every field first; any bad one is named back and nothing is stored."""
+# --- rules: pure, called by tests with no database ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hours:
+    """Working hours as the member row stores them: HH:MM, HH:MM, days in week order."""
+
+    start: str
+    end: str
+    days: str
+
+
+@dataclass(frozen=True)
+class HoursForm:
+    """A hours form whose every field was read."""
+
+    hours: Hours
+    time_zone: str
+
+
+@dataclass(frozen=True)
+class PauseChange:
+    """What a pause request writes (``write`` False: nothing) and what Tend answers."""
+
+    write: bool
+    until: date | None
+    outcome: Outcome
+
+
+def settings_text(member: Member, today: date) -> str:
+    """The person's hours, zone and pause as Tend will act on them (a pause that ended is not shown)."""
+    days = tuple(member.work_days.split(","))
+    lines = [
+        f"*Your hours:* {describe_days(days)} {member.work_start}–{member.work_end}",
+        f"*Your time zone:* {shown_zone(member.time_zone)}",
+    ]
+    if member.paused_until and member.paused_until > today:
+        lines.append(f"*Personal prompts paused until* {member.paused_until.isoformat()}")
+    lines.append("I only send you personal prompts inside these hours.")
+    return "\n".join(lines)
+
+
+def hours_of(start: time, end: time, days: tuple[str, ...]) -> Hours:
+    """Days are stored in week order whatever order they were typed in."""
+    return Hours(start.strftime("%H:%M"), end.strftime("%H:%M"), ",".join(d for d in DAY_NAMES if d in days))
+
+
+def check_hours_form(values: dict[str, str]) -> HoursForm | Outcome:
+    """Checks every field first; any bad one is named back under its field and nothing is stored."""
     errors: list[tuple[str, str]] = []
     days = parse_days(values.get("days", ""))
     if isinstance(days, str):
@@ -175,12 +149,102 @@ async def submit_hours(ctx: PracticeContext, values: dict[str, str]) -> Outcome:
         errors.append(("time_zone", BAD_ZONE.format(raw=raw_zone[:64])))
     if errors or isinstance(days, str) or start is None or end is None or zone is None:
         return Outcome((FieldErrors(tuple(errors)),))
-    await _zone_chosen(ctx, zone)
-    return await set_hours(ctx, start, end, days)
+    return HoursForm(hours_of(start, end, days), zone)
+
+
+def pause_change(until: date | None, today: date) -> PauseChange:
+    """A pause must end in the future (the example offers a date that does); ``None`` ends a pause."""
+    if until is None:
+        return PauseChange(True, None, Outcome.reply("Welcome back: personal prompts are on again."))
+    if until <= today:
+        later = PAUSE_EXAMPLE.format(until=date(today.year + 1, 1, 5).isoformat())
+        refused = Outcome.reply(compose(NOT_FUTURE, until=until.isoformat(), example=Example(later)))
+        return PauseChange(False, None, refused)
+    paused = compose(PAUSED, until=until.isoformat(), example=Example(PAUSE_OFF_EXAMPLE))
+    return PauseChange(True, until, Outcome.reply(paused))
+
+
+def hours_form(member: Member) -> Form:
+    """The form filled in with what Tend knows now, in each field's hint."""
+    days = tuple(member.work_days.split(","))
+    return Form(
+        form_id=HOURS_FORM,
+        title=HOURS_TITLE,
+        fields=(
+            FormField("days", DAYS_LABEL, max_length=60, hint=DAYS_HINT.format(now=describe_days(days))),
+            FormField("start", START_LABEL, kind="time", hint=START_HINT.format(now=member.work_start)),
+            FormField("end", END_LABEL, kind="time", hint=END_HINT.format(now=member.work_end)),
+            FormField(
+                "time_zone",
+                ZONE_LABEL,
+                max_length=64,
+                hint=ZONE_HINT.format(now=shown_zone(member.time_zone)),
+            ),
+        ),
+        submit_label="Save",
+    )
+
+
+# --- storage shells: load, decide with the rules above, write -------------------------------------
+
+
+def describe(ctx: PracticeContext) -> str:
+    return settings_text(ctx.actor, ctx.now.date())
+
+
+async def show(ctx: PracticeContext) -> Outcome:
+    return Outcome.reply(describe(ctx), title="Your settings")
+
+
+async def _save_hours(ctx: PracticeContext, hours: Hours) -> Outcome:
+    ctx.actor.work_start, ctx.actor.work_end, ctx.actor.work_days = hours.start, hours.end, hours.days
+    ctx.session.add(ctx.actor)
+    return Outcome.reply("Saved. " + describe(ctx), title="Your settings")
+
+
+async def set_hours(ctx: PracticeContext, start: time, end: time, days: tuple[str, ...]) -> Outcome:
+    return await _save_hours(ctx, hours_of(start, end, days))
+
+
+async def _zone_chosen(ctx: PracticeContext, time_zone: str) -> None:
+    """A zone the person chose is known: notes held for want of one may now go, in their hours."""
+    ctx.actor.time_zone = chosen_zone(time_zone)
+    ctx.actor.profile_known = True
+    ctx.session.add(ctx.actor)
+    await release_held(ctx.session, ctx.workspace_id, ctx.actor_id, ctx.now)
+
+
+async def set_time_zone(ctx: PracticeContext, time_zone: str) -> Outcome:
+    await _zone_chosen(ctx, time_zone)
+    return Outcome.reply("Saved. " + describe(ctx), title="Your settings")
+
+
+async def _pause(ctx: PracticeContext, until: date | None) -> Outcome:
+    change = pause_change(until, ctx.now.date())
+    if change.write:
+        ctx.actor.paused_until = change.until
+        ctx.session.add(ctx.actor)
+    return change.outcome
+
+
+async def pause_until(ctx: PracticeContext, until: date) -> Outcome:
+    return await _pause(ctx, until)
+
+
+async def pause_off(ctx: PracticeContext) -> Outcome:
+    return await _pause(ctx, None)
+
+
+async def submit_hours(ctx: PracticeContext, values: dict[str, str]) -> Outcome:
+    checked = check_hours_form(values)
+    if isinstance(checked, Outcome):
+        return checked
+    await _zone_chosen(ctx, checked.time_zone)
+    return await _save_hours(ctx, checked.hours)
 
 
 async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: str | None) -> Outcome:
-    return Outcome((OpenForm(hours_form(ctx)),))
+    return Outcome((OpenForm(hours_form(ctx.actor)),))
 
 
 async def on_form(ctx: PracticeContext, form_id: str, values: dict[str, str], state: str) -> Outcome:
