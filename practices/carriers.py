@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from practices.availability import Presence, is_available
 from practices.carrier_choice import Candidate, Newcomer, choose_carrier
@@ -52,6 +53,7 @@ from practices.practice import ExportSection, Forgetting, Practice
 from practices.roles import ONLY_ADMINS
 from storage import ambassadors as ambassador_store
 from storage import carriers as store
+from storage.carriers import Coverage
 from storage.db import Session
 from storage.identity import first_seen_day, get_member
 from storage.models import Carrier, Member, NewcomerPairing, Workspace
@@ -179,7 +181,7 @@ parse_carriers = group(
 )
 
 
-# --- admins name carriers ----------------------------------------------------------------------------
+# --- rules: pure, called by tests with no database ---------------------------------------------------
 
 
 def _who(member: Member | None) -> Mention | str:
@@ -190,63 +192,75 @@ def _people(found: list[Member]) -> Rich:
     return joined([_who(member) for member in found])
 
 
-async def add(ctx: PracticeContext, people: list[Member], cap: int | None) -> Outcome:
-    """Admins only; each new carrier is told privately what it means, and waiting newcomers are paired."""
-    if not ctx.is_admin:
-        return Outcome.reply(ONLY_ADMINS)
-    bots = [member for member in people if member.is_bot]
-    if bots:
-        return Outcome.reply(compose(NOT_PEOPLE, names=_people(bots), example=Example(ADD_EXAMPLE)))
-    intents: list[Intent] = []
+@dataclass(frozen=True)
+class Naming:
+    """Carriers an admin named: the rows to write, each new carrier's private welcome, and the caps."""
+
+    carriers: tuple[Carrier, ...]
+    welcomes: tuple[DirectMessage, ...]
+    caps: frozenset[int]
+
+
+def name_carriers(
+    workspace_id: int, people: list[Member], existing: dict[int, Carrier], cap: int | None, now: datetime
+) -> Naming:
+    """New carriers get the cap asked (or the default) and a welcome; existing ones keep theirs unless
+    a cap is given."""
+    carriers: list[Carrier] = []
+    welcomes: list[DirectMessage] = []
     caps: set[int] = set()
     for member in people:
         assert member.id is not None
-        carrier = await store.find_carrier(ctx.session, ctx.workspace_id, member.id)
+        carrier = existing.get(member.id)
         if carrier is None:
             carrier = Carrier(
-                workspace_id=ctx.workspace_id, member_id=member.id, cap=cap or DEFAULT_CAP, created_at=ctx.now
+                workspace_id=workspace_id, member_id=member.id, cap=cap or DEFAULT_CAP, created_at=now
             )
             welcome = text_card(WELCOME.format(cap=carrier.cap), WELCOME_TITLE)
-            intents.append(
-                DirectMessage(member.id, welcome, key=f"carrier-welcome:{member.id}:{ctx.now:%Y%m%d}")
+            welcomes.append(
+                DirectMessage(member.id, welcome, key=f"carrier-welcome:{member.id}:{now:%Y%m%d}")
             )
         elif cap is not None:
             carrier.cap = cap
         caps.add(carrier.cap)
-        ctx.session.add(carrier)
-    await ctx.session.flush()
-    paired = await pair_waiting(ctx.session, ctx.workspace, ctx.now)
+        carriers.append(carrier)
+    return Naming(tuple(carriers), tuple(welcomes), frozenset(caps))
+
+
+def add_refusal(is_admin: bool, people: list[Member]) -> Rich | None:
+    """Only admins name carriers, and only people (never bots)."""
+    if not is_admin:
+        return ONLY_ADMINS
+    bots = [member for member in people if member.is_bot]
+    if bots:
+        return compose(NOT_PEOPLE, names=_people(bots), example=Example(ADD_EXAMPLE))
+    return None
+
+
+def added_answer(people: list[Member], caps: frozenset[int], paired: int) -> Rich:
     if len(caps) == 1:
-        text = compose(ADDED, names=_people(people), cap=caps.pop())
+        text = compose(ADDED, names=_people(people), cap=next(iter(caps)))
     else:  # some were carriers already, with caps of their own
         text = compose(ADDED_OWN_CAPS, names=_people(people), example=Example(LIST_EXAMPLE))
     if paired:
-        text = compose("{text}" + ADDED_PAIRED, text=text, count=len(paired))
-        for pairing in paired:
-            intents.extend(await introductions(ctx.session, pairing))
-    return Outcome((*intents, Reply(text_card(text))))
+        text = compose("{text}" + ADDED_PAIRED, text=text, count=paired)
+    return text
 
 
-async def remove(ctx: PracticeContext, people: list[Member]) -> Outcome:
-    if not ctx.is_admin:
-        return Outcome.reply(ONLY_ADMINS)
-    removed = [
-        m
-        for m in people
-        if m.id is not None and await store.remove_carrier(ctx.session, ctx.workspace_id, m.id)
-    ]
+def removed_answer(people: list[Member], removed: list[Member]) -> Rich:
     missing = [member for member in people if member not in removed]
     if missing and not removed:
-        return Outcome.reply(compose(NOT_CARRIERS, names=_people(missing), example=Example(LIST_EXAMPLE)))
-    return Outcome.reply(compose(REMOVED, names=_people(removed)))
+        return compose(NOT_CARRIERS, names=_people(missing), example=Example(LIST_EXAMPLE))
+    return compose(REMOVED, names=_people(removed))
 
 
-async def list_carriers(ctx: PracticeContext) -> Outcome:
-    """Admins only: who carries and how full they are, then coverage as totals (never content)."""
-    if not ctx.is_admin:
-        return Outcome.reply(ONLY_ADMINS)
-    carriers = await store.carriers_in(ctx.session, ctx.workspace_id)
-    loads = await store.loads(ctx.session, ctx.workspace_id)
+def carriers_card(
+    carriers: list[tuple[Carrier, Member]],
+    loads: dict[int, int],
+    ambassadors: list[Member],
+    covered: Coverage,
+) -> Card:
+    """Who carries and how full they are, then coverage as totals (never content)."""
     blocks: list[Text | Fine] = []
     if carriers:
         lines: list[Span | Rich] = [
@@ -256,12 +270,10 @@ async def list_carriers(ctx: PracticeContext) -> Outcome:
         blocks.append(Text(joined(lines, "\n", "\n")))
     else:
         blocks.append(Text(NONE_YET))
-    extra = await ambassador_store.ambassadors_in(ctx.session, ctx.workspace_id)
     named = {member.id for _, member in carriers}
-    extra = [member for member in extra if member.id not in named]
+    extra = [member for member in ambassadors if member.id not in named]
     if extra:
         blocks.append(Text(AMBASSADORS_TOO.format(count=len(extra), cap=DEFAULT_CAP)))
-    covered = await store.coverage(ctx.session, ctx.workspace_id)
     blocks.append(
         Text(
             COVERAGE.format(
@@ -276,10 +288,7 @@ async def list_carriers(ctx: PracticeContext) -> Outcome:
         )
     )
     blocks.append(Fine(COVERAGE_FINE))
-    return Outcome((Reply(Card(LIST_TITLE, tuple(blocks))),))
-
-
-# --- a newcomer joins --------------------------------------------------------------------------------
+    return Card(LIST_TITLE, tuple(blocks))
 
 
 def _available(member: Member, now: datetime) -> bool:
@@ -287,15 +296,20 @@ def _available(member: Member, now: datetime) -> bool:
     return is_available(presence, now.date())
 
 
-async def candidates(session: Session, workspace_id: int, now: datetime) -> list[tuple[Candidate, Member]]:
-    """Named carriers and ambassadors (at the default cap unless named as carriers too)."""
+def carrier_pool(
+    carriers: list[tuple[Carrier, Member]],
+    ambassadors: list[Member],
+    loads: dict[int, int],
+    teams: dict[int, set[int]],
+    now: datetime,
+) -> list[tuple[Candidate, Member]]:
+    """Named carriers and ambassadors (at the default cap unless named as carriers too), with their
+    load, teams, hours and whether they are around today."""
     found: dict[int, tuple[int, Member]] = {}
-    for carrier, member in await store.carriers_in(session, workspace_id):
+    for carrier, member in carriers:
         found[member.id or 0] = (carrier.cap, member)
-    for member in await ambassador_store.ambassadors_in(session, workspace_id):
+    for member in ambassadors:
         found.setdefault(member.id or 0, (DEFAULT_CAP, member))
-    loads = await store.loads(session, workspace_id)
-    teams = await store.team_ids_of(session, list(found))
     return [
         (
             Candidate(
@@ -312,14 +326,6 @@ async def candidates(session: Session, workspace_id: int, now: datetime) -> list
     ]
 
 
-async def _choose(session: Session, workspace_id: int, newcomer: Member, now: datetime) -> int | None:
-    assert newcomer.id is not None
-    teams = await store.team_ids_of(session, [newcomer.id])
-    who = Newcomer(newcomer.id, frozenset(teams.get(newcomer.id, ())), hours_of(newcomer))
-    pool = [candidate for candidate, _ in await candidates(session, workspace_id, now)]
-    return choose_carrier(who, pool, now.date())
-
-
 def is_newcomer(member: Member, now: datetime) -> bool:
     """Tend met them today or yesterday: a person, not a bot, still here."""
     if member.is_bot or member.deactivated or member.id is None:
@@ -327,53 +333,29 @@ def is_newcomer(member: Member, now: datetime) -> bool:
     return member.created_at >= first_seen_day(now) - NEW_FOR
 
 
-async def on_join(ctx: PracticeContext) -> Outcome:
-    """Someone joined: pair them with a carrier and introduce the two (once, however often the
-    platform says so). With no carrier free they wait, and are paired when an admin adds one."""
-    newcomer = ctx.actor
-    if not is_newcomer(newcomer, ctx.now):
-        return Outcome()
-    assert newcomer.id is not None
-    if await store.pairing_of_newcomer(ctx.session, newcomer.id) is not None:
-        return Outcome()
-    carrier_id = await _choose(ctx.session, ctx.workspace_id, newcomer, ctx.now)
-    pairing = NewcomerPairing(
-        workspace_id=ctx.workspace_id,
-        newcomer_id=newcomer.id,
+def new_pairing(
+    workspace_id: int, newcomer_id: int, carrier_id: int | None, now: datetime
+) -> NewcomerPairing:
+    """A newcomer's pairing; with no carrier free they wait (no check-in until someone is paired)."""
+    return NewcomerPairing(
+        workspace_id=workspace_id,
+        newcomer_id=newcomer_id,
         carrier_id=carrier_id,
-        started_at=ctx.now,
-        next_checkin_at=ctx.now + CHECKINS[0] if carrier_id is not None else None,
+        started_at=now,
+        next_checkin_at=now + CHECKINS[0] if carrier_id is not None else None,
     )
-    ctx.session.add(pairing)
-    await ctx.session.flush()
-    if carrier_id is None:
-        return Outcome()
-    return Outcome(tuple(await introductions(ctx.session, pairing)))
 
 
-async def pair_waiting(session: Session, workspace: Workspace, now: datetime) -> list[NewcomerPairing]:
-    """Newcomers of the last weeks still without a carrier, paired now (oldest first)."""
-    assert workspace.id is not None
-    paired: list[NewcomerPairing] = []
-    for pairing in await store.waiting(session, workspace.id, now - WAITING_FOR):
-        newcomer = await get_member(session, pairing.newcomer_id)
-        if newcomer is None:
-            continue
-        carrier_id = await _choose(session, workspace.id, newcomer, now)
-        if carrier_id is None:
-            break
-        pairing.carrier_id, pairing.started_at = carrier_id, now
-        pairing.next_checkin_at = now + CHECKINS[0]
-        session.add(pairing)
-        await session.flush()  # the next choice sees this carrier's new load
-        paired.append(pairing)
-    return paired
+def pair_now(pairing: NewcomerPairing, carrier_id: int, now: datetime) -> None:
+    """A waiting newcomer paired: their check-ins count from now."""
+    pairing.carrier_id, pairing.started_at = carrier_id, now
+    pairing.next_checkin_at = now + CHECKINS[0]
 
 
-async def introductions(session: Session, pairing: NewcomerPairing) -> list[Intent]:
+def introduction_intents(
+    pairing: NewcomerPairing, newcomer: Member | None, carrier: Member | None
+) -> list[Intent]:
     """The two private introductions; each waits for its reader's working hours."""
-    newcomer = await get_member(session, pairing.newcomer_id)
-    carrier = await get_member(session, pairing.carrier_id) if pairing.carrier_id else None
     if newcomer is None or carrier is None or newcomer.id is None or carrier.id is None:
         return []
     to_newcomer = Card(
@@ -389,7 +371,21 @@ async def introductions(session: Session, pairing: NewcomerPairing) -> list[Inte
     ]
 
 
-# --- check-ins ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CheckinStep:
+    """The check-in due now (1-based), when the one after it is due, or None: the pairing then ends."""
+
+    number: int
+    next_at: datetime | None
+
+
+def checkin_step(pairing: NewcomerPairing) -> CheckinStep | None:
+    """None when every check-in was sent (the pairing is done)."""
+    number = pairing.next_checkin + 1
+    if number > len(CHECKINS):
+        return None
+    next_at = pairing.started_at + CHECKINS[number] if number < len(CHECKINS) else None
+    return CheckinStep(number, next_at)
 
 
 def checkin_card(pairing: NewcomerPairing, number: int, newcomer: Member, for_newcomer: bool) -> Card:
@@ -407,6 +403,154 @@ def checkin_card(pairing: NewcomerPairing, number: int, newcomer: Member, for_ne
     return Card(CHECKIN_TITLE, (Text(text), Buttons(buttons), Fine(CHECKIN_FINE)))
 
 
+def checkin_intents(pairing: NewcomerPairing, number: int, newcomer: Member) -> tuple[DirectMessage, ...]:
+    """One check-in: the same question to the newcomer and to their carrier, privately."""
+    assert pairing.carrier_id is not None
+    key = f"carrier-checkin:{pairing.id}:{number}"
+    return (
+        DirectMessage(pairing.newcomer_id, checkin_card(pairing, number, newcomer, True), key=f"{key}:n"),
+        DirectMessage(pairing.carrier_id, checkin_card(pairing, number, newcomer, False), key=f"{key}:c"),
+    )
+
+
+def tap_role(actor_id: int | None, pairing: NewcomerPairing) -> Literal["newcomer", "carrier"] | None:
+    """Only the two people of a pairing answer its check-ins."""
+    if actor_id == pairing.newcomer_id:
+        return "newcomer"
+    if actor_id is not None and actor_id == pairing.carrier_id:
+        return "carrier"
+    return None
+
+
+def hand_answer(
+    role: str,
+    actor: Member,
+    pairing: NewcomerPairing,
+    number: int,
+    carrier: Member | None,
+    others: list[Member],
+) -> Outcome:
+    """ "I'd like a hand": the newcomer's carrier hears it privately; a carrier is pointed to the other
+    ambassadors (``others``), or told they are the only one."""
+    if role == "newcomer":
+        if carrier is None or carrier.id is None:
+            return Outcome.reply(THANKS_HAND_ALONE)
+        note = text_card(compose(HAND_NOTE, newcomer=_who(actor)), HAND_TITLE)
+        return Outcome(
+            (
+                DirectMessage(carrier.id, note, key=f"carrier-hand:{pairing.id}:{number}"),
+                Reply(text_card(compose(THANKS_HAND_NEWCOMER, carrier=_who(carrier)))),
+            )
+        )
+    if not others:
+        return Outcome.reply(THANKS_HAND_ALONE)
+    return Outcome.reply(compose(THANKS_HAND_CARRIER, who=_people(others)))
+
+
+# --- storage shells: load, decide with the rules above, write -----------------------------------------
+
+
+async def add(ctx: PracticeContext, people: list[Member], cap: int | None) -> Outcome:
+    """Admins only; each new carrier is told privately what it means, and waiting newcomers are paired."""
+    refusal = add_refusal(ctx.is_admin, people)
+    if refusal is not None:
+        return Outcome.reply(refusal)
+    existing: dict[int, Carrier] = {}
+    for member in people:
+        assert member.id is not None
+        found = await store.find_carrier(ctx.session, ctx.workspace_id, member.id)
+        if found is not None:
+            existing[member.id] = found
+    naming = name_carriers(ctx.workspace_id, people, existing, cap, ctx.now)
+    await store.save_all(ctx.session, naming.carriers)
+    paired = await pair_waiting(ctx.session, ctx.workspace, ctx.now)
+    intents: list[Intent] = list(naming.welcomes)
+    for pairing in paired:
+        intents.extend(await introductions(ctx.session, pairing))
+    text = added_answer(people, naming.caps, len(paired))
+    return Outcome((*intents, Reply(text_card(text))))
+
+
+async def remove(ctx: PracticeContext, people: list[Member]) -> Outcome:
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    removed = [
+        m
+        for m in people
+        if m.id is not None and await store.remove_carrier(ctx.session, ctx.workspace_id, m.id)
+    ]
+    return Outcome.reply(removed_answer(people, removed))
+
+
+async def list_carriers(ctx: PracticeContext) -> Outcome:
+    """Admins only: who carries and how full they are, then coverage as totals (never content)."""
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    carriers = await store.carriers_in(ctx.session, ctx.workspace_id)
+    loads = await store.loads(ctx.session, ctx.workspace_id)
+    ambassadors = await ambassador_store.ambassadors_in(ctx.session, ctx.workspace_id)
+    covered = await store.coverage(ctx.session, ctx.workspace_id)
+    return Outcome((Reply(carriers_card(carriers, loads, ambassadors, covered)),))
+
+
+async def candidates(session: Session, workspace_id: int, now: datetime) -> list[tuple[Candidate, Member]]:
+    """Named carriers and ambassadors (``carrier_pool``)."""
+    carriers = await store.carriers_in(session, workspace_id)
+    ambassadors = await ambassador_store.ambassadors_in(session, workspace_id)
+    loads = await store.loads(session, workspace_id)
+    ids = list({member.id or 0 for _, member in carriers} | {member.id or 0 for member in ambassadors})
+    teams = await store.team_ids_of(session, ids)
+    return carrier_pool(carriers, ambassadors, loads, teams, now)
+
+
+async def _choose(session: Session, workspace_id: int, newcomer: Member, now: datetime) -> int | None:
+    assert newcomer.id is not None
+    teams = await store.team_ids_of(session, [newcomer.id])
+    who = Newcomer(newcomer.id, frozenset(teams.get(newcomer.id, ())), hours_of(newcomer))
+    pool = [candidate for candidate, _ in await candidates(session, workspace_id, now)]
+    return choose_carrier(who, pool, now.date())
+
+
+async def on_join(ctx: PracticeContext) -> Outcome:
+    """Someone joined: pair them with a carrier and introduce the two (once, however often the
+    platform says so). With no carrier free they wait, and are paired when an admin adds one."""
+    newcomer = ctx.actor
+    if not is_newcomer(newcomer, ctx.now):
+        return Outcome()
+    assert newcomer.id is not None
+    if await store.pairing_of_newcomer(ctx.session, newcomer.id) is not None:
+        return Outcome()
+    carrier_id = await _choose(ctx.session, ctx.workspace_id, newcomer, ctx.now)
+    pairing = new_pairing(ctx.workspace_id, newcomer.id, carrier_id, ctx.now)
+    await store.save_pairing(ctx.session, pairing)
+    if carrier_id is None:
+        return Outcome()
+    return Outcome(tuple(await introductions(ctx.session, pairing)))
+
+
+async def pair_waiting(session: Session, workspace: Workspace, now: datetime) -> list[NewcomerPairing]:
+    """Newcomers of the last weeks still without a carrier, paired now (oldest first)."""
+    assert workspace.id is not None
+    paired: list[NewcomerPairing] = []
+    for pairing in await store.waiting(session, workspace.id, now - WAITING_FOR):
+        newcomer = await get_member(session, pairing.newcomer_id)
+        if newcomer is None:
+            continue
+        carrier_id = await _choose(session, workspace.id, newcomer, now)
+        if carrier_id is None:
+            break
+        pair_now(pairing, carrier_id, now)
+        await store.save_pairing(session, pairing)  # the next choice sees this carrier's new load
+        paired.append(pairing)
+    return paired
+
+
+async def introductions(session: Session, pairing: NewcomerPairing) -> list[Intent]:
+    newcomer = await get_member(session, pairing.newcomer_id)
+    carrier = await get_member(session, pairing.carrier_id) if pairing.carrier_id else None
+    return introduction_intents(pairing, newcomer, carrier)
+
+
 async def sweep(ctx: SweepContext) -> list[SweepResult]:
     """Sends the check-ins that fell due (each once, however many replicas tick), in each reader's
     working hours; after the last one the pairing ends and the carrier is free for someone new. A
@@ -415,25 +559,22 @@ async def sweep(ctx: SweepContext) -> list[SweepResult]:
     await store.give_up_waiting(ctx.session, ctx.now - WAITING_FOR, ctx.now)
     for pairing in await store.due_checkins(ctx.session, ctx.now):
         assert pairing.id is not None
-        number = pairing.next_checkin + 1
-        if number > len(CHECKINS):
+        step = checkin_step(pairing)
+        if step is None:
             await store.end_pairing(ctx.session, pairing.id, "done", ctx.now)
             continue
-        next_at = pairing.started_at + CHECKINS[number] if number < len(CHECKINS) else None
-        if not await store.advance_checkin(ctx.session, pairing.id, pairing.next_checkin, next_at):
+        if not await store.advance_checkin(ctx.session, pairing.id, pairing.next_checkin, step.next_at):
             continue  # another replica sent it
-        if next_at is None:
+        if step.next_at is None:
             await store.end_pairing(ctx.session, pairing.id, "done", ctx.now)
-        workspace = await ctx.session.get(Workspace, pairing.workspace_id)
+        workspace = await store.workspace_of(ctx.session, pairing)
         newcomer = await get_member(ctx.session, pairing.newcomer_id)
         if workspace is None or not workspace.active or newcomer is None or pairing.carrier_id is None:
             continue
-        key = f"carrier-checkin:{pairing.id}:{number}"
-        intents = (
-            DirectMessage(pairing.newcomer_id, checkin_card(pairing, number, newcomer, True), key=f"{key}:n"),
-            DirectMessage(pairing.carrier_id, checkin_card(pairing, number, newcomer, False), key=f"{key}:c"),
+        intents = checkin_intents(pairing, step.number, newcomer)
+        results.append(
+            SweepResult(workspace, Outcome(intents), f"carrier-checkin:{pairing.id}:{step.number}")
         )
-        results.append(SweepResult(workspace, Outcome(intents), key))
     return results
 
 
@@ -446,11 +587,8 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
     if pairing is None or pairing.id is None:
         return Outcome.reply(GONE)
     number = int(raw_number)
-    if ctx.actor.id == pairing.newcomer_id:
-        role = "newcomer"
-    elif ctx.actor.id is not None and ctx.actor.id == pairing.carrier_id:
-        role = "carrier"
-    else:
+    role = tap_role(ctx.actor.id, pairing)
+    if role is None:
         return Outcome.reply(NOT_YOURS)
     if action == "carriers.end":
         if not await store.end_pairing(ctx.session, pairing.id, role, ctx.now):
@@ -461,25 +599,21 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
     await store.count_answer(ctx.session, pairing.id, number)
     if action == "carriers.well":
         return Outcome.reply(THANKS_WELL)
-    if role == "newcomer":
-        carrier = await get_member(ctx.session, pairing.carrier_id) if pairing.carrier_id else None
-        if carrier is None or carrier.id is None:
-            return Outcome.reply(THANKS_HAND_ALONE)
-        note = text_card(compose(HAND_NOTE, newcomer=_who(ctx.actor)), HAND_TITLE)
-        return Outcome(
-            (
-                DirectMessage(carrier.id, note, key=f"carrier-hand:{pairing.id}:{number}"),
-                Reply(text_card(compose(THANKS_HAND_NEWCOMER, carrier=_who(carrier)))),
-            )
-        )
-    others = [
-        m
-        for m in await ambassador_store.ambassadors_in(ctx.session, ctx.workspace_id)
-        if m.id != ctx.actor.id
-    ]
-    if not others:
-        return Outcome.reply(THANKS_HAND_ALONE)
-    return Outcome.reply(compose(THANKS_HAND_CARRIER, who=_people(others)))
+    carrier = (
+        await get_member(ctx.session, pairing.carrier_id)
+        if pairing.carrier_id and role == "newcomer"
+        else None
+    )
+    others = (
+        [
+            m
+            for m in await ambassador_store.ambassadors_in(ctx.session, ctx.workspace_id)
+            if m.id != ctx.actor.id
+        ]
+        if role == "carrier"
+        else []
+    )
+    return hand_answer(role, ctx.actor, pairing, number, carrier, others)
 
 
 # --- data rights -------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy import delete, update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Carrier, Member, NewcomerPairing, TeamMembership
+from storage.models import Carrier, Member, NewcomerPairing, TeamMembership, Workspace
 
 
 async def carriers_in(session: AsyncSession, workspace_id: int) -> list[tuple[Carrier, Member]]:
@@ -212,3 +212,19 @@ async def forget(session: AsyncSession, member_id: int) -> tuple[int, bool]:
     )
     carrier = await session.exec(delete(Carrier).where(col(Carrier.member_id) == member_id))
     return int(pairings.rowcount or 0), bool(carrier.rowcount)
+
+
+async def save_all(session: AsyncSession, carriers: tuple[Carrier, ...]) -> None:
+    """Carriers named or given a new cap, written before waiting newcomers are paired with them."""
+    session.add_all(carriers)
+    await session.flush()
+
+
+async def save_pairing(session: AsyncSession, pairing: NewcomerPairing) -> None:
+    """Flushed at once, so the next choice of carrier sees this one's new load."""
+    session.add(pairing)
+    await session.flush()
+
+
+async def workspace_of(session: AsyncSession, pairing: NewcomerPairing) -> Workspace | None:
+    return await session.get(Workspace, pairing.workspace_id)
