@@ -4,12 +4,15 @@ Migrating is the slow part, so each backend is migrated once per session: SQLite
 that each test copies, PostgreSQL into a throwaway database that is emptied before each test.
 
 The suite runs in pytest-xdist workers (``-n auto``), each its own session: each migrates its own
-databases (named after the worker, e.g. ``tend_test_gw1_…``), so no two tests ever share one.
+databases (named after the worker, e.g. ``tend_test_gw1_…``), so no two tests ever share one. A test
+marked ``alone`` (real processes held to Slack's real-time deadlines under a burst) runs while no other
+worker runs a test: every test holds a shared lock on one file, an ``alone`` test an exclusive one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import shutil
 import uuid
@@ -74,6 +77,21 @@ async def empty_all(url: str) -> None:
         await connection.execute(_empty_all_script())  # one round trip (simple query protocol)
     finally:
         await connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _machine_share(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Under xdist: a shared lock for each test, an exclusive one for an ``alone`` test (see above)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    alone = request.node.get_closest_marker("alone") is not None
+    path = tmp_path_factory.getbasetemp().parent / "machine.lock"  # the workers' common folder
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        yield  # closing the file lets go of the lock
 
 
 @pytest.fixture(scope="session")
