@@ -139,6 +139,9 @@ async def outbox_rows(
         state = outbox.PENDING
         extra: dict[str, object] = {}
         send_at: datetime | None
+        # A private message goes through the receiver's own workspace and platform (in a linked
+        # organisation a Slack event can message someone in Teams); everything else where it was caused.
+        through = workspace.id
         if isinstance(intent, PostToPlace):
             target_kind, target_id, send_at = "place", intent.place_id, now
         elif isinstance(intent, OpenGroup):
@@ -161,15 +164,12 @@ async def outbox_rows(
                 state, send_at = outbox.HELD, wanted
             if send_at is None:  # no working days at all: never reachable, so nothing to queue
                 continue
-            target_kind, target_id = "person", str(intent.member_id)
+            target_kind, target_id, through = "person", str(intent.member_id), member.workspace_id
         else:
             continue
-        # A private message goes through the receiver's own workspace and platform (in a linked
-        # organisation a Slack event can message someone in Teams); everything else where it was caused.
-        receiver_workspace = member.workspace_id if isinstance(intent, DirectMessage) else workspace.id
         rows.append(
             {
-                "workspace_id": receiver_workspace,
+                "workspace_id": through,
                 "idempotency_key": intent.key or f"{scope}:{index}",
                 "target_kind": target_kind,
                 "target_id": target_id,
