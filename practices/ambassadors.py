@@ -57,7 +57,7 @@ from storage import ambassadors as store
 from storage import carriers as carrier_store
 from storage import index as index_store
 from storage.db import Session
-from storage.models import Member, Workspace
+from storage.models import Member, Team, Workspace
 
 WINDOW_WEEKS = 4  # a digest compares the last four finished weeks with the four before
 QUIET_WEEKS = 4  # a team with no shout-out for this long is "quiet"
@@ -172,6 +172,9 @@ parse_ambassadors = group(
 )
 
 
+# --- rules: pure, called by tests with no database ---------------------------------------------------
+
+
 def _who(member: Member) -> Mention:
     return Mention(member.platform_user_id, member.display_name)
 
@@ -180,55 +183,37 @@ def _people(found: list[Member]) -> Rich:
     return joined([_who(member) for member in found])
 
 
-async def add(ctx: PracticeContext, people: list[Member]) -> Outcome:
-    if not ctx.is_admin:
-        return Outcome.reply(ONLY_ADMINS)
+def add_refusal(is_admin: bool, people: list[Member]) -> Rich | None:
+    """Only admins name ambassadors, and only people (never bots)."""
+    if not is_admin:
+        return ONLY_ADMINS
     bots = [member for member in people if member.is_bot]
     if bots:
-        return Outcome.reply(compose(NOT_PEOPLE, names=_people(bots), example=Example(ADD_EXAMPLE)))
-    intents: list[Intent] = []
-    for member in people:
-        assert member.id is not None
-        if await store.add(ctx.session, ctx.workspace_id, member.id, ctx.now):
-            welcome = text_card(WELCOME.format(minimum=ctx.min_group_size), WELCOME_TITLE)
-            key = f"ambassador-welcome:{member.id}:{ctx.now:%Y%m%d}"
-            intents.append(DirectMessage(member.id, welcome, key=key))
-    return Outcome((*intents, Reply(text_card(compose(ADDED, names=_people(people))))))
+        return compose(NOT_PEOPLE, names=_people(bots), example=Example(ADD_EXAMPLE))
+    return None
 
 
-async def remove(ctx: PracticeContext, people: list[Member]) -> Outcome:
-    if not ctx.is_admin:
-        return Outcome.reply(ONLY_ADMINS)
-    removed = [
-        m for m in people if m.id is not None and await store.remove(ctx.session, ctx.workspace_id, m.id)
-    ]
+def welcome(member_id: int, min_group_size: int, now: datetime) -> DirectMessage:
+    """A new ambassador's private welcome (said once a day at most, however often they are added)."""
+    card = text_card(WELCOME.format(minimum=min_group_size), WELCOME_TITLE)
+    return DirectMessage(member_id, card, key=f"ambassador-welcome:{member_id}:{now:%Y%m%d}")
+
+
+def removed_answer(people: list[Member], removed: list[Member]) -> Rich:
     if not removed:
-        return Outcome.reply(compose(NOT_AMBASSADORS, names=_people(people), example=Example(LIST_EXAMPLE)))
-    return Outcome.reply(compose(REMOVED, names=_people(removed)))
+        return compose(NOT_AMBASSADORS, names=_people(people), example=Example(LIST_EXAMPLE))
+    return compose(REMOVED, names=_people(removed))
 
 
-async def list_ambassadors(ctx: PracticeContext) -> Outcome:
+def may_list(is_admin: bool, actor_id: int | None, ambassadors: list[Member]) -> bool:
     """Admins and the ambassadors themselves see the network and its space."""
-    found = await store.ambassadors_in(ctx.session, ctx.workspace_id)
-    if not ctx.is_admin and ctx.actor.id not in {member.id for member in found}:
-        return Outcome.reply(ONLY_ADMINS_OR_AMBASSADORS)
-    blocks: list[Text] = [Text(compose(LIST_NAMES, names=_people(found)) if found else NONE_YET)]
-    space = await store.space_of(ctx.session, ctx.workspace_id)
-    blocks.append(Text(compose(SPACE_LINE, place=Place(space.place_id)) if space else NO_SPACE))
-    return Outcome((Reply(Card(LIST_TITLE, tuple(blocks))),))
+    return is_admin or actor_id in {member.id for member in ambassadors}
 
 
-async def set_space(ctx: PracticeContext, place: PlaceRef) -> Outcome:
-    if not ctx.is_admin:
-        return Outcome.reply(ONLY_ADMINS)
-    where = place_id(ctx, place)
-    if where is None:
-        return Outcome.reply(compose(SPACE_NOWHERE, example=Example("/tend ambassadors space #ambassadors")))
-    await store.set_space(ctx.session, ctx.workspace_id, where, ctx.now)
-    return Outcome.reply(compose(SPACE_SET, place=Place(where, place.name if not place.is_here else "")))
-
-
-# --- the monthly digest --------------------------------------------------------------------------------
+def list_card(ambassadors: list[Member], space: str | None) -> Card:
+    blocks: list[Text] = [Text(compose(LIST_NAMES, names=_people(ambassadors)) if ambassadors else NONE_YET)]
+    blocks.append(Text(compose(SPACE_LINE, place=Place(space)) if space else NO_SPACE))
+    return Card(LIST_TITLE, tuple(blocks))
 
 
 @dataclass(frozen=True)
@@ -311,6 +296,94 @@ def _sum(rows: list[index_store.SignalRow], weeks: list[str], kind: str) -> int:
     return sum(row.count for row in rows if row.kind == kind and row.week in wanted and row.team_id >= 0)
 
 
+def quiet_teams(
+    teams: list[Team], thanked: set[int], people: int, sizes: dict[int, int], minimum: int
+) -> tuple[str, ...]:
+    """Teams nobody thanked lately, named only when the team is big enough to be shown at all."""
+    quiet: list[str] = []
+    for team in teams:
+        group_of_team = maths.group_from_sizes(
+            team.name, [team.id or 0], maths.Sizes(people, sizes, sizes.get(team.id or 0, 0)), minimum
+        )
+        if group_of_team.hidden is None and team.id not in thanked:
+            quiet.append(team.name)
+    return tuple(quiet)
+
+
+def figures_from(
+    rows: list[index_store.SignalRow],
+    now: datetime,
+    people: int,
+    sizes: dict[int, int],
+    teams: list[Team],
+    waiting: int,
+    minimum: int,
+) -> DigestFigures:
+    """The organisation's counters of the last two windows, as the digest's figures."""
+    recent = finished_weeks(now.date(), WINDOW_WEEKS)
+    before = finished_weeks(now.date(), WINDOW_WEEKS, skip=WINDOW_WEEKS)
+    thanked = {row.team_id for row in rows if row.kind == "shoutout_given" and row.week in set(recent)}
+    return DigestFigures(
+        people=people,
+        requested=_sum(rows, recent, "stress_support_requested"),
+        unanswered=_sum(rows, recent, "stress_unsupported"),
+        requested_before=_sum(rows, before, "stress_support_requested"),
+        unanswered_before=_sum(rows, before, "stress_unsupported"),
+        quiet_teams=quiet_teams(teams, thanked, people, sizes, minimum),
+        waiting=waiting,
+        pods_formed=_sum(rows, recent, "pod_formed"),
+        pods_met=_sum(rows, recent, "pod_met"),
+    )
+
+
+def gets_digest(member: Member) -> bool:
+    """Bots and people who left get no digest."""
+    return not (member.is_bot or member.deactivated)
+
+
+# --- storage shells: load, decide with the rules above, write -----------------------------------------
+
+
+async def add(ctx: PracticeContext, people: list[Member]) -> Outcome:
+    refusal = add_refusal(ctx.is_admin, people)
+    if refusal is not None:
+        return Outcome.reply(refusal)
+    intents: list[Intent] = []
+    for member in people:
+        assert member.id is not None
+        if await store.add(ctx.session, ctx.workspace_id, member.id, ctx.now):
+            intents.append(welcome(member.id, ctx.min_group_size, ctx.now))
+    return Outcome((*intents, Reply(text_card(compose(ADDED, names=_people(people))))))
+
+
+async def remove(ctx: PracticeContext, people: list[Member]) -> Outcome:
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    removed = [
+        m for m in people if m.id is not None and await store.remove(ctx.session, ctx.workspace_id, m.id)
+    ]
+    return Outcome.reply(removed_answer(people, removed))
+
+
+async def list_ambassadors(ctx: PracticeContext) -> Outcome:
+    """Admins and the ambassadors themselves see the network and its space."""
+    found = await store.ambassadors_in(ctx.session, ctx.workspace_id)
+    if not may_list(ctx.is_admin, ctx.actor.id, found):
+        return Outcome.reply(ONLY_ADMINS_OR_AMBASSADORS)
+    space = await store.space_of(ctx.session, ctx.workspace_id)
+    return Outcome((Reply(list_card(found, space.place_id if space else None)),))
+
+
+async def set_space(ctx: PracticeContext, place: PlaceRef) -> Outcome:
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    where = place_id(ctx, place)
+    if where is None:
+        return Outcome.reply(compose(SPACE_NOWHERE, example=Example("/tend ambassadors space #ambassadors")))
+    await store.set_space(ctx.session, ctx.workspace_id, where, ctx.now)
+    return Outcome.reply(compose(SPACE_SET, place=Place(where, place.name if not place.is_here else "")))
+
+
 async def figures_for(session: Session, workspace: Workspace, now: datetime, minimum: int) -> DigestFigures:
     """The organisation's counters of the last weeks, read once per workspace and digest month."""
     assert workspace.id is not None
@@ -319,25 +392,9 @@ async def figures_for(session: Session, workspace: Workspace, now: datetime, min
     before = finished_weeks(now.date(), WINDOW_WEEKS, skip=WINDOW_WEEKS)
     rows = await index_store.signals_for_weeks(session, organization, recent + before)
     people, sizes = await index_store.people_counts(session, organization)
-    thanked = {row.team_id for row in rows if row.kind == "shoutout_given" and row.week in set(recent)}
-    quiet: list[str] = []
-    for team in await index_store.organization_teams(session, organization):
-        group_of_team = maths.group_from_sizes(
-            team.name, [team.id or 0], maths.Sizes(people, sizes, sizes.get(team.id or 0, 0)), minimum
-        )
-        if group_of_team.hidden is None and team.id not in thanked:
-            quiet.append(team.name)
-    return DigestFigures(
-        people=people,
-        requested=_sum(rows, recent, "stress_support_requested"),
-        unanswered=_sum(rows, recent, "stress_unsupported"),
-        requested_before=_sum(rows, before, "stress_support_requested"),
-        unanswered_before=_sum(rows, before, "stress_unsupported"),
-        quiet_teams=tuple(quiet),
-        waiting=(await carrier_store.coverage(session, workspace.id)).waiting,
-        pods_formed=_sum(rows, recent, "pod_formed"),
-        pods_met=_sum(rows, recent, "pod_met"),
-    )
+    teams = await index_store.organization_teams(session, organization)
+    waiting = (await carrier_store.coverage(session, workspace.id)).waiting
+    return figures_from(rows, now, people, sizes, teams, waiting, minimum)
 
 
 async def sweep(ctx: SweepContext) -> list[SweepResult]:
@@ -348,7 +405,7 @@ async def sweep(ctx: SweepContext) -> list[SweepResult]:
     figures: dict[int, DigestFigures] = {}
     for workspace, member in await store.without_digest(ctx.session, month):
         assert workspace.id is not None and member.id is not None
-        if member.is_bot or member.deactivated:
+        if not gets_digest(member):
             continue
         if not await store.mark_digest(ctx.session, member.id, month, ctx.now):
             continue
