@@ -263,3 +263,18 @@ async def test_codes_are_kept_a_day_past_their_expiry_then_deleted(both):
     both.slack.clock.advance(timedelta(hours=2))
     await both.slack.scheduler.tick()
     assert await both.rows(OrganizationLinkCode) == []
+
+
+async def test_a_slack_channels_weekly_digest_reads_back_the_thanks_given_in_slack(both):
+    """Decided: a digest is read back in one channel of one platform, where only that platform's
+    people can be mentioned, so it lists the shout-outs given there; Teams has its own."""
+    await both.link()
+    await both.slack.command(ANA, f"kudos <@{SAM}|sam> for the careful review")
+    await both.teams.command(TOM, f"kudos <@{BO}|bojana> for covering on-call")
+    assert "Added" in await both.slack.command(ANA, "tend ritual add shoutout-digest here mon 11:00")
+    both.clear()
+    await both.slack.advance(hours=1, minutes=5)
+    [digest] = [post for post in both.slack.sender.posts("C1") if post.card.title == "This week's shout-outs"]
+    assert "@ana → @sam: for the careful review" in digest.card.fallback
+    assert "on-call" not in digest.card.fallback and "bojana" not in digest.card.fallback
+    assert not both.teams.sender.posts()
