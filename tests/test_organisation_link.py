@@ -196,6 +196,20 @@ async def test_a_team_made_in_slack_holds_teams_people_and_is_one_team_of_the_in
     ids = {(await both.member(user)).id for user in (KIM, SAM, LOU, BO, EVE, TIA)}
     assert people == ids
 
+    # Five shout-outs given on both sides in the team's week: one index, the same from either side,
+    # resting on six people (three on each side alone would be below the minimum group size of 5).
+    await both.slack.command(LOU, f"kudos <@{SAM}|sam> for the careful review")
+    await both.slack.command(KIM, f"kudos <@{LOU}|lou> for the careful review")
+    await both.teams.command(EVE, f"kudos <@{BO}|bojana> for covering on-call")
+    await both.teams.command(TIA, f"kudos <@{EVE}|eve> for covering on-call")
+    await both.teams.command(BO, f"kudos <@{TIA}|tia> for covering on-call")
+    both.slack.clock.advance(timedelta(days=7))
+    from_slack = await both.slack.command(ANA, "tend index platform")
+    [card] = [answer.card for answer in both.slack.last_answers]
+    assert "0.83 per person" in repr(card)  # 5 shout-outs / 6 people
+    assert "/ 100 in week 2025-W10" in from_slack
+    assert await both.teams.command(TOM, "tend index platform") == from_slack
+
 
 async def test_a_teams_persons_support_request_is_answered_from_slack_and_the_reply_returns(both):
     assert "support rota" in await both.slack.command(ANA, f"tend support add <@{KIM}|kim>")
