@@ -702,7 +702,8 @@ async def open_reply(ctx: PracticeContext, token: str) -> Outcome:
 
 
 async def _supporter_refusal(ctx: PracticeContext, author: int, supporter: int | None) -> Outcome | None:
-    """Why this person may not answer, if they may not: only the reporter's own workspace's rota can."""
+    """Why this person may not answer, if they may not: only the rota of the reporter's organisation
+    can (every workspace linked into it: a Slack supporter answers a Teams person)."""
     if supporter is not None and supporter == ctx.actor.id:
         return None
     if supporter is not None:
@@ -710,7 +711,8 @@ async def _supporter_refusal(ctx: PracticeContext, author: int, supporter: int |
     if ctx.actor.id is None or not ctx.actor.is_support or ctx.actor.is_bot:
         return Outcome.reply(NOT_ROTA)
     workspace = await store.workspace_of_member(ctx.session, author)
-    return None if workspace is not None and workspace.id == ctx.workspace_id else Outcome.reply(NOT_ROTA)
+    same = workspace is not None and workspace.organization_id == ctx.workspace.organization_id
+    return None if same else Outcome.reply(NOT_ROTA)
 
 
 async def pass_on(ctx: PracticeContext, token: str, message: str) -> Outcome:
