@@ -53,7 +53,7 @@ HELP_TYPED = f"/tend {HELP}"
 THANKS = "kudos"
 THANKS_HINT = f"To thank someone, use /{THANKS}; /tend starts with a command word."
 UNKNOWN = "I don't know “{word}”; did you mean “{close}”?"
-UNKNOWN_NOTHING_CLOSE = "I don't know “{word}”; /tend help lists what I can do."
+UNKNOWN_NOTHING_CLOSE = "I don't know “{word}”; `/tend help` lists what I can do."
 TOO_LONG = "That's {length:,} characters; I read up to {limit:,}."
 UNREADABLE = "Sorry, I couldn't read that command."
 

@@ -24,7 +24,7 @@ from bot.practices_registry import Registry, default_registry
 from practices import help as help_practice
 from practices import home
 from practices.context import PracticeContext
-from practices.messages import Example, Intent, Outcome, compose
+from practices.messages import Example, Intent, Outcome, compose, examples_in
 from practices.people import Unresolved
 
 DIRECT_TEXT_HELP = compose(
@@ -38,7 +38,8 @@ USAGE_REPLY = "{message}\nExample: {example}"
 
 def usage_reply(error: c.UsageError) -> Outcome:
     """What was wrong and an example that works; the adapter spells the example as its platform takes it."""
-    return Outcome.reply(compose(USAGE_REPLY, message=error.message, example=Example(error.example)))
+    message = examples_in(error.message)  # a command the message names to type is drawn as one
+    return Outcome.reply(compose(USAGE_REPLY, message=message, example=Example(error.example)))
 
 
 def help_reply(asked: str | None = None, registry: Registry | None = None) -> Outcome:

@@ -157,8 +157,9 @@ def tokenize(text: str, mentions: Iterable[PersonRef]) -> list[Token]:
 
 
 def shown(text: str, limit: int = 40) -> str:
-    """What a person typed, quoted back as one short printable line."""
-    printable = "".join(c if c.isprintable() else "?" for c in text[: limit + 1])
+    """What a person typed, quoted back as one short printable line. A backtick becomes ``'``: in
+    Tend's words a `marked` span is a command to type (``examples_in``), and typed text is none."""
+    printable = "".join(c if c.isprintable() else "?" for c in text[: limit + 1]).replace("`", "'")
     return printable if len(printable) <= limit else printable[: limit - 1] + "…"
 
 

@@ -12,7 +12,19 @@ from dataclasses import dataclass
 
 from practices.context import PracticeContext
 from practices.grammar import Result, Token, Topic, shown
-from practices.messages import Card, Example, Fine, Outcome, Reply, Rich, Said, Text, compose, joined
+from practices.messages import (
+    Card,
+    Example,
+    Fine,
+    Outcome,
+    Reply,
+    Rich,
+    Said,
+    Text,
+    compose,
+    examples_in,
+    joined,
+)
 from practices.practice import Practice
 
 HELP_EXAMPLE = "/tend help ritual"
@@ -51,13 +63,13 @@ def index_card(topics: Sequence[Topic]) -> Card:
 
 def topic_card(topic: Topic, kinds: tuple[str, ...] = ()) -> Card:
     """``/tend help <topic>``: what it is for, then each command with one example that works as typed."""
-    blocks: list[Text | Fine] = [Text(topic.about)]
+    blocks: list[Text | Fine] = [Text(examples_in(topic.about))]
     usages: list[Rich] = [
         compose(
             HELP_USAGE,
             command=usage.command,
             args=f" {usage.args_with(kinds)}" if usage.args else "",
-            does=usage.does,
+            does=examples_in(usage.does),
             example=Example(usage.example),
         )
         for usage in topic.usages
@@ -65,7 +77,7 @@ def topic_card(topic: Topic, kinds: tuple[str, ...] = ()) -> Card:
     if usages:
         blocks.append(Text(joined(usages, "\n", "\n")))
     if topic.notes:
-        blocks.append(Text("\n".join(topic.notes)))
+        blocks.append(Text(examples_in("\n".join(topic.notes))))
     if topic.examples:
         more: list[Rich] = [("• ", Example(example)) for example in topic.examples]
         blocks.append(Text(compose(HELP_EXAMPLES, examples=joined(more, "\n", "\n"))))

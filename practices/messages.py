@@ -146,6 +146,22 @@ def typed_on(text: str, slash_commands: bool) -> str:
     return text if slash_commands else _SLASHED.sub(r"\1", text)
 
 
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def examples_in(text: str) -> Rich:
+    """Tend's words in which each command to type is marked `like this`, as parts: each marked one an
+    ``Example``, drawn as code and spelled as the reader's platform takes it typed. For words kept as
+    plain ``str`` where they are declared (a usage error's message, a help line)."""
+    parts: list[Span] = []
+    last = 0
+    for found in _CODE.finditer(text):
+        parts += [text[last : found.start()], Example(found[1])]
+        last = found.end()
+    parts.append(text[last:])
+    return merge(parts)
+
+
 def people_in(text: str) -> set[str]:
     """The platform user ids a typed text mentions (to look their names up before ``words``)."""
     return {found["uid"] for found in _TOKEN.finditer(text) if found["uid"]}

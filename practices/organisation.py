@@ -353,7 +353,7 @@ def parse_confirm(text: str, args: list[Token]) -> LinkConfirm | UsageError:
 
 def parse_remove(text: str, args: list[Token]) -> LinkRemove | UsageError:
     if not args:
-        return UsageError("Name the workspace to split off, as /tend link status lists it.", REMOVE_EXAMPLE)
+        return UsageError("Name the workspace to split off, as `/tend link status` lists it.", REMOVE_EXAMPLE)
     return LinkRemove(" ".join(text[args[0].start : args[-1].end].split()))
 
 
@@ -396,7 +396,7 @@ PRACTICE = Practice(
     topics=(TOPIC,),
     sweeps=(sweep_codes,),
     privacy=(
-        "Linking a Slack workspace and a Teams tenant (/tend link) shares teams, the support rota and the "
+        "Linking a Slack workspace and a Teams tenant (“/tend link”) shares teams, the support rota and the "
         "index's figures across both; no one's messages or answers move. Link codes are kept only as a "
         "keyed digest and expire after 24 hours.",
     ),

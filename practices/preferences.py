@@ -366,7 +366,7 @@ TOPIC = Topic(
         Usage("/tend settings hours", "<start-end> [days]", "your working hours", SETTINGS_EXAMPLE),
         Usage("/tend settings tz", "<Area/City>", "your time zone", TZ_EXAMPLE),
         Usage("/tend pause until", "<YYYY-MM-DD>", "no messages until then", PAUSE_UNTIL_EXAMPLE, PERSONAL),
-        Usage("/tend pause off", "", "end a pause (or /tend resume)", "/tend pause off"),
+        Usage("/tend pause off", "", "end a pause (or `/tend resume`)", "/tend pause off"),
     ),
     aliases=("hours", "tz", "pause", "resume", "time zone", "timezone"),
 )

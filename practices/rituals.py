@@ -321,7 +321,7 @@ TOPIC = Topic(
     "ritual",
     "scheduled openers and shout-out rounds in a channel (admins)",
     "Rituals post on a schedule: an anonymous meeting opener, a shout-out prompt, or the week's "
-    "shout-outs read back. Admins add and change them; /tend help schedules explains the times.",
+    "shout-outs read back. Admins add and change them; `/tend help schedules` explains the times.",
     (
         Usage(
             "/tend ritual list",

@@ -108,6 +108,9 @@ PROSE_EXAMPLES = {
 }
 CRON = "cron 25 9 * * mon,wed"
 _CODE = re.compile(r"`([^`\n]+)`")
+# A command word outside code, but for a help synopsis (*/tend team add* ...) or a command named in
+# quotes (“/tend team” needs one of ...), which are not meant to be typed as they are.
+_COMMAND = re.compile(r"(?<![\w/*“])/(tend|kudos)\b")
 
 
 class Parses:
@@ -216,6 +219,12 @@ async def test_every_example_slack_shows_works_as_typed_there(slack: Slack, pars
 
     shown = await check_every_example(shown_after, send, parses, slash_commands=True)
     assert "/tend help ritual" in shown
+    # A command named in an answer (a usage error's "“/tend team” needs one of…", a pointer to another
+    # command) is drawn as one: inline code, never plain words a person could misread or mistype.
+    outside_code = [_CODE.sub("`…`", text) for call in slack.fake.calls for text in slack_texts(call.args)]
+    loose = {text[max(0, found.start() - 60) : found.end() + 30] for text in outside_code
+             for found in _COMMAND.finditer(text)}  # fmt: skip
+    assert not loose, sorted(loose)
     # Inline code: Slack reads nothing inside it as bold, so the cron example keeps its asterisks.
     texts = [text for call in slack.fake.calls for text in slack_texts(call.args)]
     assert any(f"`/tend ritual add shoutout-prompt here {CRON}`" in text for text in texts)
@@ -285,3 +294,19 @@ def test_an_unknown_help_topic_says_so_and_lists_the_topics():
     text = reply.card.fallback  # type: ignore[union-attr]
     assert "I have no help on “moon phases”" in text
     assert all(topic.name in text for topic in default_registry().topics)
+
+
+def test_a_usage_error_draws_the_command_it_names_as_one_and_what_was_typed_as_words():
+    """ "`/tend help` lists what I can do" is a command to copy (code, each platform's spelling); a
+    backtick someone typed, quoted back in the same answer, makes nothing of their words a command."""
+    from bot.dispatch import usage_reply
+    from practices.messages import Example, Said
+
+    mistake = c.parse("tend", "`xyzzy`", ())
+    assert isinstance(mistake, c.UsageError)
+    [reply] = usage_reply(mistake).intents
+    [text] = reply.card.blocks  # type: ignore[union-attr]
+    examples = [part.text for part in text.text if isinstance(part, Example)]  # type: ignore[union-attr]
+    assert examples == ["/tend help", "/tend help"]  # in the message, and its example
+    assert "“'xyzzy'”" in reply.card.fallback  # type: ignore[union-attr]
+    assert not any(isinstance(part, Said) for part in text.text)  # type: ignore[union-attr]

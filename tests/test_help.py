@@ -13,7 +13,7 @@ from adapters.teams.package import MANIFEST_FILE, MAX_COMMANDS, build_manifest, 
 from bot import commands as c
 from bot.dispatch import help_reply
 from bot.practices_registry import default_registry
-from practices.messages import Example, Reply, spans
+from practices.messages import Example, Reply, examples_in, spans
 from practices.shoutouts import MAX_TAG, Kudos
 from storage.models import Shoutout
 from tests import test_msteams, test_slack
@@ -66,7 +66,9 @@ async def test_each_topic_says_what_it_does_and_shows_each_command_with_an_examp
     [reply] = help_reply(name).intents
     assert isinstance(reply, Reply)
     shown = examples_on(reply.card)
-    assert len(shown) == len(topic.usages) + len(topic.examples) >= 1
+    words = [topic.about, *(usage.does for usage in topic.usages), *topic.notes]
+    named = sum(isinstance(part, Example) for text in words for part in examples_in(text))  # `/tend resume`
+    assert len(shown) == len(topic.usages) + len(topic.examples) + named >= 1
     assert len(said.splitlines()) <= 16  # short
 
 
