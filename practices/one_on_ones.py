@@ -434,6 +434,92 @@ def first_nudged_meeting(
     return first
 
 
+def pair_ritual(
+    workspace_id: int,
+    actor_id: int,
+    recurrence: Recurrence,
+    zone: str,
+    anchor: date,
+    first: datetime,
+    now: datetime,
+) -> Ritual:
+    """The ritual that schedules a new pair: in the manager's zone, firing a day before each meeting."""
+    options = {"anchor": anchor.isoformat(), "lead_minutes": LEAD_MINUTES}
+    return Ritual(
+        workspace_id=workspace_id,
+        kind=KIND,
+        place_id=None,
+        schedule=recurrence.to_text(),
+        time_zone=zone,
+        options=json.dumps(options),
+        next_run_at=first - timedelta(minutes=LEAD_MINUTES),
+        created_by_member_id=actor_id,
+        created_at=now,
+    )
+
+
+def added(
+    pair_id: int,
+    actor: Member,
+    manager: Member,
+    report: Member,
+    recurrence: Recurrence,
+    zone: str,
+    first: datetime,
+    soonest: datetime | None,
+) -> Outcome:
+    """The answer to whoever registered the pair (naming a meeting too soon to nudge), and a private
+    note to the manager when an admin registered it for them."""
+    viewer = _zone_of(actor)
+    names = {"manager": _who(manager), "report": _who(report), "id": pair_id}
+    coming = When(first, _local(first, viewer))
+    text = compose(
+        ADDED, schedule=recurrence.describe(), zone=zone, next=coming, minutes=NUDGE_MINUTES, **names
+    )
+    if soonest is not None and soonest < first:
+        text += compose(TOO_SOON, soon=When(soonest, _local(soonest, viewer)), next=coming)
+    text += compose(PREP_HINT, example=Example(PREP_EXAMPLE.format(id=pair_id)), **names)
+    intents: list[Reply | DirectMessage] = [Reply(text_card(text, "1:1 added"))]
+    if manager.id != actor.id and manager.id is not None:
+        note = compose(
+            ADDED_FOR_YOU,
+            admin=_who(actor),
+            report=_who(report),
+            schedule=recurrence.describe(),
+            zone=zone,
+            minutes=NUDGE_MINUTES,
+            example=LIST_EXAMPLE,
+        )
+        intents.append(
+            DirectMessage(manager.id, text_card(note, ADDED_FOR_YOU_TITLE), key=f"1on1-added:{pair_id}:dm")
+        )
+    return Outcome(tuple(intents))
+
+
+def pairs_list(
+    pairs: Sequence[tuple[Ritual, OneOnOnePair]], people: dict[int | None, Member], viewer: str
+) -> Outcome:
+    """Each pair with its next meeting in the reader's zone (none while paused) and its prep setting."""
+    if not pairs:
+        return Outcome.reply(NONE_YET)
+    lines = []
+    for ritual, pair in pairs:
+        meeting = _meeting_of(ritual)
+        lines.append(
+            compose(
+                LIST_LINE,
+                id=ritual.id or 0,
+                manager=_who(people.get(pair.manager_member_id)),
+                report=_who(people.get(pair.report_member_id)),
+                schedule=recurrence_of(ritual).describe(),
+                zone=ritual.time_zone,
+                next=When(meeting, _local(meeting, viewer)) if meeting and not ritual.paused else "none",
+                prep="on" if pair.prep else "off",
+            )
+        )
+    return Outcome.reply(joined(lines, "\n", "\n"), title=LIST_TITLE)
+
+
 def is_party(actor_id: int, pair: OneOnOnePair) -> bool:
     return actor_id in (pair.manager_member_id, pair.report_member_id)
 
@@ -595,44 +681,11 @@ async def add(ctx: PracticeContext, report: Member, schedule: str, manager: Memb
     first = first_nudged_meeting(ctx.next_run, recurrence, zone, anchor, ctx.now)
     if isinstance(first, tuple):
         return Outcome.reply(first)
-    options = {"anchor": anchor.isoformat(), "lead_minutes": LEAD_MINUTES}
-    ritual = Ritual(
-        workspace_id=ctx.workspace_id,
-        kind=KIND,
-        place_id=None,
-        schedule=recurrence.to_text(),
-        time_zone=zone,
-        options=json.dumps(options),
-        next_run_at=first - timedelta(minutes=LEAD_MINUTES),
-        created_by_member_id=ctx.actor_id,
-        created_at=ctx.now,
-    )
+    ritual = pair_ritual(ctx.workspace_id, ctx.actor_id, recurrence, zone, anchor, first, ctx.now)
     await store.add_pair(ctx.session, ritual, lead.id, report.id)
-    viewer = _zone_of(ctx.actor)
-    names = {"manager": _who(lead), "report": _who(report), "id": ritual.id or 0}
-    coming = When(first, _local(first, viewer))
-    text = compose(
-        ADDED, schedule=recurrence.describe(), zone=zone, next=coming, minutes=NUDGE_MINUTES, **names
-    )
+    assert ritual.id is not None
     soonest = ctx.next_run(recurrence, zone, ctx.now, anchor)
-    if soonest is not None and soonest < first:
-        text += compose(TOO_SOON, soon=When(soonest, _local(soonest, viewer)), next=coming)
-    text += compose(PREP_HINT, example=Example(PREP_EXAMPLE.format(id=ritual.id or 0)), **names)
-    intents: list[Reply | DirectMessage] = [Reply(text_card(text, "1:1 added"))]
-    if lead.id != ctx.actor_id:
-        note = compose(
-            ADDED_FOR_YOU,
-            admin=_who(ctx.actor),
-            report=_who(report),
-            schedule=recurrence.describe(),
-            zone=zone,
-            minutes=NUDGE_MINUTES,
-            example=LIST_EXAMPLE,
-        )
-        intents.append(
-            DirectMessage(lead.id, text_card(note, ADDED_FOR_YOU_TITLE), key=f"1on1-added:{ritual.id}:dm")
-        )
-    return Outcome(tuple(intents))
+    return added(ritual.id, ctx.actor, lead, report, recurrence, zone, first, soonest)
 
 
 def _bad_schedule(report: Member, error: ScheduleError) -> Rich:
@@ -657,24 +710,10 @@ async def list_pairs(ctx: PracticeContext) -> Outcome:
     if not pairs:
         return Outcome.reply(NONE_YET)
     ids = {i for _, pair in pairs for i in (pair.manager_member_id, pair.report_member_id) if i is not None}
-    people = {member.id: member for member in await members_by_ids(ctx.session, ids)}
-    viewer = _zone_of(ctx.actor)
-    lines = []
-    for ritual, pair in pairs:
-        meeting = _meeting_of(ritual)
-        lines.append(
-            compose(
-                LIST_LINE,
-                id=ritual.id or 0,
-                manager=_who(people.get(pair.manager_member_id)),
-                report=_who(people.get(pair.report_member_id)),
-                schedule=recurrence_of(ritual).describe(),
-                zone=ritual.time_zone,
-                next=When(meeting, _local(meeting, viewer)) if meeting and not ritual.paused else "none",
-                prep="on" if pair.prep else "off",
-            )
-        )
-    return Outcome.reply(joined(lines, "\n", "\n"), title=LIST_TITLE)
+    people: dict[int | None, Member] = {
+        member.id: member for member in await members_by_ids(ctx.session, ids)
+    }
+    return pairs_list(pairs, people, _zone_of(ctx.actor))
 
 
 async def _pair_for(ctx: PracticeContext, pair_id: int) -> tuple[Ritual, OneOnOnePair] | None:
@@ -751,7 +790,7 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
     if rule == "move":
         zone = _zone_of(ctx.actor)
         tomorrow = local_time.local_date(ctx.now, zone) + timedelta(days=1)
-        ritual = await ctx.session.get(Ritual, pair.ritual_id)
+        ritual = await store.ritual_of_pair(ctx.session, pair)
         planned = occurrence.scheduled_at + lead_of(ritual) if ritual is not None else None
         return Outcome((OpenForm(move_form(str(occurrence.id), tomorrow, planned, zone)),))
     report_id = pair.report_member_id
@@ -953,7 +992,7 @@ async def forget_mine(ctx: PracticeContext, erase: bool) -> Forgetting:
         return Forgetting(erased=(FORGET_ASK.format(count=len(pairs)),))
     for ritual, *_ in pairs:
         await _delete_pair(ctx, ritual)
-    await ctx.session.flush()
+    await store.flush(ctx.session)
     return Forgetting(erased=(FORGET_DONE.format(count=len(pairs)),))
 
 

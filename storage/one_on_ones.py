@@ -158,3 +158,12 @@ async def save(session: AsyncSession, row: Ritual | OneOnOnePair) -> None:
 async def delete_pair(session: AsyncSession, ritual: Ritual) -> None:
     """Deletes a pair's ritual; the pair, its questions and moves go with it (ON DELETE CASCADE)."""
     await session.delete(ritual)
+
+
+async def ritual_of_pair(session: AsyncSession, pair: OneOnOnePair) -> Ritual | None:
+    """The ritual that schedules the pair (its meetings' times)."""
+    return await session.get(Ritual, pair.ritual_id)
+
+
+async def flush(session: AsyncSession) -> None:
+    await session.flush()

@@ -18,10 +18,13 @@ from practices.one_on_ones import (
     WITH_SELF,
     Move,
     add_refusal,
+    added,
     first_nudged_meeting,
     may_remove,
     may_see,
     note_back,
+    pair_ritual,
+    pairs_list,
     plan_firing,
     plan_move,
     tap_rule,
@@ -186,3 +189,41 @@ def test_signals_count_under_a_shared_team_else_the_reports_else_the_managers():
     assert team_for_signals([5], [9]) == 5
     assert team_for_signals([], [9]) == 9
     assert team_for_signals([], []) is None
+
+
+def test_a_manager_registered_by_an_admin_gets_a_private_note_and_one_registering_their_own_does_not():
+    weekly = parse_schedule("every week thu 11:00")
+    assert isinstance(weekly, Recurrence)
+    first = at("2025-03-06 11:00", BERLIN)
+    by_admin = added(7, ADA, MIA, BO, weekly, BERLIN, first, first).intents
+    assert isinstance(by_admin[0], Reply) and "Added 1:1 #7" in by_admin[0].card.fallback
+    (note,) = by_admin[1:]
+    assert isinstance(note, DirectMessage) and note.member_id == MIA.id and note.key == "1on1-added:7:dm"
+    own = added(7, MIA, MIA, BO, weekly, BERLIN, first, first).intents
+    assert [type(i) for i in own] == [Reply]
+
+
+def test_a_meeting_too_soon_to_nudge_is_named_in_the_answer():
+    weekly = parse_schedule("every week thu 11:00")
+    assert isinstance(weekly, Recurrence)
+    soon, first = at("2025-03-06 11:00", BERLIN), at("2025-03-13 11:00", BERLIN)
+    (answer,) = added(7, MIA, MIA, BO, weekly, BERLIN, first, soon).intents
+    assert isinstance(answer, Reply) and "too soon for a nudge" in answer.card.fallback
+
+
+def test_the_list_shows_no_next_meeting_for_a_paused_pair():
+    ritual = pair_ritual(
+        1,
+        1,
+        parse_schedule("every week thu 11:00"),
+        BERLIN,
+        at("2025-03-03 00:00").date(),
+        at("2025-03-06 11:00", BERLIN),
+        at("2025-03-03 09:00"),
+    )
+    ritual.id, ritual.paused = 7, True
+    (answer,) = pairs_list([(ritual, pair())], {1: MIA, 2: BO}, BERLIN).intents
+    assert isinstance(answer, Reply) and "next none your time" in answer.card.fallback
+    ritual.paused = False
+    (answer,) = pairs_list([(ritual, pair())], {1: MIA, 2: BO}, BERLIN).intents
+    assert isinstance(answer, Reply) and "next none" not in answer.card.fallback
