@@ -51,11 +51,14 @@ from practices.messages import (
 )
 from practices.people import resolve_people
 from practices.practice import ExportSection, Forgetting, Practice
+from practices.support_fallback import EXAMPLE as FALLBACK_EXAMPLE
+from practices.support_fallback import parse_fallback
+from practices.support_fallback import route as fallback_route
 from storage import signals as signal_store
 from storage import stress as store
 from storage.db import Session
 from storage.identity import find_member, find_members_by_name, get_member, members_with_role, zone_known
-from storage.models import Member, StressRelay, StressReport
+from storage.models import Member, StressRelay, StressReport, Workspace
 from storage.teams import teams_of
 
 # How long the rota has to answer before a request counts as unsupported. Settings carry
@@ -274,7 +277,10 @@ ROTA_WELCOME = (
 )
 
 
-# --- cards and forms -------------------------------------------------------------------------------
+# --- rules: pure, called by tests with no database ----------------------------------------------------
+
+
+# rules: cards and forms
 
 
 def report_form() -> Form:
@@ -411,18 +417,39 @@ def _names(members: list[Member]) -> Rich:
     return (*_people(members), " is" if len(members) == 1 else " are")
 
 
-# --- the report ------------------------------------------------------------------------------------
+def _reply(*texts: Wording) -> Reply:
+    return Reply(Card(title="", blocks=tuple(Text(text) for text in texts)))
 
 
-async def start(ctx: PracticeContext) -> Outcome:
-    """``/tend stress`` and the opener's "I could use support" button: the private form."""
-    return Outcome((OpenForm(report_form()),))
+def _local(moment: datetime, zone: str) -> str:
+    return local_time.day_and_time(moment, zone)
 
 
-async def submit_report(ctx: PracticeContext, values: dict[str, str]) -> Outcome:
-    """Checks everything first, so a mistake stores nothing: each bad field is named (the form stays
-    open, or is asked again, with the other answers kept); then stores the report without its author."""
-    errors: list[tuple[str, Wording]] = []
+def another_route(fallback: str) -> Rich:
+    """Somewhere else to turn: the configured route (TEND_SUPPORT_FALLBACK), shown as the operator
+    wrote it, else the generic words."""
+    return compose(ANOTHER_ROUTE, route=Said(fallback) if fallback else GENERIC_ROUTE)
+
+
+# rules: the report
+
+
+@dataclass(frozen=True)
+class Answers:
+    """The check-in's answers once every field is valid (the person, if any, is picked separately)."""
+
+    intensity: int
+    category: str
+    words: str
+    support: str
+
+
+FieldProblems = list[tuple[str, Wording]]
+
+
+def read_answers(values: dict[str, str]) -> Answers | FieldProblems:
+    """The form's answers, or every field that is wrong (each named, so the form can show them all)."""
+    errors: FieldProblems = []
     intensity_text = values.get("intensity", "").strip()
     if intensity_text not in {str(level) for level in range(1, 6)}:
         errors.append(("intensity", BAD_INTENSITY))
@@ -435,70 +462,55 @@ async def submit_report(ctx: PracticeContext, values: dict[str, str]) -> Outcome
     support = values.get("support", "").strip().lower()
     if support not in SUPPORT_CHOICES:
         errors.append(("support", BAD_SUPPORT))
-    chosen: Member | None = None
-    if support == "reach_out":
-        found = await _chosen_person(ctx, values.get("person", ""))
-        if isinstance(found, Member):
-            chosen = found
-        else:
-            errors.append(("person", found))
     if errors:
-        return Outcome((FieldErrors(tuple((name, plain(text)) for name, text in errors), report_form()),))
-    if support != "count" and ctx.actor.id is None:  # never met: nobody Tend could write back to
-        return _try_again(NOT_MET)
-
-    team_id = await _team_if_large_enough(ctx)
-    report = await store.add_report(
-        ctx.session,
-        StressReport(
-            organization_id=ctx.workspace.organization_id,
-            team_id=team_id,
-            intensity=int(intensity_text),
-            category=category,
-            text=words or None,
-            week=signals.iso_week(ctx.now),
-            support=support,
-            support_state="none" if support == "count" else "requested",
-        ),
-    )
-    await record_for_report(ctx.session, report, "stress_reported", value=float(report.intensity))
-    promise = PROMISE.format(team=PROMISE_TEAM if team_id is not None else "")
-    if support == "count":
-        return _answer(COUNTED, promise)
-    await record_for_report(ctx.session, report, "stress_support_requested")
-    if chosen is not None:
-        return await _ask_to_reach_out(ctx, report, chosen, promise)
-    return await _ask_the_rota(ctx, report, promise)
+        return errors
+    return Answers(int(intensity_text), category, words, support)
 
 
-async def _chosen_person(ctx: PracticeContext, person: str) -> Member | Wording:
-    """The person picked in the form, by platform id or by a unique name (like shout-outs); or what
-    is wrong with the pick."""
-    person = person.strip()
-    if not person:
+def wants_person(values: dict[str, str]) -> bool:
+    return values.get("support", "").strip().lower() == "reach_out"
+
+
+def pick_person(typed: str, found: Member | None, actor_id: int | None) -> Member | Wording:
+    """The person picked to reach out (``found``: who ``typed`` names, if anyone), or what is wrong."""
+    typed = typed.strip()
+    if not typed:
         return NO_PERSON
-    member = await find_member(ctx.session, ctx.workspace_id, person)
-    if member is None:
-        matches = await find_members_by_name(ctx.session, ctx.workspace_id, person)
-        member = matches[0] if len(matches) == 1 else None
-    if member is None:
-        return compose(UNKNOWN_PERSON, name=Said(person if person.startswith("@") else f"@{person}"))
-    if member.id == ctx.actor.id:
+    if found is None:
+        return compose(UNKNOWN_PERSON, name=Said(typed if typed.startswith("@") else f"@{typed}"))
+    if found.id == actor_id:
         return SELF_PERSON
-    if member.is_bot:
-        return BOT_PERSON.format(name=member.display_name)
-    return member
+    if found.is_bot:
+        return BOT_PERSON.format(name=found.display_name)
+    return found
 
 
-async def _team_if_large_enough(ctx: PracticeContext) -> int | None:
-    """The reporter's team, only when it has enough people that a report cannot point at anyone."""
-    if ctx.actor.id is None:
-        return None
-    teams = await teams_of(ctx.session, ctx.actor.id)
-    if not teams or teams[0].id is None:
-        return None
-    size = await store.team_size(ctx.session, teams[0].id)
-    return teams[0].id if size >= ctx.min_group_size else None
+def form_problems(problems: FieldProblems) -> Outcome:
+    """Each bad field named under it; the form stays open (or is asked again) with the answers kept."""
+    return Outcome((FieldErrors(tuple((name, plain(text)) for name, text in problems), report_form()),))
+
+
+def reported_team(team_id: int | None, size: int, minimum: int) -> int | None:
+    """The reporter's team is kept only when it has enough people that a report cannot point at anyone."""
+    return team_id if team_id is not None and size >= minimum else None
+
+
+def report_row(answers: Answers, organization_id: int, team_id: int | None, now: datetime) -> StressReport:
+    """The stored report: no member id, no platform id, no time finer than the ISO week."""
+    return StressReport(
+        organization_id=organization_id,
+        team_id=team_id,
+        intensity=answers.intensity,
+        category=answers.category,
+        text=answers.words or None,
+        week=signals.iso_week(now),
+        support=answers.support,
+        support_state="none" if answers.support == "count" else "requested",
+    )
+
+
+def promise_for(team_id: int | None) -> str:
+    return PROMISE.format(team=PROMISE_TEAM if team_id is not None else "")
 
 
 def _due_hour(moment: datetime) -> datetime:
@@ -512,72 +524,77 @@ def _expiry_day(moment: datetime) -> datetime:
     return day if day == moment else day + timedelta(days=1)
 
 
-def _new_relay(
-    ctx: PracticeContext,
+def relay_row(
+    token: str,
     report: StressReport,
     kind: str,
+    now: datetime,
+    window: timedelta,
     author_seal: str | None = None,
     supporter_seal: str | None = None,
 ) -> StressRelay:
+    """A relay's only times are the hour its request falls due and the day it expires."""
     assert report.id is not None
     return StressRelay(
-        token=secrets.token_urlsafe(24),
+        token=token,
         report_id=report.id,
         kind=kind,
-        support_due_at=_due_hour(ctx.now + ctx.support_window),
-        expires_at=_expiry_day(ctx.now + RELAY_LIFETIME),
+        support_due_at=_due_hour(now + window),
+        expires_at=_expiry_day(now + RELAY_LIFETIME),
         author_seal=author_seal,
         supporter_seal=supporter_seal,
     )
 
 
-async def _ask_the_rota(ctx: PracticeContext, report: StressReport, promise: str) -> Outcome:
-    """The whole rota is asked, the author too when on it: whoever is left out would be the author.
+def no_rota_answer(told: list[Intent], fallback: str, promise: str) -> Outcome:
+    """Nobody is on the rota: the admins' notes, and the person is told so, with another route."""
+    return Outcome((*told, _reply(NO_ROTA, another_route(fallback), promise)))
 
-    When nobody else on it is at work now, the author is told when the request can first be seen and
-    offered another route; the admins hear (from the sweep, or here when the rota is empty) that the
-    rota has no one available, never who asked."""
-    rota = await store.support_members(ctx.session, ctx.workspace_id)
-    assert report.id is not None
-    others = [member for member in rota if member.id != ctx.actor_id]
-    if not rota:
-        await store.set_report_state(ctx.session, report.id, "unsupported", only_from=("requested",))
-        await record_for_report(ctx.session, report, "stress_unsupported")
-        told = await tell_admins(ctx.session, ctx.workspace_id, ctx.now, ADMIN_NO_ROTA)
-        return Outcome((*told, _reply(NO_ROTA, another_route(ctx.support_fallback), promise)))
-    relay = _new_relay(ctx, report, "talk", author_seal=sealing.seal_id(ctx.secret_key, AUTHOR, ctx.actor_id))
-    await store.add_relay(ctx.session, relay)
-    card = ask_card(report, relay.token)
+
+def rota_request(
+    report: StressReport,
+    token: str,
+    rota: list[Member],
+    asker: Member,
+    now: datetime,
+    window: timedelta,
+    fallback: str,
+    promise: str,
+) -> Outcome:
+    """The request to everyone on the rota, ``asker`` included when on it (whoever is left out would
+    be the author), and what the asker is told: when it can first be seen if nobody else is at work
+    now, whether the admins hear, and another route."""
+    others = [member for member in rota if member.id != asker.id]
+    card = ask_card(report, token)
     intents: list[Intent] = [DirectMessage(member.id or 0, card) for member in rota]
     said: list[Wording] = [TALK_SENT] if others else [ONLY_YOU_ON_ROTA]
     if others and len(others) < len(rota):
         said.append(ROTA_INCLUDES_YOU)
-    seen_at = first_seen(others, ctx.now)
+    seen_at = first_seen(others, now)
     if not others:
-        said.append(another_route(ctx.support_fallback))
-    elif seen_at is None or seen_at > ctx.now:
-        zone = hours_of(ctx.actor).time_zone
+        said.append(another_route(fallback))
+    elif seen_at is None or seen_at > now:
+        zone = hours_of(asker).time_zone
         when = When(seen_at, _local(seen_at, zone)) if seen_at is not None else None
         said.append(compose(ROTA_AWAY_UNTIL, when=when) if when is not None else ROTA_AWAY)
-        if stalled(rota, ctx.now, ctx.support_window):
+        if stalled(rota, now, window):
             said.append(ADMINS_TOLD)
-        said.append(another_route(ctx.support_fallback))
+        said.append(another_route(fallback))
     intents.append(_reply(*said, promise))
     return Outcome(tuple(intents))
 
 
-def _reply(*texts: Wording) -> Reply:
-    return Reply(Card(title="", blocks=tuple(Text(text) for text in texts)))
-
-
-def _local(moment: datetime, zone: str) -> str:
-    return local_time.day_and_time(moment, zone)
-
-
-def another_route(fallback: str) -> Rich:
-    """Somewhere else to turn: the configured route (TEND_SUPPORT_FALLBACK), shown as the operator
-    wrote it, else the generic words."""
-    return compose(ANOTHER_ROUTE, route=Said(fallback) if fallback else GENERIC_ROUTE)
+def reach_out_request(asker: Member, chosen: Member, token: str, promise: str) -> Outcome:
+    """Only the chosen person hears, sealed while it waits, with the asker's name and nothing else."""
+    assert chosen.id is not None
+    return Outcome(
+        (
+            DirectMessage(chosen.id, reach_card(asker, token), sealed=True),
+            Reply(
+                Card(title="", blocks=(Text(compose(REACH_OUT_SENT, name=_person(chosen))), Text(promise)))
+            ),
+        )
+    )
 
 
 def can_see_from(member: Member, now: datetime) -> datetime | None:
@@ -600,20 +617,344 @@ def stalled(rota: list[Member], now: datetime, window: timedelta) -> bool:
     return seen_at is None or seen_at > now + window
 
 
+def admin_notes(admins: list[Member], workspace_id: int, now: datetime, text: Wording) -> list[Intent]:
+    """One note per human admin, keyed per day (so a re-run adds none), held until the next whole hour."""
+    hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    card = Card(title=ADMIN_STALL_TITLE, blocks=(Text(text), Fine(ADMIN_STALL_FINE)))
+    day = now.date().isoformat()
+    return [
+        DirectMessage(admin.id, card, key=store.stall_key(workspace_id, day, admin.id), not_before=hour)
+        for admin in admins
+        if admin.id is not None and not admin.is_bot
+    ]
+
+
+# rules: the relay
+
+
+@dataclass(frozen=True)
+class Sides:
+    """Who is in a "talk" conversation (unsealed), and the author's workspace, which decides who on
+    a rota may pick it up (None when nobody needs to know: it is already answered)."""
+
+    author: int
+    supporter: int | None
+    author_workspace: Workspace | None = None
+
+
+def supporter_refusal(actor: Member, workspace: Workspace, sides: Sides) -> Outcome | None:
+    """Why this person may not answer, if they may not: only the rota of the reporter's organisation
+    can (every workspace linked into it: a Slack supporter answers a Teams person)."""
+    if sides.supporter is not None and sides.supporter == actor.id:
+        return None
+    if sides.supporter is not None:
+        return Outcome.reply(TAKEN)
+    if actor.id is None or not actor.is_support or actor.is_bot:
+        return Outcome.reply(NOT_ROTA)
+    other = sides.author_workspace
+    same = other is not None and other.organization_id == workspace.organization_id
+    return None if same else Outcome.reply(NOT_ROTA)
+
+
+def reply_form_answer(token: str, actor: Member, workspace: Workspace, sides: Sides) -> Outcome:
+    """ "Reply anonymously" or "Reply": the form, or why not (the author waits for a first answer)."""
+    if actor.id is not None and sides.author == actor.id:
+        return (
+            Outcome.reply(WAITING) if sides.supporter is None else Outcome((OpenForm(message_form(token)),))
+        )
+    refusal = supporter_refusal(actor, workspace, sides)
+    if refusal is not None:
+        return refusal
+    title = REPLY_ANON if sides.supporter is None else MESSAGE_TITLE
+    return Outcome((OpenForm(message_form(token, title)),))
+
+
+def message_problem(message: str) -> str | None:
+    """An empty or too long message is not passed on."""
+    if not message:
+        return EMPTY_MESSAGE
+    if len(message) > MAX_MESSAGE:
+        return LONG_MESSAGE.format(count=len(message))
+    return None
+
+
+@dataclass(frozen=True)
+class Passing:
+    """What passing a message on does: the outcome, and whether the sender first claims the request."""
+
+    outcome: Outcome
+    claim: bool = False
+
+
+def pass_on_answer(token: str, message: str, actor: Member, workspace: Workspace, sides: Sides) -> Passing:
+    """The author's message goes to the supporter (once there is one); a supporter's to the author,
+    the first answer claiming the request for the one who wrote it."""
+    if actor.id is not None and sides.author == actor.id:
+        if sides.supporter is None:
+            return Passing(Outcome.reply(WAITING))
+        card = relayed_card(TO_SUPPORTER_TITLE, message, TO_SUPPORTER_FINE, token)
+        return Passing(
+            Outcome((DirectMessage(sides.supporter, card, sealed=True), Reply(text_card(SENT_TO_SUPPORTER))))
+        )
+    refusal = supporter_refusal(actor, workspace, sides)
+    if refusal is not None:
+        return Passing(refusal)
+    card = relayed_card(TO_AUTHOR_TITLE, message, TO_AUTHOR_FINE, token)
+    outcome = Outcome((DirectMessage(sides.author, card, sealed=True), Reply(text_card(SENT_TO_AUTHOR))))
+    return Passing(outcome, claim=sides.supporter is None)
+
+
+@dataclass(frozen=True)
+class Closing:
+    """What closing does: the outcome, and whether the relay is deleted first."""
+
+    outcome: Outcome
+    delete: bool = False
+
+
+def close_answer(actor_id: int | None, sides: Sides) -> Closing:
+    """Only the two sides may close; the other side hears it, sealed (the outbox must not show who)."""
+    for_other: str | Rich
+    if actor_id is not None and actor_id == sides.author:
+        other, for_other, for_you = sides.supporter, CLOSED_FOR_SUPPORTER, CLOSED_BY_YOU_AUTHOR
+    elif actor_id is not None and actor_id == sides.supporter:
+        other, for_other, for_you = sides.author, CLOSED_FOR_AUTHOR, CLOSED_BY_YOU_SUPPORTER
+    else:
+        return Closing(Outcome.reply(NOT_YOURS))
+    intents: list[Intent] = []
+    if other is not None:
+        intents.append(DirectMessage(other, text_card(for_other, CLOSED_TITLE), sealed=True))
+    intents.append(Reply(text_card(for_you)))
+    return Closing(Outcome(tuple(intents)), delete=True)
+
+
+def reached_answer(
+    kind: str | None, chosen: int | None, actor_id: int | None, message_ref: str | None, place_id: str | None
+) -> Closing:
+    """Only the chosen person's tap closes a reach-out (counted as answered); a second tap, once it is
+    gone, just thanks them again. ``kind`` None: the relay is gone."""
+    if kind != "reach_out":
+        return Closing(Outcome.reply(REACHED_DONE if kind is None else UNKNOWN_BUTTON))
+    if actor_id is None or chosen != actor_id:
+        return Closing(Outcome.reply(NOT_YOURS))
+    intents: list[Intent] = []
+    if message_ref and place_id:
+        intents.append(UpdateCard(message_ref, place_id, text_card(REACHED_DONE, REACH_TITLE)))
+    intents.append(Reply(text_card(REACHED_DONE)))
+    return Closing(Outcome(tuple(intents)), delete=True)
+
+
+# rules: the sweep
+
+
+def still_open_card(asker: Member, others: list[Member], now: datetime, fallback: str) -> Card | None:
+    """For the person who asked, when their request falls due unanswered and nobody else on the rota
+    is at work: when it can first be seen, and another route. None while someone can see it now
+    (the rota is reminded; the person who asked is not pressed)."""
+    seen_at = first_seen(others, now)
+    if seen_at is not None and seen_at <= now:
+        return None
+    if seen_at is None:
+        when: Wording = ROTA_AWAY
+    else:
+        when = compose(ROTA_AWAY_UNTIL, when=When(seen_at, _local(seen_at, hours_of(asker).time_zone)))
+    blocks = (Text(STILL_OPEN), Text(when), Text(another_route(fallback)))
+    return Card(title=STILL_OPEN_TITLE, blocks=blocks)
+
+
+def talk_reminders(
+    report: StressReport,
+    token: str,
+    rota: list[Member],
+    asker: Member | None,
+    now: datetime,
+    window: timedelta,
+    fallback: str,
+) -> list[Intent]:
+    """An unanswered request to talk, once due: the whole rota is reminded, and the person who asked
+    hears (sealed) only when nobody else on it can see it now."""
+    card = reminder_card(report, token, window)
+    intents: list[Intent] = [DirectMessage(member.id or 0, card) for member in rota]
+    if asker is None or asker.id is None:
+        return intents
+    others = [member for member in rota if member.id != asker.id]
+    note = still_open_card(asker, others, now, fallback)
+    if note is not None:  # sealed: the outbox must not show who asked
+        intents.append(DirectMessage(asker.id, note, sealed=True))
+    return intents
+
+
+# rules: the support rota
+
+
+def rota_list(rota: list[Member]) -> Outcome:
+    """Anyone may see who is on the rota (they are who answers), and how an admin adds people."""
+    if not rota:
+        return Outcome.reply(ROTA_EMPTY)
+    return Outcome.reply(compose(ROTA_LIST, names=joined([_person(m) for m in rota], ", ", ", ")))
+
+
+@dataclass(frozen=True)
+class RotaChange:
+    """What an admin's change to the rota does: the outcome, and whose ``is_support`` flips."""
+
+    outcome: Outcome
+    members: tuple[Member, ...] = ()
+
+
+def rota_change(is_admin: bool, members: list[Member], add: bool) -> RotaChange:
+    """Admins only; no bots; each person new to the rota is told privately what being on it means."""
+    if not is_admin:
+        return RotaChange(Outcome.reply(ONLY_ADMINS))
+    if not add:
+        leaving = tuple(member for member in members if member.is_support)
+        return RotaChange(Outcome.reply(compose(ROTA_REMOVED, names=_names(members))), leaving)
+    bots = [member for member in members if member.is_bot]
+    if bots:
+        names = joined([_person(m) for m in bots], ", ", ", ")
+        return RotaChange(Outcome.reply(compose(ROTA_BOT, names=names, example=ADD_SUPPORT)))
+    joining = tuple(member for member in members if not member.is_support and member.id is not None)
+    intents: list[Intent] = [
+        DirectMessage(member.id, text_card(ROTA_WELCOME, ROTA_WELCOME_TITLE))
+        for member in joining
+        if member.id is not None
+    ]
+    intents.append(Reply(text_card(compose(ROTA_ADDED, names=_names(members)))))
+    return RotaChange(Outcome(tuple(intents)), joining)
+
+
+# rules: data rights
+
+
+@dataclass(frozen=True)
+class SideOfRelay:
+    """One open support conversation a person is in, and on which side (for export and forget-me)."""
+
+    relay: StressRelay
+    role: str  # "author" or "supporter"
+
+
+def sides_of(relays: list[StressRelay], member_id: int, key: bytes) -> list[SideOfRelay]:
+    """Open conversations where the member is a side; only the server secret (``key``) can tell which."""
+    found: list[SideOfRelay] = []
+    for relay in relays:
+        if sealing.unseal_id(key, AUTHOR, relay.author_seal) == member_id:
+            found.append(SideOfRelay(relay, "author"))
+        elif sealing.unseal_id(key, SUPPORTER, relay.supporter_seal) == member_id:
+            found.append(SideOfRelay(relay, "supporter"))
+    return found
+
+
+def ends(side: SideOfRelay) -> bool:
+    """Forget-me ends conversations the member started and reach-outs only they could act on; one
+    they were answering stays open for its author (False), for another person on the rota to pick up."""
+    return side.role == "author" or side.relay.kind == "reach_out"
+
+
+# --- storage shells: load, call the rules, write ------------------------------------------------------
+
+
+# the report
+
+
+async def start(ctx: PracticeContext) -> Outcome:
+    """``/tend stress`` and the opener's "I could use support" button: the private form."""
+    return Outcome((OpenForm(report_form()),))
+
+
+async def submit_report(ctx: PracticeContext, values: dict[str, str]) -> Outcome:
+    """Checks everything first, so a mistake stores nothing: each bad field is named (the form stays
+    open, or is asked again, with the other answers kept); then stores the report without its author."""
+    answers = read_answers(values)
+    problems: FieldProblems = [] if isinstance(answers, Answers) else answers
+    chosen: Member | None = None
+    if wants_person(values):
+        picked = pick_person(
+            values.get("person", ""), await _find_person(ctx, values.get("person", "")), ctx.actor.id
+        )
+        if isinstance(picked, Member):
+            chosen = picked
+        else:
+            problems.append(("person", picked))
+    if problems or not isinstance(answers, Answers):
+        return form_problems(problems)
+    if answers.support != "count" and ctx.actor.id is None:  # never met: nobody Tend could write back to
+        return _try_again(NOT_MET)
+
+    team_id = await _team_if_large_enough(ctx)
+    report = await store.add_report(
+        ctx.session, report_row(answers, ctx.workspace.organization_id, team_id, ctx.now)
+    )
+    await record_for_report(ctx.session, report, "stress_reported", value=float(report.intensity))
+    said = promise_for(team_id)
+    if answers.support == "count":
+        return _answer(COUNTED, said)
+    await record_for_report(ctx.session, report, "stress_support_requested")
+    if chosen is not None:
+        return await _ask_to_reach_out(ctx, report, chosen, said)
+    return await _ask_the_rota(ctx, report, said)
+
+
+async def _find_person(ctx: PracticeContext, typed: str) -> Member | None:
+    """Who ``typed`` names here: by platform id, or by a unique name (like shout-outs)."""
+    typed = typed.strip()
+    if not typed:
+        return None
+    member = await find_member(ctx.session, ctx.workspace_id, typed)
+    if member is None:
+        matches = await find_members_by_name(ctx.session, ctx.workspace_id, typed)
+        member = matches[0] if len(matches) == 1 else None
+    return member
+
+
+async def _team_if_large_enough(ctx: PracticeContext) -> int | None:
+    """The reporter's team, only when it has enough people that a report cannot point at anyone."""
+    if ctx.actor.id is None:
+        return None
+    teams = await teams_of(ctx.session, ctx.actor.id)
+    if not teams or teams[0].id is None:
+        return None
+    return reported_team(teams[0].id, await store.team_size(ctx.session, teams[0].id), ctx.min_group_size)
+
+
+def _new_relay(
+    ctx: PracticeContext,
+    report: StressReport,
+    kind: str,
+    author_seal: str | None = None,
+    supporter_seal: str | None = None,
+) -> StressRelay:
+    token = secrets.token_urlsafe(24)
+    return relay_row(token, report, kind, ctx.now, ctx.support_window, author_seal, supporter_seal)
+
+
+async def _ask_the_rota(ctx: PracticeContext, report: StressReport, promise: str) -> Outcome:
+    """The whole rota is asked, the author too when on it: whoever is left out would be the author.
+
+    When nobody else on it is at work now, the author is told when the request can first be seen and
+    offered another route; the admins hear (from the sweep, or here when the rota is empty) that the
+    rota has no one available, never who asked."""
+    rota = await store.support_members(ctx.session, ctx.workspace_id)
+    assert report.id is not None
+    if not rota:
+        await store.set_report_state(ctx.session, report.id, "unsupported", only_from=("requested",))
+        await record_for_report(ctx.session, report, "stress_unsupported")
+        told = await tell_admins(ctx.session, ctx.workspace_id, ctx.now, ADMIN_NO_ROTA)
+        return no_rota_answer(told, fallback_route(ctx), promise)
+    relay = _new_relay(ctx, report, "talk", author_seal=sealing.seal_id(ctx.secret_key, AUTHOR, ctx.actor_id))
+    await store.add_relay(ctx.session, relay)
+    return rota_request(
+        report, relay.token, rota, ctx.actor, ctx.now, ctx.support_window, fallback_route(ctx), promise
+    )
+
+
 async def tell_admins(session: Session, workspace_id: int, now: datetime, text: Wording) -> list[Intent]:
     """The admins' note that the rota has no one available, at most once a day per workspace, within
     each admin's working hours and never before the next whole hour (so its time says no more about
     a request than the hour). Nothing in it says who asked or what about."""
     if await store.admins_told_since(session, workspace_id, now - timedelta(days=1)):
         return []
-    hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    card = Card(title=ADMIN_STALL_TITLE, blocks=(Text(text), Fine(ADMIN_STALL_FINE)))
-    day = now.date().isoformat()
-    return [
-        DirectMessage(admin.id, card, key=store.stall_key(workspace_id, day, admin.id), not_before=hour)
-        for admin in await members_with_role(session, workspace_id, "admin")
-        if admin.id is not None and not admin.is_bot
-    ]
+    return admin_notes(await members_with_role(session, workspace_id, "admin"), workspace_id, now, text)
 
 
 async def _ask_to_reach_out(
@@ -626,14 +967,7 @@ async def _ask_to_reach_out(
         ctx, report, "reach_out", supporter_seal=sealing.seal_id(ctx.secret_key, SUPPORTER, chosen.id)
     )
     await store.add_relay(ctx.session, relay)
-    return Outcome(
-        (
-            DirectMessage(chosen.id, reach_card(ctx.actor, relay.token), sealed=True),
-            Reply(
-                Card(title="", blocks=(Text(compose(REACH_OUT_SENT, name=_person(chosen))), Text(promise)))
-            ),
-        )
-    )
+    return reach_out_request(ctx.actor, chosen, relay.token, promise)
 
 
 async def record_for_report(
@@ -645,7 +979,7 @@ async def record_for_report(
     )
 
 
-# --- the relay -------------------------------------------------------------------------------------
+# the relay
 
 
 def _author(ctx: PracticeContext, relay: StressRelay) -> int | None:
@@ -663,6 +997,14 @@ async def _live_talk(ctx: PracticeContext, token: str) -> tuple[StressRelay, int
         return None
     author = _author(ctx, relay)
     return (relay, author) if author is not None else None
+
+
+async def _sides(ctx: PracticeContext, author: int, relay: StressRelay) -> Sides:
+    """The author's workspace is loaded only while the request waits for a first answer from someone
+    on a rota (the one case the rules ask)."""
+    supporter = _supporter(ctx, relay)
+    asks = supporter is None and author != ctx.actor.id and ctx.actor.is_support
+    return Sides(author, supporter, await store.workspace_of_member(ctx.session, author) if asks else None)
 
 
 async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: str | None) -> Outcome:
@@ -691,57 +1033,28 @@ async def open_reply(ctx: PracticeContext, token: str) -> Outcome:
     if found is None:
         return Outcome.reply(GONE)
     relay, author = found
-    supporter = _supporter(ctx, relay)
-    if ctx.actor.id is not None and author == ctx.actor.id:
-        return Outcome.reply(WAITING) if supporter is None else Outcome((OpenForm(message_form(token)),))
-    refusal = await _supporter_refusal(ctx, author, supporter)
-    if refusal is not None:
-        return refusal
-    title = REPLY_ANON if supporter is None else MESSAGE_TITLE
-    return Outcome((OpenForm(message_form(token, title)),))
-
-
-async def _supporter_refusal(ctx: PracticeContext, author: int, supporter: int | None) -> Outcome | None:
-    """Why this person may not answer, if they may not: only the rota of the reporter's organisation
-    can (every workspace linked into it: a Slack supporter answers a Teams person)."""
-    if supporter is not None and supporter == ctx.actor.id:
-        return None
-    if supporter is not None:
-        return Outcome.reply(TAKEN)
-    if ctx.actor.id is None or not ctx.actor.is_support or ctx.actor.is_bot:
-        return Outcome.reply(NOT_ROTA)
-    workspace = await store.workspace_of_member(ctx.session, author)
-    same = workspace is not None and workspace.organization_id == ctx.workspace.organization_id
-    return None if same else Outcome.reply(NOT_ROTA)
+    sides = await _sides(ctx, author, relay)
+    return reply_form_answer(token, ctx.actor, ctx.workspace, sides)
 
 
 async def pass_on(ctx: PracticeContext, token: str, message: str) -> Outcome:
     """One message across the relay, sealed while it waits; the text is not stored by this practice."""
     message = message.strip()
-    if not message:
-        return Outcome.reply(EMPTY_MESSAGE)
-    if len(message) > MAX_MESSAGE:
-        return Outcome.reply(LONG_MESSAGE.format(count=len(message)))
+    problem = message_problem(message)
+    if problem is not None:
+        return Outcome.reply(problem)
     found = await _live_talk(ctx, token)
     if found is None:
         return Outcome.reply(GONE)
     relay, author = found
-    supporter = _supporter(ctx, relay)
-    if ctx.actor.id is not None and author == ctx.actor.id:
-        if supporter is None:
-            return Outcome.reply(WAITING)
-        card = relayed_card(TO_SUPPORTER_TITLE, message, TO_SUPPORTER_FINE, token)
-        return Outcome((DirectMessage(supporter, card, sealed=True), Reply(text_card(SENT_TO_SUPPORTER))))
-    refusal = await _supporter_refusal(ctx, author, supporter)
-    if refusal is not None:
-        return refusal
-    if supporter is None:
+    sides = await _sides(ctx, author, relay)
+    passing = pass_on_answer(token, message, ctx.actor, ctx.workspace, sides)
+    if passing.claim:
         sealed = sealing.seal_id(ctx.secret_key, SUPPORTER, ctx.actor_id)
         if not await store.claim_relay(ctx.session, token, sealed):
             return Outcome.reply(TAKEN)
         await _mark_answered(ctx, relay.report_id)
-    card = relayed_card(TO_AUTHOR_TITLE, message, TO_AUTHOR_FINE, token)
-    return Outcome((DirectMessage(author, card, sealed=True), Reply(text_card(SENT_TO_AUTHOR))))
+    return passing.outcome
 
 
 async def _mark_answered(ctx: PracticeContext, report_id: int) -> None:
@@ -759,40 +1072,24 @@ async def close(ctx: PracticeContext, token: str) -> Outcome:
     if found is None:
         return Outcome.reply(GONE)
     relay, author = found
-    supporter = _supporter(ctx, relay)
-    for_other: str | Rich
-    if ctx.actor.id is not None and ctx.actor.id == author:
-        other, for_other, for_you = supporter, CLOSED_FOR_SUPPORTER, CLOSED_BY_YOU_AUTHOR
-    elif ctx.actor.id is not None and ctx.actor.id == supporter:
-        other, for_other, for_you = author, CLOSED_FOR_AUTHOR, CLOSED_BY_YOU_SUPPORTER
-    else:
-        return Outcome.reply(NOT_YOURS)
-    if not await store.delete_relay(ctx.session, token):
+    closing = close_answer(ctx.actor.id, Sides(author, _supporter(ctx, relay)))
+    if closing.delete and not await store.delete_relay(ctx.session, token):
         return Outcome.reply(GONE)
-    intents: list[Intent] = []
-    if other is not None:
-        intents.append(DirectMessage(other, text_card(for_other, CLOSED_TITLE), sealed=True))
-    intents.append(Reply(text_card(for_you)))
-    return Outcome(tuple(intents))
+    return closing.outcome
 
 
 async def reached(ctx: PracticeContext, token: str, message_ref: str | None) -> Outcome:
     """The chosen person reached out: the request is answered and its link deleted."""
     relay = await store.get_relay(ctx.session, token)
-    if relay is None or relay.kind != "reach_out":
-        return Outcome.reply(REACHED_DONE if relay is None else UNKNOWN_BUTTON)
-    if ctx.actor.id is None or _supporter(ctx, relay) != ctx.actor.id:
-        return Outcome.reply(NOT_YOURS)
-    await _mark_answered(ctx, relay.report_id)
-    await store.delete_relay(ctx.session, token)
-    intents: list[Intent] = []
-    if message_ref and ctx.place_id:
-        intents.append(UpdateCard(message_ref, ctx.place_id, text_card(REACHED_DONE, REACH_TITLE)))
-    intents.append(Reply(text_card(REACHED_DONE)))
-    return Outcome(tuple(intents))
+    chosen = _supporter(ctx, relay) if relay is not None else None
+    closing = reached_answer(relay.kind if relay else None, chosen, ctx.actor.id, message_ref, ctx.place_id)
+    if closing.delete and relay is not None:
+        await _mark_answered(ctx, relay.report_id)
+        await store.delete_relay(ctx.session, token)
+    return closing.outcome
 
 
-# --- the sweep -------------------------------------------------------------------------------------
+# the sweep
 
 
 async def stall_sweep(ctx: SweepContext) -> list[SweepResult]:
@@ -819,21 +1116,6 @@ async def stall_sweep(ctx: SweepContext) -> list[SweepResult]:
     return results
 
 
-def still_open_card(asker: Member, others: list[Member], now: datetime, fallback: str) -> Card | None:
-    """For the person who asked, when their request falls due unanswered and nobody else on the rota
-    is at work: when it can first be seen, and another route. None while someone can see it now
-    (the rota is reminded; the person who asked is not pressed)."""
-    seen_at = first_seen(others, now)
-    if seen_at is not None and seen_at <= now:
-        return None
-    if seen_at is None:
-        when: Wording = ROTA_AWAY
-    else:
-        when = compose(ROTA_AWAY_UNTIL, when=When(seen_at, _local(seen_at, hours_of(asker).time_zone)))
-    blocks = (Text(STILL_OPEN), Text(when), Text(another_route(fallback)))
-    return Card(title=STILL_OPEN_TITLE, blocks=blocks)
-
-
 async def sweep(ctx: SweepContext) -> list[SweepResult]:
     """Flags requests nobody answered in time (once each, with one reminder) and drops old relays."""
     results: list[SweepResult] = []
@@ -848,13 +1130,9 @@ async def sweep(ctx: SweepContext) -> list[SweepResult]:
             author = sealing.unseal_id(ctx.secret_key, AUTHOR, relay.author_seal)
             workspace = await store.workspace_of_member(ctx.session, author)
             rota = await store.support_members(ctx.session, workspace.id or 0) if workspace else []
-            card = reminder_card(report, relay.token, ctx.support_window)
-            intents: list[Intent] = [DirectMessage(member.id or 0, card) for member in rota]
             asker = await get_member(ctx.session, author) if author is not None else None
-            others = [member for member in rota if member.id != author]
-            note = still_open_card(asker, others, ctx.now, ctx.support_fallback) if asker else None
-            if author is not None and note is not None:  # sealed: the outbox must not show who asked
-                intents.append(DirectMessage(author, note, sealed=True))
+            fallback = (workspace.support_fallback if workspace else None) or ctx.support_fallback
+            intents = talk_reminders(report, relay.token, rota, asker, ctx.now, ctx.support_window, fallback)
         else:  # a reach-out: only the chosen person can act, and the reminder names nobody
             chosen = sealing.unseal_id(ctx.secret_key, SUPPORTER, relay.supporter_seal)
             workspace = await store.workspace_of_member(ctx.session, chosen)
@@ -865,77 +1143,42 @@ async def sweep(ctx: SweepContext) -> list[SweepResult]:
     return results
 
 
-# --- the support rota ------------------------------------------------------------------------------
+# the support rota
 
 
 async def list_support(ctx: PracticeContext) -> Outcome:
-    rota = await store.support_members(ctx.session, ctx.workspace_id)
-    if not rota:
-        return Outcome.reply(ROTA_EMPTY)
-    return Outcome.reply(compose(ROTA_LIST, names=joined([_person(m) for m in rota], ", ", ", ")))
+    return rota_list(await store.support_members(ctx.session, ctx.workspace_id))
 
 
 async def add_support(ctx: PracticeContext, members: list[Member]) -> Outcome:
     """Admins only; each new person is told privately what being on the rota means."""
-    if not ctx.is_admin:
-        return Outcome.reply(ONLY_ADMINS)
-    bots = [member for member in members if member.is_bot]
-    if bots:
-        return Outcome.reply(
-            compose(ROTA_BOT, names=joined([_person(m) for m in bots], ", ", ", "), example=ADD_SUPPORT)
-        )
-    intents: list[Intent] = []
-    for member in members:
-        if not member.is_support and member.id is not None:
-            member.is_support = True
-            ctx.session.add(member)
-            intents.append(DirectMessage(member.id, text_card(ROTA_WELCOME, ROTA_WELCOME_TITLE)))
-    intents.append(Reply(text_card(compose(ROTA_ADDED, names=_names(members)))))
-    return Outcome(tuple(intents))
+    change = rota_change(ctx.is_admin, members, True)
+    await store.set_support(ctx.session, change.members, True)
+    return change.outcome
 
 
 async def remove_support(ctx: PracticeContext, members: list[Member]) -> Outcome:
-    if not ctx.is_admin:
-        return Outcome.reply(ONLY_ADMINS)
-    for member in members:
-        if member.is_support:
-            member.is_support = False
-            ctx.session.add(member)
-    return Outcome.reply(compose(ROTA_REMOVED, names=_names(members)))
+    change = rota_change(ctx.is_admin, members, False)
+    await store.set_support(ctx.session, change.members, False)
+    return change.outcome
 
 
 # Handling these writes nothing about the person who acted (see ``bot.dispatch.is_anonymous``).
 ANONYMOUS = frozenset({REPORT_FORM, MESSAGE_FORM, REPLY, CLOSE, REACHED})
 
 
-# --- data rights -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SideOfRelay:
-    """One open support conversation a person is in, and on which side (for export and forget-me)."""
-
-    relay: StressRelay
-    role: str  # "author" or "supporter"
+# data rights
 
 
 async def relays_of(ctx: PracticeContext, member_id: int) -> list[SideOfRelay]:
-    """Open conversations where the member is a side; only the server secret can tell which."""
-    found: list[SideOfRelay] = []
-    for relay in await store.all_relays(ctx.session):
-        if _author(ctx, relay) == member_id:
-            found.append(SideOfRelay(relay, "author"))
-        elif _supporter(ctx, relay) == member_id:
-            found.append(SideOfRelay(relay, "supporter"))
-    return found
+    return sides_of(await store.all_relays(ctx.session), member_id, ctx.secret_key)
 
 
 async def end_relays_of(ctx: PracticeContext, member_id: int) -> int:
-    """Forget-me: ends conversations the member started and reach-outs only they could act on; one
-    they were answering stays open for its author, for another person on the rota to pick up."""
+    """Forget-me: see ``ends``."""
     ended = 0
     for side in await relays_of(ctx, member_id):
-        if side.role == "author" or side.relay.kind == "reach_out":
+        if ends(side):
             ended += await store.delete_relay(ctx.session, side.relay.token)
         else:
             ended += await store.release_supporter(ctx.session, side.relay.token)
@@ -981,6 +1224,7 @@ parse_support = group(
         "list": only(SupportList, "support list"),
         "add": people_cmd(SupportAdd, "add as a support contact", SUPPORT_EXAMPLE),
         "remove": people_cmd(SupportRemove, "remove as a support contact", SUPPORT_EXAMPLE),
+        "fallback": parse_fallback,
     },
     SUPPORT_EXAMPLE,
 )
@@ -995,6 +1239,12 @@ TOPIC = Topic(
         Usage("/tend support list", "", "who answers anonymous requests", "/tend support list"),
         Usage("/tend support add", "@person ...", "add support people (admins)", SUPPORT_EXAMPLE),
         Usage("/tend support remove", "@person ...", "remove them (admins)", "/tend support remove @kim"),
+        Usage(
+            "/tend support fallback",
+            "<words> | off",
+            "where Tend points people when the rota is away (admins set it)",
+            FALLBACK_EXAMPLE,
+        ),
     ),
     aliases=("support", "check-in", "checkin"),
 )

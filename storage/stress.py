@@ -8,6 +8,7 @@ supporter to answer wins, and an overdue request is flagged exactly once. The OR
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, update
@@ -168,3 +169,10 @@ async def admins_told_since(session: AsyncSession, workspace_id: int, since: dat
         (col(Outbox.created_at) >= since) | col(Outbox.state).in_((PENDING, HELD, SENDING)),
     )
     return (await session.exec(query.limit(1))).first() is not None
+
+
+async def set_support(session: AsyncSession, members: Iterable[Member], on: bool) -> None:
+    """Puts people on the support rota, or takes them off it."""
+    for member in members:
+        member.is_support = on
+        session.add(member)
