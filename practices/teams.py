@@ -105,20 +105,20 @@ HIDDEN = "fewer than {size} people: figures for this team stay hidden"
 LIST_FOOTER = "Membership only: Tend never shows a figure per person."
 
 
-def _channel(ctx: PracticeContext, place_id: str) -> Span:
+# --- rules: pure, called by tests with no database ---------------------------------------------------
+
+
+def channel_words(place_id: str, typed_in: str | None, is_direct: bool) -> Span:
     """A channel as the reader can tell it: "this channel" where they typed, else a ``Place`` (Slack
     and the console draw the channel; Teams, whose channel names Tend never learns, "a channel":
     never a raw ``19:…`` id)."""
-    if place_id == ctx.place_id and not ctx.is_direct:
+    if place_id == typed_in and not is_direct:
         return THIS_CHANNEL
     return Place(place_id)
 
 
 def _add_example(team: Team) -> Example:
     return Example(EXAMPLE_ADD.format(team=team.name))
-
-
-# --- rules: pure, called by tests with no database ---------------------------------------------------
 
 
 def _who(members: list[Member]) -> str:
@@ -193,6 +193,26 @@ def managers_answer(team: Team, promoted: list[Member], joined: list[Member], al
     return "\n".join(lines)
 
 
+def created_answer(name: str, created_in: Span | None, attributed: int) -> Outcome:
+    """A new team: where it counts from (rituals already in its channel count for it now), or how to
+    give it a channel, and the next step."""
+    lines: list[Rich] = [
+        compose(CREATED_IN, name=name, place=created_in) if created_in else compose(CREATED, name=name)
+    ]
+    if created_in is not None:
+        if attributed:
+            rituals = _plural(attributed, "ritual")
+            lines.append(compose(RITUALS_ATTRIBUTED, rituals=rituals, name=name))
+    else:
+        delete, again = (
+            Example(EXAMPLE_DELETE.format(name=name)),
+            Example(EXAMPLE_CREATE_HERE.format(name=name)),
+        )
+        lines.append(compose(NO_CHANNEL_NOTE, delete=delete, create=again))
+    lines.append(compose(NEXT_STEP, example=Example(EXAMPLE_ADD.format(team=name))))
+    return Outcome.reply(joined(list(lines), "\n", "\n"), title="Team created")
+
+
 def rises_to_manager(member: Member) -> bool:
     """Naming a plain member a team's manager raises their role; an admin stays admin."""
     return member.role == "member"
@@ -247,7 +267,7 @@ async def create(ctx: PracticeContext, name: str, place_id: str | None) -> Outco
     if place_id:
         owner = await store.team_for_channel(ctx.session, ctx.workspace_id, place_id)
         if owner is not None:
-            where = _channel(ctx, place_id)
+            where = channel_words(place_id, ctx.place_id, ctx.is_direct)
             example = Example(EXAMPLE_CREATE_HERE.format(name=name))
             return Outcome.reply(compose(CHANNEL_TAKEN, place=where, team=owner.name, example=example))
     team = await store.add_team(
@@ -262,23 +282,11 @@ async def create(ctx: PracticeContext, name: str, place_id: str | None) -> Outco
     )
     if team is None or team.id is None:  # created by a concurrent request a moment ago
         return _duplicate(name, place_id)
-    created_in = _channel(ctx, place_id) if place_id else None
-    lines: list[Rich] = [
-        compose(CREATED_IN, name=name, place=created_in) if created_in else compose(CREATED, name=name)
-    ]
-    if place_id:
-        attributed = await store.attribute_rituals(ctx.session, ctx.workspace_id, place_id, team.id)
-        if attributed:
-            rituals = _plural(attributed, "ritual")
-            lines.append(compose(RITUALS_ATTRIBUTED, rituals=rituals, name=name))
-    else:
-        delete, again = (
-            Example(EXAMPLE_DELETE.format(name=name)),
-            Example(EXAMPLE_CREATE_HERE.format(name=name)),
-        )
-        lines.append(compose(NO_CHANNEL_NOTE, delete=delete, create=again))
-    lines.append(compose(NEXT_STEP, example=Example(EXAMPLE_ADD.format(team=name))))
-    return Outcome.reply(joined(list(lines), "\n", "\n"), title="Team created")
+    created_in = channel_words(place_id, ctx.place_id, ctx.is_direct) if place_id else None
+    attributed = (
+        await store.attribute_rituals(ctx.session, ctx.workspace_id, place_id, team.id) if place_id else 0
+    )
+    return created_answer(name, created_in, attributed)
 
 
 def _duplicate(name: str, place_id: str | None) -> Outcome:

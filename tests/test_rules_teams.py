@@ -8,6 +8,8 @@ from practices.teams import (
     ADDED,
     ALREADY_IN,
     bad_name,
+    channel_words,
+    created_answer,
     describe,
     managers_answer,
     may_change_members,
@@ -82,3 +84,13 @@ def test_the_list_warns_when_a_team_is_below_the_minimum_group_size():
     assert "4 members" in small and "managed by @sam" in small
     assert "fewer than 5 people: figures for this team stay hidden" in small
     assert "stay hidden" not in plain(describe(TEAM, 5, [], min_group_size=5))
+
+
+def test_a_team_created_in_a_channel_says_so_and_counts_its_rituals_and_one_without_says_how_to_add_one():
+    here = channel_words("C1", "C1", is_direct=False)
+    assert here == "this channel" and channel_words("C1", "C1", is_direct=True) != "this channel"
+    (reply,) = created_answer("web", here, attributed=2).intents
+    assert "Created team *web* for this channel" in reply.card.fallback
+    assert "2 rituals already in that channel will count for web" in reply.card.fallback
+    (reply,) = created_answer("web", None, attributed=0).intents
+    assert "It has no channel" in reply.card.fallback and "/tend team create web here" in reply.card.fallback
