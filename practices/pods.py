@@ -368,6 +368,18 @@ def state_change(
     return None
 
 
+def start_refusal(is_admin: bool, place_id: str | None, opt_in: bool, has_team: bool) -> Rich | None:
+    """Only admins start pods, in a channel; without opt-in the channel needs a team to draw people from."""
+    example = Example(START_EXAMPLE)
+    if not is_admin:
+        return compose(ONLY_ADMINS, example=example)
+    if not place_id:
+        return compose(NO_PLACE, example=example)
+    if not opt_in and not has_team:
+        return compose(NO_TEAM, place=Place(place_id), example=Example("/tend pods start here opt-in"))
+    return None
+
+
 def apply_choice(
     row: PodParticipant, choice: str, next_round: int, until: date | None, now: datetime
 ) -> None:
@@ -531,15 +543,12 @@ def _zone(ctx: PracticeContext) -> str:
 async def start(
     ctx: PracticeContext, place: PlaceRef, low: int, high: int, cadence: Cadence, opt_in: bool
 ) -> Outcome:
-    example = Example(START_EXAMPLE)
-    if not ctx.is_admin:
-        return Outcome.reply(compose(ONLY_ADMINS, example=example))
     place_id = _place_id(ctx, place)
-    if not place_id:
-        return Outcome.reply(compose(NO_PLACE, example=example))
-    if not opt_in and not await store.has_channel_team(ctx.session, ctx.workspace_id, place_id):
-        opt_example = Example("/tend pods start here opt-in")
-        return Outcome.reply(compose(NO_TEAM, place=Place(place_id), example=opt_example))
+    needs_team = ctx.is_admin and place_id is not None and not opt_in
+    has_team = needs_team and await store.has_channel_team(ctx.session, ctx.workspace_id, place_id or "")
+    refusal = start_refusal(ctx.is_admin, place_id, opt_in, has_team)
+    if refusal is not None or place_id is None:
+        return Outcome.reply(refusal or compose(NO_PLACE, example=Example(START_EXAMPLE)))
     recurrence = cadence.schedule()
     zone = _zone(ctx)
     anchor = local_time.local_date(ctx.now, zone)

@@ -15,6 +15,7 @@ from practices.pods import (
     eligible_people,
     plan_round,
     round_intents,
+    start_refusal,
     state_change,
 )
 from storage.models import Member, PodParticipant, PodProgramme, Ritual
@@ -134,3 +135,11 @@ def test_opting_back_in_ends_a_pause_and_skip_sits_out_the_next_round_only():
     apply_choice(mine, "skip", 6, None, NOW)
     assert mine.skip_round == 6
     assert "#3" in str(choice_answer("skip", "#3", None))
+
+
+def test_only_admins_start_pods_in_a_channel_that_has_a_team_unless_people_opt_in():
+    assert "Only" in "".join(map(str, start_refusal(False, "C1", False, True) or ()))
+    assert start_refusal(True, None, True, False) is not None
+    no_team = start_refusal(True, "C1", False, False)
+    assert no_team is not None and "opt-in" in "".join(map(str, no_team))
+    assert start_refusal(True, "C1", True, False) is None and start_refusal(True, "C1", False, True) is None
