@@ -8,11 +8,12 @@ admin can never see or change another's rituals.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from practices import local_time, shoutouts
-from practices.context import FireContext, PracticeContext
+from practices.context import FireContext, NextRun, PracticeContext
 from practices.grammar import (
     KINDS_SLOT,
     LISTED_KINDS,
@@ -49,7 +50,7 @@ from practices.roles import ONLY_ADMINS
 from practices.schedules import Recurrence, ScheduleError, parse_schedule
 from storage import rituals as store
 from storage.addresses import unreachable_members
-from storage.models import Ritual
+from storage.models import Member, Ritual
 from storage.teams import team_for_channel
 
 
@@ -129,58 +130,90 @@ def describe(ritual: Ritual, viewer_time_zone: str) -> Rich:
     )
 
 
-async def add(
-    ctx: PracticeContext, kind: str, place_id: str | None, schedule_text: str, time_zone: str | None
-) -> Outcome:
-    if not ctx.is_admin:
+# --- rules: pure, called by tests with no database ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What pausing or resuming writes on the ritual."""
+
+    paused: bool
+    next_run_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AddRequest:
+    """``/tend ritual add`` as typed, with where it was typed and who typed it."""
+
+    kind: str
+    place_id: str | None
+    schedule_text: str
+    time_zone: str | None  # as typed; None: the admin's own
+    typed_in: str | None
+    own_zone: str
+
+
+def new_ritual(
+    request: AddRequest,
+    is_admin: bool,
+    kinds: Mapping[str, str],
+    workspace_id: int,
+    team_id: int | None,
+    creator_id: int,
+    now: datetime,
+    next_run: NextRun,
+) -> Ritual | Outcome:
+    """The ritual to add (not yet stored), or why not: admins only, a listed kind, a place, a schedule
+    that parses and comes round, a known zone. ``next_run`` is the recurrence maths (pure)."""
+    kind, place_id, time_zone = request.kind, request.place_id, request.time_zone or request.own_zone
+    if not is_admin:
         return Outcome.reply(ONLY_ADMINS)
-    kinds = listed_kinds(ctx)
     if kind not in kinds:
         return Outcome.reply(compose(KINDS, kinds=", ".join(kinds), example=EXAMPLE))
     if not place_id:
         return Outcome.reply(compose(NO_PLACE, example=EXAMPLE))
-    recurrence = parse_schedule(schedule_text)
+    recurrence = parse_schedule(request.schedule_text)
     if isinstance(recurrence, ScheduleError):
-        zone_words = f" {time_zone}" if time_zone else ""
+        zone_words = f" {request.time_zone}" if request.time_zone else ""
         typed = Example(f"/tend ritual add {kind} here {recurrence.example}{zone_words}")
-        if place_id == ctx.place_id:
+        if place_id == request.typed_in:
             return Outcome.reply(compose(BAD_SCHEDULE, message=recurrence.message, example=typed))
         there = compose(BAD_SCHEDULE_THERE, message=recurrence.message, place=Place(place_id), example=typed)
         return Outcome.reply(there)
-    zone = time_zone or ctx.actor.time_zone
-    if not local_time.is_known_zone(zone):
-        return Outcome.reply(compose(BAD_ZONE, zone=Said(zone), example=EXAMPLE))
-    anchor = local_time.local_date(ctx.now, zone)
-    next_run_at = ctx.next_run(recurrence, zone, ctx.now, anchor)
+    if not local_time.is_known_zone(time_zone):
+        return Outcome.reply(compose(BAD_ZONE, zone=Said(time_zone), example=EXAMPLE))
+    anchor = local_time.local_date(now, time_zone)
+    next_run_at = next_run(recurrence, time_zone, now, anchor)
     if next_run_at is None:
         return Outcome.reply(compose(NEVER, example=EXAMPLE))
-    team = await team_for_channel(ctx.session, ctx.workspace_id, place_id)
-    ritual = Ritual(
-        workspace_id=ctx.workspace_id,
-        team_id=team.id if team else None,
+    return Ritual(
+        workspace_id=workspace_id,
+        team_id=team_id,
         kind=kind,
         place_id=place_id,
         schedule=recurrence.to_text(),
-        time_zone=zone,
+        time_zone=time_zone,
         options=json.dumps({"anchor": anchor.isoformat()}),
         next_run_at=next_run_at,
-        created_by_member_id=ctx.actor_id,
-        created_at=ctx.now,
+        created_by_member_id=creator_id,
+        created_at=now,
     )
-    ctx.session.add(ritual)
-    await ctx.session.flush()
-    return Outcome.reply(("Added. ", *describe(ritual, ctx.actor.time_zone)), title="Ritual added")
 
 
-async def list_rituals(ctx: PracticeContext) -> Outcome:
-    if not ctx.is_admin:
+def ritual_list(
+    is_admin: bool,
+    kinds: Mapping[str, str],
+    rituals: Sequence[Ritual],
+    unreachable: Sequence[Member],
+    viewer_zone: str,
+) -> Outcome:
+    """The listed kinds' rituals in the reader's time, and who Tend cannot reach (never a silent failure)."""
+    if not is_admin:
         return Outcome.reply(ONLY_ADMINS)
-    kinds = listed_kinds(ctx)
-    found = [r for r in await store.list_for_workspace(ctx.session, ctx.workspace_id) if r.kind in kinds]
-    lines: list[Rich] = [describe(ritual, ctx.actor.time_zone) for ritual in found]
+    found = [ritual for ritual in rituals if ritual.kind in kinds]
+    lines: list[Rich] = [describe(ritual, viewer_zone) for ritual in found]
     lines = lines or [compose(NONE_YET, example=EXAMPLE)]
-    unreachable = await unreachable_members(ctx.session, ctx.workspace_id)
-    if unreachable:  # an explicit state the admin sees, not a silent failure
+    if unreachable:
         names = joined(
             [
                 Mention(m.platform_user_id, m.display_name) if m.display_name else NAMELESS
@@ -195,33 +228,85 @@ async def list_rituals(ctx: PracticeContext) -> Outcome:
     return Outcome.reply(joined(list(lines), "\n", "\n"), title="Rituals")
 
 
-async def _owned(ctx: PracticeContext, ritual_id: int) -> Ritual | None:
-    ritual = await store.get_in_workspace(ctx.session, ctx.workspace_id, ritual_id)
-    return ritual if ritual is not None and ritual.kind in listed_kinds(ctx) else None
+def owned(
+    is_admin: bool, kinds: Mapping[str, str], ritual: Ritual | None, ritual_id: int
+) -> Ritual | Outcome:
+    """The ritual an admin names, if it is of a listed kind (the 1:1s and others are changed elsewhere)."""
+    if not is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    if ritual is None or ritual.kind not in kinds:
+        return Outcome.reply(compose(NOT_FOUND, id=ritual_id, example=LIST_EXAMPLE))
+    return ritual
+
+
+def timing(ritual: Ritual, paused: bool, now: datetime, next_run: NextRun) -> Timing:
+    """Resuming fires next at the following occurrence: those missed while paused are not made up for."""
+    if paused:
+        return Timing(True, ritual.next_run_at)
+    lead = lead_of(ritual)
+    following = next_run(recurrence_of(ritual), ritual.time_zone, now + lead, anchor_of(ritual))
+    return Timing(False, following - lead if following else None)
+
+
+def timing_changed(ritual: Ritual, viewer_zone: str) -> Outcome:
+    verb = "Paused" if ritual.paused else "Resumed"
+    return Outcome.reply((f"{verb}. ", *describe(ritual, viewer_zone)))
+
+
+# --- storage shells: load, decide with the rules above, write -------------------------------------
+
+
+async def add(
+    ctx: PracticeContext, kind: str, place_id: str | None, schedule_text: str, time_zone: str | None
+) -> Outcome:
+    team = (
+        await team_for_channel(ctx.session, ctx.workspace_id, place_id) if ctx.is_admin and place_id else None
+    )
+    request = AddRequest(kind, place_id, schedule_text, time_zone, ctx.place_id, ctx.actor.time_zone)
+    ritual = new_ritual(
+        request,
+        ctx.is_admin,
+        listed_kinds(ctx),
+        ctx.workspace_id,
+        team.id if team else None,
+        ctx.actor_id,
+        ctx.now,
+        ctx.next_run,
+    )
+    if isinstance(ritual, Outcome):
+        return ritual
+    ctx.session.add(ritual)
+    await ctx.session.flush()
+    return Outcome.reply(("Added. ", *describe(ritual, ctx.actor.time_zone)), title="Ritual added")
+
+
+async def list_rituals(ctx: PracticeContext) -> Outcome:
+    if not ctx.is_admin:
+        return Outcome.reply(ONLY_ADMINS)
+    rituals = await store.list_for_workspace(ctx.session, ctx.workspace_id)
+    unreachable = await unreachable_members(ctx.session, ctx.workspace_id)
+    return ritual_list(ctx.is_admin, listed_kinds(ctx), rituals, unreachable, ctx.actor.time_zone)
+
+
+async def _owned(ctx: PracticeContext, ritual_id: int) -> Ritual | Outcome:
+    ritual = await store.get_in_workspace(ctx.session, ctx.workspace_id, ritual_id) if ctx.is_admin else None
+    return owned(ctx.is_admin, listed_kinds(ctx), ritual, ritual_id)
 
 
 async def set_paused(ctx: PracticeContext, ritual_id: int, paused: bool) -> Outcome:
-    if not ctx.is_admin:
-        return Outcome.reply(ONLY_ADMINS)
     ritual = await _owned(ctx, ritual_id)
-    if ritual is None:
-        return Outcome.reply(compose(NOT_FOUND, id=ritual_id, example=LIST_EXAMPLE))
-    ritual.paused = paused
-    if not paused:  # occurrences missed while paused are not made up for
-        after = ctx.now + lead_of(ritual)
-        following = ctx.next_run(recurrence_of(ritual), ritual.time_zone, after, anchor_of(ritual))
-        ritual.next_run_at = following - lead_of(ritual) if following else None
+    if isinstance(ritual, Outcome):
+        return ritual
+    change = timing(ritual, paused, ctx.now, ctx.next_run)
+    ritual.paused, ritual.next_run_at = change.paused, change.next_run_at
     ctx.session.add(ritual)
-    verb = "Paused" if paused else "Resumed"
-    return Outcome.reply((f"{verb}. ", *describe(ritual, ctx.actor.time_zone)))
+    return timing_changed(ritual, ctx.actor.time_zone)
 
 
 async def remove(ctx: PracticeContext, ritual_id: int) -> Outcome:
-    if not ctx.is_admin:
-        return Outcome.reply(ONLY_ADMINS)
     ritual = await _owned(ctx, ritual_id)
-    if ritual is None:
-        return Outcome.reply(compose(NOT_FOUND, id=ritual_id, example=LIST_EXAMPLE))
+    if isinstance(ritual, Outcome):
+        return ritual
     await ctx.session.delete(ritual)
     return Outcome.reply(f"Removed ritual #{ritual_id}. Nothing more will be posted for it.")
 
