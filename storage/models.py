@@ -41,6 +41,9 @@ class Workspace(SQLModel, table=True):
     name: str = Field(default="", max_length=200)
     active: bool = Field(default=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # An admin's own route for when the support rota is away (/tend support fallback); None: the
+    # instance's TEND_SUPPORT_FALLBACK.
+    support_fallback: str | None = Field(default=None, max_length=500)
 
 
 class Member(SQLModel, table=True):
