@@ -21,6 +21,7 @@ SCOPE_OF = {
     "conversations.open": "im:write",
     "views.open": "commands",
     "views.publish": "commands",
+    "views.update": "commands",  # a modal redrawn (no scope of its own, like views.open)
     "users.info": "users:read",
 }
 
