@@ -340,7 +340,7 @@ async def give(
         ctx.now,
         names,
     )
-    ctx.session.add_all(plan.rows)
+    store.add_all(ctx.session, plan.rows)
     org, team_id = ctx.workspace.organization_id, team.id if team else None
     await signals.record(ctx.session, org, team_id, ctx.now, "shoutout_given", count=plan.given)
     await signals.contributed(ctx.session, ctx.secret_key, org, team_id, ctx.now, "shoutout", ctx.actor_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import update
@@ -9,6 +10,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Shoutout
+
+
+def add_all(session: AsyncSession, rows: Sequence[Shoutout]) -> None:
+    """Stores a shout-out's rows (one per person thanked) in the caller's transaction."""
+    session.add_all(list(rows))
 
 
 async def received_since(session: AsyncSession, member_id: int, since: datetime) -> bool:
