@@ -275,8 +275,7 @@ async def add(
     )
     if isinstance(ritual, Outcome):
         return ritual
-    ctx.session.add(ritual)
-    await ctx.session.flush()
+    await store.add(ctx.session, ritual)
     return Outcome.reply(("Added. ", *describe(ritual, ctx.actor.time_zone)), title="Ritual added")
 
 
@@ -299,7 +298,7 @@ async def set_paused(ctx: PracticeContext, ritual_id: int, paused: bool) -> Outc
         return ritual
     change = timing(ritual, paused, ctx.now, ctx.next_run)
     ritual.paused, ritual.next_run_at = change.paused, change.next_run_at
-    ctx.session.add(ritual)
+    store.save(ctx.session, ritual)
     return timing_changed(ritual, ctx.actor.time_zone)
 
 
@@ -307,7 +306,7 @@ async def remove(ctx: PracticeContext, ritual_id: int) -> Outcome:
     ritual = await _owned(ctx, ritual_id)
     if isinstance(ritual, Outcome):
         return ritual
-    await ctx.session.delete(ritual)
+    await store.delete(ctx.session, ritual)
     return Outcome.reply(f"Removed ritual #{ritual_id}. Nothing more will be posted for it.")
 
 

@@ -20,6 +20,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Occurrence, OneOnOnePair, Ritual
 
 
+async def add(session: AsyncSession, ritual: Ritual) -> Ritual:
+    """Stores a new ritual and gives it its id (the reply names it)."""
+    session.add(ritual)
+    await session.flush()
+    return ritual
+
+
+def save(session: AsyncSession, ritual: Ritual) -> None:
+    session.add(ritual)
+
+
+async def delete(session: AsyncSession, ritual: Ritual) -> None:
+    await session.delete(ritual)
+
+
 async def get_in_workspace(session: AsyncSession, workspace_id: int, ritual_id: int) -> Ritual | None:
     query = select(Ritual).where(Ritual.id == ritual_id, Ritual.workspace_id == workspace_id)
     return (await session.exec(query)).first()
