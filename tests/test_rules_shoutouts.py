@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 from practices.messages import Card, DirectMessage, Outcome, PostToPlace, Reply, plain
 from practices.shoutouts import (
     Thanked,
+    build_digest,
     check_shoutout,
     credited_team,
     form_person,
     plan_shoutout,
     public_place,
 )
-from storage.models import Member, Team
+from storage.models import Member, Shoutout, Team
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
 
@@ -127,3 +128,19 @@ def test_a_form_names_a_person_by_id_or_by_a_name_only_one_person_has() -> None:
     assert form_person(None, [CY]) is CY
     assert form_person(None, [BO, member(4, "bo")]) is None
     assert form_person(None, []) is None
+
+
+def test_the_weekly_read_back_says_who_thanked_whom_in_order_with_no_counts() -> None:
+    rows = [
+        Shoutout(workspace_id=1, giver_member_id=1, receiver_member_id=2, text="the review", created_at=NOW),
+        Shoutout(workspace_id=1, giver_member_id=3, receiver_member_id=2, text="lunch", created_at=NOW),
+        Shoutout(workspace_id=1, giver_member_id=None, receiver_member_id=2, text="help", created_at=NOW),
+    ]
+    shown = card_text(build_digest(rows, {1: ANN, 2: BO, 3: CY}))
+    assert shown.splitlines()[:3] == [
+        "• @ann → @bo: the review",
+        "• @cy → @bo: lunch",
+        "• someone → @bo: help",
+    ]
+    assert "3" not in shown  # no count per person, no ranking
+    assert card_text(build_digest([], {})).startswith("No shout-outs this week yet.")
