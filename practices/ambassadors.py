@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from practices import index_maths as maths
 from practices.context import PracticeContext, SweepContext, SweepResult
 from practices.grammar import (
+    TEAM,
     People,
     PlaceRef,
     Result,
@@ -466,7 +467,11 @@ TOPIC = Topic(
             LIST_EXAMPLE,
         ),
         Usage(
-            "/tend ambassadors space", "<#channel|here>", "set their shared channel (admins)", SPACE_EXAMPLE
+            "/tend ambassadors space",
+            "<#channel|here>",
+            "set their shared channel (admins)",
+            SPACE_EXAMPLE,
+            TEAM,  # typed in the channel itself: "here"
         ),
     ),
     aliases=("ambassador",),

@@ -18,6 +18,7 @@ from practices.availability import Presence, is_available
 from practices.carrier_choice import Candidate, Newcomer, choose_carrier
 from practices.context import PracticeContext, SweepContext, SweepResult
 from practices.grammar import (
+    TEAM,
     People,
     Result,
     Token,
@@ -682,6 +683,7 @@ TOPIC = Topic(
             "@person [@person ...] [cap N]",
             "name culture carriers (admins)",
             ADD_EXAMPLE,
+            TEAM,  # in a channel, where the people to name are
         ),
         Usage(
             "/tend carriers remove",

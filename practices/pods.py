@@ -31,6 +31,7 @@ from practices import local_time, signals
 from practices.availability import Presence, is_available, week_start, week_windows
 from practices.context import FireContext, PracticeContext, SweepContext, SweepResult
 from practices.grammar import (
+    TEAM,
     Parser,
     PlaceRef,
     Result,
@@ -825,6 +826,7 @@ TOPIC = Topic(
             "<#channel|here> [size 4-6] [monthly|every N weeks] [opt-in]",
             "start a programme (admins)",
             START_EXAMPLE,
+            TEAM,  # in a channel, where "here" is the channel its pods come from
         ),
         Usage("/tend pods list", "", "the programmes, their sizes, cadence and state", "/tend pods list"),
         Usage(

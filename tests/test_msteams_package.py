@@ -173,3 +173,19 @@ def test_python_app_py_teams_package_without_an_app_id_is_a_friendly_error(tmp_p
     assert "MICROSOFT_APP_ID is not set" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "tend-teams.zip").exists()
+
+
+def test_a_channels_menu_offers_the_programmes_started_and_named_from_a_channel():
+    """Pods, culture carriers and ambassadors are set up where their people are: in a team's channel
+    (``here``), so their admin commands are in the team menu, each with an example typed as in Teams."""
+    [bot] = build_manifest(APP_ID)["bots"]
+    by_scope = {scope: lst["commands"] for lst in bot["commandLists"] for scope in lst["scopes"]}
+    team = {command["title"]: command["description"] for command in by_scope["team"]}
+    assert team["tend pods start"].endswith(": tend pods start here size 4-6 monthly")
+    assert team["tend carriers add"].endswith(": tend carriers add @sam")
+    assert team["tend ambassadors space"].endswith(": tend ambassadors space here")
+    assert by_scope["groupChat"] == by_scope["team"]
+    personal = {command["title"] for command in by_scope["personal"]}
+    assert not {"tend pods start", "tend carriers add", "tend ambassadors space"} & personal
+    menus = json.dumps(bot["commandLists"])
+    assert "/tend" not in menus and "/kudos" not in menus and "`" not in menus  # typed as in Teams

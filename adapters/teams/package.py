@@ -95,7 +95,8 @@ def command_lists() -> list[dict[str, Any]]:
         for topic in default_registry().topics:
             for usage in topic.usages:
                 if menu in usage.menu:
-                    does = usage.does[:1].upper() + usage.does[1:]
+                    does = _typed(usage.does.replace("`", ""))  # a command it names is plain text here
+                    does = does[:1].upper() + does[1:]
                     shown = does if usage.example == usage.command else f"{does}: {_typed(usage.example)}"
                     commands.append(_command(_typed(usage.command), shown))
         if len(commands) > MAX_COMMANDS:
