@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -72,6 +72,7 @@ from practices.messages import (
 from practices.pod_matching import Candidate, Formation, form_pods
 from practices.practice import ExportSection, Forgetting, Practice, RitualKind
 from practices.schedules import Recurrence, ScheduleError, parse_schedule
+from storage import ambassadors as ambassador_store
 from storage import pods as store
 from storage.identity import zone_known
 from storage.models import Member, PodParticipant, PodProgramme, PodRound, Ritual
@@ -131,6 +132,7 @@ INTRO_MORE = (
     "Find 30–45 minutes in the next {weeks} weeks that suits you all. What is said in the pod stays in "
     "the pod; nobody has to share more than they want."
 )
+HOST = "{host} is an ambassador and can help host."
 PROMPT = "*To start:* {prompt}"
 NO_ROOM = (
     "Pods {which}: this round's pods were full, so you're not in one this time. You'll be matched in "
@@ -314,6 +316,7 @@ def round_intents(
     people: dict[int, Member],
     now: datetime,
     cadence: Cadence,
+    hosts: Collection[int] = (),
 ) -> list[Intent]:
     """Each pod's conversation, opened when all its members are at work (else each hears privately, in
     their own hours); a private word to whoever found no room; one post in the channel."""
@@ -322,7 +325,7 @@ def round_intents(
     weeks = max(1, cadence.length().days // 7)
     for pod_id, member_ids in zip(pod_ids, plan.formation.pods, strict=True):
         members = [people[i] for i in member_ids]
-        card = intro_card(members, prompt, weeks)
+        card = intro_card(members, prompt, weeks, hosts)
         at = shared_send_time(members, now)
         if at is not None:
             intents.append(OpenGroup(member_ids, card, place_id, key=f"pods:{pod_id}:open", not_before=at))
@@ -451,8 +454,9 @@ async def fire(ctx: FireContext) -> Outcome:
     if plan.ties:
         await signals.record(ctx.session, org, None, ctx.now, "pod_cross_team_tie", count=plan.ties)
     pod_ids = [pod.id for pod in made]
+    hosts = {m.id for m in await ambassador_store.ambassadors_in(ctx.session, ctx.workspace_id) if m.id}
     intents = round_intents(
-        plan, pod_ids, pod_round.id, programme.id, programme.place_id, number, people, ctx.now, cadence
+        plan, pod_ids, pod_round.id, programme.id, programme.place_id, number, people, ctx.now, cadence, hosts
     )
     return Outcome(tuple(intents))
 
@@ -461,12 +465,16 @@ def _mention(member: Member) -> Mention:
     return Mention(member.platform_user_id, member.display_name)
 
 
-def intro_card(members: list[Member], prompt: str, weeks: int) -> Card:
+def intro_card(members: list[Member], prompt: str, weeks: int, hosts: Collection[int] = ()) -> Card:
+    """``hosts``: the workspace's ambassadors; the first one in the pod is named as someone who can
+    help host (one, so nobody else in the pod feels passed over and no one is asked twice)."""
     people = joined([_mention(m) for m in members])
+    host = next((m for m in members if m.id in hosts), None)
     return Card(
         INTRO_TITLE,
         (
             Text(compose(INTRO, people=people)),
+            *((Text(compose(HOST, host=_mention(host))),) if host is not None else ()),
             Text(compose(INTRO_MORE, weeks=weeks)),
             Text(compose(PROMPT, prompt=prompt)),
         ),

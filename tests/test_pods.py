@@ -210,3 +210,17 @@ async def test_export_my_data_shows_my_pod_and_forget_me_takes_me_out_of_it(data
         gathered = (await session.exec(select(Outbox).where(Outbox.target_kind == "group"))).all()
     assert len(left) == 11  # E1 is out of their pod; the other eleven keep theirs
     assert len(gathered) == 1  # the message gathering E1's pod (it named them) is gone; the other stays
+
+
+async def test_a_pod_with_an_ambassador_in_it_is_told_they_can_help_host(database):
+    """E1 is an ambassador: the introduction of E1's pod names them as someone who can help host (once,
+    a real mention); the other pod, with no ambassador, reads as before."""
+    s = await company(database)
+    await s.command("ADA", "tend ambassadors add <@E1|e1>")
+    await s.command("ADA", "tend pods start here every 2 weeks", place="C1")
+    await s.advance(until_delta(s, FIRST_ROUND))
+    [hosted] = [g for g in s.sender.groups() if "E1" in g.target.split(",")]
+    [other] = [g for g in s.sender.groups() if "E1" not in g.target.split(",")]
+    assert "@e1 is an ambassador and can help host." in hosted.card.fallback
+    assert hosted.card.fallback.count("ambassador") == 1
+    assert "ambassador" not in other.card.fallback
