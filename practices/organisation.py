@@ -113,7 +113,7 @@ SPLIT_REPLY = (
     "there, and people from the other workspaces left them ({ended} team membership(s) ended; the same "
     "the other way round); the index's figures so far stay with {rest}; from now on each has its own "
     "teams, support rota and index. Conversations already open with the support rota carry on. "
-    "Link again any time with /tend link start."
+    "Link again any time with {again}."
 )
 SPLIT_NOTE_TITLE = "Workspaces split"
 SPLIT_NOTE = "{actor} split {name} ({platform}) off this organisation. " + SPLIT_REPLY.split(". ", 1)[1]
@@ -295,16 +295,18 @@ async def remove(ctx: PracticeContext, typed: str) -> Outcome:
     new_org, ended = await store.split(ctx.session, leaving, workspace_label(leaving), ctx.now)
     if leaving.id == ctx.workspace_id:
         ctx.workspace.organization_id = new_org
-    values = {
-        "name": workspace_label(leaving),
+    values: dict[str, Said | Example | str] = {
+        "name": Said(workspace_label(leaving)),  # names people gave their workspaces: shown as typed
         "platform": platform_name(leaving.platform),
         "ended": str(ended),
-        "rest": _names(rest),
+        "rest": Said(_names(rest)),
+        "again": Example(START_EXAMPLE),  # a command to type: code, in the reader's platform's spelling
     }
-    note = text_card(SPLIT_NOTE.format(actor=f"@{ctx.actor.display_name}", **values), SPLIT_NOTE_TITLE)
+    actor = Said(f"@{ctx.actor.display_name}")
+    note = text_card(compose(SPLIT_NOTE, actor=actor, **values), SPLIT_NOTE_TITLE)
     key = f"unlink:{leaving.id}:{new_org}"
     tell: list[Intent] = [DirectMessage(admin_id, note, key=f"{key}:{admin_id}") for admin_id in told]
-    return Outcome((Reply(text_card(SPLIT_REPLY.format(**values), SPLIT_NOTE_TITLE)), *tell))
+    return Outcome((Reply(text_card(compose(SPLIT_REPLY, **values), SPLIT_NOTE_TITLE)), *tell))
 
 
 async def sweep_codes(ctx: SweepContext) -> list[SweepResult]:

@@ -59,7 +59,9 @@ LOG_LINE = {
     (audit.REMOVED, audit.BY_PLATFORM): "• {when}: {who} no longer admin ({platform} no longer says so)",
     (audit.GRANTED, audit.BY_INSTALL): "• {when}: {who} became admin by installing Tend here",
     # /tend link (practices/organisation.py): recorded in every workspace of the organisation
-    ("linked", audit.BY_ADMIN): "• {when}: {by} linked workspaces into one organisation (/tend link status)",
+    ("linked", audit.BY_ADMIN): (
+        "• {when}: {by} linked workspaces into one organisation (“/tend link status”)"
+    ),
     ("unlinked", audit.BY_ADMIN): "• {when}: {by} split a workspace off this organisation",
 }
 OTHER_LINE = "• {when}: {who}: {change} ({reason})"

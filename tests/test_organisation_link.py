@@ -253,6 +253,7 @@ async def test_removing_a_workspace_splits_it_off_and_says_what_stays_where(both
     answer = await both.slack.command(ANA, "tend link remove teams")
     assert "Acme (Teams) is its own organisation again" in answer
     assert "1 team membership(s) ended" in answer and "index's figures so far stay" in answer
+    assert "Link again any time with `/tend link start`." in answer  # a command to type, drawn as one
     organisations = await both.organisations()
     assert organisations["slack"] != organisations["teams"]
     assert "split Acme (Teams) off" in directs(both.teams, TOM)
