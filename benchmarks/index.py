@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.databases import arguments, postgres_url, sqlite_url
 from practices import index, index_maths
-from practices.context import PracticeContext
+from practices.practice import PracticeContext
 from practices.signals import WHOLE_ORGANISATION, iso_week
 from storage.db import Database
 from storage.migrate import upgrade

@@ -23,9 +23,9 @@ from bot.events import (
 from bot.practices_registry import Registry, default_registry
 from practices import help as help_practice
 from practices import home
-from practices.context import PracticeContext
 from practices.messages import Example, Intent, Outcome, compose, examples_in
 from practices.people import Unresolved
+from practices.practice import PracticeContext
 
 DIRECT_TEXT_HELP = compose(
     "Hi! I work with commands. Type {example} to see what I can do.", example=Example(c.HELP_TYPED)

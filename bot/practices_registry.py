@@ -16,9 +16,8 @@ from functools import cache
 from typing import TypeVar
 
 import practices
-from practices.context import ActionHandler, FormHandler, SweepHandler
 from practices.grammar import Parser, Topic
-from practices.practice import Practice, RitualKind
+from practices.practice import ActionHandler, FormHandler, Practice, RitualKind, SweepHandler
 
 V = TypeVar("V")
 

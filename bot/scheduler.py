@@ -31,7 +31,7 @@ from bot.ports import Sender
 from bot.practices_registry import Registry, default_registry
 from bot.recurrence import next_run
 from practices.charts import purge_old_charts
-from practices.context import SUPPORT_WINDOW, FireContext, SweepContext, SweepResult
+from practices.practice import SUPPORT_WINDOW, FireContext, SweepContext, SweepResult
 from practices.privacy_policy import DEFAULT_MIN_GROUP_SIZE
 from practices.rituals import anchor_of, lead_of, recurrence_of
 from practices.sealing import PROCESS_KEY

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from practices import index_maths as maths
-from practices.context import PracticeContext, SweepContext, SweepResult
 from practices.grammar import (
     TEAM,
     People,
@@ -50,7 +49,7 @@ from practices.messages import (
     text_card,
 )
 from practices.people import place_id, resolve_people
-from practices.practice import ExportSection, Forgetting, Practice
+from practices.practice import ExportSection, Forgetting, Practice, PracticeContext, SweepContext, SweepResult
 from practices.privacy_policy import shows
 from practices.roles import ONLY_ADMINS
 from practices.signals import iso_week

@@ -16,7 +16,6 @@ from typing import Literal
 
 from practices.availability import Presence, is_available
 from practices.carrier_choice import Candidate, Newcomer, choose_carrier
-from practices.context import PracticeContext, SweepContext, SweepResult
 from practices.grammar import (
     TEAM,
     People,
@@ -50,7 +49,7 @@ from practices.messages import (
     text_card,
 )
 from practices.people import resolve_people
-from practices.practice import ExportSection, Forgetting, Practice
+from practices.practice import ExportSection, Forgetting, Practice, PracticeContext, SweepContext, SweepResult
 from practices.roles import ONLY_ADMINS
 from storage import ambassadors as ambassador_store
 from storage import carriers as store

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from practices import local_time
-from practices.context import PracticeContext
 from practices.grammar import Result, Token, UsageError, only, shown
 from practices.messages import (
     Block,
@@ -42,7 +41,7 @@ from practices.messages import (
     joined,
     plain,
 )
-from practices.practice import ExportSection, Forgetting, Practice
+from practices.practice import ExportSection, Forgetting, Practice, PracticeContext
 from practices.signals import forget_contributor
 from storage import data_rights as store
 from storage.identity import members_by_ids, members_with_role

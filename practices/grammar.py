@@ -11,13 +11,10 @@ import re
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from practices.local_time import canonical_zone
-
-if TYPE_CHECKING:
-    from practices.context import PracticeContext
-    from practices.messages import Outcome
+from practices.messages import Outcome
 
 
 @dataclass(frozen=True)
@@ -52,9 +49,12 @@ class UsageError:
 
 
 class Command(Protocol):
-    """A parsed command: plain, typed arguments, and what running it does."""
+    """A parsed command: plain, typed arguments, and what running it does.
 
-    async def run(self, ctx: PracticeContext) -> Outcome: ...
+    ``ctx`` is a ``practices.practice.PracticeContext``; it is not named here because that module
+    declares practices with this grammar's parsers, and the two must not import each other."""
+
+    async def run(self, ctx: Any) -> Outcome: ...
 
 
 Result = Command | UsageError

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from practices.context import PracticeContext
 from practices.grammar import Result, Token, Topic, shown
 from practices.messages import (
     Card,
@@ -25,7 +24,7 @@ from practices.messages import (
     examples_in,
     joined,
 )
-from practices.practice import Practice
+from practices.practice import Practice, PracticeContext
 
 HELP_EXAMPLE = "/tend help ritual"
 HELP_TITLE = "Tend help"

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from practices import local_time, preferences, shoutouts, stress_reports
-from practices.context import PracticeContext
 from practices.messages import (
     Block,
     Button,
@@ -31,6 +30,7 @@ from practices.messages import (
     joined,
     words,
 )
+from practices.practice import PracticeContext
 from practices.rituals import lead_of
 from storage import one_on_ones as pairs_store
 from storage import shoutouts as shoutouts_store

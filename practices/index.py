@@ -22,7 +22,6 @@ from typing import Protocol
 from practices import index_maths as maths
 from practices import privacy_policy
 from practices.charts import new_chart_path, write_chart
-from practices.context import SUPPORT_WINDOW, PracticeContext
 from practices.grammar import PERSONAL_AND_TEAM, Result, Token, Topic, Usage, UsageError, only, shown
 from practices.messages import (
     Block,
@@ -38,7 +37,7 @@ from practices.messages import (
     Text,
     compose,
 )
-from practices.practice import Practice
+from practices.practice import SUPPORT_WINDOW, Practice, PracticeContext
 from practices.privacy_policy import DEFAULT_MIN_GROUP_SIZE
 from practices.teams import team_name
 from storage import index as store

@@ -19,7 +19,7 @@ import json
 from collections.abc import Collection
 from datetime import datetime
 
-from practices.context import NextRun
+from practices.practice import NextRun
 from practices.rituals import anchor_of, lead_of, options_of, recurrence_of
 from storage import rituals as store
 from storage.db import Session

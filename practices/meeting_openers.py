@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from practices import signals
-from practices.context import FireContext, PracticeContext, SweepContext, SweepResult
 from practices.messages import (
     Block,
     Button,
@@ -43,7 +42,7 @@ from practices.messages import (
     UpdateCard,
     text_card,
 )
-from practices.practice import Practice, RitualKind
+from practices.practice import FireContext, Practice, PracticeContext, RitualKind, SweepContext, SweepResult
 from practices.sealing import digest, digests, seal, unseal
 from storage import openers as store
 from storage.db import Session

@@ -37,7 +37,6 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from practices import data_rights, local_time, signals
-from practices.context import FireContext, NextRun, PracticeContext
 from practices.grammar import (
     PERSONAL,
     PersonRef,
@@ -80,7 +79,15 @@ from practices.messages import (
     text_card,
 )
 from practices.people import resolve_person
-from practices.practice import ExportSection, Forgetting, Practice, RitualKind
+from practices.practice import (
+    ExportSection,
+    FireContext,
+    Forgetting,
+    NextRun,
+    Practice,
+    PracticeContext,
+    RitualKind,
+)
 from practices.questions import Question, load_feedback_template, load_questions, next_question
 from practices.rituals import lead_of, recurrence_of, schedule_words
 from practices.schedules import Recurrence, ScheduleError, parse_schedule, parse_time

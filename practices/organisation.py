@@ -14,10 +14,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from practices.context import PracticeContext, SweepContext, SweepResult
 from practices.grammar import Token, Topic, Usage, UsageError, group, only, shown
 from practices.messages import DirectMessage, Example, Intent, Outcome, Reply, Said, compose, text_card
-from practices.practice import Practice
+from practices.practice import Practice, PracticeContext, SweepContext, SweepResult
 from practices.sealing import digest, digests
 from storage import admin_audit as audit
 from storage import organisation as store

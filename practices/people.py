@@ -7,9 +7,9 @@ more than one person, becomes a friendly answer (``Unresolved``), never a guess.
 
 from __future__ import annotations
 
-from practices.context import PracticeContext
 from practices.grammar import PersonRef, PlaceRef
 from practices.messages import Outcome
+from practices.practice import PracticeContext
 from storage.identity import ensure_member, find_members_by_name, find_members_by_name_elsewhere, platform_of
 from storage.models import Member
 

@@ -29,7 +29,6 @@ from typing import Literal
 
 from practices import local_time, signals
 from practices.availability import Presence, is_available, week_start, week_windows
-from practices.context import FireContext, PracticeContext, SweepContext, SweepResult
 from practices.grammar import (
     TEAM,
     Parser,
@@ -70,7 +69,16 @@ from practices.messages import (
     text_card,
 )
 from practices.pod_matching import Candidate, Formation, form_pods
-from practices.practice import ExportSection, Forgetting, Practice, RitualKind
+from practices.practice import (
+    ExportSection,
+    FireContext,
+    Forgetting,
+    Practice,
+    PracticeContext,
+    RitualKind,
+    SweepContext,
+    SweepResult,
+)
 from practices.schedules import Recurrence, ScheduleError, parse_schedule
 from storage import ambassadors as ambassador_store
 from storage import pods as store

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, time
 
 from practices import data_rights, grammar
-from practices.context import PracticeContext
 from practices.grammar import PERSONAL, Result, Token, Topic, Usage, UsageError, group, only, shown, span
 from practices.hours import DAY_NAMES, parse_clock, parse_days
 from practices.local_time import canonical_zone
@@ -27,7 +26,7 @@ from practices.messages import (
     Said,
     compose,
 )
-from practices.practice import ExportSection, Practice
+from practices.practice import ExportSection, Practice, PracticeContext
 from storage.models import Member
 from storage.outbox import release_held
 

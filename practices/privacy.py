@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from practices.context import PracticeContext
 from practices.data_rights import in_order, registered
 from practices.grammar import PERSONAL, PERSONAL_AND_TEAM, Topic, Usage, only
 from practices.messages import Card, Example, Fine, Outcome, Reply, Text, compose
-from practices.practice import Practice
+from practices.practice import Practice, PracticeContext
 
 # --- what people read (one place, to review and translate) ---------------------------------------
 TITLE = "Your privacy in Tend"

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from practices import local_time, shoutouts
-from practices.context import FireContext, NextRun, PracticeContext
 from practices.grammar import (
     KINDS_SLOT,
     LISTED_KINDS,
@@ -45,7 +44,15 @@ from practices.messages import (
     joined,
 )
 from practices.people import place_id
-from practices.practice import ExportSection, Forgetting, Practice, RitualKind
+from practices.practice import (
+    ExportSection,
+    FireContext,
+    Forgetting,
+    NextRun,
+    Practice,
+    PracticeContext,
+    RitualKind,
+)
 from practices.roles import ONLY_ADMINS
 from practices.schedules import Recurrence, ScheduleError, parse_schedule
 from storage import rituals as store

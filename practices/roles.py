@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from practices import data_rights, local_time
-from practices.context import PracticeContext
 from practices.grammar import People, Topic, Usage, group, only, people_cmd
 from practices.messages import Example, Outcome, Wording, compose
 from practices.people import resolve_people
-from practices.practice import ExportSection, Forgetting, Practice
+from practices.practice import ExportSection, Forgetting, Practice, PracticeContext
 from storage import admin_audit as audit
 from storage.identity import count_admins, members_by_ids, members_with_role
 from storage.models import AdminChange, Member

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from practices import data_rights, signals
-from practices.context import PracticeContext
 from practices.grammar import (
     PERSONAL_AND_TEAM,
     People,
@@ -54,7 +53,7 @@ from practices.messages import (
     words,
 )
 from practices.people import resolve_people
-from practices.practice import ExportSection, Forgetting, Practice
+from practices.practice import ExportSection, Forgetting, Practice, PracticeContext
 from storage import shoutouts as store
 from storage.db import Session
 from storage.identity import find_member, find_members_by_name, members_by_ids

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from practices import data_rights, local_time, sealing, signals
-from practices.context import PracticeContext, SweepContext, SweepResult
 from practices.grammar import PERSONAL, People, Topic, Usage, group, only, people_cmd
 from practices.hours import hours_of, next_send_time
 from practices.messages import (
@@ -50,7 +49,7 @@ from practices.messages import (
     text_card,
 )
 from practices.people import resolve_people
-from practices.practice import ExportSection, Forgetting, Practice
+from practices.practice import ExportSection, Forgetting, Practice, PracticeContext, SweepContext, SweepResult
 from practices.support_fallback import EXAMPLE as FALLBACK_EXAMPLE
 from practices.support_fallback import parse_fallback
 from practices.support_fallback import route as fallback_route

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from practices.context import PracticeContext
 from practices.grammar import Result, Token, UsageError, span
 from practices.messages import Example, Outcome, Said, as_typed, compose, joined
+from practices.practice import PracticeContext
 from storage import support_fallback as store
 
 MAX_FALLBACK = 500  # the column's size, and TEND_SUPPORT_FALLBACK's

@@ -13,7 +13,6 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from practices.context import PracticeContext
 from practices.grammar import (
     TEAM,
     Command,
@@ -33,7 +32,7 @@ from practices.grammar import (
 )
 from practices.messages import Example, Outcome, Place, Rich, Said, Span, compose, joined
 from practices.people import place_id, resolve_people
-from practices.practice import ExportSection, Forgetting, Practice
+from practices.practice import ExportSection, Forgetting, Practice, PracticeContext
 from practices.privacy_policy import shows
 from practices.roles import ONLY_ADMINS, names
 from storage import teams as store

@@ -13,9 +13,8 @@ import pytest
 from sqlmodel import select
 
 from bot.practices_registry import with_practices
-from practices.context import PracticeContext
 from practices.messages import Reply, Said, Text, compose, marked
-from practices.practice import ExportSection, Forgetting, Practice
+from practices.practice import ExportSection, Forgetting, Practice, PracticeContext
 from storage.models import Member
 from tests.helpers import at
 from tests.scenario import Scenario

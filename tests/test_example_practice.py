@@ -14,10 +14,9 @@ import pytest
 from bot.engine import Engine
 from bot.practices_registry import RegistryError, build, default_registry, with_practices
 from bot.scheduler import Scheduler
-from practices.context import FireContext, PracticeContext
 from practices.grammar import TEAM, Topic, Usage, only
 from practices.messages import Button, Buttons, Card, Outcome, PostToPlace, Reply, Text, text_card
-from practices.practice import Practice, RitualKind
+from practices.practice import FireContext, Practice, PracticeContext, RitualKind
 from storage.db import Database
 from tests.helpers import at
 from tests.scenario import Scenario

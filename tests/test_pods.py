@@ -169,8 +169,8 @@ async def test_an_opt_in_programme_matches_only_those_who_opted_in(database):
 
 
 async def test_export_lists_my_pods_and_forget_me_removes_them(database):
-    from practices.context import PracticeContext
     from practices.pods import export_mine, forget_mine
+    from practices.practice import PracticeContext
     from storage import identity
 
     s = await company(database)

@@ -10,7 +10,7 @@ from bot.engine import Engine
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from practices import privacy_policy
-from practices.context import PracticeContext
+from practices.practice import PracticeContext
 
 
 @pytest.mark.parametrize(("count", "minimum", "shown"), [(4, 5, "fewer than 5"), (5, 5, "5"), (12, 7, "12")])
