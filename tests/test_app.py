@@ -48,6 +48,7 @@ async def start_tend(tmp_path: Path, port: int, *args: str, **env: str) -> async
     )  # fmt: skip
 
 
+@pytest.mark.alone  # a start-up time: another worker's tests on the same CPUs would measure the machine
 def test_serve_answers_healthz_within_five_seconds(tmp_path):
     port = free_port()
     env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/tend.db", HOST="127.0.0.1", PORT=str(port))
