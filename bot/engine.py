@@ -35,7 +35,7 @@ from bot.ports import Sender
 from bot.practices_registry import Registry, default_registry
 from bot.recurrence import next_run
 from practices import leaving
-from practices.index_maths import DEFAULT_WEIGHTS
+from practices.compassion_index_maths import DEFAULT_WEIGHTS
 from practices.messages import FieldErrors, OpenForm, Reply, text_card
 from practices.practice import SUPPORT_WINDOW, PracticeContext
 from practices.privacy_policy import DEFAULT_MIN_GROUP_SIZE

@@ -26,7 +26,7 @@ from pydantic_settings import (
 )
 
 from bot.errors import SettingsError
-from practices.index_maths import COMPONENTS, DEFAULT_WEIGHTS
+from practices.compassion_index_maths import COMPONENTS, DEFAULT_WEIGHTS
 from practices.privacy_policy import DEFAULT_MIN_GROUP_SIZE, PRIVACY_FLOOR, effective_minimum
 from practices.sealing import MIN_SECRET_LENGTH, Keyring, key_from_text
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from practices import index_maths as maths
+from practices import compassion_index_maths as maths
 from practices.grammar import (
     TEAM,
     People,
@@ -55,7 +55,7 @@ from practices.roles import ONLY_ADMINS
 from practices.signals import iso_week
 from storage import ambassadors as store
 from storage import carriers as carrier_store
-from storage import index as index_store
+from storage import compassion_index as index_store
 from storage.db import Session
 from storage.models import Member, Team, Workspace
 

@@ -95,7 +95,7 @@ from storage import one_on_ones as store
 from storage.db import Session
 from storage.identity import get_member, members_by_ids
 from storage.models import Member, Occurrence, OneOnOnePair, Ritual
-from storage.teams import teams_of
+from storage.org_teams import teams_of
 
 KIND = store.KIND
 LEAD_MINUTES = 24 * 60

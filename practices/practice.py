@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from practices.compassion_index_maths import DEFAULT_WEIGHTS
 from practices.grammar import Parser, Topic
-from practices.index_maths import DEFAULT_WEIGHTS
 from practices.messages import Block, Outcome, Rich
 from practices.privacy_policy import DEFAULT_MIN_GROUP_SIZE
 from practices.schedules import Recurrence

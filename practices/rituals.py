@@ -58,7 +58,7 @@ from practices.schedules import Recurrence, ScheduleError, parse_schedule
 from storage import rituals as store
 from storage.addresses import unreachable_members
 from storage.models import Member, Ritual
-from storage.teams import team_for_channel
+from storage.org_teams import team_for_channel
 
 
 def listed_kinds(ctx: PracticeContext) -> dict[str, str]:

@@ -58,7 +58,7 @@ from storage import shoutouts as store
 from storage.db import Session
 from storage.identity import find_member, find_members_by_name, members_by_ids
 from storage.models import Member, Shoutout, Team
-from storage.teams import team_for_channel, teams_of
+from storage.org_teams import team_for_channel, teams_of
 
 MAX_REASON = 1000
 CONTAGION_WINDOW = timedelta(days=7)

@@ -58,7 +58,7 @@ from storage import stress as store
 from storage.db import Session
 from storage.identity import find_member, find_members_by_name, get_member, members_with_role, zone_known
 from storage.models import Member, StressRelay, StressReport, Workspace
-from storage.teams import teams_of
+from storage.org_teams import teams_of
 
 # How long the rota has to answer before a request counts as unsupported. Settings carry
 # TEND_SUPPORT_REPLY_HOURS (default 48), but practices cannot read settings; see the module report.

@@ -1,6 +1,6 @@
 """Queries behind a person's data rights that belong to no one practice: the messages waiting for
 the person, and their member row. Each practice's own records are read and erased by its storage
-module (storage/shoutouts.py, storage/teams.py...), called from its part in practices/.
+module (storage/shoutouts.py, storage/org_teams.py...), called from its part in practices/.
 
 Every query takes the workspace id (or a member already found inside one), so a person with the
 same platform id in another workspace is never read or touched. Erasing runs in the caller's

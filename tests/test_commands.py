@@ -12,10 +12,11 @@ from bot import commands as c
 from bot.commands import PlaceRef, UsageError, parse
 from bot.events import PersonRef
 from bot.practices_registry import default_registry
+from practices.compassion_index import IndexExport, IndexShow
 from practices.data_rights import ExportMyData, ForgetMe
 from practices.help import Help
-from practices.index import IndexExport, IndexShow
 from practices.one_on_ones import OneOnOneAdd, OneOnOneList, OneOnOnePrep, OneOnOneRemove
+from practices.org_teams import TeamAdd, TeamCreate, TeamDelete, TeamList, TeamManager, TeamRemove
 from practices.preferences import (
     WEEKDAYS,
     PauseOff,
@@ -29,7 +30,6 @@ from practices.rituals import RitualAdd, RitualList, RitualPause, RitualRemove, 
 from practices.roles import AdminAdd, AdminList, AdminRemove
 from practices.shoutouts import Kudos
 from practices.stress_reports import Stress, SupportAdd, SupportList, SupportRemove
-from practices.teams import TeamAdd, TeamCreate, TeamDelete, TeamList, TeamManager, TeamRemove
 
 REGISTRY = default_registry()
 RITUAL_KINDS = REGISTRY.listed_kinds

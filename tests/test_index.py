@@ -16,8 +16,8 @@ from bot.clock import FixedClock
 from bot.engine import Engine
 from bot.scheduler import Scheduler
 from practices import charts, signals
-from practices import index as practice
-from practices.index_maths import DEFAULT_WEIGHTS
+from practices import compassion_index as practice
+from practices.compassion_index_maths import DEFAULT_WEIGHTS
 from practices.messages import Facts, Fine, Image, Reply, marked
 from storage import signals as signal_store
 from storage.models import Member, Team, Workspace

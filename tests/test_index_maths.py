@@ -8,7 +8,7 @@ from itertools import combinations
 
 import pytest
 
-from practices import index_maths as maths
+from practices import compassion_index_maths as maths
 from practices import signals
 
 WEEK, CURRENT = "2026-W47", "2026-W48"

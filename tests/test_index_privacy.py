@@ -19,13 +19,13 @@ from alembic import command
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from practices import index as practice
-from practices import index_maths as maths
+from practices import compassion_index as practice
+from practices import compassion_index_maths as maths
 from practices import signals
 from practices.messages import Facts, Reply
 from storage import signals as signal_store
+from storage.compassion_index import signals_for_weeks
 from storage.db import Database
-from storage.index import signals_for_weeks
 from storage.migrate import alembic_config, upgrade
 from storage.models import Contributor, Member, Shoutout, Team, TeamMembership, Workspace
 from tests.scenario import Scenario

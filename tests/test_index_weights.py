@@ -7,7 +7,7 @@ import pytest
 from bot.engine import Engine
 from bot.errors import SettingsError
 from bot.settings import load_settings
-from practices.index_maths import DEFAULT_WEIGHTS
+from practices.compassion_index_maths import DEFAULT_WEIGHTS
 from tests.test_index import example_week, s  # noqa: F401  (the fixture with teams of 7, 6 and 2)
 
 

@@ -27,8 +27,16 @@ from adapters.teams.cards import (
     markdown,
     size_of,
 )
-from practices import charts, data_rights, index, meeting_openers, one_on_ones, shoutouts, stress_reports
-from practices import index_maths as maths
+from practices import (
+    charts,
+    compassion_index,
+    data_rights,
+    meeting_openers,
+    one_on_ones,
+    shoutouts,
+    stress_reports,
+)
+from practices import compassion_index_maths as maths
 from practices.messages import (
     Button,
     Buttons,
@@ -100,7 +108,7 @@ def index_ctx() -> Any:
 def practice_cards(tmp_path: Path) -> dict[str, Card]:
     ada, bo = member(1, "ada"), member(2, "bo")
     weeks = index_weeks()
-    chart = index.draw_chart("platform", weeks, charts.chart_path("A" * 22, tmp_path))
+    chart = compassion_index.draw_chart("platform", weeks, charts.chart_path("A" * 22, tmp_path))
     assert chart is not None
     rows = [
         Shoutout(
@@ -120,8 +128,8 @@ def practice_cards(tmp_path: Path) -> dict[str, Card]:
         "opener closed": meeting_openers.closed_card({1: 2, 4: 3, 5: 1}, 5),
         "opener closed, too few": meeting_openers.closed_card({3: 1}, 5),
         "opener waiting": meeting_openers.check_in_card(7, 1, 5),
-        "index with chart": index.index_card(index_ctx(), "platform", weeks, 8, chart),
-        "index without chart": index.index_card(index_ctx(), "platform", weeks, 4),
+        "index with chart": compassion_index.index_card(index_ctx(), "platform", weeks, 8, chart),
+        "index without chart": compassion_index.index_card(index_ctx(), "platform", weeks, 4),
         "text": text_card("Done.", "Settings"),
         "untitled": Card("", (Text("hello"),)),
     }
@@ -221,7 +229,9 @@ def test_a_local_chart_is_linked_under_the_public_url_and_described_without_one(
     with_url = adaptive_card(cards["index with chart"], PUBLIC)
     [image] = [e for e in with_url["body"] if e["type"] == "Image"]
     assert image["url"] == f"{PUBLIC}/charts/index-{'A' * 22}.png"
-    assert image["altText"] == index.CHART_ALT.format(name="platform", first="2026-W40", last="2026-W47")
+    assert image["altText"] == compassion_index.CHART_ALT.format(
+        name="platform", first="2026-W40", last="2026-W47"
+    )
     without = adaptive_card(cards["index with chart"])
     assert "Image" not in body_types(without)
     assert any(text == f"[{image['altText']}]" for text in texts(without))

@@ -18,9 +18,9 @@ from adapters.teams.translate import activity_event, activity_events, place_of
 from bot import commands as c
 from bot.events import ButtonClicked, CommandReceived, DirectText, FormSubmitted, MemberSeen, PersonRef
 from practices.messages import Button, Buttons, Card, Choice, Form, FormField
+from practices.org_teams import TeamAdd
 from practices.rituals import RitualAdd, RitualList
 from practices.shoutouts import Kudos
-from practices.teams import TeamAdd
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "reference"  # copies of ../shared/reference (SOURCES.md)

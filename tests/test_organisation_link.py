@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.engine import Engine
 from bot.events import CommandReceived, PersonRef
-from storage import index as index_store
+from storage import compassion_index as index_store
 from storage.models import (
     Member,
     OrganizationLinkCode,

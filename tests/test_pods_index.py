@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from practices import index_maths as maths
+from practices import compassion_index_maths as maths
 from tests.test_index_maths import CURRENT, EXAMPLE, MIN, POLICY, TEAM, WEEK, Row
 
 PEOPLE = 20  # the docs' team is the whole organisation here

@@ -14,7 +14,7 @@ from practices.ambassadors import (
     removed_answer,
     welcome,
 )
-from storage.index import SignalRow
+from storage.compassion_index import SignalRow
 from storage.models import Member, Team
 from tests.helpers import at
 

@@ -4,7 +4,7 @@ team too small to show figures, and the answers naming who changed."""
 from __future__ import annotations
 
 from practices.messages import Outcome, plain
-from practices.teams import (
+from practices.org_teams import (
     ADDED,
     ALREADY_IN,
     bad_name,

@@ -18,7 +18,7 @@ import pytest
 
 import practices
 from bot.practices_registry import default_registry
-from practices import index_maths, signals
+from practices import compassion_index_maths, signals
 from practices.practice import Practice
 
 
@@ -106,7 +106,7 @@ def test_the_kinds_the_finders_see_are_real():
 
 def test_the_index_reads_only_declared_kinds():
     declared = {kind for practice in default_registry().practices for kind in practice.signals}
-    assert set(index_maths.KINDS) - declared == set()
+    assert set(compassion_index_maths.KINDS) - declared == set()
 
 
 def test_no_kind_is_declared_by_two_practices():

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from storage.identity import find_workspace
 from storage.models import Member, Ritual, Signal, Team, TeamMembership
-from storage.teams import team_by_name
+from storage.org_teams import team_by_name
 from tests.scenario import Scenario
 
 START = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from practices import index_maths as maths
+from practices import compassion_index_maths as maths
 from practices import privacy_policy
 from practices.charts import new_chart_path, write_chart
 from practices.grammar import PERSONAL_AND_TEAM, Result, Token, Topic, Usage, UsageError, only, shown
@@ -37,12 +37,12 @@ from practices.messages import (
     Text,
     compose,
 )
+from practices.org_teams import team_name
 from practices.practice import SUPPORT_WINDOW, Practice, PracticeContext
 from practices.privacy_policy import DEFAULT_MIN_GROUP_SIZE
-from practices.teams import team_name
-from storage import index as store
+from storage import compassion_index as store
 from storage.models import Team
-from storage.teams import team_by_name
+from storage.org_teams import team_by_name
 
 DEFAULT_WEEKS = 12
 EXAMPLE = "/tend index platform 8"

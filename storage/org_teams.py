@@ -188,6 +188,6 @@ async def make_manager(session: AsyncSession, membership: TeamMembership) -> Non
 
 
 async def raise_role(session: AsyncSession, member: Member, role: str) -> None:
-    """A plain member named a team's manager becomes a manager (``practices.teams.rises_to_manager``)."""
+    """A plain member named a team's manager becomes a manager (``practices.org_teams.rises_to_manager``)."""
     member.role = role
     session.add(member)

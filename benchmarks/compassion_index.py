@@ -1,7 +1,7 @@
 """How long one Compassion Impact Index query takes, at full size and at one tenth.
 
-    .venv/bin/python benchmarks/index.py                      # SQLite (a temporary file)
-    .venv/bin/python benchmarks/index.py --postgres postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python benchmarks/compassion_index.py                      # SQLite (a temporary file)
+    .venv/bin/python benchmarks/compassion_index.py --postgres postgresql://postgres@127.0.0.1:5432/test
 
 Full size (issue 5): 10,000 members in 200 teams, 52 weeks of signals rolled up from at least
 1,000,000 practice actions. The actions are drawn here and rolled up in memory into the same
@@ -32,7 +32,8 @@ from sqlalchemy import insert, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.databases import arguments, postgres_url, sqlite_url
-from practices import index, index_maths
+from practices import compassion_index
+from practices import compassion_index_maths as maths
 from practices.practice import PracticeContext
 from practices.signals import WHOLE_ORGANISATION, iso_week
 from storage.db import Database
@@ -151,10 +152,10 @@ async def seed(database: Database, members: int, teams: int, weeks: int, actions
     return total
 
 
-async def figures_only(ctx: PracticeContext, team_id: int | None) -> list[index_maths.WeekFigures]:
+async def figures_only(ctx: PracticeContext, team_id: int | None) -> list[maths.WeekFigures]:
     """The reads and the maths of one ``/tend index`` query, without drawing the chart."""
-    week_list = index.finished_weeks(ctx.now.date(), index.DEFAULT_WEEKS + 1)
-    _, figures = await index.group_figures(ctx, "x", [team_id] if team_id else None, week_list)
+    week_list = compassion_index.finished_weeks(ctx.now.date(), compassion_index.DEFAULT_WEEKS + 1)
+    _, figures = await compassion_index.group_figures(ctx, "x", [team_id] if team_id else None, week_list)
     return figures
 
 
@@ -182,12 +183,12 @@ async def measure(url: str, label: str, scale: float) -> None:
             released = sum(1 for figure in latest.figures.values() if figure.raw is not None)
             org_fig = await timed(lambda: figures_only(ctx, None))
             team_fig = await timed(lambda: figures_only(ctx, 7))
-            org_card = await timed(lambda: index.show(ctx, None, 12), repeats=3)
-            team_card = await timed(lambda: index.show(ctx, "team-7", 12), repeats=3)
+            org_card = await timed(lambda: compassion_index.show(ctx, None, 12), repeats=3)
+            team_card = await timed(lambda: compassion_index.show(ctx, "team-7", 12), repeats=3)
         print(
             f"{label:10} {members:>6,} members {teams:>3} teams {total:>9,} actions | figures: organisation "
             f"{org_fig:6.1f} ms, team {team_fig:6.1f} ms | card with chart: organisation {org_card:6.1f} ms, "
-            f"team {team_card:6.1f} ms | {released} of {len(index_maths.COMPONENTS)} components shown"
+            f"team {team_card:6.1f} ms | {released} of {len(maths.COMPONENTS)} components shown"
         )
     finally:
         await database.dispose()

@@ -1,6 +1,6 @@
 """The Compassion Impact Index as pure functions: signal rollups in, privacy-checked weekly figures out.
 
-Nothing here reads the database or the clock; ``practices.index`` hands in the rollups, who is in
+Nothing here reads the database or the clock; ``practices.compassion_index`` hands in the rollups, who is in
 which team, what the privacy rule weighs (``Evidence``) and the current ISO week. Every figure anyone
 can read (the card, the chart data, the CSV export) comes out of ``Policy.series``, the one place the
 privacy rules are applied. The formula is documented, with a worked example that the tests check, in
@@ -344,7 +344,7 @@ VALUED: tuple[str, ...] = ("opener_answer",)
 
 
 class TeamWeekRow(Protocol):
-    """What the maths needs of ``storage.index.TeamWeek``: one team's week, a column per kind (read-only)."""
+    """What the maths needs of ``storage.compassion_index.TeamWeek``: a team's week, one column per kind."""
 
     @property
     def team_id(self) -> int: ...

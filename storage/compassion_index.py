@@ -2,7 +2,7 @@
 
 The index reports on teams across every workspace of one organisation, so these queries take the
 organisation id; they return plain ids and counters, and the privacy rules are applied by
-``practices.index_maths`` on top of them.
+``practices.compassion_index_maths`` on top of them.
 
 A group's people are the humans Tend knows: not bots, not deactivated accounts, and only accounts
 whose profile the platform gave Tend (``profile_known``). Anything else could pad a small team.

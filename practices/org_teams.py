@@ -35,7 +35,7 @@ from practices.people import place_id, resolve_people
 from practices.practice import ExportSection, Forgetting, Practice, PracticeContext
 from practices.privacy_policy import shows
 from practices.roles import ONLY_ADMINS, names
-from storage import teams as store
+from storage import org_teams as store
 from storage.db import Session
 from storage.models import Member, Team, TeamMembership
 
