@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ProcessedEvent
+
+# Plain Core: SQLModel declares no __table__ for type checkers; the ORM sets it.
+PROCESSED: Table = ProcessedEvent.__table__  # type: ignore[attr-defined]
 
 
 async def mark_processed(
@@ -19,24 +23,28 @@ async def mark_processed(
     """Records the id; False when it was already there (a platform retry or another replica's copy),
     also under one of ``earlier`` (the same event's ids under keys used before a key rotation).
 
+    One ``INSERT ... ON CONFLICT DO NOTHING`` (no read first, no savepoint, no ORM object): every
+    event pays this, and of two transactions recording the same id at once exactly one inserts.
     Kept to the hour only: the row exists to refuse retries for a day, and an exact time would pin
     whatever else was written at that moment (an anonymous report) to this event."""
-    for known in (event_id, *earlier):
-        if await session.get(ProcessedEvent, (platform, known[:200])) is not None:
+    if earlier:
+        known = select(PROCESSED.c.event_id).where(
+            PROCESSED.c.platform == platform, PROCESSED.c.event_id.in_([key[:200] for key in earlier])
+        )
+        if (await session.exec(known.limit(1))).first() is not None:
             return False
-    try:
-        async with session.begin_nested():
-            session.add(
-                ProcessedEvent(
-                    platform=platform,
-                    event_id=event_id[:200],
-                    received_at=now.replace(minute=0, second=0, microsecond=0),
-                )
-            )
-            await session.flush()
-    except IntegrityError:
-        return False
-    return True
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(PROCESSED)
+        .values(
+            platform=platform,
+            event_id=event_id[:200],
+            received_at=now.replace(minute=0, second=0, microsecond=0),
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+    )
+    result = await session.exec(statement)
+    return bool(result.rowcount)
 
 
 async def forget_processed_before(session: AsyncSession, cutoff: datetime) -> int:

@@ -160,7 +160,9 @@ async def ensure_member(
         first_install = is_installer and (await count_members(session, workspace.id)) == 1
         await _settle_role(session, found, now, platform_admin=platform_admin, first_install=first_install)
         return found
-    first = (await count_members(session, workspace.id)) == 0
+    # Only an installer can be a workspace's first member who matters (its first admin): nobody else
+    # pays for the count, which reads every member of the workspace.
+    first = is_installer and (await count_members(session, workspace.id)) == 0
     member = Member(
         workspace_id=workspace.id,
         platform_user_id=platform_user_id,
@@ -176,9 +178,7 @@ async def ensure_member(
         session, member, lambda: find_member(session, workspace.id or 0, platform_user_id)
     )
     if stored is member:
-        await _settle_role(
-            session, member, now, platform_admin=platform_admin, first_install=is_installer and first
-        )
+        await _settle_role(session, member, now, platform_admin=platform_admin, first_install=first)
         return member
     # Another request created the person first: what this one learned still applies to that row.
     return await ensure_member(

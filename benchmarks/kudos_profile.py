@@ -1,0 +1,174 @@
+"""Where Tend's CPU per /kudos goes: ``benchmarks/kudos_cpu.py``'s load on ``app.py serve`` under yappi.
+
+    PYTHONPATH=/path/to/yappi .venv/bin/python benchmarks/kudos_profile.py --requests 200
+    ... benchmarks/kudos_profile.py --postgres postgresql://postgres@127.0.0.1:5432/test --top 40
+
+yappi (``pip install yappi``; not a dependency of Tend) counts every thread's CPU, the delivery worker's
+and the database threads' as well as the event loop's, which ``cProfile`` cannot. The server runs as in
+``kudos_cpu.py`` (fake Web API in its own process, signed /kudos, 20 at a time); the profile is cleared
+after the warm-up, so it covers only the measured kudos and their delivery. It prints the process's CPU
+per kudos (from ``/proc``, as ``kudos_cpu.py`` does, so slower under the profiler) and the top functions
+by cumulative and by own CPU, per kudos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import runpy
+import signal
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import kudos_cpu as bench  # noqa: E402
+
+
+def serve_profiled(report: Path, top: int) -> None:
+    """``app.py serve`` under yappi; SIGUSR1 clears the profile, the report is written at exit."""
+    from collections import Counter
+
+    import yappi
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    statements: Counter[str] = Counter()
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def _count(_conn, _cursor, statement, _parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        statements[" ".join(statement.split())[:150]] += 1
+
+    def clear(*_: object) -> None:
+        yappi.clear_stats()
+        statements.clear()
+
+    yappi.set_clock_type("cpu")
+    signal.signal(signal.SIGUSR1, clear)
+    yappi.start(builtins=False, profile_threads=True)
+    sys.argv = ["app.py", "serve"]
+    try:
+        runpy.run_path(str(ROOT / "app.py"), run_name="__main__")
+    except SystemExit:
+        pass
+    finally:
+        yappi.stop()
+        kudos = int(os.environ["PROFILE_KUDOS"])
+        stats = yappi.get_func_stats()
+        with report.open("w") as out:
+            for key, title in (("ttot", "cumulative"), ("tsub", "own")):
+                out.write(f"\ntop {top} by {title} CPU, ms per kudos (calls per kudos)\n")
+                for row in stats.sort(key, "desc")[:top]:
+                    value = (row.ttot if key == "ttot" else row.tsub) * 1000 / kudos
+                    where = f"{Path(row.module).name}:{row.lineno} {row.name}"
+                    out.write(f"{value:8.3f}  {row.ncall / kudos:7.1f}  {where}\n")
+            packages: Counter[str] = Counter()
+            for row in stats:
+                parts = Path(row.module).parts
+                site = parts.index("site-packages") if "site-packages" in parts else -1
+                packages[parts[site + 1] if site >= 0 else "/".join(parts[-2:-1])] += row.tsub
+            out.write("\nown CPU by package or folder, ms per kudos\n")
+            for name, seconds in packages.most_common(15):
+                out.write(f"{seconds * 1000 / kudos:8.3f}  {name}\n")
+            out.write(f"\nSQL statements per kudos: {sum(statements.values()) / kudos:.1f}\n")
+            for text, count in statements.most_common(top):
+                out.write(f"{count / kudos:6.2f}  {text}\n")
+            threads = yappi.get_thread_stats()
+            out.write("\nthreads, ms of CPU per kudos\n")
+            for thread in threads:
+                out.write(f"{thread.ttot * 1000 / kudos:8.3f}  {thread.name} {thread.id}\n")
+
+
+async def run(args: argparse.Namespace, folder: Path) -> None:
+    fake_port, tend_port = bench.free_port(), bench.free_port()
+    zone = bench.working_zone(datetime.now(UTC))
+    cpu_script = str(ROOT / "benchmarks" / "kudos_cpu.py")
+    api_url = f"http://127.0.0.1:{fake_port}/api/"
+    report = folder / "profile.txt"
+    async with bench.process(cpu_script, "fake", "--port", str(fake_port), "--zone", zone):
+        await bench.until(lambda: bench.listening(fake_port), 30, "the fake Web API")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TEND_", "DATABASE_URL"))}
+        env.update(
+            DATABASE_URL=args.database_url or f"sqlite:///{folder}/tend.db", HOST="127.0.0.1",
+            PORT=str(tend_port), SLACK_BOT_TOKEN=bench.TOKEN, SLACK_SIGNING_SECRET=bench.SECRET,
+            SLACK_API_URL=api_url,
+            TEND_SECRET_KEY=bench.TEND_KEY, PROFILE_KUDOS=str(args.requests),
+        )  # fmt: skip
+        me = str(ROOT / "benchmarks" / "kudos_profile.py")
+        serve_args = ("serve", "--report", str(report), "--top", str(args.top))
+        async with bench.process(me, *serve_args, env=env, log=folder / "tend.log") as pid:
+            url = f"http://127.0.0.1:{tend_port}/slack/events"
+            async with aiohttp.ClientSession() as http:
+
+                async def ready() -> bool:
+                    try:
+                        async with http.get(f"http://127.0.0.1:{tend_port}/readyz") as r:
+                            return r.status == 200
+                    except aiohttp.ClientError:
+                        return False
+
+                await bench.until(ready, 60, "Tend's /readyz")
+                n = args.concurrency
+                warm = [bench.kudos_form(index, fake_port, bench.WARM["T"]) for index in range(n)]
+                await bench.load(url, warm, n)
+                await bench.until(
+                    lambda: bench._at_least(http, fake_port, "W", 2 * n), bench.DRAIN_WITHIN, "warm"
+                )
+                os.kill(pid, signal.SIGUSR1)
+                cpu_before, started = bench.cpu_seconds(pid), time.perf_counter()
+                forms = [bench.kudos_form(index, fake_port, "T") for index in range(args.requests)]
+                await bench.load(url, forms, args.concurrency)
+                everything = 2 * args.requests
+                await bench.until(
+                    lambda: bench._at_least(http, fake_port, "T", everything), bench.DRAIN_WITHIN, "posts"
+                )
+                cpu, wall = bench.cpu_seconds(pid) - cpu_before, time.perf_counter() - started
+    print(
+        f"{args.requests} kudos under the profiler: {cpu * 1000 / args.requests:.2f} ms CPU per kudos, "
+        f"{wall:.1f} s"
+    )
+    if not report.exists():
+        print((folder / "tend.log").read_text()[-3000:])
+        raise SystemExit("no profile written")
+    print(report.read_text())
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        if args.postgres:
+            from benchmarks.databases import postgres_url
+
+            async with postgres_url(args.postgres) as url:
+                args.database_url = url
+                await run(args, Path(folder))
+        else:
+            args.database_url = None
+            await run(args, Path(folder))
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("role", nargs="?", default="bench", choices=("bench", "serve"))
+    parser.add_argument("--requests", type=int, default=200, help="signed /kudos profiled")
+    parser.add_argument("--concurrency", type=int, default=20, help="requests in flight at once")
+    parser.add_argument("--postgres", help="a PostgreSQL server URL; a throwaway database is created there")
+    parser.add_argument("--top", type=int, default=25, help="functions listed in each table")
+    parser.add_argument("--report", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    parsed = arguments()
+    if parsed.role == "serve":
+        serve_profiled(Path(parsed.report), parsed.top)
+    else:
+        asyncio.run(main(parsed))
