@@ -69,6 +69,11 @@ def serve_profiled(report: Path, top: int) -> None:
                     value = (row.ttot if key == "ttot" else row.tsub) * 1000 / kudos
                     where = f"{Path(row.module).name}:{row.lineno} {row.name}"
                     out.write(f"{value:8.3f}  {row.ncall / kudos:7.1f}  {where}\n")
+            ours = [row for row in stats.sort("ttot", "desc") if "/work" in row.module or "/main/" in row.module]
+            out.write(f"\ntop {top} of Tend's own functions by cumulative CPU, ms per kudos (calls per kudos)\n")
+            for row in [r for r in ours if "site-packages" not in r.module][:top]:
+                where = f"{Path(row.module).parent.name}/{Path(row.module).name}:{row.lineno} {row.name}"
+                out.write(f"{row.ttot * 1000 / kudos:8.3f}  {row.ncall / kudos:7.1f}  {where}\n")
             packages: Counter[str] = Counter()
             for row in stats:
                 parts = Path(row.module).parts
@@ -80,6 +85,13 @@ def serve_profiled(report: Path, top: int) -> None:
             out.write(f"\nSQL statements per kudos: {sum(statements.values()) / kudos:.1f}\n")
             for text, count in statements.most_common(top):
                 out.write(f"{count / kudos:6.2f}  {text}\n")
+            for wanted in filter(None, os.environ.get("PROFILE_CALLERS", "").split(",")):
+                out.write(f"\ncallers of {wanted}, calls per kudos\n")
+                for row in stats:
+                    for child in row.children:
+                        if child.name == wanted or child.full_name.endswith(wanted):
+                            calls = child.ncall / kudos
+                            out.write(f"{calls:8.1f}  {Path(row.module).name}:{row.lineno} {row.name}\n")
             threads = yappi.get_thread_stats()
             out.write("\nthreads, ms of CPU per kudos\n")
             for thread in threads:
@@ -99,7 +111,7 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
             DATABASE_URL=args.database_url or f"sqlite:///{folder}/tend.db", HOST="127.0.0.1",
             PORT=str(tend_port), SLACK_BOT_TOKEN=bench.TOKEN, SLACK_SIGNING_SECRET=bench.SECRET,
             SLACK_API_URL=api_url,
-            TEND_SECRET_KEY=bench.TEND_KEY, PROFILE_KUDOS=str(args.requests),
+            TEND_SECRET_KEY=bench.TEND_KEY, PROFILE_KUDOS=str(args.requests), PROFILE_CALLERS=args.callers,
         )  # fmt: skip
         me = str(ROOT / "benchmarks" / "kudos_profile.py")
         serve_args = ("serve", "--report", str(report), "--top", str(args.top))
@@ -162,6 +174,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=20, help="requests in flight at once")
     parser.add_argument("--postgres", help="a PostgreSQL server URL; a throwaway database is created there")
     parser.add_argument("--top", type=int, default=25, help="functions listed in each table")
+    parser.add_argument(
+        "--callers", default="", help="function names (comma-separated) whose callers to list"
+    )
     parser.add_argument("--report", help=argparse.SUPPRESS)
     return parser.parse_args()
 

@@ -98,9 +98,15 @@ async def contributed(
         return
     week = iso_week(moment)
     key, *earlier = sealing.digests(secret_key, CONTRIBUTOR_PURPOSE, organization_id, week, member_id)
-    for team in (team_id or NO_TEAM, WHOLE_ORGANISATION):
-        # While TEND_PREVIOUS_SECRET_KEYS is set, someone counted under the old key is not counted again.
-        if await signals.has_contributor(session, organization_id, team, week, family, earlier):
-            continue
-        if await signals.add_contributor(session, organization_id, team, week, family, key):
-            await signals.bump(session, organization_id, team, week, contributor_kind(family))
+    teams = [team_id or NO_TEAM, WHOLE_ORGANISATION]
+    if (
+        earlier
+    ):  # while TEND_PREVIOUS_SECRET_KEYS is set, someone counted under the old key is not counted again
+        teams = [
+            team
+            for team in teams
+            if not await signals.has_contributor(session, organization_id, team, week, family, earlier)
+        ]
+    # Two statements for both teams (every shout-out pays this), not two per team.
+    added = await signals.add_contributor(session, organization_id, teams, week, family, key)
+    await signals.bump_teams(session, organization_id, added, week, contributor_kind(family))
