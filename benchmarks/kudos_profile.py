@@ -39,16 +39,23 @@ def serve_profiled(report: Path, top: int) -> None:
     import yappi
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
+    from sqlalchemy.engine.default import CACHE_HIT
 
     statements: Counter[str] = Counter()
+    misses: Counter[str] = Counter()  # compiled afresh: SQLAlchemy's statement cache could not serve them
 
     @event.listens_for(Engine, "before_cursor_execute")
     def _count(_conn, _cursor, statement, _parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
-        statements[" ".join(statement.split())[:150]] += 1
+        text = " ".join(statement.split())[:150]
+        statements[text] += 1
+        hit = getattr(_context, "cache_hit", None)
+        if hit is not None and hit is not CACHE_HIT and getattr(_context, "compiled", None) is not None:
+            misses[f"{hit} {text}"] += 1
 
     def clear(*_: object) -> None:
         yappi.clear_stats()
         statements.clear()
+        misses.clear()
 
     yappi.set_clock_type("cpu")
     signal.signal(signal.SIGUSR1, clear)
@@ -69,8 +76,12 @@ def serve_profiled(report: Path, top: int) -> None:
                     value = (row.ttot if key == "ttot" else row.tsub) * 1000 / kudos
                     where = f"{Path(row.module).name}:{row.lineno} {row.name}"
                     out.write(f"{value:8.3f}  {row.ncall / kudos:7.1f}  {where}\n")
-            ours = [row for row in stats.sort("ttot", "desc") if "/work" in row.module or "/main/" in row.module]
-            out.write(f"\ntop {top} of Tend's own functions by cumulative CPU, ms per kudos (calls per kudos)\n")
+            ours = [
+                row for row in stats.sort("ttot", "desc") if "/work" in row.module or "/main/" in row.module
+            ]
+            out.write(
+                f"\ntop {top} of Tend's own functions by cumulative CPU, ms per kudos (calls per kudos)\n"
+            )
             for row in [r for r in ours if "site-packages" not in r.module][:top]:
                 where = f"{Path(row.module).parent.name}/{Path(row.module).name}:{row.lineno} {row.name}"
                 out.write(f"{row.ttot * 1000 / kudos:8.3f}  {row.ncall / kudos:7.1f}  {where}\n")
@@ -92,6 +103,9 @@ def serve_profiled(report: Path, top: int) -> None:
                         if child.name == wanted or child.full_name.endswith(wanted):
                             calls = child.ncall / kudos
                             out.write(f"{calls:8.1f}  {Path(row.module).name}:{row.lineno} {row.name}\n")
+            out.write(f"\nstatements compiled afresh per kudos: {sum(misses.values()) / kudos:.1f}\n")
+            for text, count in misses.most_common(top):
+                out.write(f"{count / kudos:6.2f}  {text}\n")
             threads = yappi.get_thread_stats()
             out.write("\nthreads, ms of CPU per kudos\n")
             for thread in threads:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -54,42 +54,39 @@ async def add_contributor(
         return []
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    rows = [
-        {"organization_id": organization_id, "team_id": team, "week": week, "family": family, "key": key}
-        for team in teams
-    ]
+    # One row of bound values sent for each team (SQLAlchemy makes it one statement): cached once
+    # compiled, which a multi-row ``values([...])`` never is.
     statement = (
         insert(Contributor)
-        .values(rows)
+        .values(organization_id=organization_id, team_id=bindparam("team"), week=week, family=family, key=key)
         .on_conflict_do_nothing(index_elements=["organization_id", "week", "family", "team_id", "key"])
         .returning(col(Contributor.team_id))
     )
-    result = await session.exec(statement)
+    result = await session.exec(statement, params=[{"team": team} for team in teams])
     return [int(team) for (team,) in result.all()]
 
 
 async def bump_teams(
     session: AsyncSession, organization_id: int, teams: Sequence[int], week: str, kind: str
 ) -> None:
-    """``bump`` by one for each of ``teams`` (distinct), in one statement: one round trip, not one each."""
+    """``bump`` by one for each of ``teams`` (distinct), in one call: one round trip, not one each."""
     if not teams:
         return
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(Signal).values(
-        [
-            {
-                "organization_id": organization_id, "team_id": team, "week": week, "kind": kind,
-                "count": 1, "value_sum": 0.0,
-            }
-            for team in teams
-        ]
-    )  # fmt: skip
+        organization_id=organization_id,
+        team_id=bindparam("team"),
+        week=week,
+        kind=kind,
+        count=1,
+        value_sum=0.0,
+    )
     statement = statement.on_conflict_do_update(
         index_elements=["organization_id", "team_id", "week", "kind"],
         set_={"count": Signal.count + statement.excluded.count},
     )
-    await session.exec(statement)
+    await session.exec(statement, params=[{"team": team} for team in teams])
 
 
 async def has_contributor(
