@@ -21,6 +21,7 @@ import signal
 import sys
 import tempfile
 import time
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,12 +43,21 @@ def serve_profiled(report: Path, top: int) -> None:
     from sqlalchemy.engine.default import CACHE_HIT
 
     statements: Counter[str] = Counter()
+    traced = os.environ.get("PROFILE_TRACE", "")
     misses: Counter[str] = Counter()  # compiled afresh: SQLAlchemy's statement cache could not serve them
 
     @event.listens_for(Engine, "before_cursor_execute")
     def _count(_conn, _cursor, statement, _parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
         text = " ".join(statement.split())[:150]
         statements[text] += 1
+        if traced and text.startswith(traced):  # where Tend's code asks for it, innermost call last
+            import greenlet  # the statement runs in SQLAlchemy's greenlet: Tend's frames are its parent's
+
+            parent = greenlet.getcurrent().parent
+            stack = traceback.extract_stack(parent.gr_frame) if parent and parent.gr_frame else []
+            frames = [f for f in stack if "site-packages" not in f.filename and "python3" not in f.filename]
+            where = " > ".join(f"{Path(f.filename).name}:{f.lineno}" for f in frames[-6:])
+            statements[f"  from {where}"] += 1
         hit = getattr(_context, "cache_hit", None)
         if hit is not None and hit is not CACHE_HIT and getattr(_context, "compiled", None) is not None:
             misses[f"{hit} {text}"] += 1
@@ -126,6 +136,7 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
             PORT=str(tend_port), SLACK_BOT_TOKEN=bench.TOKEN, SLACK_SIGNING_SECRET=bench.SECRET,
             SLACK_API_URL=api_url,
             TEND_SECRET_KEY=bench.TEND_KEY, PROFILE_KUDOS=str(args.requests), PROFILE_CALLERS=args.callers,
+            PROFILE_TRACE=args.trace,
         )  # fmt: skip
         me = str(ROOT / "benchmarks" / "kudos_profile.py")
         serve_args = ("serve", "--report", str(report), "--top", str(args.top))
@@ -191,6 +202,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument(
         "--callers", default="", help="function names (comma-separated) whose callers to list"
     )
+    parser.add_argument("--trace", default="", help="where statements starting with this text come from")
     parser.add_argument("--report", help=argparse.SUPPRESS)
     return parser.parse_args()
 

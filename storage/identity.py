@@ -137,6 +137,43 @@ async def ensure_member(
     (None: unchanged) records whether the platform says the account is gone or disabled.
     """
     assert workspace.id is not None
+    member = await _ensure_member(
+        session,
+        workspace,
+        platform_user_id,
+        now,
+        display_name=display_name,
+        time_zone=time_zone,
+        default_time_zone=default_time_zone,
+        is_installer=is_installer,
+        platform_admin=platform_admin,
+        is_bot=is_bot,
+        deactivated=deactivated,
+    )
+    # The session's identity map holds rows weakly: kept here for the transaction, a person met in it
+    # (a kudos receiver) is not read again when the outbox looks them up by id (``get_member``).
+    session.info.setdefault(MET, []).append(member)
+    return member
+
+
+MET = "tend_members_met"
+
+
+async def _ensure_member(
+    session: AsyncSession,
+    workspace: Workspace,
+    platform_user_id: str,
+    now: datetime,
+    *,
+    display_name: str,
+    time_zone: str | None,
+    default_time_zone: str | None,
+    is_installer: bool,
+    platform_admin: bool | None,
+    is_bot: bool,
+    deactivated: bool | None,
+) -> Member:
+    assert workspace.id is not None
     platform_zone = time_zone or default_time_zone or None
     found = await find_member(session, workspace.id, platform_user_id)
     if found is not None:
@@ -181,7 +218,7 @@ async def ensure_member(
         await _settle_role(session, member, now, platform_admin=platform_admin, first_install=first)
         return member
     # Another request created the person first: what this one learned still applies to that row.
-    return await ensure_member(
+    return await _ensure_member(
         session,
         workspace,
         platform_user_id,
