@@ -37,7 +37,7 @@ def serve_profiled(report: Path, top: int) -> None:
     """``app.py serve`` under yappi; SIGUSR1 clears the profile, the report is written at exit."""
     from collections import Counter
 
-    import yappi
+    import yappi  # type: ignore[import-not-found]  # a profiler, not one of Tend's dependencies
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
     from sqlalchemy.engine.default import CACHE_HIT
@@ -51,7 +51,8 @@ def serve_profiled(report: Path, top: int) -> None:
         text = " ".join(statement.split())[:150]
         statements[text] += 1
         if traced and text.startswith(traced):  # where Tend's code asks for it, innermost call last
-            import greenlet  # the statement runs in SQLAlchemy's greenlet: Tend's frames are its parent's
+            # The statement runs in SQLAlchemy's greenlet: Tend's frames are its parent's.
+            import greenlet  # type: ignore[import-untyped]
 
             parent = greenlet.getcurrent().parent
             stack = traceback.extract_stack(parent.gr_frame) if parent and parent.gr_frame else []

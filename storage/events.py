@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ProcessedEvent
@@ -28,8 +28,9 @@ async def mark_processed(
     Kept to the hour only: the row exists to refuse retries for a day, and an exact time would pin
     whatever else was written at that moment (an anonymous report) to this event."""
     if earlier:
-        known = select(PROCESSED.c.event_id).where(
-            PROCESSED.c.platform == platform, PROCESSED.c.event_id.in_([key[:200] for key in earlier])
+        known = select(ProcessedEvent.event_id).where(
+            ProcessedEvent.platform == platform,
+            col(ProcessedEvent.event_id).in_([key[:200] for key in earlier]),
         )
         if (await session.exec(known.limit(1))).first() is not None:
             return False
