@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -25,11 +25,16 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest, AsyncRespond
+from slack_bolt.context.respond.internals import _build_message
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.models.attachments import Attachment
+from slack_sdk.models.blocks import Block
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook import WebhookResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.authorize import StoredAuthorize, WarmedAuthorize
 from adapters.slack.blocks import card_blocks, fallback_text, modal_view, redrawn
@@ -491,7 +496,7 @@ class SlackAdapter:
             await self._publish_home(event, answers)
             return
         url = work.context.get("response_url")
-        respond = AsyncRespond(response_url=url) if url else None
+        respond = PooledRespond(url, self.sender.session) if url else None
         await self._deliver(answers, event, work.context, respond)
         await self._look_up(event.origin.workspace_id, mentioned_people(event))
 
@@ -592,6 +597,47 @@ class SlackAdapter:
         for block in card.blocks:
             if isinstance(block, Image) and block.path and origin.actor.user_id:
                 await self.sender.upload_image(origin.workspace_id, origin.actor.user_id, block)
+
+
+class PooledRespond(AsyncRespond):
+    """Bolt's ``respond`` over the adapter's keep-alive pool (``web_session``): Bolt's own opens a
+    session, a connection and a TLS handshake for every answer to a command and closes them again."""
+
+    def __init__(self, response_url: str, session: aiohttp.ClientSession | None) -> None:
+        super().__init__(response_url=response_url)
+        self.session = session
+
+    async def __call__(
+        self,
+        text: str | dict[str, Any] = "",
+        blocks: Sequence[dict[str, Any] | Block] | None = None,
+        attachments: Sequence[dict[str, Any] | Attachment] | None = None,
+        response_type: str | None = None,
+        replace_original: bool | None = None,
+        delete_original: bool | None = None,
+        unfurl_links: bool | None = None,
+        unfurl_media: bool | None = None,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> WebhookResponse:
+        assert self.response_url is not None  # given to __init__
+        client = AsyncWebhookClient(url=self.response_url, session=self.session)
+        if isinstance(text, dict):
+            return await client.send_dict(_build_message(**text))
+        return await client.send_dict(
+            _build_message(
+                text=text,
+                blocks=blocks,
+                attachments=attachments,
+                response_type=response_type,
+                replace_original=replace_original,
+                delete_original=delete_original,
+                unfurl_links=unfurl_links,
+                unfurl_media=unfurl_media,
+                thread_ts=thread_ts,
+                metadata=metadata,
+            )
+        )
 
 
 def build_slack(
