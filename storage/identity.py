@@ -10,7 +10,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,6 +23,8 @@ from storage.models import Member, Organization, Workspace
 from storage.outbox import release_held
 
 Row = TypeVar("Row", Workspace, Member)
+# Plain Core for the insert: SQLModel declares no __table__ for type checkers; the ORM sets it.
+MEMBERS: Table = Member.__table__  # type: ignore[attr-defined]
 UNSET_TIME_ZONE = "UTC"  # a member's zone until one is learned; a person choosing UTC is stored as Etc/UTC
 
 
@@ -33,6 +39,27 @@ async def _insert_or_read(session: AsyncSession, row: Row, read: Callable[[], Aw
         if existing is None:
             raise
         return existing
+
+
+async def _insert_member(session: AsyncSession, member: Member) -> bool:
+    """Inserts a new member in one ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (every first
+    contact pays this: no savepoint and its release around an ORM flush); False when another request
+    created the person first. The row joins the session as loaded, as if it had been read."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values = {column.name: getattr(member, column.name) for column in MEMBERS.columns if column.name != "id"}
+    statement = (
+        insert(MEMBERS)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["workspace_id", "platform_user_id"])
+        .returning(MEMBERS.c.id)
+    )
+    row = (await session.exec(statement)).first()
+    if row is None:
+        return False
+    member.id = int(row[0])
+    make_transient_to_detached(member)
+    session.add(member)
+    return True
 
 
 async def find_workspace(session: AsyncSession, platform: str, external_id: str) -> Workspace | None:
@@ -211,10 +238,7 @@ async def _ensure_member(
         deactivated=bool(deactivated),
         created_at=first_seen_day(now),
     )
-    stored = await _insert_or_read(
-        session, member, lambda: find_member(session, workspace.id or 0, platform_user_id)
-    )
-    if stored is member:
+    if await _insert_member(session, member):
         await _settle_role(session, member, now, platform_admin=platform_admin, first_install=first)
         return member
     # Another request created the person first: what this one learned still applies to that row.
