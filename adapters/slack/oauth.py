@@ -36,6 +36,8 @@ import hashlib
 import html
 import logging
 import time
+import zlib
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +68,8 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"  # Slack's real one; tests keep it too
 MANIFEST = Path(__file__).with_name("manifest.yml")
 REFRESH_WITHIN = 10  # minutes before expiry when a rotating token is refreshed
+CLIENTS_KEPT = 1_000  # Web API clients kept for the workspaces sent to most recently (under 1 KB each)
+LOCK_STRIPES = 64  # token refreshes of teams in one stripe wait for each other in this process
 STATE_SECONDS = 600  # how long an install link's state stays valid
 # slack_sdk's default table names; storage.migrate keeps Alembic's drift check away from them.
 STORE_TABLES = ("slack_installations", "slack_bots", "slack_oauth_states")
@@ -160,8 +164,10 @@ class WorkspaceTokens:
         self.api_url = api_url
         self.session = session
         self.refresh_within = refresh_within
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._clients: dict[str, AsyncWebClient] = {}
+        # Bounded whatever the number of workspaces: one lock per stripe of teams, and only the clients
+        # of the workspaces sent to most recently (benchmarks/memory.py: 10,000 workspaces).
+        self._locks = tuple(asyncio.Lock() for _ in range(LOCK_STRIPES))
+        self._clients = RecentClients()
 
     async def client(self, team_id: str) -> AsyncWebClient:
         """A client with the team's current bot token (``SlackSender``'s ``clients`` callable)."""
@@ -178,9 +184,10 @@ class WorkspaceTokens:
                 log_event(logger, "slack token refresh failed", level=logging.WARNING, slack_team=team_id)
                 raise send_error(error, "oauth.v2.access") from None
         token = installation.bot_token or ""
-        cached = self._clients.get(team_id)
-        if cached is None or cached.token != token:
-            cached = self._clients[team_id] = make_client(token, self.api_url, self.session)
+        cached = self._clients.get(team_id, token)
+        if cached is None:
+            cached = make_client(token, self.api_url, self.session)
+            self._clients.put(team_id, cached)
         return cached
 
     async def find(self, team_id: str) -> Installation | None:
@@ -204,7 +211,7 @@ class WorkspaceTokens:
         if not self.expiring(installation):
             return installation
         team_id = installation.team_id or ""
-        lock = self._locks.setdefault(team_id, asyncio.Lock())
+        lock = self._locks[zlib.crc32(team_id.encode()) % LOCK_STRIPES]
         # Across replicas: on PostgreSQL a transaction-scoped advisory lock on the team, held until
         # the block ends (the save happens inside it on another connection and commits first).
         async with lock, self.tables.lock(LOCK_NAMESPACE, team_lock_key(team_id)):
@@ -230,7 +237,36 @@ class WorkspaceTokens:
         return expires_at <= time.time() + self.refresh_within * 60
 
     def forget(self, team_id: str) -> None:
+        self._clients.pop(team_id)
+
+
+class RecentClients:
+    """Web API clients of the workspaces Tend sent to most recently, at most ``keep`` of them: a client
+    is cheap to rebuild, and a process serving thousands of workspaces must not hold one for each."""
+
+    def __init__(self, keep: int = CLIENTS_KEPT) -> None:
+        self.keep = keep
+        self._clients: OrderedDict[str, AsyncWebClient] = OrderedDict()
+
+    def get(self, team_id: str, token: str) -> AsyncWebClient | None:
+        """The team's client if it still carries ``token`` (a rotated token needs a new client)."""
+        client = self._clients.get(team_id)
+        if client is None or client.token != token:
+            return None
+        self._clients.move_to_end(team_id)
+        return client
+
+    def put(self, team_id: str, client: AsyncWebClient) -> None:
+        self._clients[team_id] = client
+        self._clients.move_to_end(team_id)
+        while len(self._clients) > self.keep:
+            self._clients.popitem(last=False)
+
+    def pop(self, team_id: str) -> None:
         self._clients.pop(team_id, None)
+
+    def __contains__(self, team_id: object) -> bool:
+        return team_id in self._clients
 
 
 def _credential_purpose(field_name: str, owner: Installation | Bot | dict[str, Any]) -> str:
