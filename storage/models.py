@@ -108,7 +108,8 @@ class Ritual(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
     team_id: int | None = Field(default=None, foreign_key="team.id")
-    kind: str = Field(max_length=32)
+    # Indexed: a sweep looks its kind's occurrences up by kind (meeting openers), see migration 0014.
+    kind: str = Field(max_length=32, index=True)
     place_id: str | None = Field(default=None, max_length=128)
     schedule: str = Field(max_length=200)
     time_zone: str = Field(default="UTC", max_length=64)
