@@ -203,6 +203,7 @@ class Engine:
                 secret_key=self.secret_key,
                 support_fallback=self.support_fallback,
                 practices=self.registry.practices,
+                named_zones=event.named_zones if isinstance(event, CommandReceived) else {},
             )
             outcome = await route(context, event, self.registry)
             scope = f"{origin.platform}:{event_id}" if event_id else f"event:{uuid.uuid4().hex}"

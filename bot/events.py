@@ -45,6 +45,10 @@ class CommandReceived:
     text: str
     mentions: tuple[PersonRef, ...] = ()
     event_id: str | None = None
+    # The time zones the platform reports for people the command names (user id -> IANA zone), added
+    # by the adapter after the ack: the one transaction that meets a kudos receiver also learns their
+    # zone, instead of a second one (``MemberSeen``) releasing the private note held for it.
+    named_zones: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,14 @@ class Unresolved(Exception):
 async def resolve_person(ctx: PracticeContext, ref: PersonRef) -> Member:
     """A mention to a member: by platform id when the platform gave one, else by unique name."""
     if ref.user_id is not None:
-        return await ensure_member(ctx.session, ctx.workspace, ref.user_id, ctx.now, display_name=ref.name)
+        return await ensure_member(
+            ctx.session,
+            ctx.workspace,
+            ref.user_id,
+            ctx.now,
+            display_name=ref.name,
+            default_time_zone=ctx.named_zones.get(ref.user_id),
+        )
     matches = await find_members_by_name(ctx.session, ctx.workspace_id, ref.name)
     if len(matches) == 1:
         return matches[0]

@@ -60,6 +60,8 @@ class PracticeContext:
     # Every registered practice, for what spans them all (data rights, the privacy page); the
     # dispatcher passes its registry's, since practices may not import bot.
     practices: tuple[Practice, ...] = ()
+    # Zones the platform reported for the people this command names (``CommandReceived.named_zones``).
+    named_zones: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def workspace_id(self) -> int:

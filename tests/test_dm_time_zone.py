@@ -89,6 +89,22 @@ async def test_a_kudos_note_to_someone_tend_never_looked_up_goes_in_their_la_hou
     assert calls.index(looked_up("U2")(calls)[0]) < calls.index(arrived()[0])
 
 
+async def test_a_kudos_receiver_is_met_with_their_zone_in_the_kudos_own_transaction(slack: Slack):
+    """Issue 18: the receiver's zone is looked up before the engine runs, so the note is queued for
+    their hours at once, never held, and no second event (``MemberSeen``) is handled for them."""
+    slack.fake.set_user("U2", "bo", "America/Los_Angeles")
+    await slack.command("/kudos", f"<@U2|bo> {THANKS}")
+    await slack.settle()
+    await slack.fake.wait_for(posts_in("C1", THANKS))
+    await slack.settle()
+
+    assert (await member(slack.database, "U2")).time_zone == "America/Los_Angeles"
+    assert [row.state for row in await notes_to(slack.database, "U2")] == ["pending"]
+    handled = slack.engine.metrics.events_handled
+    assert handled.value(platform="slack", kind="command", outcome="ok") == 1
+    assert handled.value(platform="slack", kind="member", outcome="ok") == 0
+
+
 @pytest.mark.parametrize("slack_says", ["an error", "no time zone"])
 async def test_a_person_whose_zone_slack_does_not_give_is_never_sent_a_private_note(slack: Slack, slack_says):
     await slack.command("/tend", "help")  # ana is looked up now, so the next users.info is bo's

@@ -62,7 +62,15 @@ from adapters.slack.translate import (
 )
 from bot.engine import Answer, Engine
 from bot.errors import SendError
-from bot.events import HomeOpened, InboundEvent, MemberSeen, Origin, PersonRef, WorkspaceRemoved
+from bot.events import (
+    CommandReceived,
+    HomeOpened,
+    InboundEvent,
+    MemberSeen,
+    Origin,
+    PersonRef,
+    WorkspaceRemoved,
+)
 from bot.inbound import CONCURRENCY, InboundQueue, Work
 from bot.logs import log_event
 from bot.ports import SdkTables
@@ -481,7 +489,36 @@ class SlackAdapter:
             return work
         if isinstance(event, MemberSeen):
             return work
-        return Work(await self._with_profile(event), work.context)
+        return Work(await self._with_profiles(event), work.context)
+
+    async def _with_profiles(self, event: InboundEvent) -> InboundEvent:
+        """The actor's profile, and the zones of the people a command names, looked up at the same
+        time: the engine's one transaction then meets a kudos receiver with their zone, and no second
+        one (``MemberSeen`` after the answer) is needed for them. Only a plain profile travels this
+        way; a bot, a deactivated account or a Slack admin is still told through ``MemberSeen``,
+        which records those too."""
+        named = mentioned_people(event)
+        if not named or not isinstance(event, CommandReceived):
+            return await self._with_profile(event)
+        team_id = event.origin.workspace_id
+        try:
+            client = await self.sender.client_for(team_id)
+        except SendError:
+            return await self._with_profile(event)
+        looking_up = asyncio.gather(*(self.profiles.lookup(client, team_id, user) for user in named))
+        with_actor = await self._with_profile(event)  # the actor's look-up runs beside the others
+        profiles = await looking_up
+        zones = {
+            user: profile.time_zone
+            for user, profile in zip(named, profiles, strict=True)
+            if profile is not None
+            and profile.time_zone
+            and not (profile.is_bot or profile.deactivated or profile.may_administer)
+        }
+        for user in zones:
+            self.profiles.news(team_id, user)  # told by the event itself: no MemberSeen after it
+        assert isinstance(with_actor, CommandReceived)
+        return replace(with_actor, named_zones=zones)
 
     async def _answer_work(self, work: Work, answers: tuple[Answer, ...]) -> None:
         """After the engine's commit: the answers shown where the person acted, then the people the
