@@ -225,8 +225,8 @@ async def load(args: argparse.Namespace, urls: list[str], run: str, fake_port: i
     started = time.perf_counter()
 
     def more(index: int) -> bool:
-        if args.seconds:
-            return time.perf_counter() - started < args.seconds
+        if args.seconds:  # open loop: request ``index`` is due at index / rate
+            return (index / args.rate if args.rate else time.perf_counter() - started) < args.seconds
         return index < args.requests
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=MAX_IN_FLIGHT)) as http:
@@ -432,7 +432,7 @@ class Result:
                 lasts = [last[name] for last in self.watch.last if name in last]
                 lines.append(
                     f"  {name}: max {max(peaks):g} (per replica {', '.join(f'{p:g}' for p in peaks)}), "
-                    f"at the end {', '.join(f'{v:g}' for v in lasts)}"
+                    f"at the last poll {', '.join(f'{v:g}' for v in lasts)}"
                 )
             else:
                 lines.append(f"  {name}: not exported")
