@@ -138,7 +138,13 @@ async def serve(settings: Settings) -> None:
     if slack_sender is not None:
         signing = settings.slack_signing_secret
         secret = signing.get_secret_value() if signing is not None else None
-        slack = build_slack(engine, slack_sender, signing_secret=secret, oauth=slack_oauth)
+        slack = build_slack(
+            engine,
+            slack_sender,
+            signing_secret=secret,
+            oauth=slack_oauth,
+            max_queued=settings.tend_inbound_max_queued,  # past it, "Tend is busy" (docs/operations.md)
+        )
         if secret is not None:  # never an unverified endpoint: without a secret, Socket Mode only
             add_slack_route(app, slack)  # POST /slack/events; with OAuth also /slack/install, /oauth_redirect
             if settings.slack_app_token is None:

@@ -11,8 +11,16 @@ Rows whose lease ran out (their process died) or that a stopping process handed 
 whichever replica polls next (every ``POLL_SECONDS``). When the database is away the work is let go
 and claimed again once it is back; a row tried ``MAX_ATTEMPTS`` times is dropped with an apology.
 
+Back-pressure (issue 18): one process holds at most ``hold`` rows (``HOLD_FACTOR``); past that,
+``put`` stores the row with no lease, so any replica's poll takes it (a burst spreads over replicas),
+and this process claims such rows again as soon as its own work runs low (``_refill``), without
+waiting for the next poll. Past ``max_queued`` rows in the table (``TEND_INBOUND_MAX_QUEUED``),
+``put`` refuses before storing anything (``InboundFull``): the adapter tells the person Tend is busy,
+or has the platform send the event again later. The depth it compares is the one the last poll read
+plus what this process stored and handled since, so the check costs no query.
+
 An anonymous event (``bot.dispatch.is_anonymous``) is stored sealed under ``TEND_SECRET_KEY`` with no
-time of its own, and its row is gone once handled.
+time of its own, and its row is gone once handled. It meets the same bounds.
 """
 
 from __future__ import annotations
@@ -55,6 +63,12 @@ RENEW_SHARE = 0.25  # held leases are renewed every quarter of their length
 POLL_SECONDS = 1.0  # how often a replica looks for rows nobody holds
 CONCURRENCY = 4  # events handled at once by one process (the rest wait in order, leased)
 CLAIM_AHEAD = 2  # a poll claims up to this many rows per place free among ``CONCURRENCY``
+# Rows one process may hold (waiting or under way) = concurrency x CLAIM_AHEAD x HOLD_FACTOR (32 by
+# default): enough that its workers never wait on a refill's round trip, few enough that a burst
+# spills into the table where every replica shares it, and that a process that dies strands at most
+# that many rows until their lease runs out.
+HOLD_FACTOR = 4
+MAX_QUEUED = 10_000  # default bound on rows in the table (TEND_INBOUND_MAX_QUEUED; see docs/operations.md)
 MAX_ATTEMPTS = 5  # claims of one row before it is given up (an event that keeps failing)
 STOP_SECONDS = 10.0  # how long a stopping process lets work under way finish
 SEALED_PURPOSE = "inbound"
@@ -87,6 +101,16 @@ Preparer = Callable[[Work], Awaitable[Work]]
 
 class _LeaseLost(Exception):
     """Another replica holds the row now: this handling must not commit."""
+
+
+class InboundFull(Exception):
+    """The queue holds ``max_queued`` rows or more: nothing was stored, the adapter must not ack the
+    event as taken (the person is told Tend is busy, or the platform sends it again later)."""
+
+    def __init__(self, queued: int, limit: int) -> None:
+        super().__init__(f"inbound queue full ({queued} queued, limit {limit})")
+        self.queued = queued
+        self.limit = limit
 
 
 def _known(kind: type[Any], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,6 +162,7 @@ class InboundQueue:
         prepare: Preparer | None = None,
         lease: timedelta = LEASE,
         concurrency: int = CONCURRENCY,
+        max_queued: int = MAX_QUEUED,
     ) -> None:
         self.engine = engine
         self.database = engine.database
@@ -148,6 +173,8 @@ class InboundQueue:
         self.prepare = prepare
         self.lease = lease
         self.concurrency = concurrency
+        self.hold = concurrency * CLAIM_AHEAD * HOLD_FACTOR  # rows held before ``put`` passes them on
+        self.max_queued = max_queued
         self.owner = uuid.uuid4().hex
         self._waiting: deque[_Item] = deque()  # held, not started, in order
         self._held: dict[int, _Item] = {}  # every row this process holds (waiting or under way)
@@ -157,19 +184,35 @@ class InboundQueue:
         self._stopping = False
         self._polling: asyncio.Task[Any] | None = None  # ``run``, while it polls
         self._poll_ends = asyncio.Event()
+        # The table's depth as the last poll read it, and what this process added and removed since:
+        # ``put``'s bound is checked against their sum, with no query of its own.
+        self._depth = 0
+        self._added = 0
+        self._removed = 0
+        self._refusing = False  # refusing now (logged once when it starts and once when it ends)
+        self._backlog = False  # rows nobody holds are likely waiting: claim them once there is room
+        self._refilling = False  # one refill at a time
+        self.metrics.inbound_max_queued.set(max_queued)
+        self._show_held()
 
     # --- storing (before the ack) ---------------------------------------------------------------------
 
     async def put(self, event: InboundEvent, context: Mapping[str, str] | None = None) -> None:
-        """Stores the event, leased to this process, and starts on it; the adapter acks after this.
+        """Stores the event and, while this process holds fewer than ``hold`` rows, leases it here and
+        starts on it; past that, the row is stored with no lease for any replica (nothing acked is
+        lost either way). The adapter acks after this.
 
-        Raises when the database does not take it: then nothing was stored, and the adapter must
-        not ack it as taken."""
+        Raises ``InboundFull`` (nothing stored) when the queue is at ``max_queued``, and whatever the
+        database raises when it does not take the row: either way the adapter must not ack the
+        event as taken."""
+        self._check_room()
         context = {key: value for key, value in (context or {}).items() if value}
         text = json.dumps({"event": event_to_dict(event), "context": context})
         anonymous = is_anonymous(event, self.engine.registry)
         payload = seal(self.engine.secret_key, SEALED_PURPOSE, text) if anonymous else text
         now = self.clock.now()
+        # Past ``hold``, or while older rows wait unleased (so they are not overtaken), the row is passed on.
+        keep = len(self._held) < self.hold and not self._backlog and not self._stopping
         async with self.database.session() as session:
             row = await inbound.enqueue(
                 session,
@@ -177,10 +220,39 @@ class InboundQueue:
                 payload,
                 sealed=anonymous,
                 now=now,
-                owner=self.owner,
-                until=self._lease_end(now, anonymous),
+                owner=self.owner if keep else "",
+                until=self._lease_end(now, anonymous) if keep else None,
             )
+        self._added += 1
+        if not keep:  # any replica's poll takes it; this one as soon as its own work runs low
+            self._backlog = True
+            self.metrics.inbound_passed.inc(platform=self.platform)
+            self._start_workers()
+            return
         self._take(_Item(row.id, Work(event, context), row.attempts, anonymous))
+
+    def queued_estimate(self) -> int:
+        """Rows in the table as far as this process knows: the last poll's count, plus the rows it
+        stored since, less those it handled (other replicas' since then are not seen until the next
+        poll, a second later)."""
+        return max(self._depth + self._added - self._removed, 0)
+
+    def _check_room(self) -> None:
+        """Refuses (``InboundFull``) while the queue is at ``max_queued``; logs when refusing starts
+        and ends, not for each event refused (the counter has those)."""
+        queued = self.queued_estimate()
+        if queued < self.max_queued:
+            if self._refusing:
+                self._refusing = False
+                log_event(logger, "inbound queue taking work again", queued=queued, limit=self.max_queued)
+            return
+        self.metrics.inbound_refused.inc(platform=self.platform)
+        if not self._refusing:
+            self._refusing = True
+            log_event(
+                logger, "inbound queue full", level=logging.WARNING, queued=queued, limit=self.max_queued
+            )
+        raise InboundFull(queued, self.max_queued)
 
     def _lease_end(self, now: datetime, sealed: bool) -> datetime:
         """When a lease taken or renewed ``now`` runs out. An anonymous event's row keeps it only to
@@ -195,6 +267,7 @@ class InboundQueue:
     def _take(self, item: _Item) -> None:
         self._held[item.row_id] = item
         self._none_held.clear()
+        self._show_held()
         self._waiting.append(item)
         self._start_workers()
         if self._renewing is None:
@@ -205,14 +278,19 @@ class InboundQueue:
     def _start_workers(self) -> None:
         if self._stopping:
             return
-        limit = min(self.concurrency, len(self._waiting) + len(self._workers))
+        wanted = len(self._waiting) + (1 if self._backlog else 0)  # one worker to claim the backlog
+        limit = min(self.concurrency, wanted + len(self._workers))
         while len(self._workers) < limit:
             task = asyncio.get_running_loop().create_task(self._work(), name="tend-inbound")
             self._workers.add(task)
             task.add_done_callback(self._workers.discard)
 
     async def _work(self) -> None:
-        while self._waiting and not self._stopping:
+        while not self._stopping:
+            if self._backlog and not self._refilling and len(self._waiting) < self.concurrency:
+                await self._refill()
+            if not self._waiting:
+                break
             item = self._waiting.popleft()
             try:
                 await self._handle(item)
@@ -259,6 +337,7 @@ class InboundQueue:
             answers, finished, outcome = self.engine.failed(work.event), False, "error"
         if not finished and not await self._settle(item.row_id):
             return
+        self._removed += 1
         self._let_go(item.row_id)
         self._count(outcome)
         await self._answer(work, answers)
@@ -285,8 +364,12 @@ class InboundQueue:
 
     def _let_go(self, row_id: int) -> None:
         self._held.pop(row_id, None)
+        self._show_held()
         if not self._held:
             self._none_held.set()
+
+    def _show_held(self) -> None:
+        self.metrics.inbound_held.set(len(self._held), platform=self.platform)
 
     # --- leases ------------------------------------------------------------------------------------------
 
@@ -326,27 +409,58 @@ class InboundQueue:
     # --- polling for rows nobody holds -------------------------------------------------------------------
 
     async def poll(self) -> int:
-        """Claims rows nobody holds and starts on them; refreshes the queue's gauges. Returns how
-        many rows were claimed."""
-        room = 0 if self._stopping else self.concurrency * CLAIM_AHEAD - len(self._waiting)
+        """Claims rows nobody holds and starts on them; refreshes the queue's gauges and the depth
+        ``put``'s bound is checked against. Returns how many rows were claimed."""
+        room = self._room()
         async with self.database.session() as session:
-            now = self.clock.now()
-            claimed = await inbound.claim(
-                session,
-                self.platform,
-                now,
-                self.owner,
-                room,
-                until=self._lease_end(now, False),
-                sealed_until=self._lease_end(now, True),
-            )
+            claimed = await self._claim(session, room)
+            added, removed = self._added, self._removed
             queued, oldest = await inbound.depth(session)
+        self._depth, self._added, self._removed = queued, self._added - added, self._removed - removed
         self.metrics.inbound_queued.set(queued)
         age = (self.clock.now() - oldest).total_seconds() if oldest is not None else 0.0
         self.metrics.inbound_oldest_seconds.set(max(age, 0.0))
+        if room > 0 and len(claimed) == room:  # a full batch: more may wait, claim again once there is room
+            self._backlog = True
         for row in claimed:
             await self._claimed(row)
         return len(claimed)
+
+    def _room(self) -> int:
+        """How many rows a claim may take now: up to ``CLAIM_AHEAD`` per worker, less those waiting."""
+        return 0 if self._stopping else self.concurrency * CLAIM_AHEAD - len(self._waiting)
+
+    async def _claim(self, session: Session, room: int) -> list[inbound.Queued]:
+        now = self.clock.now()
+        return await inbound.claim(
+            session,
+            self.platform,
+            now,
+            self.owner,
+            room,
+            until=self._lease_end(now, False),
+            sealed_until=self._lease_end(now, True),
+        )
+
+    async def _refill(self) -> None:
+        """A worker found its process's own work running low while rows nobody holds wait (this
+        process passed them on, or a poll came back full): claims the next batch at once rather than
+        at the next poll, so a burst past ``hold`` is handled at full speed. Stops once a claim comes
+        back short; the database being away leaves it to the polls."""
+        self._refilling = True
+        room = self._room()
+        try:
+            async with self.database.session() as session:
+                claimed = await self._claim(session, room)
+            if len(claimed) < room:
+                self._backlog = False
+            for row in claimed:
+                await self._claimed(row)
+        except Exception as error:  # rows claimed and not taken wait for their lease, then any poll
+            self._backlog = False
+            log_event(logger, "inbound refill failed", level=logging.WARNING, error=type(error).__name__)
+        finally:
+            self._refilling = False
 
     async def _claimed(self, row: inbound.Queued) -> None:
         text = unseal(self.engine.secret_key, SEALED_PURPOSE, row.payload) if row.sealed else row.payload
@@ -362,6 +476,7 @@ class InboundQueue:
         if work is None or row.attempts > MAX_ATTEMPTS:
             async with self.database.session() as session:
                 await inbound.drop(session, row.id)
+            self._removed += 1
             self._count("dropped")
             reason = "unreadable" if work is None else "too many attempts"
             log_event(

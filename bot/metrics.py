@@ -183,6 +183,26 @@ class Metrics:
             "dropped).",
             ("platform", "outcome"),
         )
+        self.inbound_held = self.registry.gauge(
+            "tend_inbound_held",
+            "Acked events this process holds in memory (waiting or under way); at most its hold limit.",
+            ("platform",),
+        )
+        self.inbound_passed = self.registry.counter(
+            "tend_inbound_passed_total",
+            "Acked events stored with no lease because this process held its limit: any replica takes them.",
+            ("platform",),
+        )
+        self.inbound_refused = self.registry.counter(
+            "tend_inbound_refused_total",
+            "Events refused before storing because the queue was full (the person was told Tend is busy, "
+            "or the platform sends the event again later).",
+            ("platform",),
+        )
+        self.inbound_max_queued = self.registry.gauge(
+            "tend_inbound_max_queued",
+            "The bound on tend_inbound_queued (TEND_INBOUND_MAX_QUEUED): from it on, new events are refused.",
+        )
 
     def render(self) -> str:
         return self.registry.render()

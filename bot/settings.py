@@ -49,6 +49,7 @@ _RULES: dict[str, str] = {
     "port": "must be a whole number between 1 and 65535",
     "tend_public_url": "must be the http:// or https:// base URL where Slack and Teams reach Tend, "
     "with no user name, password, query or fragment",
+    "tend_inbound_max_queued": "must be a whole number of events, at least 1",
     "tend_min_group_size": f"must be a whole number; values below {PRIVACY_FLOOR} are raised to it",
     "tend_log_level": "must be one of " + ", ".join(LOG_LEVELS),
     "tend_dev_insecure": "must be true or false",
@@ -175,6 +176,9 @@ class Settings(BaseSettings):
     host: str = Field(default="0.0.0.0", min_length=1)
     port: int = Field(default=3000, ge=1, le=65535)
     tend_public_url: str | None = None  # https base URL clients reach Tend at; Teams cards link charts here
+    # Acked Slack events waiting in the inbound table (every replica's) above which new ones are refused
+    # with "Tend is busy" (or a 503 that Slack retries): a backlog this deep will not be answered in time.
+    tend_inbound_max_queued: int = Field(default=10_000, ge=1)
 
     # Privacy
     # Keys everything an anonymous flow keeps (voter keys, relay routing) and seals stored platform

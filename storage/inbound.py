@@ -28,13 +28,13 @@ INBOUND: Table = Inbound.__table__  # type: ignore[attr-defined]
 
 @dataclass(frozen=True)
 class Queued:
-    """A row leased to one worker until ``lease_until``."""
+    """A row leased to one worker until ``lease_until`` (None: stored for whichever replica claims it)."""
 
     id: int
     payload: str
     sealed: bool
     attempts: int
-    lease_until: datetime
+    lease_until: datetime | None
 
 
 async def enqueue(
@@ -45,11 +45,14 @@ async def enqueue(
     sealed: bool,
     now: datetime,
     owner: str,
-    until: datetime,
+    until: datetime | None,
 ) -> Queued:
     """Stores one acked event, leased to ``owner`` until ``until`` (the process that took it handles
-    it at once). A sealed row keeps no time of its own (``created_at`` NULL): the moment an anonymous
-    event was written would date the act; its caller gives it a coarse lease for the same reason."""
+    it at once), or with no lease (``owner`` "", ``until`` None) when that process already holds its
+    share: any replica's next claim takes it, and counts the first attempt. A sealed row keeps no
+    time of its own (``created_at`` NULL): the moment an anonymous event was written would date the
+    act; its caller gives it a coarse lease for the same reason."""
+    attempts = 0 if until is None else 1
     result = await session.exec(
         insert(INBOUND)
         .values(
@@ -58,12 +61,12 @@ async def enqueue(
             sealed=sealed,
             owner=owner,
             lease_until=until,
-            attempts=1,
+            attempts=attempts,
             created_at=None if sealed else now,
         )
         .returning(INBOUND.c.id)
     )
-    return Queued(int(result.scalar_one()), payload, sealed, 1, until)
+    return Queued(int(result.scalar_one()), payload, sealed, attempts, until)
 
 
 def _ready(platform: str, now: datetime) -> Any:

@@ -71,7 +71,7 @@ from bot.events import (
     PersonRef,
     WorkspaceRemoved,
 )
-from bot.inbound import CONCURRENCY, InboundQueue, Work
+from bot.inbound import CONCURRENCY, MAX_QUEUED, InboundFull, InboundQueue, Work
 from bot.logs import log_event
 from bot.ports import SdkTables
 from practices.messages import FieldErrors, Image, OpenForm, Reply, text_card
@@ -88,6 +88,8 @@ NOT_TAKEN = (
     "Tend could not take this just now, and nothing was changed. Please try again in a minute; "
     "if it keeps happening, tell your Tend admin."
 )
+# The ack of a command refused because the inbound queue is full (``InboundFull``): nothing was saved.
+BUSY = "Tend is busy just now, and nothing was saved. Please try again in a minute."
 
 
 async def _unhandled_event(body: dict[str, Any]) -> bool:
@@ -146,6 +148,7 @@ class SlackAdapter:
         signing_secret: str | None,
         oauth: SlackOAuth | None = None,
         concurrency: int = CONCURRENCY,
+        max_queued: int = MAX_QUEUED,
     ) -> None:
         self.engine = engine
         self.sender = sender
@@ -155,7 +158,12 @@ class SlackAdapter:
         self._redrawn: dict[str, str] = {}  # modal id -> action_ts of its newest change drawn (_redraw)
         # Acked work: stored before the ack, handled by this replica's workers or, if it dies, another's.
         self.inbound = InboundQueue(
-            engine, PLATFORM, self._answer_work, prepare=self._prepare, concurrency=concurrency
+            engine,
+            PLATFORM,
+            self._answer_work,
+            prepare=self._prepare,
+            concurrency=concurrency,
+            max_queued=max_queued,
         )
         common: dict[str, Any] = {
             "signing_secret": signing_secret or "",  # "" rather than None: Bolt would read the env
@@ -189,11 +197,13 @@ class SlackAdapter:
         self._listen_to_events()
 
     async def on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        """Stored, then acked; if the database would not take it, the ack says so instead."""
+        """Stored, then acked; if the queue is full or the database would not take it, the ack says so
+        instead."""
         self._track()
         event = command_event(body)
-        if event is not None and not await self._store(event, _kept(body)):
-            await ack(text=NOT_TAKEN)
+        refusal = None if event is None else await self._store(event, _kept(body))
+        if refusal is not None:
+            await ack(text=refusal)
             return
         await ack()
 
@@ -208,11 +218,11 @@ class SlackAdapter:
             await self._redraw(body, client)
             return
         event = action_event(body)
-        stored = event is None or await self._store(event, _kept(body))
+        refusal = None if event is None else await self._store(event, _kept(body))
         await ack()
-        if not stored and body.get("response_url"):
+        if refusal is not None and body.get("response_url"):
             with contextlib.suppress(SlackClientError, aiohttp.ClientError, OSError, ValueError):
-                await respond(text=NOT_TAKEN, response_type="ephemeral", replace_original=False)
+                await respond(text=refusal, response_type="ephemeral", replace_original=False)
 
     async def _redraw(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         """A choice another field depends on changed in an open modal (a ``dispatch_action`` input): the
@@ -255,20 +265,24 @@ class SlackAdapter:
         (Bolt's client for this request: authorized before the database was needed)."""
         self._track()
         event = shortcut_event(body)
-        stored = event is None or await self._store(event, _kept(body))
+        refusal = None if event is None else await self._store(event, _kept(body))
         await ack()
-        if not stored and body.get("trigger_id"):
+        if refusal is not None and body.get("trigger_id"):
             with contextlib.suppress(SlackClientError, aiohttp.ClientError, OSError, ValueError):
-                await client.views_open(trigger_id=body["trigger_id"], view=notice_view(text_card(NOT_TAKEN)))
+                await client.views_open(trigger_id=body["trigger_id"], view=notice_view(text_card(refusal)))
 
-    async def _store(self, event: InboundEvent, context: Mapping[str, str]) -> bool:
-        """Writes the event to the inbound queue (this replica starts on it at once)."""
+    async def _store(self, event: InboundEvent, context: Mapping[str, str]) -> str | None:
+        """Writes the event to the inbound queue (this replica starts on it at once). Returns None once
+        stored, else what to tell the person: Tend is busy (the queue is full, counted in /metrics and
+        logged by the queue) or could not take it (the database is away); nothing was saved."""
         try:
             await self.inbound.put(event, context)
+        except InboundFull:
+            return BUSY
         except Exception as error:  # the database is away: nothing was taken
             log_event(logger, "slack event not stored", level=logging.WARNING, outcome=type(error).__name__)
-            return False
-        return True
+            return NOT_TAKEN
+        return None
 
     async def on_submission(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """Runs the engine BEFORE the ack, so a bad field is marked in the still-open modal.
@@ -337,10 +351,11 @@ class SlackAdapter:
         self, body: dict[str, Any], resp: BoltResponse, next_: Callable[[], Awaitable[None]]
     ) -> BoltResponse:
         """Stores an Events API callback Tend handles before Bolt acks it; when the database will not
-        take it, Slack gets a 503 instead of the ack and sends the event again later."""
+        take it (or the queue is full), Slack gets a 503 instead of the ack and sends the event again
+        later."""
         if body.get("type") == "event_callback":
             found = self._event_of(body)
-            if found is not None and not await self._store(*found):
+            if found is not None and await self._store(*found) is not None:
                 return BoltResponse(status=503, body="")
         await next_()
         return resp
@@ -678,12 +693,18 @@ class PooledRespond(AsyncRespond):
 
 
 def build_slack(
-    engine: Engine, sender: SlackSender, *, signing_secret: str | None, oauth: SlackOAuth | None = None
+    engine: Engine,
+    sender: SlackSender,
+    *,
+    signing_secret: str | None,
+    oauth: SlackOAuth | None = None,
+    max_queued: int = MAX_QUEUED,
 ) -> SlackAdapter:
     """The adapter for both modes: one workspace (``sender`` from ``sender_for``) or many through
     OAuth (``oauth`` from ``adapters.slack.oauth.slack_oauth``, ``sender`` from ``oauth_sender``).
-    ``signing_secret`` None (Socket Mode only) turns request verification off."""
-    return SlackAdapter(engine, sender, signing_secret, oauth)
+    ``signing_secret`` None (Socket Mode only) turns request verification off; ``max_queued`` is
+    ``TEND_INBOUND_MAX_QUEUED``."""
+    return SlackAdapter(engine, sender, signing_secret, oauth, max_queued=max_queued)
 
 
 def add_slack_route(app: web.Application, adapter: SlackAdapter) -> None:
