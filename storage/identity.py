@@ -202,59 +202,50 @@ async def _ensure_member(
 ) -> Member:
     assert workspace.id is not None
     platform_zone = time_zone or default_time_zone or None
-    found = await find_member(session, workspace.id, platform_user_id)
-    if found is not None:
-        changed = False
-        if display_name and found.display_name != display_name:
-            found.display_name, changed = display_name, True
-        if time_zone and found.time_zone != time_zone:
-            found.time_zone, changed = time_zone, True
-        elif default_time_zone not in (None, "", UNSET_TIME_ZONE) and found.time_zone == UNSET_TIME_ZONE:
-            found.time_zone, changed = str(default_time_zone), True
-        if deactivated is not None and found.deactivated != deactivated:
-            found.deactivated, changed = deactivated, True
-        # A zone chosen with /tend settings (never plain UTC) counts as known from the next contact.
-        learned = not found.profile_known and (platform_zone is not None or zone_known(found))
-        if learned:
-            found.profile_known, changed = True, True
-        if changed:
-            session.add(found)
-        if learned:
-            await release_held(session, workspace.id, found.id or 0, now)
-        first_install = is_installer and (await count_members(session, workspace.id)) == 1
-        await _settle_role(session, found, now, platform_admin=platform_admin, first_install=first_install)
-        return found
-    # Only an installer can be a workspace's first member who matters (its first admin): nobody else
-    # pays for the count, which reads every member of the workspace.
-    first = is_installer and (await count_members(session, workspace.id)) == 0
-    member = Member(
-        workspace_id=workspace.id,
-        platform_user_id=platform_user_id,
-        display_name=display_name or platform_user_id,
-        time_zone=platform_zone or UNSET_TIME_ZONE,
-        role="member",
-        is_bot=is_bot,
-        profile_known=platform_zone is not None,
-        deactivated=bool(deactivated),
-        created_at=first_seen_day(now),
-    )
-    if await _insert_member(session, member):
-        await _settle_role(session, member, now, platform_admin=platform_admin, first_install=first)
-        return member
-    # Another request created the person first: what this one learned still applies to that row.
-    return await _ensure_member(
-        session,
-        workspace,
-        platform_user_id,
-        now,
-        display_name=display_name,
-        time_zone=time_zone,
-        default_time_zone=default_time_zone,
-        is_installer=is_installer,
-        platform_admin=platform_admin,
-        is_bot=is_bot,
-        deactivated=deactivated,
-    )
+    while True:  # twice at most: after a lost insert race the row the other request made is read
+        found = await find_member(session, workspace.id, platform_user_id)
+        if found is not None:
+            changed = False
+            if display_name and found.display_name != display_name:
+                found.display_name, changed = display_name, True
+            if time_zone and found.time_zone != time_zone:
+                found.time_zone, changed = time_zone, True
+            elif default_time_zone not in (None, "", UNSET_TIME_ZONE) and found.time_zone == UNSET_TIME_ZONE:
+                found.time_zone, changed = str(default_time_zone), True
+            if deactivated is not None and found.deactivated != deactivated:
+                found.deactivated, changed = deactivated, True
+            # A zone chosen with /tend settings (never plain UTC) counts as known from the next contact.
+            learned = not found.profile_known and (platform_zone is not None or zone_known(found))
+            if learned:
+                found.profile_known, changed = True, True
+            if changed:
+                session.add(found)
+            if learned:
+                await release_held(session, workspace.id, found.id or 0, now)
+            first_install = is_installer and (await count_members(session, workspace.id)) == 1
+            await _settle_role(
+                session, found, now, platform_admin=platform_admin, first_install=first_install
+            )
+            return found
+        # Only an installer can be a workspace's first member who matters (its first admin): nobody else
+        # pays for the count, which reads every member of the workspace.
+        first = is_installer and (await count_members(session, workspace.id)) == 0
+        member = Member(
+            workspace_id=workspace.id,
+            platform_user_id=platform_user_id,
+            display_name=display_name or platform_user_id,
+            time_zone=platform_zone or UNSET_TIME_ZONE,
+            role="member",
+            is_bot=is_bot,
+            profile_known=platform_zone is not None,
+            deactivated=bool(deactivated),
+            created_at=first_seen_day(now),
+        )
+        if await _insert_member(session, member):
+            await _settle_role(session, member, now, platform_admin=platform_admin, first_install=first)
+            return member
+        # Another request created the person first: what this one learned applies to that row (read
+        # on the next turn).
 
 
 async def _settle_role(
