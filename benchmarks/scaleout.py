@@ -76,6 +76,7 @@ MARKER = re.compile(r"ref([A-Z])(\d{6})x")  # in each kudos' reason: which run a
 QUEUED, HANDLED = "tend_inbound_queued", "tend_inbound_handled_total"
 WARM_PER_REPLICA = 10
 READY_WITHIN = 120.0  # seconds for every replica's /readyz (the first one migrates the database)
+IDLE_SECONDS = 3.0  # replicas left alone after the warm-up: their CPU for nothing (background loops)
 MAX_IN_FLIGHT = 2000  # open-loop sending: requests awaiting their ack at most (sockets are finite)
 
 
@@ -300,7 +301,7 @@ def metric_names(path: Path) -> list[str]:
         words = re.split(r"[\s:,(]+", line.strip().lstrip("-*` "), maxsplit=1)
         if words and re.fullmatch(r"[a-z_][a-z0-9_]*", words[0].strip("`")):
             names.append(words[0].strip("`"))
-    return [name for name in dict.fromkeys(names) if name != QUEUED]
+    return [name for name in dict.fromkeys(names) if name not in (QUEUED, HANDLED)]
 
 
 def samples(text: str, name: str) -> float | None:
@@ -390,6 +391,7 @@ class Result:
     duplicates: int
     lost: int
     answers: int
+    idle_per_second: float  # CPU seconds a second of one idle replica
     watch: Watch
     load_before: float
     load_after: float
@@ -424,6 +426,8 @@ class Result:
             f"  ack p50 {self.percentile(50):.0f} ms, p99 {self.percentile(99):.0f} ms, max "
             f"{self.percentile(100):.0f} ms; duplicates {self.duplicates}, lost {self.lost}; giver answers "
             f"{self.answers}",
+            f"  idle, each replica spends {self.idle_per_second * 1000:.0f} ms of CPU a second "
+            f"({self.idle_per_second * self.wall * self.replicas:.1f} s of the CPU above)",
             f"  inbound handled per replica (tend_inbound_handled_total, incl. warm-up): {handled_by}",
         ]
         for name in (QUEUED, *self.watch.names):
@@ -495,6 +499,9 @@ async def scale(args: argparse.Namespace, replicas: int, run: str, folder: Path,
             warmed = await load(warm, urls, "W", fake_port)
             await drained(http, fake_port, warmed.taken, args.stall)
 
+            idle_before = cpus(pids)
+            await asyncio.sleep(IDLE_SECONDS)  # the window over which idle CPU is measured
+            idle = sum(cpus(pids).values()) - sum(idle_before.values())
             watch = Watch(metric_names(Path(args.metric_names)), [{} for _ in ports], [{} for _ in ports])
             await watch.poll(http, ports)
             watcher = asyncio.create_task(watch.run(ports))
@@ -531,6 +538,7 @@ async def scale(args: argparse.Namespace, replicas: int, run: str, folder: Path,
         duplicates=duplicates,
         lost=lost,
         answers=found["answers"].get(run, 0),
+        idle_per_second=idle / IDLE_SECONDS / replicas,
         watch=watch,
         load_before=load_before,
         load_after=load_after,
