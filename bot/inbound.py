@@ -192,6 +192,7 @@ class InboundQueue:
         self._refusing = False  # refusing now (logged once when it starts and once when it ends)
         self._backlog = False  # rows nobody holds are likely waiting: claim them once there is room
         self._refilling = False  # one refill at a time
+        self._keeping = 0  # puts being written that this process will hold
         self.metrics.inbound_max_queued.set(max_queued)
         self._show_held()
 
@@ -211,18 +212,23 @@ class InboundQueue:
         anonymous = is_anonymous(event, self.engine.registry)
         payload = seal(self.engine.secret_key, SEALED_PURPOSE, text) if anonymous else text
         now = self.clock.now()
-        # Past ``hold``, or while older rows wait unleased (so they are not overtaken), the row is passed on.
-        keep = len(self._held) < self.hold and not self._backlog and not self._stopping
-        async with self.database.session() as session:
-            row = await inbound.enqueue(
-                session,
-                self.platform,
-                payload,
-                sealed=anonymous,
-                now=now,
-                owner=self.owner if keep else "",
-                until=self._lease_end(now, anonymous) if keep else None,
-            )
+        # Past ``hold`` (counting the puts still being written), or while older rows wait unleased (so
+        # they are not overtaken), the row is passed on.
+        keep = len(self._held) + self._keeping < self.hold and not self._backlog and not self._stopping
+        self._keeping += keep
+        try:
+            async with self.database.session() as session:
+                row = await inbound.enqueue(
+                    session,
+                    self.platform,
+                    payload,
+                    sealed=anonymous,
+                    now=now,
+                    owner=self.owner if keep else "",
+                    until=self._lease_end(now, anonymous) if keep else None,
+                )
+        finally:
+            self._keeping -= keep
         self._added += 1
         if not keep:  # any replica's poll takes it; this one as soon as its own work runs low
             self._backlog = True

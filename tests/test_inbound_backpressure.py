@@ -8,6 +8,7 @@ refusal shows in ``/metrics``, and once the queue has drained commands are taken
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -100,6 +101,18 @@ async def test_one_replica_alone_works_through_a_burst_in_order_without_waiting_
     handled = [getattr(work.event, "event_id", None) for work, _ in answers.given]
     assert handled == [f"ev-{index}" for index in range(burst)]  # first acked, first handled
     assert s.engine.metrics.inbound_held.value(platform="slack") == 0
+
+
+async def test_requests_stored_at_the_same_moment_never_take_more_than_the_share(s: Scenario) -> None:
+    opened, stuck = gate()
+    queue = InboundQueue(s.engine, "slack", Answers(), prepare=stuck, concurrency=1)
+    burst = queue.hold + 8
+    await asyncio.gather(*(queue.put(kudos(s, index)) for index in range(burst)))  # 40 acks in flight
+    assert len([row for row in await rows(s) if row.owner == queue.owner]) == queue.hold
+    assert s.engine.metrics.inbound_held.value(platform="slack") == queue.hold
+    opened.set()
+    await queue.drain()
+    assert len(await shoutouts(s)) == burst and await rows(s) == []
 
 
 async def test_past_the_bound_nothing_is_stored_and_the_depth_is_counted_without_a_query(
