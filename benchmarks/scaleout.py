@@ -92,8 +92,9 @@ class Tally:
         self.notes: dict[str, int] = {}  # receiver's note (a DM to D<receiver>) -> count
         self.answers: dict[str, int] = {}  # run -> POSTs to its givers' response_url (private answers)
         self.other = 0  # accepted chat.postMessage calls that are neither
+        self.first: dict[str, list[float]] = {}  # key -> when its first post and first note came (time())
 
-    def count(self, calls: list[Any]) -> None:
+    def count(self, calls: list[Any], stamps: dict[int, float]) -> None:
         for call in calls[self.seen :]:
             if call.method == "response":
                 run = str(call.args.get("_response_url", ""))[1:2]  # U<run>G…
@@ -105,9 +106,11 @@ class Tally:
                 if found:
                     key = found.group(1) + found.group(2)
                     self.posts[key] = self.posts.get(key, 0) + 1
+                    self.first.setdefault(key, []).append(stamps[id(call)])
                 elif note:
                     key = note.group(1) + note.group(2)
                     self.notes[key] = self.notes.get(key, 0) + 1
+                    self.first.setdefault(key, []).append(stamps[id(call)])
                 else:
                     self.other += 1
         self.seen = len(calls)
@@ -120,11 +123,27 @@ def serve_fake(port: int, zone: str, tree: Path) -> None:
     from tests.fake_slack_api import FakeSlackApi
 
     fake_module.DEFAULT_TZ = zone  # receivers in working hours: notes go at once, not the next morning
-    fake, tally = FakeSlackApi(), Tally()
+
+    class Stamped(FakeSlackApi):
+        """Notes when each call arrived (by the call's id: calls stay in ``calls``, so ids stay unique)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.stamps: dict[int, float] = {}
+
+        async def _record(self, call: Any) -> None:
+            self.stamps[id(call)] = time.time()
+            await super()._record(call)
+
+    fake, tally = Stamped(), Tally()
 
     async def stats(_request: web.Request) -> web.Response:
-        tally.count(fake.calls)
-        body = {"posts": tally.posts, "notes": tally.notes, "answers": tally.answers, "other": tally.other}
+        tally.count(fake.calls, fake.stamps)
+        delivered = {key: max(times[:2]) for key, times in tally.first.items() if len(times) >= 2}
+        body = {
+            "posts": tally.posts, "notes": tally.notes, "answers": tally.answers, "other": tally.other,
+            "delivered": delivered,
+        }  # fmt: skip
         return web.json_response(body)
 
     async def main() -> None:
@@ -193,6 +212,7 @@ def kudos_form(run: str, index: int, fake_port: int, channels: int) -> dict[str,
 class Acks:
     latencies: list[float] = field(default_factory=list)  # ms
     taken: list[str] = field(default_factory=list)  # keys of kudos acked as taken (empty 200)
+    sent_at: dict[str, float] = field(default_factory=dict)  # key -> when it was sent (time())
     refused: int = 0  # acked with an answer (Tend could not take it: nothing stored)
     failed: int = 0  # not 200, or no answer at all
     sent: int = 0
@@ -203,7 +223,7 @@ async def send_one(
     http: aiohttp.ClientSession, url: str, run: str, index: int, form: dict[str, str], acks: Acks
 ) -> None:
     body, headers = signed(form)
-    started = time.perf_counter()
+    started, sent_at = time.perf_counter(), time.time()
     try:
         async with http.post(url, data=body, headers=headers) as response:
             answer = await response.read()
@@ -218,6 +238,7 @@ async def send_one(
         acks.refused += 1
     else:
         acks.taken.append(f"{run}{index:06d}")
+        acks.sent_at[acks.taken[-1]] = sent_at
 
 
 async def load(args: argparse.Namespace, urls: list[str], run: str, fake_port: int) -> Acks:
@@ -389,6 +410,7 @@ class Result:
     database_cpu: float
     machine_busy: float  # seconds of CPU, every process on the machine
     duplicates: int
+    waits: list[float]  # seconds from sending each handled kudos to its post and note both at the fake
     lost: int
     answers: int
     idle_per_second: float  # CPU seconds a second of one idle replica
@@ -412,6 +434,10 @@ class Result:
         ordered = sorted(self.acks.latencies)
         return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else 0.0
 
+    def wait(self, p: float) -> float:
+        ordered = self.waits
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else 0.0
+
     def report(self, cores: int) -> str:
         ours = sum(self.replica_cpu) + self.fake_cpu + self.loader_cpu + self.database_cpu
         spread = ", ".join(f"{cpu:.1f}" for cpu in self.replica_cpu)
@@ -426,6 +452,8 @@ class Result:
             f"  ack p50 {self.percentile(50):.0f} ms, p99 {self.percentile(99):.0f} ms, max "
             f"{self.percentile(100):.0f} ms; duplicates {self.duplicates}, lost {self.lost}; giver answers "
             f"{self.answers}",
+            f"  sent -> post and note at the fake: p50 {self.wait(50):.1f} s, p99 {self.wait(99):.1f} s, "
+            f"max {self.wait(100):.1f} s",
             f"  idle, each replica spends {self.idle_per_second * 1000:.0f} ms of CPU a second "
             f"({self.idle_per_second * self.wall * self.replicas:.1f} s of the CPU above)",
             f"  inbound handled per replica (tend_inbound_handled_total, incl. warm-up): {handled_by}",
@@ -526,6 +554,8 @@ async def scale(args: argparse.Namespace, replicas: int, run: str, folder: Path,
     ours = [key for key in posts.keys() | notes.keys() if key.startswith(run)]
     duplicates = sum(1 for key in ours if posts.get(key, 0) > 1 or notes.get(key, 0) > 1)
     lost = sum(1 for key in acks.taken if key not in posts or key not in notes)
+    delivered = found["delivered"]
+    waits = sorted(delivered[key] - acks.sent_at[key] for key in acks.taken if key in delivered)
     return Result(
         replicas=replicas,
         acks=acks,
@@ -536,6 +566,7 @@ async def scale(args: argparse.Namespace, replicas: int, run: str, folder: Path,
         database_cpu=sum(cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items()),
         machine_busy=busy_after - busy_before,
         duplicates=duplicates,
+        waits=waits,
         lost=lost,
         answers=found["answers"].get(run, 0),
         idle_per_second=idle / IDLE_SECONDS / replicas,
