@@ -58,7 +58,7 @@ from storage import shoutouts as store
 from storage.db import Session
 from storage.identity import find_member, find_members_by_name, members_by_ids
 from storage.models import Member, Shoutout, Team
-from storage.org_teams import team_for_channel, teams_of
+from storage.org_teams import team_for_channel, teams_here_and_own
 
 MAX_REASON = 1000
 CONTAGION_WINDOW = timedelta(days=7)
@@ -317,8 +317,7 @@ async def give(
     thanked = check_shoutout(ctx.actor_id, receivers, reason)
     if isinstance(thanked, Outcome):
         return thanked
-    here_team = await team_for_channel(ctx.session, ctx.workspace_id, ctx.place_id) if ctx.place_id else None
-    own_teams = await teams_of(ctx.session, ctx.actor_id)
+    here_team, own_teams = await teams_here_and_own(ctx.session, ctx.workspace_id, ctx.place_id, ctx.actor_id)
     place = public_place(ctx.place_id, ctx.is_direct, here_team, own_teams)
     if place is None:
         return Outcome.reply(compose(NO_PLACE, example=EXAMPLE))
@@ -341,10 +340,13 @@ async def give(
     )
     store.add_all(ctx.session, plan.rows)
     org, team_id = ctx.workspace.organization_id, team.id if team else None
-    await signals.record(ctx.session, org, team_id, ctx.now, "shoutout_given", count=plan.given)
-    await signals.contributed(ctx.session, ctx.secret_key, org, team_id, ctx.now, "shoutout", ctx.actor_id)
+    counts: list[signals.Count] = [(team_id, "shoutout_given", plan.given)]
     if plan.contagion:
-        await signals.record(ctx.session, org, team_id, ctx.now, "shoutout_contagion", count=plan.contagion)
+        counts.append((team_id, "shoutout_contagion", plan.contagion))
+    counts += await signals.newly_contributed(
+        ctx.session, ctx.secret_key, org, team_id, ctx.now, "shoutout", ctx.actor_id
+    )
+    await signals.record_many(ctx.session, org, ctx.now, counts)
     return plan.outcome
 
 

@@ -10,6 +10,7 @@ nudge) also call ``contributed``, so the index can tell how many distinct people
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -29,6 +30,7 @@ KEPT_FAMILIES: tuple[ContributorFamily, ...] = ("shoutout", "nudge")
 CONTRIBUTOR_PURPOSE = "contributor"
 
 NO_TEAM = 0
+Count = tuple[int | None, str, int]  # (team id or None, signal kind, how many) for ``record_many``
 # Contributors are also kept under this team id, where each person counts once for the organisation:
 # how many distinct people are behind the organisation's figure, read with its counters.
 WHOLE_ORGANISATION = -1
@@ -94,8 +96,40 @@ async def contributed(
     request rule (docs/index.md), and a digest of who answered could be matched with the public
     families' digests, naming the supporter that ``StressRelay`` seals.
     """
+    await record_many(
+        session,
+        organization_id,
+        moment,
+        await newly_contributed(session, secret_key, organization_id, team_id, moment, family, member_id),
+    )
+
+
+async def record_many(
+    session: Session, organization_id: int, moment: datetime, counts: Sequence[Count]
+) -> None:
+    """``record`` for several counters of one organisation and week in one statement (a shout-out's
+    given, contagion and contributor counts: one round trip, not three or four)."""
+    merged: dict[tuple[int, SignalKind], int] = {}
+    for team_id, kind, count in counts:
+        key = (team_id or NO_TEAM, kind)
+        merged[key] = merged.get(key, 0) + count
+    rows = [(team, kind, count) for (team, kind), count in merged.items()]
+    await signals.bump_many(session, organization_id, iso_week(moment), rows)
+
+
+async def newly_contributed(
+    session: Session,
+    secret_key: bytes,
+    organization_id: int,
+    team_id: int | None,
+    moment: datetime,
+    family: ContributorFamily,
+    member_id: int,
+) -> list[Count]:
+    """``contributed``'s digests written, and the counters still to bump for them (the caller
+    records them with its own counts, in one statement)."""
     if family not in KEPT_FAMILIES:
-        return
+        return []
     week = iso_week(moment)
     key, *earlier = sealing.digests(secret_key, CONTRIBUTOR_PURPOSE, organization_id, week, member_id)
     teams = [team_id or NO_TEAM, WHOLE_ORGANISATION]
@@ -109,4 +143,4 @@ async def contributed(
         ]
     # Two statements for both teams (every shout-out pays this), not two per team.
     added = await signals.add_contributor(session, organization_id, teams, week, family, key)
-    await signals.bump_teams(session, organization_id, added, week, contributor_kind(family))
+    return [(team, contributor_kind(family), 1) for team in added]

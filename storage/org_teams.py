@@ -9,7 +9,7 @@ matched ignoring letter case: "Platform" and "platform" are the same team to the
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import and_, delete, false, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,6 +21,25 @@ from storage.organisation import sibling_workspaces
 async def team_for_channel(session: AsyncSession, workspace_id: int, channel_id: str) -> Team | None:
     query = select(Team).where(Team.workspace_id == workspace_id, Team.channel_id == channel_id)
     return (await session.exec(query.order_by(col(Team.id)))).first()
+
+
+async def teams_here_and_own(
+    session: AsyncSession, workspace_id: int, channel_id: str | None, member_id: int
+) -> tuple[Team | None, list[Team]]:
+    """``team_for_channel`` and ``teams_of`` in one query: every shout-out asks both."""
+    own = select(TeamMembership.team_id).where(TeamMembership.member_id == member_id)
+    mine = col(Team.id).in_(own)
+    here = (
+        and_(col(Team.workspace_id) == workspace_id, col(Team.channel_id) == channel_id)
+        if channel_id
+        else false()
+    )
+    rows = (await session.exec(select(Team, mine).where(or_(here, mine)).order_by(col(Team.id)))).all()
+    here_team = next(
+        (team for team, _ in rows if team.workspace_id == workspace_id and team.channel_id == channel_id),
+        None,
+    )
+    return (here_team if channel_id else None), [team for team, is_mine in rows if is_mine]
 
 
 async def team_by_name(session: AsyncSession, workspace_id: int, name: str) -> Team | None:

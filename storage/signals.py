@@ -66,11 +66,12 @@ async def add_contributor(
     return [int(team) for (team,) in result.all()]
 
 
-async def bump_teams(
-    session: AsyncSession, organization_id: int, teams: Sequence[int], week: str, kind: str
+async def bump_many(
+    session: AsyncSession, organization_id: int, week: str, counts: Sequence[tuple[int, str, int]]
 ) -> None:
-    """``bump`` by one for each of ``teams`` (distinct), in one call: one round trip, not one each."""
-    if not teams:
+    """``bump`` for each (team, kind, count), in one call: one round trip, not one each. Each
+    (team, kind) at most once: the database applies one statement's rows to one counter only once."""
+    if not counts:
         return
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -78,15 +79,17 @@ async def bump_teams(
         organization_id=organization_id,
         team_id=bindparam("team"),
         week=week,
-        kind=kind,
-        count=1,
+        kind=bindparam("kind"),
+        count=bindparam("count"),
         value_sum=0.0,
     )
     statement = statement.on_conflict_do_update(
         index_elements=["organization_id", "team_id", "week", "kind"],
         set_={"count": Signal.count + statement.excluded.count},
     )
-    await session.exec(statement, params=[{"team": team} for team in teams])
+    await session.exec(
+        statement, params=[{"team": team, "kind": kind, "count": count} for team, kind, count in counts]
+    )
 
 
 async def has_contributor(

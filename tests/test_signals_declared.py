@@ -44,8 +44,9 @@ def _strings(node: ast.expr) -> list[str]:
 
 def recorded_kinds(module: ModuleType) -> set[str]:
     """Kinds the module passes to ``signals.record`` (or to a helper of its own named ``record_*``),
-    and the contributor kinds its ``signals.contributed`` families bump; a name is followed when it
-    was assigned a string or a conditional of strings."""
+    the kinds of the (team, kind, count) tuples of a module calling ``signals.record_many``, and the
+    contributor kinds its ``signals.contributed`` (or ``newly_contributed``) families bump; a name is
+    followed when it was assigned a string or a conditional of strings."""
     tree = ast.parse(inspect.getsource(module))
     assigned: dict[str, list[str]] = {}
     for node in ast.walk(tree):
@@ -66,6 +67,12 @@ def recorded_kinds(module: ModuleType) -> set[str]:
     own_helpers = {
         node.name for node in ast.walk(tree) if isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef)
     }
+    enclosing = {
+        inner: function
+        for function in ast.walk(tree)
+        if isinstance(function, ast.AsyncFunctionDef | ast.FunctionDef)
+        for inner in ast.walk(function)
+    }
     kinds: set[str] = set()
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -78,7 +85,14 @@ def recorded_kinds(module: ModuleType) -> set[str]:
         ):
             if func.attr == "record":
                 kinds.update(arguments(node))
-            elif func.attr == "contributed":
+            elif func.attr == "record_many":  # its counts: (team, kind, count) tuples in the same function
+                kinds.update(
+                    kind
+                    for tuple_ in ast.walk(enclosing[node])
+                    if isinstance(tuple_, ast.Tuple) and len(tuple_.elts) == 3
+                    for kind in values(tuple_.elts[1])
+                )
+            elif func.attr in ("contributed", "newly_contributed"):
                 kinds.update(
                     signals.contributor_kind(f) for f in arguments(node) if f in signals.KEPT_FAMILIES
                 )
