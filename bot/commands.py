@@ -13,7 +13,6 @@ from typing import Literal
 
 from bot.practices_registry import Registry, default_registry
 from practices.grammar import (
-    LISTED_KINDS,
     Command,
     MenuScope,
     PersonRef,
@@ -105,14 +104,10 @@ def _parse(
     if len(text) > MAX_TEXT:
         example = _top_example(command, registry) if command in registry.top_level else HELP_TYPED
         return UsageError(TOO_LONG.format(length=len(text), limit=MAX_TEXT), example)
-    token = LISTED_KINDS.set(registry.listed_kinds)
-    try:
-        top = registry.top_level.get(command)
-        if top is not None:
-            return top(text, tokenize(text, mentions))
-        return _tend(text, registry, mentions)
-    finally:
-        LISTED_KINDS.reset(token)
+    top = registry.top_level.get(command)
+    if top is not None:
+        return top(text, tokenize(text, mentions))
+    return _tend(text, registry, mentions)
 
 
 def parse(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -126,10 +125,6 @@ class Token:
 
 
 Parser = Callable[[str, list[Token]], Result]
-
-# The ritual kinds ``/tend ritual add`` accepts: the ones the registry lists, set by the assembler
-# (``bot/commands.py``) for the length of one parse, so a practice declaring a kind needs no other edit.
-LISTED_KINDS: ContextVar[tuple[str, ...]] = ContextVar("listed_ritual_kinds", default=())
 
 
 def _clean(name: str | None) -> str:

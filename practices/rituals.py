@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 from practices import local_time, shoutouts
 from practices.grammar import (
     KINDS_SLOT,
-    LISTED_KINDS,
     TEAM,
     PlaceRef,
     Result,
@@ -66,10 +65,23 @@ def listed_kinds(ctx: PracticeContext) -> dict[str, str]:
     return {k.name: k.summary for practice in ctx.practices for k in practice.rituals if k.listed}
 
 
-EXAMPLE = Example("/tend ritual add opener here mon,wed 09:25 Europe/Berlin")
+RITUAL_EXAMPLE = "/tend ritual add opener here mon,wed 09:25 Europe/Berlin"
+EXAMPLE = Example(RITUAL_EXAMPLE)
+ADD_USAGE = Usage(
+    "/tend ritual add",
+    f"{KINDS_SLOT} <#channel|here> <schedule> [time zone]",
+    "start a ritual",
+    RITUAL_EXAMPLE,
+    TEAM,
+)
 NO_PLACE = "Say where the ritual posts: a #channel, or here. Example: {example}"
 NEVER = "That schedule never comes round. Example: {example}"
-KINDS = "Rituals are {kinds}. Example: {example}"
+# The one check of the kind (the grammar takes any word there): the kinds in use, the usage as help
+# shows it (a *synopsis*, not a command to type) and an example that works as typed.
+UNKNOWN_KIND = (
+    "I don't know the ritual kind “{kind}”; pick one of {kinds}.\n"
+    "Usage: *{command}* {args}\nExample: {example}"
+)
 BAD_SCHEDULE = "{message} Example: {example}"
 # A channel other than where the person typed: examples say "here" (the channel reference every platform
 # types; Teams people cannot type a #channel) and name the channel to type it in as a Place.
@@ -176,7 +188,16 @@ def new_ritual(
     if not is_admin:
         return Outcome.reply(ONLY_ADMINS)
     if kind not in kinds:
-        return Outcome.reply(compose(KINDS, kinds=", ".join(kinds), example=EXAMPLE))
+        listed = tuple(kinds)
+        unknown = compose(
+            UNKNOWN_KIND,
+            kind=Said(shown(kind)),
+            kinds=", ".join(listed),
+            command=ADD_USAGE.command,
+            args=ADD_USAGE.args_with(listed),
+            example=EXAMPLE,
+        )
+        return Outcome.reply(unknown)
     if not place_id:
         return Outcome.reply(compose(NO_PLACE, example=EXAMPLE))
     recurrence = parse_schedule(request.schedule_text)
@@ -331,8 +352,6 @@ async def fire_shoutout_digest(ctx: FireContext) -> Outcome:
 
 # --- the words: /tend ritual, its parsers and its help --------------------------------------------
 
-RITUAL_EXAMPLE = "/tend ritual add opener here mon,wed 09:25 Europe/Berlin"
-
 
 @dataclass(frozen=True)
 class RitualList:
@@ -375,13 +394,15 @@ class RitualRemove:
         return await remove(ctx, self.ritual_id)
 
 
+ADD_WHICH = "Say which ritual to add first, then where and when; `/tend help ritual` lists the kinds."
+
+
 def parse_add(text: str, args: list[Token]) -> Result:
-    listed = LISTED_KINDS.get()
-    ex, kinds = RITUAL_EXAMPLE, ", ".join(listed)
-    if not args:
-        return UsageError(f"Say which ritual to add: {kinds}.", ex)
-    if args[0].word not in listed:
-        return UsageError(f"I don't know the ritual kind “{shown(args[0].raw)}”; pick one of {kinds}.", ex)
+    """Any word is taken as the kind: which kinds exist is the registry's business, checked once, by
+    ``new_ritual`` (an unknown kind is answered there with the kinds in use)."""
+    ex = RITUAL_EXAMPLE
+    if not args or args[0].kind != "word" or place_of(args[0]) is not None:
+        return UsageError(ADD_WHICH, ex)
     place = place_of(args[1]) if len(args) > 1 else None
     if place is None:
         return UsageError("After the kind, say where it runs: a #channel or the word here.", ex)
@@ -421,13 +442,7 @@ TOPIC = Topic(
             "/tend ritual list",
             TEAM,
         ),
-        Usage(
-            "/tend ritual add",
-            f"{KINDS_SLOT} <#channel|here> <schedule> [time zone]",
-            "start a ritual",
-            RITUAL_EXAMPLE,
-            TEAM,
-        ),
+        ADD_USAGE,
         Usage("/tend ritual pause", "<id>", "stop it for now", "/tend ritual pause 12"),
         Usage("/tend ritual resume", "<id>", "start it again", "/tend ritual resume 12"),
         Usage("/tend ritual remove", "<id>", "delete it", "/tend ritual remove 12"),

@@ -84,6 +84,7 @@ ASKED = [
     "/tend pause x",
     "/tend resume now",
     "/tend stress now",
+    "/tend ritual add retro here mon 09:25",  # an unknown kind: the rule's answer, usage and example
     "/tend ritual add opener here mondya 09:25",
     "/tend ritual add opener here mon",
     "/tend ritual add opener here cron 25 9 * *",

@@ -64,7 +64,11 @@ def test_without_a_zone_the_admins_own_zone_is_used() -> None:
 
 def test_only_admins_add_rituals_and_only_of_a_listed_kind() -> None:
     assert "admin" in replied(add(admin=False))
-    assert replied(add(kind="one-on-one")).startswith("Rituals are opener, shoutout-prompt. Example:")
+    unknown = replied(add(kind="one-on-one"))
+    known = "pick one of opener, shoutout-prompt."
+    assert unknown.startswith(f"I don't know the ritual kind “one-on-one”; {known}")
+    assert "\nUsage: /tend ritual add <opener|shoutout-prompt> <#channel|here> <schedule>" in unknown
+    assert unknown.endswith("\nExample: /tend ritual add opener here mon,wed 09:25 Europe/Berlin")
 
 
 def test_a_ritual_needs_a_place_a_schedule_that_parses_and_a_known_zone() -> None:
