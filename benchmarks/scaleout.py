@@ -506,6 +506,8 @@ async def scale(args: argparse.Namespace, replicas: int, run: str, folder: Path,
             DATABASE_URL=database, HOST="127.0.0.1", SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET,
             SLACK_API_URL=api_url, TEND_SECRET_KEY=TEND_KEY,
         )  # fmt: skip
+        if args.max_queued:
+            env["TEND_INBOUND_MAX_QUEUED"] = str(args.max_queued)
         pids = [
             await servers.enter_async_context(
                 process(
@@ -636,6 +638,12 @@ def arguments() -> argparse.Namespace:
         "--metric-names",
         default="/tmp/h/metric_names.txt",
         help="a file naming more /metrics series to watch, one first on each line (skipped when absent)",
+    )
+    parser.add_argument(
+        "--max-queued",
+        type=int,
+        default=0,
+        help="the replicas' TEND_INBOUND_MAX_QUEUED (default: theirs), to see refusals past it",
     )
     parser.add_argument("--logs", help="keep each replica's log in this folder (default: a temporary one)")
     parser.add_argument(
