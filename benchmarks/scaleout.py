@@ -3,6 +3,10 @@
     .venv/bin/python benchmarks/scaleout.py --postgres postgresql://postgres@127.0.0.1:5432/test
     .venv/bin/python benchmarks/scaleout.py --postgres URL --replicas 2 --rate 60 --seconds 10
     .venv/bin/python benchmarks/scaleout.py --postgres URL --channels 20   # the pacing binds: 20 channels
+    .venv/bin/python benchmarks/scaleout.py --postgres URL --max-queued 200  # refusals past the bound
+
+The code measured is ``--commit`` (default HEAD) exported with ``git archive`` into a temporary folder,
+so edits in progress in the checkout are not measured (``--commit ''`` runs the checkout as it is).
 
 For each replica count: a throwaway database on the server, the fake Slack Web API in its own process
 (``tests/fake_slack_api.py``, with a ``/stats`` route counting what it accepted per kudos), and that
@@ -19,6 +23,8 @@ receiver's note of the acked kudos (or until nothing more arrives for ``--stall`
 - handled commands a second (acked kudos / that window) and the replicas' CPU (user + system from
   ``/proc/<pid>/stat``, summed): handled kudos per CPU-second, i.e. per core fully used;
 - ack p50/p99 (sending a request to reading its whole answer) and acks that refused the command;
+- from sending each kudos to its post and note both at the fake (p50/p99/max: the wait after the ack);
+- each replica's CPU a second while idle, before the load (its background loops);
 - duplicates (a kudos whose post or note the fake accepted more than once: must be 0) and lost (an
   acked kudos with no post or no note: must be 0);
 - every second, each replica's ``/metrics``: ``tend_inbound_queued`` and its maximum (back-pressure
