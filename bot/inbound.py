@@ -69,6 +69,9 @@ CLAIM_AHEAD = 2  # a poll claims up to this many rows per place free among ``CON
 # that many rows until their lease runs out.
 HOLD_FACTOR = 4
 MAX_QUEUED = 10_000  # default bound on rows in the table (TEND_INBOUND_MAX_QUEUED; see docs/operations.md)
+# Acks first: while requests are being stored, a worker waits this long at most before starting its
+# next event (benchmarks/kudos_cpu.py: see docs/architecture.md for the ack p99 with and without).
+ACKS_FIRST_WITHIN = 0.25
 MAX_ATTEMPTS = 5  # claims of one row before it is given up (an event that keeps failing)
 STOP_SECONDS = 10.0  # how long a stopping process lets work under way finish
 SEALED_PURPOSE = "inbound"
@@ -192,6 +195,8 @@ class InboundQueue:
         self._refusing = False  # refusing now (logged once when it starts and once when it ends)
         self._backlog = False  # rows nobody holds are likely waiting: claim them once there is room
         self._refilling = False  # one refill at a time
+        # Puts writing their row now (each a request waiting for its ack), done when written.
+        self._storing: set[asyncio.Future[None]] = set()
         self._keeping = 0  # puts being written that this process will hold
         self.metrics.inbound_max_queued.set(max_queued)
         self._show_held()
@@ -216,6 +221,8 @@ class InboundQueue:
         # they are not overtaken), the row is passed on.
         keep = len(self._held) + self._keeping < self.hold and not self._backlog and not self._stopping
         self._keeping += keep
+        stored = asyncio.get_running_loop().create_future()
+        self._storing.add(stored)
         try:
             async with self.database.session() as session:
                 row = await inbound.enqueue(
@@ -229,6 +236,8 @@ class InboundQueue:
                 )
         finally:
             self._keeping -= keep
+            self._storing.discard(stored)
+            stored.set_result(None)
         self._added += 1
         if not keep:  # any replica's poll takes it; this one as soon as its own work runs low
             self._backlog = True
@@ -297,12 +306,24 @@ class InboundQueue:
                 await self._refill()
             if not self._waiting:
                 break
+            await self._acks_first()
+            if not self._waiting:
+                break
             item = self._waiting.popleft()
             try:
                 await self._handle(item)
             except Exception as error:  # one failed event must not stop the queue behind it
                 self._let_go(item.row_id)  # not renewed any more: tried again once its lease is over
                 logger.exception("inbound work failed", extra={"outcome": type(error).__name__})
+
+    async def _acks_first(self) -> None:
+        """Requests being stored when a worker is about to start an event are stored first: acked work
+        is durable and can wait a moment, the person behind each request waits for its ack (Slack
+        gives up after 3 s). Only those already being stored are waited for (and
+        ``ACKS_FIRST_WITHIN`` at most), so a steady stream of requests never stalls the work; work
+        already under way goes on."""
+        if self._storing:
+            await asyncio.wait(set(self._storing), timeout=ACKS_FIRST_WITHIN)
 
     async def _handle(self, item: _Item) -> None:
         if item.row_id not in self._held:  # its lease could not be renewed: another replica has it
