@@ -338,7 +338,7 @@ async def give(
         ctx.now,
         names,
     )
-    store.add_all(ctx.session, plan.rows)
+    await store.add_all(ctx.session, plan.rows)
     org, team_id = ctx.workspace.organization_id, team.id if team else None
     counts: list[signals.Count] = [(team_id, "shoutout_given", plan.given)]
     if plan.contagion:

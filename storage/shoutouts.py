@@ -5,16 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import Table, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Shoutout
 
+# Plain Core: the rows are written at once (what the transaction reads after sees them), no ORM objects kept.
+SHOUTOUT: Table = Shoutout.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 
-def add_all(session: AsyncSession, rows: Sequence[Shoutout]) -> None:
-    """Stores a shout-out's rows (one per person thanked) in the caller's transaction."""
-    session.add_all(list(rows))
+
+async def add_all(session: AsyncSession, rows: Sequence[Shoutout]) -> None:
+    """Stores a shout-out's rows (one per person thanked) in the caller's transaction: one INSERT,
+    not the ORM's flush of new objects (about a millisecond of CPU per shout-out)."""
+    if not rows:
+        return
+    columns = [column.name for column in SHOUTOUT.columns if column.name != "id"]
+    await session.exec(
+        insert(SHOUTOUT), params=[{name: getattr(row, name) for name in columns} for row in rows]
+    )
 
 
 async def received_since(session: AsyncSession, member_id: int, since: datetime) -> bool:
