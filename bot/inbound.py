@@ -32,7 +32,7 @@ import json
 import logging
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -195,8 +195,8 @@ class InboundQueue:
         self._refusing = False  # refusing now (logged once when it starts and once when it ends)
         self._backlog = False  # rows nobody holds are likely waiting: claim them once there is room
         self._refilling = False  # one refill at a time
-        # Puts writing their row now (each a request waiting for its ack), done when written.
-        self._storing: set[asyncio.Future[None]] = set()
+        # Requests waiting for their ack now (puts writing their row, forms answered before their ack).
+        self._acking: set[asyncio.Future[None]] = set()
         self._keeping = 0  # puts being written that this process will hold
         self.metrics.inbound_max_queued.set(max_queued)
         self._show_held()
@@ -221,23 +221,20 @@ class InboundQueue:
         # they are not overtaken), the row is passed on.
         keep = len(self._held) + self._keeping < self.hold and not self._backlog and not self._stopping
         self._keeping += keep
-        stored = asyncio.get_running_loop().create_future()
-        self._storing.add(stored)
         try:
-            async with self.database.session() as session:
-                row = await inbound.enqueue(
-                    session,
-                    self.platform,
-                    payload,
-                    sealed=anonymous,
-                    now=now,
-                    owner=self.owner if keep else "",
-                    until=self._lease_end(now, anonymous) if keep else None,
-                )
+            with self.acking():
+                async with self.database.session() as session:
+                    row = await inbound.enqueue(
+                        session,
+                        self.platform,
+                        payload,
+                        sealed=anonymous,
+                        now=now,
+                        owner=self.owner if keep else "",
+                        until=self._lease_end(now, anonymous) if keep else None,
+                    )
         finally:
             self._keeping -= keep
-            self._storing.discard(stored)
-            stored.set_result(None)
         self._added += 1
         if not keep:  # any replica's poll takes it; this one as soon as its own work runs low
             self._backlog = True
@@ -317,13 +314,25 @@ class InboundQueue:
                 logger.exception("inbound work failed", extra={"outcome": type(error).__name__})
 
     async def _acks_first(self) -> None:
-        """Requests being stored when a worker is about to start an event are stored first: acked work
+        """Requests waiting for their ack when a worker is about to start an event go first: acked work
         is durable and can wait a moment, the person behind each request waits for its ack (Slack
-        gives up after 3 s). Only those already being stored are waited for (and
+        gives up after 3 s). Only those already waiting are waited for (and
         ``ACKS_FIRST_WITHIN`` at most), so a steady stream of requests never stalls the work; work
         already under way goes on."""
-        if self._storing:
-            await asyncio.wait(set(self._storing), timeout=ACKS_FIRST_WITHIN)
+        if self._acking:
+            await asyncio.wait(set(self._acking), timeout=ACKS_FIRST_WITHIN)
+
+    @contextlib.contextmanager
+    def acking(self) -> Iterator[None]:
+        """A request waiting for its ack while this runs (a put; a form the engine answers before its
+        ack): workers about to start an event let it finish first (``_acks_first``)."""
+        done = asyncio.get_running_loop().create_future()
+        self._acking.add(done)
+        try:
+            yield
+        finally:
+            self._acking.discard(done)
+            done.set_result(None)
 
     async def _handle(self, item: _Item) -> None:
         if item.row_id not in self._held:  # its lease could not be renewed: another replica has it

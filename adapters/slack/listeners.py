@@ -301,7 +301,8 @@ class SlackAdapter:
             return
         work = asyncio.ensure_future(self.engine.handle(self._with_known_profile(event)))
         try:
-            answers = await asyncio.wait_for(asyncio.shield(work), self.submission_budget)
+            with self.inbound.acking():  # its ack waits for the engine: queued work goes after it
+                answers = await asyncio.wait_for(asyncio.shield(work), self.submission_budget)
         except TimeoutError:
             await self._store(event, _kept(body))
             await ack()  # closes the modal; the answers follow as ephemeral messages
