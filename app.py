@@ -16,9 +16,10 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Coroutine
 from datetime import timedelta
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from adapters.console.repl import CLOCK_FILE, build_console, console_clock, run_repl
 from adapters.console.session import WORKSPACE as CONSOLE_WORKSPACE
@@ -206,6 +207,18 @@ async def serve(settings: Settings) -> None:
         await database.dispose()
 
 
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Runs Tend's event loop: uvloop's where it is installed (Linux and macOS), asyncio's otherwise.
+    uvloop's loop, written in C over libuv, spends less CPU per callback, socket read and timer than
+    asyncio's own: benchmarks/kudos_cpu.py measured it (docs/architecture.md, issue 18)."""
+    try:
+        import uvloop
+    except ImportError:  # Windows: no uvloop; asyncio's loop does the same work, a little slower
+        asyncio.run(main)
+        return
+    uvloop.run(main)
+
+
 async def console_has_data(database: Database) -> bool:
     """Whether the console has run on this database before (its demo workspace is there)."""
     async with database.session() as session:
@@ -285,7 +298,7 @@ def main(argv: list[str]) -> int:
             print("The database is up to date.")
             return 0
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(settings) if mode == "serve" else console(settings))
+            run_loop(serve(settings) if mode == "serve" else console(settings))
     # Found only when connecting: a wrong SLACK_APP_TOKEN, a database that is down or missing.
     except (SettingsError, DatabaseUnavailable) as error:
         print(f"Tend cannot start: {error}", file=sys.stderr)
