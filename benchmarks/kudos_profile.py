@@ -2,6 +2,7 @@
 
     PYTHONPATH=/path/to/yappi .venv/bin/python benchmarks/kudos_profile.py --requests 200
     ... benchmarks/kudos_profile.py --postgres postgresql://postgres@127.0.0.1:5432/test --top 40
+    ... benchmarks/kudos_profile.py --practice stress      # or tap: kudos_cpu.py's other loads
 
 yappi (``pip install yappi``; not a dependency of Tend) counts every thread's CPU, the delivery worker's
 and the database threads' as well as the event loop's, which ``cProfile`` cannot. The server runs as in
@@ -9,12 +10,18 @@ and the database threads' as well as the event loop's, which ``cProfile`` cannot
 after the warm-up, so it covers only the measured kudos and their delivery. It prints the process's CPU
 per kudos (from ``/proc``, as ``kudos_cpu.py`` does, so slower under the profiler) and the top functions
 by cumulative and by own CPU, per kudos.
+
+``--practice stress`` and ``--practice tap`` profile ``kudos_cpu.py``'s stress-report and opener-tap
+loads the same way (its set-up, warm-up and waves, unchanged), per report or tap; for a report, whose
+three requests go as three waves, the SQL statements are also counted per request kind, since that is
+where a cut goes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import runpy
 import signal
@@ -34,7 +41,8 @@ from benchmarks import kudos_cpu as bench  # noqa: E402
 
 
 def serve_profiled(report: Path, top: int) -> None:
-    """``app.py serve`` under yappi; SIGUSR1 clears the profile, the report is written at exit."""
+    """``app.py serve`` under yappi; SIGUSR1 clears the profile, SIGUSR2 marks the end of a wave (the
+    statements so far), the report is written at exit. Figures are per item: a kudos, a report, a tap."""
     from collections import Counter
 
     import yappi  # type: ignore[import-not-found]  # a profiler, not one of Tend's dependencies
@@ -63,13 +71,20 @@ def serve_profiled(report: Path, top: int) -> None:
         if hit is not None and hit is not CACHE_HIT and getattr(_context, "compiled", None) is not None:
             misses[f"{hit} {text}"] += 1
 
+    marks: list[int] = []  # statements counted when each wave of a multi-request item ended
+
     def clear(*_: object) -> None:
         yappi.clear_stats()
         statements.clear()
         misses.clear()
+        marks.clear()
+
+    def mark(*_: object) -> None:
+        marks.append(sum(statements.values()))
 
     yappi.set_clock_type("cpu")
     signal.signal(signal.SIGUSR1, clear)
+    signal.signal(signal.SIGUSR2, mark)
     yappi.start(builtins=False, profile_threads=True)
     sys.argv = ["app.py", "serve"]
     try:
@@ -104,7 +119,14 @@ def serve_profiled(report: Path, top: int) -> None:
             out.write("\nown CPU by package or folder, ms per kudos\n")
             for name, seconds in packages.most_common(15):
                 out.write(f"{seconds * 1000 / kudos:8.3f}  {name}\n")
-            out.write(f"\nSQL statements per kudos: {sum(statements.values()) / kudos:.1f}\n")
+            unit = os.environ.get("PROFILE_UNIT", "kudos")
+            out.write(f"\nSQL statements per {unit}: {sum(statements.values()) / kudos:.1f}\n")
+            steps = list(filter(None, os.environ.get("PROFILE_STEPS", "").split(",")))
+            if len(steps) > 1 and len(marks) == len(steps):
+                # Traced lines ("  from ...") are counted too: compare these without --trace.
+                counts = [after - before for before, after in zip([0, *marks], marks, strict=False)]
+                each = ", ".join(f"{n} {c / kudos:.1f}" for n, c in zip(steps, counts, strict=True))
+                out.write(f"  by request: {each}\n")
             for text, count in statements.most_common(top):
                 out.write(f"{count / kudos:6.2f}  {text}\n")
             for wanted in filter(None, os.environ.get("PROFILE_CALLERS", "").split(",")):
@@ -129,6 +151,7 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
     cpu_script = str(ROOT / "benchmarks" / "kudos_cpu.py")
     api_url = f"http://127.0.0.1:{fake_port}/api/"
     report = folder / "profile.txt"
+    practice = bench.PRACTICES[args.practice]
     async with bench.process(cpu_script, "fake", "--port", str(fake_port), "--zone", zone):
         await bench.until(lambda: bench.listening(fake_port), 30, "the fake Web API")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TEND_", "DATABASE_URL"))}
@@ -137,7 +160,8 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
             PORT=str(tend_port), SLACK_BOT_TOKEN=bench.TOKEN, SLACK_SIGNING_SECRET=bench.SECRET,
             SLACK_API_URL=api_url,
             TEND_SECRET_KEY=bench.TEND_KEY, PROFILE_KUDOS=str(args.requests), PROFILE_CALLERS=args.callers,
-            PROFILE_TRACE=args.trace,
+            PROFILE_TRACE=args.trace, PROFILE_UNIT=practice.unit,
+            PROFILE_STEPS=",".join(step.name for step in practice.steps),
         )  # fmt: skip
         me = str(ROOT / "benchmarks" / "kudos_profile.py")
         serve_args = ("serve", "--report", str(report), "--top", str(args.top))
@@ -153,29 +177,28 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
                         return False
 
                 await bench.until(ready, 60, "Tend's /readyz")
+                # kudos_cpu.py's measure(), with the profile cleared after the warm-up and a mark after
+                # each wave (drive() one step at a time runs the same waves).
+                target = bench.Target(http, url, fake_port)
+                if practice.setup is not None:
+                    await practice.setup(target, "T")
                 n = args.concurrency
-                warm = [bench.kudos_form(index, fake_port, bench.WARM["T"]) for index in range(n)]
-                await bench.load(url, warm, n)
-                await bench.until(
-                    lambda: bench._at_least(http, fake_port, "W", 2 * n), bench.DRAIN_WITHIN, "warm"
-                )
+                await bench.drive(target, practice, bench.WARM["T"], n, n)
                 os.kill(pid, signal.SIGUSR1)
                 cpu_before, started = bench.cpu_seconds(pid), time.perf_counter()
-                forms = [bench.kudos_form(index, fake_port, "T") for index in range(args.requests)]
-                await bench.load(url, forms, args.concurrency)
-                everything = 2 * args.requests
-                await bench.until(
-                    lambda: bench._at_least(http, fake_port, "T", everything), bench.DRAIN_WITHIN, "posts"
-                )
+                for step in practice.steps:
+                    one = dataclasses.replace(practice, steps=(step,))
+                    await bench.drive(target, one, "T", args.requests, n)
+                    os.kill(pid, signal.SIGUSR2)
                 cpu, wall = bench.cpu_seconds(pid) - cpu_before, time.perf_counter() - started
     print(
-        f"{args.requests} kudos under the profiler: {cpu * 1000 / args.requests:.2f} ms CPU per kudos, "
-        f"{wall:.1f} s"
+        f"{args.requests} {practice.what} under the profiler: "
+        f"{cpu * 1000 / args.requests:.2f} ms CPU per {practice.unit}, {wall:.1f} s"
     )
     if not report.exists():
         print((folder / "tend.log").read_text()[-3000:])
         raise SystemExit("no profile written")
-    print(report.read_text())
+    print(report.read_text().replace("per kudos", f"per {practice.unit}"))
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -196,7 +219,12 @@ def arguments() -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("role", nargs="?", default="bench", choices=("bench", "serve"))
-    parser.add_argument("--requests", type=int, default=200, help="signed /kudos profiled")
+    parser.add_argument(
+        "--practice", default="kudos", choices=("kudos", "stress", "tap"), help="kudos_cpu.py's load profiled"
+    )
+    parser.add_argument(
+        "--requests", type=int, default=200, help="items profiled (a /kudos, a report, a tap)"
+    )
     parser.add_argument("--concurrency", type=int, default=20, help="requests in flight at once")
     parser.add_argument("--postgres", help="a PostgreSQL server URL; a throwaway database is created there")
     parser.add_argument("--top", type=int, default=25, help="functions listed in each table")
