@@ -102,9 +102,7 @@ def serve_profiled(report: Path, top: int) -> None:
                     value = (row.ttot if key == "ttot" else row.tsub) * 1000 / kudos
                     where = f"{Path(row.module).name}:{row.lineno} {row.name}"
                     out.write(f"{value:8.3f}  {row.ncall / kudos:7.1f}  {where}\n")
-            ours = [
-                row for row in stats.sort("ttot", "desc") if "/work" in row.module or "/main/" in row.module
-            ]
+            ours = [row for row in stats.sort("ttot", "desc") if row.module.startswith(str(ROOT))]
             out.write(
                 f"\ntop {top} of Tend's own functions by cumulative CPU, ms per kudos (calls per kudos)\n"
             )
