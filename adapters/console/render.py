@@ -96,6 +96,9 @@ def numbered_buttons(card: Card, first_button: int = 1) -> dict[int, Button]:
     return {first_button + index: button for index, button in enumerate(card.buttons)}
 
 
+# What an optional field's answer is typed as to leave it empty when Enter would keep its prefilled value.
+CLEAR = "-"
+
 # A terminal has no picker: a date or time field is typed, in the text a practice parses.
 FORMATS = {
     "date": "Type the date as YYYY-MM-DD, like 2027-03-31.",
@@ -103,9 +106,25 @@ FORMATS = {
 }
 
 
-def field_prompt(field: FormField) -> str:
-    """How one form field is asked for: its format when it is a date or a time, its choices numbered."""
-    lines = [f"{field.label}{'' if field.required else ' (optional, Enter to skip)'}"]
+def prefilled(field: FormField) -> str:
+    """The field's ``initial`` as the console can offer it: a choice's value only when it is one of the
+    choices, cut to the field's length (as Slack does), and none for a person (no platform prefills one)."""
+    if not field.initial or field.kind == "person":
+        return ""
+    if field.choices and field.initial not in {choice.value for choice in field.choices}:
+        return ""
+    return field.initial[: field.max_length] if field.max_length else field.initial
+
+
+def field_prompt(field: FormField, keep: str = "") -> str:
+    """How one form field is asked for: its format when it is a date or a time, its choices numbered,
+    and ``keep`` in brackets, the prefilled answer Enter keeps (a choice shown by its label)."""
+    shown_keep = next((choice.label for choice in field.choices if choice.value == keep), keep)
+    optional = " (optional)" if keep else " (optional, Enter to skip)"
+    lines = [f"{field.label}{'' if field.required else optional}{f' [{shown_keep}]' if keep else ''}"]
+    if keep:
+        empties = "" if field.required else f" Type {CLEAR} to leave it empty."
+        lines.append(f"  Enter keeps it; type to change it.{empties}")
     if field.kind in FORMATS:
         lines.append(f"  {FORMATS[field.kind]}")
     if field.hint:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from adapters.console.render import field_prompt, numbered_buttons, render_card
+from adapters.console.render import CLEAR, field_prompt, numbered_buttons, prefilled, render_card
 from bot.clock import ShiftedClock
 from bot.engine import Answer, Engine
 from bot.events import (
@@ -26,7 +26,7 @@ from bot.events import (
     Origin,
     PersonRef,
 )
-from practices.messages import Button, Card, FieldErrors, Form, OpenForm, Reply
+from practices.messages import Button, Card, FieldErrors, Form, FormField, OpenForm, Reply
 
 WORKSPACE = "console"
 DIRECT = "dm"
@@ -267,7 +267,16 @@ class ConsoleSession:
 
     def _ask(self) -> None:
         assert self.pending is not None
-        self.write(field_prompt(self.pending.form.fields[self.pending.index]))
+        form_field = self.pending.form.fields[self.pending.index]
+        self.write(field_prompt(form_field, self._keep(self.pending, form_field)))
+
+    @staticmethod
+    def _keep(pending: PendingForm, form_field: FormField) -> str:
+        """What Enter answers: the field's prefilled value, as on Slack and Teams, except when the field is
+        asked again because that very value was refused (Enter would only send it back to be refused)."""
+        keep = prefilled(form_field)
+        refused = pending.fixing is not None and pending.values.get(form_field.name) == keep
+        return "" if refused else keep
 
     @staticmethod
     def _next_asked(pending: PendingForm, index: int) -> int:
@@ -283,8 +292,11 @@ class ConsoleSession:
         pending = self.pending
         assert pending is not None
         form_field = pending.form.fields[pending.index]
-        value = line
-        if form_field.choices and line:
+        keep = self._keep(pending, form_field)
+        value = line or keep
+        if keep and not form_field.required and line == CLEAR:
+            value = ""
+        elif form_field.choices and line:
             if line.isdigit() and 1 <= int(line) <= len(form_field.choices):
                 value = form_field.choices[int(line) - 1].value
             else:
