@@ -15,6 +15,7 @@ import asyncio
 import fcntl
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -92,6 +93,22 @@ def _machine_share(
     with path.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
         yield  # closing the file lets go of the lock
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each test process writes its temporary files (index charts among them) in a folder of its own:
+    the charts' purge compares a test clock with the files' real times, so one worker's purge would
+    delete a chart another worker has just drawn and is about to read (a flaky test_index)."""
+    folder = tmp_path_factory.mktemp("tmp")
+    before, before_env = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir, os.environ["TMPDIR"] = str(folder), str(folder)
+    yield
+    tempfile.tempdir = before
+    if before_env is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = before_env
 
 
 @pytest.fixture(scope="session")

@@ -103,6 +103,10 @@ async def test_metrics_is_prometheus_text_with_every_tend_metric(client: TestCli
         "tend_inbound_queued": "gauge",
         "tend_inbound_oldest_seconds": "gauge",
         "tend_inbound_handled_total": "counter",
+        "tend_inbound_held": "gauge",
+        "tend_inbound_passed_total": "counter",
+        "tend_inbound_refused_total": "counter",
+        "tend_inbound_max_queued": "gauge",
     }
     assert samples[("tend_outbox_pending", frozenset())] == 0.0
     assert samples[("tend_inbound_queued", frozenset())] == 0.0
