@@ -223,7 +223,7 @@ class InboundQueue:
         self._keeping += keep
         try:
             with self.acking():
-                async with self.database.session() as session:
+                async with self.database.session(urgent=True) as session:
                     row = await inbound.enqueue(
                         session,
                         self.platform,

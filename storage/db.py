@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -90,6 +91,44 @@ def _sqlite_pool(url: str) -> dict[str, Any]:
     return {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
 
 
+class _Turns:
+    """SQLite's one connection, handed to one transaction at a time, urgent ones first.
+
+    The pool alone serves whoever asked first: a request waiting for its ack (``urgent``) would wait
+    behind every worker transaction already queued. Nothing else changes: one transaction at a time,
+    first come first served among equals."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._others: deque[asyncio.Future[None]] = deque()
+
+    async def take(self, urgent: bool) -> None:
+        if not self._busy:
+            self._busy = True
+            return
+        turn = asyncio.get_running_loop().create_future()
+        line = self._urgent if urgent else self._others
+        line.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.give_back()  # the turn came as the wait was cancelled: the next one has it
+            else:
+                line.remove(turn)
+            raise
+
+    def give_back(self) -> None:
+        for line in (self._urgent, self._others):
+            while line:
+                turn = line.popleft()
+                if not turn.done():
+                    turn.set_result(None)
+                    return
+        self._busy = False
+
+
 class Database:
     """Owns the engine; hands out short-lived sessions.
 
@@ -112,12 +151,24 @@ class Database:
                 async_url(url), echo=echo, pool_pre_ping=True, hide_parameters=True
             )
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        # One SQLite file connection (``_sqlite_pool``) is taken in turns; PostgreSQL's pool has more.
+        self._turns = _Turns() if self.is_sqlite and _sqlite_pool(url) else None
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction: committed on success, rolled back on any error."""
-        async with self._sessions() as session, session.begin():
-            yield session
+    async def session(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction: committed on success, rolled back on any error. ``urgent``: a
+        request waits for its ack on this one (the inbound queue's store), so on SQLite it goes before
+        the transactions waiting for the connection (docs/architecture.md, "acks first")."""
+        if self._turns is None:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        await self._turns.take(urgent)
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        finally:
+            self._turns.give_back()
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query (for /healthz)."""
