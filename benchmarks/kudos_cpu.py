@@ -318,11 +318,12 @@ async def until(check: Callable[[], Awaitable[bool]], within: float, what: str) 
 
 @contextlib.asynccontextmanager
 async def process(
-    *args: str, env: dict[str, str] | None = None, log: Path | None = None
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, log: Path | None = None
 ) -> AsyncIterator[int]:
+    """A child Python process (its pid), stopped with SIGTERM (SIGKILL after 30 s) on the way out."""
     output: IO[bytes] | int = log.open("wb") if log is not None else asyncio.subprocess.DEVNULL
     child = await asyncio.create_subprocess_exec(
-        sys.executable, *args, cwd=ROOT, env=env, stdout=output, stderr=output
+        sys.executable, *args, cwd=cwd, env=env, stdout=output, stderr=output
     )
     try:
         yield child.pid

@@ -48,17 +48,16 @@ import contextlib
 import json
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -73,6 +72,7 @@ from benchmarks.kudos_cpu import (  # noqa: E402  (needs ROOT on the path first)
     cpu_seconds,
     free_port,
     listening,
+    process,
     signed,
     working_zone,
 )
@@ -165,29 +165,6 @@ def serve_fake(port: int, zone: str, tree: Path) -> None:
         await asyncio.Event().wait()
 
     asyncio.run(main())
-
-
-@contextlib.asynccontextmanager
-async def process(
-    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, log: Path | None = None
-) -> AsyncIterator[int]:
-    """A child Python process (its pid), stopped with SIGTERM (SIGKILL after 30 s) on the way out."""
-    output: IO[bytes] | int = log.open("wb") if log is not None else asyncio.subprocess.DEVNULL
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, *args, cwd=cwd, env=env, stdout=output, stderr=output
-    )
-    try:
-        yield child.pid
-    finally:
-        if child.returncode is None:
-            child.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(child.wait(), 30)
-            except TimeoutError:
-                child.kill()
-                await child.wait()
-        if not isinstance(output, int):
-            output.close()
 
 
 def exported(commit: str, folder: Path) -> Path:
