@@ -12,24 +12,18 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import aiohttp
 import pytest
 from sqlmodel import select
 
-from adapters.slack.listeners import add_slack_route, build_slack, sender_for
-from bot.engine import Engine
 from bot.events import FormSubmitted
 from bot.inbound import InboundFull, InboundQueue
-from bot.metrics import Metrics
-from bot.server import bound_port, create_http_app, run_http
 from practices import stress_reports as stress
 from storage.db import Database
 from storage.models import Shoutout, StressReport
-from tests.fake_slack_api import FakeSlackApi
 from tests.helpers import fixed_clock
 from tests.scenario import Scenario
 from tests.test_inbound import Answers, gate, kudos, rows, shoutouts
-from tests.test_slack import SECRET, TOKEN, Slack
+from tests.test_slack import Slack, slack_server
 from tests.test_slack_events import post_event
 from tests.test_slack_home import home_opened
 
@@ -140,24 +134,9 @@ async def test_past_the_bound_nothing_is_stored_and_the_depth_is_counted_without
 
 @pytest.fixture
 async def busy_slack(database: Database) -> AsyncIterator[Slack]:
-    """Tend's server as ``tests.test_slack.slack`` builds it, with ``TEND_INBOUND_MAX_QUEUED`` 3 and one
-    ``Metrics`` shared by the engine and ``/metrics`` (as ``app.py`` wires them)."""
-    fake = FakeSlackApi()
-    await fake.start()
-    clock = fixed_clock("2025-03-03 10:00")
-    sender = sender_for(TOKEN, fake.api_url)
-    metrics = Metrics()
-    engine = Engine(database, clock, {"slack": sender}, metrics=metrics)
-    adapter = build_slack(engine, sender, signing_secret=SECRET, max_queued=3)
-    app = create_http_app(database, metrics)
-    add_slack_route(app, adapter)
-    runner = await run_http(app, "127.0.0.1", 0)
-    async with aiohttp.ClientSession() as http:
-        yield Slack(fake, adapter, engine, database, f"http://127.0.0.1:{bound_port(runner)}", clock, http)
-        await adapter.drain()
-    await runner.cleanup()
-    await sender.close()
-    await fake.stop()
+    """Tend's server as ``tests.test_slack.slack`` builds it, with ``TEND_INBOUND_MAX_QUEUED`` 3."""
+    async with slack_server(database, max_queued=3) as server:
+        yield server
 
 
 async def scrape(slack: Slack) -> str:

@@ -8,6 +8,7 @@ against Block Kit limits.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -133,15 +134,21 @@ class Slack:
         )
 
 
-@pytest.fixture
-async def slack(database: Database) -> AsyncIterator[Slack]:
+@contextlib.asynccontextmanager
+async def slack_server(
+    database: Database, metrics: Metrics | None = None, **options: Any
+) -> AsyncIterator[Slack]:
+    """Tend's Slack server on a real socket against a fake Web API; ``options`` go to ``build_slack``
+    (``max_queued``...); one ``Metrics`` is shared by the engine and ``/metrics``, as ``app.py`` wires
+    them."""
     fake = FakeSlackApi()
     await fake.start()
     clock = fixed_clock("2025-03-03 10:00")  # a Monday, inside everyone's default working hours (UTC)
     sender = sender_for(TOKEN, fake.api_url)
-    engine = Engine(database, clock, {"slack": sender})
-    adapter = build_slack(engine, sender, signing_secret=SECRET)
-    app = create_http_app(database, Metrics())
+    metrics = metrics or Metrics()
+    engine = Engine(database, clock, {"slack": sender}, metrics=metrics)
+    adapter = build_slack(engine, sender, signing_secret=SECRET, **options)
+    app = create_http_app(database, metrics)
     add_slack_route(app, adapter)
     runner = await run_http(app, "127.0.0.1", 0)
     async with aiohttp.ClientSession() as http:
@@ -150,6 +157,12 @@ async def slack(database: Database) -> AsyncIterator[Slack]:
     await runner.cleanup()
     await sender.close()
     await fake.stop()
+
+
+@pytest.fixture
+async def slack(database: Database) -> AsyncIterator[Slack]:
+    async with slack_server(database) as server:
+        yield server
 
 
 def assert_valid_blocks(blocks: list[dict[str, Any]]) -> None:
