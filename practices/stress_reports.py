@@ -58,7 +58,6 @@ from storage import stress as store
 from storage.db import Session
 from storage.identity import find_member, find_members_by_name, get_member, members_with_role, zone_known
 from storage.models import Member, StressRelay, StressReport, Workspace
-from storage.org_teams import teams_of
 
 # How long the rota has to answer before a request counts as unsupported. Settings carry
 # TEND_SUPPORT_REPLY_HOURS (default 48), but practices cannot read settings; see the module report.
@@ -910,10 +909,8 @@ async def _team_if_large_enough(ctx: PracticeContext) -> int | None:
     """The reporter's team, only when it has enough people that a report cannot point at anyone."""
     if ctx.actor.id is None:
         return None
-    teams = await teams_of(ctx.session, ctx.actor.id)
-    if not teams or teams[0].id is None:
-        return None
-    return reported_team(teams[0].id, await store.team_size(ctx.session, teams[0].id), ctx.min_group_size)
+    found = await store.first_team_and_size(ctx.session, ctx.actor.id)  # one statement, not two
+    return reported_team(found[0], found[1], ctx.min_group_size) if found is not None else None
 
 
 def _new_relay(
