@@ -275,14 +275,17 @@ async def on_action(ctx: PracticeContext, action: str, value: str, message_ref: 
     if parsed is None:
         return Outcome.reply(UNKNOWN)
     occurrence_id, score = parsed
-    found = await store.occurrence_for_answer(ctx.session, ctx.workspace_id, occurrence_id, KIND)
-    refused = refuse_tap(found[0] if found else None, ctx.now)
+    keys = digests(ctx.secret_key, VOTER_PURPOSE, occurrence_id, ctx.actor.platform_user_id)
+    # One read for the occurrence, the count so far and the person's earlier answer (as voter_for finds it).
+    found = await store.tap_target(ctx.session, ctx.workspace_id, occurrence_id, KIND, keys)
+    refused = refuse_tap(found.occurrence if found else None, ctx.now)
     if refused is not None:
         return refused
-    voter = await voter_for(ctx.session, ctx.secret_key, occurrence_id, ctx.actor.platform_user_id)
+    assert found is not None  # refuse_tap refuses a missing occurrence
+    voter = found.answered_as or keys[0]
     sealed = seal_score(ctx.secret_key, occurrence_id, voter, score)
     await store.save_answer(ctx.session, occurrence_id, voter, sealed)
-    count = await store.answer_count(ctx.session, occurrence_id)
+    count = found.answers + (0 if found.answered_as else 1)  # a second tap replaces the first
     return answered(occurrence_id, count, message_ref, ctx.place_id, ctx.min_group_size)
 
 

@@ -11,9 +11,12 @@ occurrence's answers were read and deleted. SQLite serialises writers anyway.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -26,35 +29,87 @@ def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-async def occurrence_for_answer(
-    session: AsyncSession, workspace_id: int, occurrence_id: int, kind: str
-) -> tuple[Occurrence, Ritual] | None:
-    """The occurrence a tap names, only if it belongs to this workspace and to a ritual of ``kind``.
+@dataclass(frozen=True)
+class TapTarget:
+    """What a tap needs before writing its answer, read in one statement."""
+
+    occurrence: Occurrence
+    ritual: Ritual
+    answers: int  # rows of the occurrence before this tap
+    answered_as: str | None  # which of the person's voter keys already has a row, if any
+
+
+def _tap_target(postgres: bool) -> Any:
+    count = (
+        select(func.count())
+        .select_from(OpenerAnswer)
+        .where(OpenerAnswer.occurrence_id == bindparam("occurrence_id"))
+        .scalar_subquery()
+    )
+    answered = (
+        select(OpenerAnswer.voter_key)
+        .where(
+            OpenerAnswer.occurrence_id == bindparam("occurrence_id"),
+            col(OpenerAnswer.voter_key).in_(bindparam("voter_keys", expanding=True)),
+        )
+        .order_by(col(OpenerAnswer.voter_key) == bindparam("current_key"))  # False (an earlier key) first
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(Occurrence, Ritual, count, answered)
+        .join(Ritual, col(Ritual.id) == col(Occurrence.ritual_id))
+        .where(
+            Occurrence.id == bindparam("occurrence_id"),
+            Ritual.workspace_id == bindparam("workspace_id"),
+            Ritual.kind == bindparam("kind"),
+        )
+    )
+    return query.with_for_update(read=True, of=Occurrence) if postgres else query
+
+
+# A tap's statements are built once (by _is_postgres): building one costs more CPU than running it.
+TAP_TARGET = {True: _tap_target(True), False: _tap_target(False)}
+
+
+async def tap_target(
+    session: AsyncSession, workspace_id: int, occurrence_id: int, kind: str, voter_keys: Sequence[str]
+) -> TapTarget | None:
+    """The occurrence a tap names, only if it belongs to this workspace and to a ritual of ``kind``, with
+    how many answered so far and which of ``voter_keys`` (the person's keys, current first) already
+    answered, an earlier key before the current one (as ``voter_for``): one statement, where a tap read
+    the occurrence, then (after a key rotation) ``existing_voter``, and ``answer_count`` after writing.
 
     On PostgreSQL the occurrence is share-locked until commit, so the closing sweep cannot count and
-    erase its answers while this tap is still writing one.
+    erase its answers while this tap is still writing one. Taps of different people at the same moment
+    each count the rows committed before their read (on SQLite a write transaction sees them all).
     """
-    query = (
-        select(Occurrence, Ritual)
-        .join(Ritual, col(Ritual.id) == col(Occurrence.ritual_id))
-        .where(Occurrence.id == occurrence_id, Ritual.workspace_id == workspace_id, Ritual.kind == kind)
+    query = TAP_TARGET[_is_postgres(session)]
+    keys = list(voter_keys)
+    params = {"occurrence_id": occurrence_id, "workspace_id": workspace_id, "kind": kind}
+    found = await session.exec(query, params={**params, "voter_keys": keys, "current_key": keys[0]})
+    row = found.first()
+    return TapTarget(row[0], row[1], int(row[2]), row[3]) if row is not None else None
+
+
+def _save_answer(insert: Callable[[type[OpenerAnswer]], Any]) -> Any:
+    statement = insert(OpenerAnswer).values(
+        occurrence_id=bindparam("occurrence_id"),
+        voter_key=bindparam("voter_key"),
+        sealed_score=bindparam("sealed_score"),
     )
-    if _is_postgres(session):
-        query = query.with_for_update(read=True, of=Occurrence)
-    row = (await session.exec(query)).first()
-    return (row[0], row[1]) if row is not None else None
+    return statement.on_conflict_do_update(
+        index_elements=["occurrence_id", "voter_key"], set_={"sealed_score": statement.excluded.sealed_score}
+    )
+
+
+SAVE_ANSWER = {True: _save_answer(pg_insert), False: _save_answer(sqlite_insert)}  # by _is_postgres
 
 
 async def save_answer(session: AsyncSession, occurrence_id: int, voter_key: str, sealed_score: str) -> None:
     """Inserts the answer, or replaces it when this voter already answered (one per voter)."""
-    insert = pg_insert if _is_postgres(session) else sqlite_insert
-    statement = insert(OpenerAnswer).values(
-        occurrence_id=occurrence_id, voter_key=voter_key, sealed_score=sealed_score
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["occurrence_id", "voter_key"], set_={"sealed_score": sealed_score}
-    )
-    await session.exec(statement)
+    params = {"occurrence_id": occurrence_id, "voter_key": voter_key, "sealed_score": sealed_score}
+    await session.exec(SAVE_ANSWER[_is_postgres(session)], params=params)
 
 
 async def existing_voter(session: AsyncSession, occurrence_id: int, voter_keys: list[str]) -> str | None:
