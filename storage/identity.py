@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,15 @@ Row = TypeVar("Row", Workspace, Member)
 # Plain Core for the insert: SQLModel declares no __table__ for type checkers; the ORM sets it.
 MEMBERS: Table = Member.__table__  # type: ignore[attr-defined]
 UNSET_TIME_ZONE = "UTC"  # a member's zone until one is learned; a person choosing UTC is stored as Etc/UTC
+
+# Statements every event runs, built once: building one costs SQLAlchemy more CPU than running it
+# (benchmarks/kudos_profile.py; docs/architecture.md, issue 18).
+FIND_MEMBER = select(Member).where(
+    Member.workspace_id == bindparam("workspace_id"), Member.platform_user_id == bindparam("user_id")
+)
+FIND_WORKSPACE = select(Workspace).where(
+    Workspace.platform == bindparam("platform"), Workspace.external_id == bindparam("external_id")
+)
 
 
 async def _insert_or_read(session: AsyncSession, row: Row, read: Callable[[], Awaitable[Row | None]]) -> Row:
@@ -63,8 +72,8 @@ async def _insert_member(session: AsyncSession, member: Member) -> bool:
 
 
 async def find_workspace(session: AsyncSession, platform: str, external_id: str) -> Workspace | None:
-    query = select(Workspace).where(Workspace.platform == platform, Workspace.external_id == external_id)
-    return (await session.exec(query)).first()
+    params = {"platform": platform, "external_id": external_id}
+    return (await session.exec(FIND_WORKSPACE, params=params)).first()
 
 
 async def ensure_workspace(
@@ -88,10 +97,8 @@ async def ensure_workspace(
 
 
 async def find_member(session: AsyncSession, workspace_id: int, platform_user_id: str) -> Member | None:
-    query = select(Member).where(
-        Member.workspace_id == workspace_id, Member.platform_user_id == platform_user_id
-    )
-    return (await session.exec(query)).first()
+    params = {"workspace_id": workspace_id, "user_id": platform_user_id}
+    return (await session.exec(FIND_MEMBER, params=params)).first()
 
 
 async def find_members_by_name(session: AsyncSession, workspace_id: int, name: str) -> list[Member]:

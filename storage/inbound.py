@@ -37,6 +37,21 @@ class Queued:
     lease_until: datetime | None
 
 
+# The two statements every acked event runs, built once: building one costs SQLAlchemy more CPU
+# than running it (docs/architecture.md, issue 18).
+ENQUEUE = (
+    insert(INBOUND)
+    .values(
+        {
+            name: bindparam(name)
+            for name in ("platform", "payload", "sealed", "owner", "lease_until", "attempts", "created_at")
+        }
+    )
+    .returning(INBOUND.c.id)
+)
+FINISH = delete(INBOUND).where(INBOUND.c.id == bindparam("row_id"), INBOUND.c.owner == bindparam("owner"))
+
+
 async def enqueue(
     session: AsyncSession,
     platform: str,
@@ -53,19 +68,16 @@ async def enqueue(
     time of its own (``created_at`` NULL): the moment an anonymous event was written would date the
     act; its caller gives it a coarse lease for the same reason."""
     attempts = 0 if until is None else 1
-    result = await session.exec(
-        insert(INBOUND)
-        .values(
-            platform=platform,
-            payload=payload,
-            sealed=sealed,
-            owner=owner,
-            lease_until=until,
-            attempts=attempts,
-            created_at=None if sealed else now,
-        )
-        .returning(INBOUND.c.id)
-    )
+    params = {
+        "platform": platform,
+        "payload": payload,
+        "sealed": sealed,
+        "owner": owner,
+        "lease_until": until,
+        "attempts": attempts,
+        "created_at": None if sealed else now,
+    }
+    result = await session.exec(ENQUEUE, params=params)
     return Queued(int(result.scalar_one()), payload, sealed, attempts, until)
 
 
@@ -132,7 +144,7 @@ async def renew(session: AsyncSession, ids: Sequence[int], owner: str, until: da
 async def finish(session: AsyncSession, row_id: int, owner: str) -> bool:
     """Deletes a handled row, in the transaction that handled it; False when ``owner`` no longer holds
     it (another replica took it over: that transaction must not commit)."""
-    result = await session.exec(delete(INBOUND).where(INBOUND.c.id == row_id, INBOUND.c.owner == owner))
+    result = await session.exec(FINISH, params={"row_id": row_id, "owner": owner})
     return bool(result.rowcount)
 
 

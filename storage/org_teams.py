@@ -9,7 +9,9 @@ matched ignoring letter case: "Platform" and "platform" are the same team to the
 
 from __future__ import annotations
 
-from sqlalchemy import and_, delete, false, func, or_, update
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, false, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,18 +25,28 @@ async def team_for_channel(session: AsyncSession, workspace_id: int, channel_id:
     return (await session.exec(query.order_by(col(Team.id)))).first()
 
 
+def _teams_here_and_own(with_channel: bool) -> Any:
+    mine = col(Team.id).in_(
+        select(TeamMembership.team_id).where(TeamMembership.member_id == bindparam("member"))
+    )
+    here = (
+        and_(col(Team.workspace_id) == bindparam("workspace"), col(Team.channel_id) == bindparam("channel"))
+        if with_channel
+        else false()
+    )
+    return select(Team, mine).where(or_(here, mine)).order_by(col(Team.id))
+
+
+# Built once, with and without a channel: every shout-out asks (building costs more than running).
+TEAMS_HERE_AND_OWN = {True: _teams_here_and_own(True), False: _teams_here_and_own(False)}
+
+
 async def teams_here_and_own(
     session: AsyncSession, workspace_id: int, channel_id: str | None, member_id: int
 ) -> tuple[Team | None, list[Team]]:
     """``team_for_channel`` and ``teams_of`` in one query: every shout-out asks both."""
-    own = select(TeamMembership.team_id).where(TeamMembership.member_id == member_id)
-    mine = col(Team.id).in_(own)
-    here = (
-        and_(col(Team.workspace_id) == workspace_id, col(Team.channel_id) == channel_id)
-        if channel_id
-        else false()
-    )
-    rows = (await session.exec(select(Team, mine).where(or_(here, mine)).order_by(col(Team.id)))).all()
+    params = {"member": member_id, "workspace": workspace_id, "channel": channel_id}
+    rows = (await session.exec(TEAMS_HERE_AND_OWN[bool(channel_id)], params=params)).all()
     here_team = next(
         (team for team, _ in rows if team.workspace_id == workspace_id and team.channel_id == channel_id),
         None,

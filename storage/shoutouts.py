@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,9 +26,17 @@ async def add_all(session: AsyncSession, rows: Sequence[Shoutout]) -> None:
     )
 
 
+# Built once: every shout-out asks (building costs SQLAlchemy more CPU than running it).
+RECEIVED_SINCE = (
+    select(Shoutout.id)
+    .where(Shoutout.receiver_member_id == bindparam("member_id"), Shoutout.created_at >= bindparam("since"))
+    .limit(1)
+)
+
+
 async def received_since(session: AsyncSession, member_id: int, since: datetime) -> bool:
-    query = select(Shoutout.id).where(Shoutout.receiver_member_id == member_id, Shoutout.created_at >= since)
-    return (await session.exec(query.limit(1))).first() is not None
+    params = {"member_id": member_id, "since": since}
+    return (await session.exec(RECEIVED_SINCE, params=params)).first() is not None
 
 
 async def given_between(

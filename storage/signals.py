@@ -7,7 +7,8 @@ land together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -16,6 +17,44 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Contributor, Signal
+
+
+def _add_contributor(insert: Callable[[type[Contributor]], Any]) -> Any:
+    # One row of bound values sent for each team (SQLAlchemy makes it one statement): built once and
+    # cached once compiled, which a multi-row ``values([...])`` never is.
+    return (
+        insert(Contributor)
+        .values(
+            organization_id=bindparam("organization_id"),
+            team_id=bindparam("team"),
+            week=bindparam("week"),
+            family=bindparam("family"),
+            key=bindparam("key"),
+        )
+        .on_conflict_do_nothing(index_elements=["organization_id", "week", "family", "team_id", "key"])
+        .returning(col(Contributor.team_id))
+    )
+
+
+def _bump_many(insert: Callable[[type[Signal]], Any]) -> Any:
+    statement = insert(Signal).values(
+        organization_id=bindparam("organization_id"),
+        team_id=bindparam("team"),
+        week=bindparam("week"),
+        kind=bindparam("kind"),
+        count=bindparam("count"),
+        value_sum=0.0,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["organization_id", "team_id", "week", "kind"],
+        set_={"count": Signal.count + statement.excluded.count},
+    )
+
+
+# Every shout-out runs these: built once, by dialect (key: is it PostgreSQL), since building a
+# statement costs SQLAlchemy more CPU than running it (docs/architecture.md, issue 18).
+ADD_CONTRIBUTOR = {True: _add_contributor(pg_insert), False: _add_contributor(sqlite_insert)}
+BUMP_MANY = {True: _bump_many(pg_insert), False: _bump_many(sqlite_insert)}
 
 
 async def bump(
@@ -52,17 +91,12 @@ async def add_contributor(
     """
     if not teams:
         return []
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    # One row of bound values sent for each team (SQLAlchemy makes it one statement): cached once
-    # compiled, which a multi-row ``values([...])`` never is.
-    statement = (
-        insert(Contributor)
-        .values(organization_id=organization_id, team_id=bindparam("team"), week=week, family=family, key=key)
-        .on_conflict_do_nothing(index_elements=["organization_id", "week", "family", "team_id", "key"])
-        .returning(col(Contributor.team_id))
-    )
-    result = await session.exec(statement, params=[{"team": team} for team in teams])
+    statement = ADD_CONTRIBUTOR[session.get_bind().dialect.name == "postgresql"]
+    params = [
+        {"organization_id": organization_id, "team": team, "week": week, "family": family, "key": key}
+        for team in teams
+    ]
+    result = await session.exec(statement, params=params)
     return [int(team) for (team,) in result.all()]
 
 
@@ -73,23 +107,12 @@ async def bump_many(
     (team, kind) at most once: the database applies one statement's rows to one counter only once."""
     if not counts:
         return
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Signal).values(
-        organization_id=organization_id,
-        team_id=bindparam("team"),
-        week=week,
-        kind=bindparam("kind"),
-        count=bindparam("count"),
-        value_sum=0.0,
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["organization_id", "team_id", "week", "kind"],
-        set_={"count": Signal.count + statement.excluded.count},
-    )
-    await session.exec(
-        statement, params=[{"team": team, "kind": kind, "count": count} for team, kind, count in counts]
-    )
+    statement = BUMP_MANY[session.get_bind().dialect.name == "postgresql"]
+    params = [
+        {"organization_id": organization_id, "week": week, "team": team, "kind": kind, "count": count}
+        for team, kind, count in counts
+    ]
+    await session.exec(statement, params=params)
 
 
 async def has_contributor(
