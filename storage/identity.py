@@ -32,6 +32,14 @@ UNSET_TIME_ZONE = "UTC"  # a member's zone until one is learned; a person choosi
 FIND_MEMBER = select(Member).where(
     Member.workspace_id == bindparam("workspace_id"), Member.platform_user_id == bindparam("user_id")
 )
+MEMBER_COLUMNS = [column.name for column in MEMBERS.columns if column.name != "id"]
+INSERT_MEMBER = {  # key: is it PostgreSQL
+    postgres: insert(MEMBERS)
+    .values({name: bindparam(name) for name in MEMBER_COLUMNS})
+    .on_conflict_do_nothing(index_elements=["workspace_id", "platform_user_id"])
+    .returning(MEMBERS.c.id)
+    for postgres, insert in ((True, pg_insert), (False, sqlite_insert))
+}
 FIND_WORKSPACE = select(Workspace).where(
     Workspace.platform == bindparam("platform"), Workspace.external_id == bindparam("external_id")
 )
@@ -54,15 +62,10 @@ async def _insert_member(session: AsyncSession, member: Member) -> bool:
     """Inserts a new member in one ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (every first
     contact pays this: no savepoint and its release around an ORM flush); False when another request
     created the person first. The row joins the session as loaded, as if it had been read."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    values = {column.name: getattr(member, column.name) for column in MEMBERS.columns if column.name != "id"}
-    statement = (
-        insert(MEMBERS)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["workspace_id", "platform_user_id"])
-        .returning(MEMBERS.c.id)
-    )
-    row = (await session.exec(statement)).first()
+    values = {name: getattr(member, name) for name in MEMBER_COLUMNS}
+    row = (
+        await session.exec(INSERT_MEMBER[session.get_bind().dialect.name == "postgresql"], params=values)
+    ).first()
     if row is None:
         return False
     member.id = int(row[0])

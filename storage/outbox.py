@@ -76,13 +76,18 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, object]]) -> 
     """
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
+    result = await session.exec(_ENQUEUE[session.get_bind().dialect.name == "postgresql"], params=rows)
+    return len(result.all())
+
+
+# Built once (every event that sends runs it; building costs SQLAlchemy more CPU than running it),
+# by dialect (key: is it PostgreSQL).
+_ENQUEUE = {
+    postgres: (
         insert(Outbox).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(col(Outbox.id))
     )
-    result = await session.exec(statement, params=rows)
-    return len(result.all())
+    for postgres, insert in ((True, pg_insert), (False, sqlite_insert))
+}
 
 
 CLAIMED_COLUMNS = [
