@@ -105,13 +105,13 @@ CLAIMED_COLUMNS = [
 ]
 
 
-def _ready(now: datetime) -> Any:
+def _ready(now: Any) -> Any:
     return ((OUTBOX.c.state == PENDING) | ((OUTBOX.c.state == SENDING) & (OUTBOX.c.lease_until < now))) & (
         OUTBOX.c.next_attempt_at <= now
     )
 
 
-def _not_paced_by_others(now: datetime, owner: str) -> Any:
+def _not_paced_by_others(now: Any, owner: Any) -> Any:
     """The row's target has no wait running that another worker set (its own are in its memory).
 
     ``NOT IN``, not ``NOT EXISTS``: PostgreSQL runs it as one hashed subquery over the few waits
@@ -121,6 +121,33 @@ def _not_paced_by_others(now: datetime, owner: str) -> Any:
         PACE.c.not_before > now, PACE.c.owner != owner
     )
     return tuple_(OUTBOX.c.workspace_id, OUTBOX.c.target_kind, OUTBOX.c.target_id).not_in(running)
+
+
+def _claim_statement(postgres: bool) -> Any:
+    now = bindparam("now", type_=OUTBOX.c.next_attempt_at.type)
+    chosen = (
+        select(OUTBOX.c.id)
+        .where(_ready(now), _not_paced_by_others(now, bindparam("owner")))
+        .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
+        .limit(bindparam("limit"))
+    )
+    statement = (
+        update(OUTBOX)
+        .values(state=SENDING, lease_until=bindparam("until", type_=OUTBOX.c.lease_until.type))
+        .returning(*CLAIMED_COLUMNS)
+    )
+    if postgres:
+        # A CTE runs exactly once; the same SELECT in ``IN (…)`` may be re-run by the plan, and with
+        # SKIP LOCKED every re-run locks another batch (the whole table, not ``limit`` rows). The
+        # lock re-checks the CTE's WHERE on a row changed meanwhile, so the UPDATE joins on the
+        # primary key alone (a second ready filter led the planner into a nested loop over it).
+        batch = chosen.with_for_update(skip_locked=True, of=OUTBOX).cte("batch").prefix_with("MATERIALIZED")
+        return statement.where(OUTBOX.c.id == batch.c.id)
+    return statement.where(OUTBOX.c.id.in_(chosen), _ready(now))
+
+
+# Built once, by dialect (key: is it PostgreSQL): every pass of the delivery worker claims.
+_CLAIM = {True: _claim_statement(True), False: _claim_statement(False)}
 
 
 async def claim(
@@ -134,24 +161,10 @@ async def claim(
     only write lock, so no other worker can claim in between. Either way it is one statement:
     ``UPDATE … RETURNING`` (SQLite 3.35 or later).
     """
-    chosen = (
-        select(OUTBOX.c.id)
-        .where(_ready(now), _not_paced_by_others(now, owner))
-        .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
-        .limit(limit)
-    )
     until = now + lease
-    statement = update(OUTBOX).values(state=SENDING, lease_until=until).returning(*CLAIMED_COLUMNS)
-    if session.get_bind().dialect.name == "postgresql":
-        # A CTE runs exactly once; the same SELECT in ``IN (…)`` may be re-run by the plan, and with
-        # SKIP LOCKED every re-run locks another batch (the whole table, not ``limit`` rows). The
-        # lock re-checks the CTE's WHERE on a row changed meanwhile, so the UPDATE joins on the
-        # primary key alone (a second ready filter led the planner into a nested loop over it).
-        batch = chosen.with_for_update(skip_locked=True, of=OUTBOX).cte("batch").prefix_with("MATERIALIZED")
-        statement = statement.where(OUTBOX.c.id == batch.c.id)
-    else:
-        statement = statement.where(OUTBOX.c.id.in_(chosen), _ready(now))
-    result = await session.exec(statement)
+    statement = _CLAIM[session.get_bind().dialect.name == "postgresql"]
+    params = {"now": now, "owner": owner, "limit": limit, "until": until}
+    result = await session.exec(statement, params=params)
     # A row holds exactly the CLAIMED_COLUMNS, lease_until not among them; mypy cannot count a Row.
     claimed = [Claimed(*row, lease_until=until) for row in result.all()]  # type: ignore[misc]
     claimed.sort(key=lambda row: (row.next_attempt_at, row.id))  # RETURNING has no order

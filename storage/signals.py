@@ -51,10 +51,29 @@ def _bump_many(insert: Callable[[type[Signal]], Any]) -> Any:
     )
 
 
-# Every shout-out runs these: built once, by dialect (key: is it PostgreSQL), since building a
-# statement costs SQLAlchemy more CPU than running it (docs/architecture.md, issue 18).
+def _bump(insert: Callable[[type[Signal]], Any]) -> Any:
+    statement = insert(Signal).values(
+        organization_id=bindparam("organization_id"),
+        team_id=bindparam("team"),
+        week=bindparam("week"),
+        kind=bindparam("kind"),
+        count=bindparam("count"),
+        value_sum=bindparam("value"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["organization_id", "team_id", "week", "kind"],
+        set_={
+            "count": Signal.count + statement.excluded.count,
+            "value_sum": Signal.value_sum + statement.excluded.value_sum,
+        },
+    )
+
+
+# Every shout-out (and every counted act) runs these: built once, by dialect (key: is it PostgreSQL),
+# since building a statement costs SQLAlchemy more CPU than running it (docs/architecture.md, issue 18).
 ADD_CONTRIBUTOR = {True: _add_contributor(pg_insert), False: _add_contributor(sqlite_insert)}
 BUMP_MANY = {True: _bump_many(pg_insert), False: _bump_many(sqlite_insert)}
+BUMP = {True: _bump(pg_insert), False: _bump(sqlite_insert)}  # a check-in's, a 1:1's, a report's counter
 
 
 async def bump(
@@ -67,16 +86,15 @@ async def bump(
     count: int = 1,
     value: float = 0.0,
 ) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Signal).values(
-        organization_id=organization_id, team_id=team_id, week=week, kind=kind, count=count, value_sum=value
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["organization_id", "team_id", "week", "kind"],
-        set_={"count": Signal.count + count, "value_sum": Signal.value_sum + value},
-    )
-    await session.exec(statement)
+    params = {
+        "organization_id": organization_id,
+        "team": team_id,
+        "week": week,
+        "kind": kind,
+        "count": count,
+        "value": value,
+    }
+    await session.exec(BUMP[session.get_bind().dialect.name == "postgresql"], params=params)
 
 
 async def add_contributor(
