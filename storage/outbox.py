@@ -332,7 +332,7 @@ class SentWriter:
                 if sent:
                     await connection.execute(_MARK_SENT["sqlite"], {"rows": _sent_json(sent)})
                 if paces:
-                    await connection.execute(_pace_statement("sqlite"), _pace_rows(paces, owner))
+                    await connection.execute(_PACE["sqlite"], _pace_rows(paces, owner))
             return
         latest = _latest(paces)
         pacing = json.dumps(
@@ -435,6 +435,9 @@ def _pace_statement(dialect: str) -> Any:
     )
 
 
+_PACE = {dialect: _pace_statement(dialect) for dialect in _SENT_ROWS}  # built once: every paced send
+
+
 def _pace_rows(paces: Sequence[tuple[Target, datetime]], owner: str) -> list[dict[str, Any]]:
     return [
         {"workspace_id": w, "target_kind": kind, "target_id": target_id, "not_before": until, "owner": owner}
@@ -446,7 +449,7 @@ async def pace_many(session: AsyncSession, paces: Sequence[tuple[Target, datetim
     """(target, not before) each: no worker but ``owner`` claims a message to that target before
     then. A later time already stored (a longer Retry-After) is kept."""
     if paces:
-        statement = _pace_statement(session.get_bind().dialect.name)
+        statement = _PACE[session.get_bind().dialect.name]
         await session.exec(statement, params=_pace_rows(paces, owner))
 
 
@@ -484,14 +487,19 @@ async def mark_failed(session: AsyncSession, row_id: int, error: str, retry_at: 
     await mark_failed_many(session, [(row_id, error, retry_at)])
 
 
+# Built once: an idle delivery loop asks every round.
+_NEXT_READY = select(
+    select(func.min(OUTBOX.c.next_attempt_at)).where(OUTBOX.c.state == PENDING).scalar_subquery(),
+    select(func.min(OUTBOX.c.lease_until)).where(OUTBOX.c.state == SENDING).scalar_subquery(),
+)
+
+
 async def next_ready_at(session: AsyncSession) -> datetime | None:
     """When the next row becomes ready (its send time, or an expired lease); None when none waits.
 
     Two index-backed MIN lookups, so an idle worker can sleep until then instead of polling.
     """
-    pending = select(func.min(OUTBOX.c.next_attempt_at)).where(OUTBOX.c.state == PENDING).scalar_subquery()
-    leased = select(func.min(OUTBOX.c.lease_until)).where(OUTBOX.c.state == SENDING).scalar_subquery()
-    first, expiry = (await session.exec(select(pending, leased))).one()
+    first, expiry = (await session.exec(_NEXT_READY)).one()
     times = [when for when in (first, expiry) if when is not None]
     return min(times) if times else None
 
