@@ -36,21 +36,6 @@ def _add_contributor(insert: Callable[[type[Contributor]], Any]) -> Any:
     )
 
 
-def _bump_many(insert: Callable[[type[Signal]], Any]) -> Any:
-    statement = insert(Signal).values(
-        organization_id=bindparam("organization_id"),
-        team_id=bindparam("team"),
-        week=bindparam("week"),
-        kind=bindparam("kind"),
-        count=bindparam("count"),
-        value_sum=0.0,
-    )
-    return statement.on_conflict_do_update(
-        index_elements=["organization_id", "team_id", "week", "kind"],
-        set_={"count": Signal.count + statement.excluded.count},
-    )
-
-
 def _bump(insert: Callable[[type[Signal]], Any]) -> Any:
     statement = insert(Signal).values(
         organization_id=bindparam("organization_id"),
@@ -72,8 +57,7 @@ def _bump(insert: Callable[[type[Signal]], Any]) -> Any:
 # Every shout-out (and every counted act) runs these: built once, by dialect (key: is it PostgreSQL),
 # since building a statement costs SQLAlchemy more CPU than running it (docs/architecture.md, issue 18).
 ADD_CONTRIBUTOR = {True: _add_contributor(pg_insert), False: _add_contributor(sqlite_insert)}
-BUMP_MANY = {True: _bump_many(pg_insert), False: _bump_many(sqlite_insert)}
-BUMP = {True: _bump(pg_insert), False: _bump(sqlite_insert)}  # a check-in's, a 1:1's, a report's counter
+BUMP = {True: _bump(pg_insert), False: _bump(sqlite_insert)}  # one row, or many in one executemany
 
 
 async def bump(
@@ -125,9 +109,16 @@ async def bump_many(
     (team, kind) at most once: the database applies one statement's rows to one counter only once."""
     if not counts:
         return
-    statement = BUMP_MANY[session.get_bind().dialect.name == "postgresql"]
+    statement = BUMP[session.get_bind().dialect.name == "postgresql"]
     params = [
-        {"organization_id": organization_id, "week": week, "team": team, "kind": kind, "count": count}
+        {
+            "organization_id": organization_id,
+            "week": week,
+            "team": team,
+            "kind": kind,
+            "count": count,
+            "value": 0.0,
+        }
         for team, kind, count in counts
     ]
     await session.exec(statement, params=params)
