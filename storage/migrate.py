@@ -40,6 +40,7 @@ class DatabaseUnavailable(RuntimeError):
     """Start-up could not reach or open the database. Its message is the one line an operator needs
     (where, why, what to do); a 150-line driver traceback told them the same thing less clearly."""
 
+
 # Tables in Tend's database that Tend's models do not describe: slack_sdk's OAuth installation and
 # state stores create and own them (adapters/slack/oauth.py). Alembic neither creates nor drops them.
 EXTERNAL_TABLES = frozenset({"slack_installations", "slack_bots", "slack_oauth_states"})

@@ -52,8 +52,13 @@ async def start_tend(tmp_path: Path, port: int, *args: str, **env: str) -> async
 def test_serve_answers_healthz_within_five_seconds(tmp_path):
     port = free_port()
     env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/tend.db", HOST="127.0.0.1", PORT=str(port))
-    process = subprocess.Popen([sys.executable, APP, "serve"], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, APP, "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 5
         status, body = 0, b""
@@ -74,9 +79,15 @@ def test_serve_answers_healthz_within_five_seconds(tmp_path):
 
 
 def test_without_credentials_app_opens_the_console_and_kudos_work(tmp_path):
-    result = subprocess.run([sys.executable, APP], cwd=tmp_path, env=clean_env(),
-                            input="/kudos @bo thanks for the review\n/quit\n", capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, APP],
+        cwd=tmp_path,
+        env=clean_env(),
+        input="/kudos @bo thanks for the review\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "ana in #general> " in result.stdout
     assert "@ana thanked @bo: thanks for the review" in result.stdout
@@ -99,18 +110,24 @@ def test_the_console_keeps_its_own_secret_key_beside_its_data_not_in_the_databas
 
 
 def test_serving_without_a_secret_key_stops_with_one_clear_line(tmp_path):
-    env = clean_env(TEND_SECRET_KEY="", SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s",
-                    DATABASE_URL=f"sqlite:///{tmp_path}/t.db")
-    result = subprocess.run([sys.executable, APP, "serve"], cwd=tmp_path, env=env, capture_output=True,
-                            text=True, timeout=60)
+    env = clean_env(
+        TEND_SECRET_KEY="",
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_SIGNING_SECRET="s",
+        DATABASE_URL=f"sqlite:///{tmp_path}/t.db",
+    )
+    result = subprocess.run(
+        [sys.executable, APP, "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "TEND_SECRET_KEY: required" in result.stderr and "openssl rand -base64 32" in result.stderr
 
 
 def test_migrate_upgrades_and_says_so(tmp_path):
     env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path}/m.db")
-    result = subprocess.run([sys.executable, APP, "migrate"], cwd=tmp_path, env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, APP, "migrate"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout
     assert (tmp_path / "m.db").stat().st_size > 0
@@ -118,17 +135,32 @@ def test_migrate_upgrades_and_says_so(tmp_path):
 
 @pytest.mark.parametrize(
     ("env", "named"),
-    [({"PORT": "abc"}, "PORT"), ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
-     ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL")],
+    [
+        ({"PORT": "abc"}, "PORT"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+    ],
 )
 def test_a_bad_setting_stops_start_up_with_a_clear_message(tmp_path, env, named):
-    result = subprocess.run([sys.executable, APP, "serve"], cwd=tmp_path, env=clean_env(**env),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, APP, "serve"],
+        cwd=tmp_path,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert named in result.stderr and "Traceback" not in result.stderr
 
 
 def test_an_unknown_command_prints_usage(tmp_path):
-    result = subprocess.run([sys.executable, APP, "frobnicate"], cwd=tmp_path, env=clean_env(),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, APP, "frobnicate"],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "python app.py serve" in result.stderr

@@ -57,7 +57,11 @@ def test_defaults() -> None:
 @pytest.mark.parametrize(
     ("extra_env", "attribute", "expected"),
     [
-        ({"DATABASE_URL": "postgresql://tend@db:5432/tend"}, "database_url", "postgresql://tend@db:5432/tend"),
+        (
+            {"DATABASE_URL": "postgresql://tend@db:5432/tend"},
+            "database_url",
+            "postgresql://tend@db:5432/tend",
+        ),
         ({"SLACK_API_URL": "http://127.0.0.1:9/api/"}, "slack_api_url", "http://127.0.0.1:9/api/"),
         ({"SLACK_CLIENT_ID": "123.456", "SLACK_CLIENT_SECRET": "cs-value"}, "slack_client_id", "123.456"),
         ({"SLACK_APP_TOKEN": "xapp-1-A1-app"}, "slack_app_token", "xapp-1-A1-app"),
@@ -78,15 +82,24 @@ def test_defaults() -> None:
             "tenant-1",
         ),
         (
-            {"MICROSOFT_APP_ID": "msi-client-id", "MICROSOFT_APP_TYPE": "UserAssignedMSI",
-             "MICROSOFT_APP_TENANT_ID": "tenant-1"},
+            {
+                "MICROSOFT_APP_ID": "msi-client-id",
+                "MICROSOFT_APP_TYPE": "UserAssignedMSI",
+                "MICROSOFT_APP_TENANT_ID": "tenant-1",
+            },
             "microsoft_app_type",
             "UserAssignedMSI",
         ),
-        ({"TEAMS_OPENID_METADATA_URL": "http://127.0.0.1:9/oid"}, "teams_openid_metadata_url",
-         "http://127.0.0.1:9/oid"),
-        ({"TEAMS_TOKEN_ISSUER": "https://api.botframework.com"}, "teams_token_issuer",
-         "https://api.botframework.com"),
+        (
+            {"TEAMS_OPENID_METADATA_URL": "http://127.0.0.1:9/oid"},
+            "teams_openid_metadata_url",
+            "http://127.0.0.1:9/oid",
+        ),
+        (
+            {"TEAMS_TOKEN_ISSUER": "https://api.botframework.com"},
+            "teams_token_issuer",
+            "https://api.botframework.com",
+        ),
         ({"TEAMS_LOGIN_URL": "https://127.0.0.1:9/adfs"}, "teams_login_url", "https://127.0.0.1:9/adfs"),
         ({"HOST": "127.0.0.1"}, "host", "127.0.0.1"),
         ({"PORT": "8080"}, "port", 8080),
@@ -96,12 +109,18 @@ def test_defaults() -> None:
         ({"TEND_DEV_INSECURE": "true"}, "tend_dev_insecure", True),
         ({"TEND_SUPPORT_REPLY_HOURS": "24"}, "tend_support_reply_hours", 24),
         ({"TEND_INBOUND_MAX_QUEUED": "2500"}, "tend_inbound_max_queued", 2500),
-        ({"TEND_SUPPORT_FALLBACK": "Call our EAP on 0800 123 456"}, "tend_support_fallback",
-         "Call our EAP on 0800 123 456"),
+        (
+            {"TEND_SUPPORT_FALLBACK": "Call our EAP on 0800 123 456"},
+            "tend_support_fallback",
+            "Call our EAP on 0800 123 456",
+        ),
         ({"TEND_INDEX_WEIGHTS": "mood=0.5"}, "tend_index_weights", "mood=0.5"),
         ({"TEND_SECRET_KEY": "k" * 32}, "tend_secret_key", "k" * 32),
-        ({"TEND_PREVIOUS_SECRET_KEYS": "p" * 32 + ", " + "q" * 32}, "tend_previous_secret_keys",
-         "p" * 32 + "," + "q" * 32),
+        (
+            {"TEND_PREVIOUS_SECRET_KEYS": "p" * 32 + ", " + "q" * 32},
+            "tend_previous_secret_keys",
+            "p" * 32 + "," + "q" * 32,
+        ),
     ],
 )
 def test_each_variable_is_read(extra_env: dict[str, str], attribute: str, expected: object) -> None:
@@ -221,8 +240,10 @@ def test_bot_token_without_signing_secret_fails_closed() -> None:
         ({"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
         ({"MICROSOFT_APP_PASSWORD": "pw"}, "MICROSOFT_APP_ID"),
         ({"MICROSOFT_APP_ID": "app"}, "MICROSOFT_APP_PASSWORD"),
-        ({"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_PASSWORD": "pw", "MICROSOFT_APP_TYPE": "SingleTenant"},
-         "MICROSOFT_APP_TENANT_ID"),
+        (
+            {"MICROSOFT_APP_ID": "app", "MICROSOFT_APP_PASSWORD": "pw", "MICROSOFT_APP_TYPE": "SingleTenant"},
+            "MICROSOFT_APP_TENANT_ID",
+        ),
     ],
 )
 def test_half_configured_platforms_name_what_is_missing(env: dict[str, str], missing: str) -> None:

@@ -26,7 +26,6 @@ SCOPE_OF = {
 }
 
 
-
 def manifest() -> dict:
     return yaml.safe_load(MANIFEST.read_text())
 

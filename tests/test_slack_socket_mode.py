@@ -197,8 +197,9 @@ def test_a_wrong_app_token_stops_python_app_py_with_one_line(tmp_path):
         SLACK_APP_TOKEN="xapp-wrong",
         SLACK_API_URL="http://127.0.0.1:9/api/",  # nothing listens there
     )
-    result = subprocess.run([sys.executable, APP, "serve"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, APP, "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     last_line = result.stderr.strip().splitlines()[-1]
     assert last_line.startswith("Tend cannot start: SLACK_API_URL: could not reach Slack")
