@@ -463,8 +463,13 @@ class InboundQueue:
         return len(claimed)
 
     def _room(self) -> int:
-        """How many rows a claim may take now: up to ``CLAIM_AHEAD`` per worker, less those waiting."""
-        return 0 if self._stopping else self.concurrency * CLAIM_AHEAD - len(self._waiting)
+        """How many rows a claim may take now: up to ``CLAIM_AHEAD`` per worker, less those waiting,
+        and never past ``hold`` (puts still being written count: a row passed on can be stored and
+        claimed back before rows kept here are, and the share must hold either way)."""
+        if self._stopping:
+            return 0
+        ahead = self.concurrency * CLAIM_AHEAD - len(self._waiting)
+        return max(0, min(ahead, self.hold - len(self._held) - self._keeping))
 
     async def _claim(self, session: Session, room: int) -> list[inbound.Queued]:
         now = self.clock.now()
