@@ -348,6 +348,15 @@ async def listening(port: int) -> bool:
     return True
 
 
+async def ready(port: int) -> bool:
+    """Whether the Tend server on ``port`` answers ``/readyz`` with 200 (started and migrated)."""
+    try:
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/readyz") as r:
+            return r.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
 def percentile(latencies: list[float], p: float) -> float:
     ordered = sorted(latencies)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -579,18 +588,7 @@ async def run(
         )  # fmt: skip
         tend_log = folder / f"tend-{practice.name}-{number}.log"
         async with process("app.py", "serve", env=env, log=tend_log) as pid:
-
-            async def ready() -> bool:
-                try:
-                    async with (
-                        aiohttp.ClientSession() as http,
-                        http.get(f"http://127.0.0.1:{tend_port}/readyz") as r,
-                    ):
-                        return r.status == 200
-                except aiohttp.ClientError:
-                    return False
-
-            await until(ready, 60, "Tend's /readyz")
+            await until(lambda: ready(tend_port), 60, "Tend's /readyz")
             tend = await measure(
                 "Tend", "T", pid, tend_port, fake_port, args.requests, args.concurrency, practice
             )

@@ -166,15 +166,7 @@ async def run(args: argparse.Namespace, folder: Path) -> None:
         async with bench.process(me, *serve_args, env=env, log=folder / "tend.log") as pid:
             url = f"http://127.0.0.1:{tend_port}/slack/events"
             async with aiohttp.ClientSession() as http:
-
-                async def ready() -> bool:
-                    try:
-                        async with http.get(f"http://127.0.0.1:{tend_port}/readyz") as r:
-                            return r.status == 200
-                    except aiohttp.ClientError:
-                        return False
-
-                await bench.until(ready, 60, "Tend's /readyz")
+                await bench.until(lambda: bench.ready(tend_port), 60, "Tend's /readyz")
                 # kudos_cpu.py's measure(), with the profile cleared after the warm-up and a mark after
                 # each wave (drive() one step at a time runs the same waves).
                 target = bench.Target(http, url, fake_port)

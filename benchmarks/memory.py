@@ -49,6 +49,7 @@ from benchmarks.kudos_cpu import (  # noqa: E402
     load,
     memory_mb,
     process,
+    ready,
     until,
     working_zone,
 )
@@ -206,19 +207,8 @@ async def main(args: argparse.Namespace) -> None:
                 )  # fmt: skip
                 log = folder / "tend.log"
                 async with process("app.py", "serve", env=env, log=log) as pid:
-
-                    async def ready() -> bool:
-                        try:
-                            async with (
-                                aiohttp.ClientSession() as http,
-                                http.get(f"http://127.0.0.1:{tend_port}/readyz") as r,
-                            ):
-                                return r.status == 200
-                        except aiohttp.ClientError:
-                            return False
-
                     try:
-                        await until(ready, 120, "Tend's /readyz")
+                        await until(lambda: ready(tend_port), 120, "Tend's /readyz")
                     except SystemExit:
                         print(log.read_text()[-3000:])
                         raise

@@ -73,6 +73,7 @@ from benchmarks.kudos_cpu import (  # noqa: E402  (needs ROOT on the path first)
     free_port,
     listening,
     process,
+    ready,
     signed,
     working_zone,
 )
@@ -460,14 +461,6 @@ class Result:
             f"{self.load_before:.2f} before, {self.load_after:.2f} after"
         )
         return "\n".join(lines)
-
-
-async def ready(port: int) -> bool:
-    try:
-        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/readyz") as r:
-            return r.status == 200
-    except aiohttp.ClientError:
-        return False
 
 
 async def scale(args: argparse.Namespace, replicas: int, run: str, folder: Path, tree: Path) -> Result:
