@@ -36,7 +36,6 @@ from practices.messages import (
     Example,
     Fine,
     Intent,
-    Mention,
     Outcome,
     Place,
     Reply,
@@ -48,7 +47,7 @@ from practices.messages import (
     joined,
     text_card,
 )
-from practices.people import place_id, resolve_people
+from practices.people import mentioned, place_id, refuse_adding, resolve_people
 from practices.practice import ExportSection, Forgetting, Practice, PracticeContext, SweepContext, SweepResult
 from practices.privacy_policy import shows
 from practices.roles import ONLY_ADMINS
@@ -175,22 +174,9 @@ parse_ambassadors = group(
 # --- rules: pure, called by tests with no database ---------------------------------------------------
 
 
-def _who(member: Member) -> Mention:
-    return Mention(member.platform_user_id, member.display_name)
-
-
-def _people(found: list[Member]) -> Rich:
-    return joined([_who(member) for member in found])
-
-
 def add_refusal(is_admin: bool, people: list[Member]) -> Rich | None:
     """Only admins name ambassadors, and only people (never bots)."""
-    if not is_admin:
-        return ONLY_ADMINS
-    bots = [member for member in people if member.is_bot]
-    if bots:
-        return compose(NOT_PEOPLE, names=_people(bots), example=Example(ADD_EXAMPLE))
-    return None
+    return refuse_adding(is_admin, people, ONLY_ADMINS, NOT_PEOPLE, ADD_EXAMPLE)
 
 
 def welcome(member_id: int, min_group_size: int, now: datetime) -> DirectMessage:
@@ -201,8 +187,8 @@ def welcome(member_id: int, min_group_size: int, now: datetime) -> DirectMessage
 
 def removed_answer(people: list[Member], removed: list[Member]) -> Rich:
     if not removed:
-        return compose(NOT_AMBASSADORS, names=_people(people), example=Example(LIST_EXAMPLE))
-    return compose(REMOVED, names=_people(removed))
+        return compose(NOT_AMBASSADORS, names=mentioned(people), example=Example(LIST_EXAMPLE))
+    return compose(REMOVED, names=mentioned(removed))
 
 
 def may_list(is_admin: bool, actor_id: int | None, ambassadors: list[Member]) -> bool:
@@ -211,7 +197,9 @@ def may_list(is_admin: bool, actor_id: int | None, ambassadors: list[Member]) ->
 
 
 def list_card(ambassadors: list[Member], space: str | None) -> Card:
-    blocks: list[Text] = [Text(compose(LIST_NAMES, names=_people(ambassadors)) if ambassadors else NONE_YET)]
+    blocks: list[Text] = [
+        Text(compose(LIST_NAMES, names=mentioned(ambassadors)) if ambassadors else NONE_YET)
+    ]
     blocks.append(Text(compose(SPACE_LINE, place=Place(space)) if space else NO_SPACE))
     return Card(LIST_TITLE, tuple(blocks))
 
@@ -353,7 +341,7 @@ async def add(ctx: PracticeContext, people: list[Member]) -> Outcome:
         assert member.id is not None
         if await store.add(ctx.session, ctx.workspace_id, member.id, ctx.now):
             intents.append(welcome(member.id, ctx.min_group_size, ctx.now))
-    return Outcome((*intents, Reply(text_card(compose(ADDED, names=_people(people))))))
+    return Outcome((*intents, Reply(text_card(compose(ADDED, names=mentioned(people))))))
 
 
 async def remove(ctx: PracticeContext, people: list[Member]) -> Outcome:

@@ -48,7 +48,7 @@ from practices.messages import (
     joined,
     text_card,
 )
-from practices.people import resolve_people
+from practices.people import mentioned, refuse_adding, resolve_people
 from practices.practice import ExportSection, Forgetting, Practice, PracticeContext, SweepContext, SweepResult
 from practices.roles import ONLY_ADMINS
 from storage import ambassadors as ambassador_store
@@ -188,10 +188,6 @@ def _who(member: Member | None) -> Mention | str:
     return Mention(member.platform_user_id, member.display_name) if member is not None else SOMEONE
 
 
-def _people(found: list[Member]) -> Rich:
-    return joined([_who(member) for member in found])
-
-
 @dataclass(frozen=True)
 class Naming:
     """Carriers an admin named: the rows to write, each new carrier's private welcome, and the caps."""
@@ -229,19 +225,14 @@ def name_carriers(
 
 def add_refusal(is_admin: bool, people: list[Member]) -> Rich | None:
     """Only admins name carriers, and only people (never bots)."""
-    if not is_admin:
-        return ONLY_ADMINS
-    bots = [member for member in people if member.is_bot]
-    if bots:
-        return compose(NOT_PEOPLE, names=_people(bots), example=Example(ADD_EXAMPLE))
-    return None
+    return refuse_adding(is_admin, people, ONLY_ADMINS, NOT_PEOPLE, ADD_EXAMPLE)
 
 
 def added_answer(people: list[Member], caps: frozenset[int], paired: int) -> Rich:
     if len(caps) == 1:
-        text = compose(ADDED, names=_people(people), cap=next(iter(caps)))
+        text = compose(ADDED, names=mentioned(people), cap=next(iter(caps)))
     else:  # some were carriers already, with caps of their own
-        text = compose(ADDED_OWN_CAPS, names=_people(people), example=Example(LIST_EXAMPLE))
+        text = compose(ADDED_OWN_CAPS, names=mentioned(people), example=Example(LIST_EXAMPLE))
     if paired:
         text = compose("{text}" + ADDED_PAIRED, text=text, count=paired)
     return text
@@ -250,8 +241,8 @@ def added_answer(people: list[Member], caps: frozenset[int], paired: int) -> Ric
 def removed_answer(people: list[Member], removed: list[Member]) -> Rich:
     missing = [member for member in people if member not in removed]
     if missing and not removed:
-        return compose(NOT_CARRIERS, names=_people(missing), example=Example(LIST_EXAMPLE))
-    return compose(REMOVED, names=_people(removed))
+        return compose(NOT_CARRIERS, names=mentioned(missing), example=Example(LIST_EXAMPLE))
+    return compose(REMOVED, names=mentioned(removed))
 
 
 def carriers_card(
@@ -444,7 +435,7 @@ def hand_answer(
         )
     if not others:
         return Outcome.reply(THANKS_HAND_ALONE)
-    return Outcome.reply(compose(THANKS_HAND_CARRIER, who=_people(others)))
+    return Outcome.reply(compose(THANKS_HAND_CARRIER, who=mentioned(others)))
 
 
 # --- storage shells: load, decide with the rules above, write -----------------------------------------

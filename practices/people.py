@@ -8,7 +8,7 @@ more than one person, becomes a friendly answer (``Unresolved``), never a guess.
 from __future__ import annotations
 
 from practices.grammar import PersonRef, PlaceRef
-from practices.messages import Outcome
+from practices.messages import Example, Mention, Outcome, Rich, compose, joined
 from practices.practice import PracticeContext
 from storage.identity import ensure_member, find_members_by_name, find_members_by_name_elsewhere, platform_of
 from storage.models import Member
@@ -68,3 +68,24 @@ def place_id(ctx: PracticeContext, place: PlaceRef) -> str | None:
     if place.is_here:
         return ctx.place_id if not ctx.is_direct else None
     return place.place_id or place.name or None
+
+
+def mention(member: Member) -> Mention:
+    """A member as a mention: their platform shows their current name and notifies them."""
+    return Mention(member.platform_user_id, member.display_name)
+
+
+def mentioned(members: list[Member]) -> Rich:
+    """Members as mentions, joined as a sentence lists them ("@ana, @bo and @cy")."""
+    return joined([mention(member) for member in members])
+
+
+def refuse_adding(
+    is_admin: bool, people: list[Member], only_admins: Rich, not_people: str, example: str
+) -> Rich | None:
+    """The rule every "admins name people to a role" command shares (carriers, ambassadors): only an
+    admin names anyone, and only people, never bots (``not_people`` names them, with ``example``)."""
+    if not is_admin:
+        return only_admins
+    bots = [member for member in people if member.is_bot]
+    return compose(not_people, names=mentioned(bots), example=Example(example)) if bots else None

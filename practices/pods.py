@@ -53,7 +53,6 @@ from practices.messages import (
     DirectMessage,
     Example,
     Intent,
-    Mention,
     OpenGroup,
     Outcome,
     Place,
@@ -68,6 +67,7 @@ from practices.messages import (
     joined,
     text_card,
 )
+from practices.people import mention
 from practices.pod_matching import Candidate, Formation, form_pods
 from practices.practice import (
     ExportSection,
@@ -469,20 +469,16 @@ async def fire(ctx: FireContext) -> Outcome:
     return Outcome(tuple(intents))
 
 
-def _mention(member: Member) -> Mention:
-    return Mention(member.platform_user_id, member.display_name)
-
-
 def intro_card(members: list[Member], prompt: str, weeks: int, hosts: Collection[int] = ()) -> Card:
     """``hosts``: the workspace's ambassadors; the first one in the pod is named as someone who can
     help host (one, so nobody else in the pod feels passed over and no one is asked twice)."""
-    people = joined([_mention(m) for m in members])
+    people = joined([mention(m) for m in members])
     host = next((m for m in members if m.id in hosts), None)
     return Card(
         INTRO_TITLE,
         (
             Text(compose(INTRO, people=people)),
-            *((Text(compose(HOST, host=_mention(host))),) if host is not None else ()),
+            *((Text(compose(HOST, host=mention(host))),) if host is not None else ()),
             Text(compose(INTRO_MORE, weeks=weeks)),
             Text(compose(PROMPT, prompt=prompt)),
         ),

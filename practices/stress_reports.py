@@ -33,7 +33,6 @@ from practices.messages import (
     Form,
     FormField,
     Intent,
-    Mention,
     OpenForm,
     Outcome,
     Reply,
@@ -48,7 +47,7 @@ from practices.messages import (
     plain,
     text_card,
 )
-from practices.people import resolve_people
+from practices.people import mention, resolve_people
 from practices.practice import ExportSection, Forgetting, Practice, PracticeContext, SweepContext, SweepResult
 from practices.support_fallback import EXAMPLE as FALLBACK_EXAMPLE
 from practices.support_fallback import parse_fallback
@@ -368,7 +367,7 @@ def reach_card(reporter: Member, token: str) -> Card:
     return Card(
         title=REACH_TITLE,
         blocks=(
-            Text(compose(REACH_TEXT, name=_person(reporter))),
+            Text(compose(REACH_TEXT, name=mention(reporter))),
             Fine(REACH_FINE),
             Buttons((Button(REACHED_BUTTON, REACHED, token, style="primary"),)),
         ),
@@ -403,12 +402,8 @@ def _try_again(text: Wording) -> Outcome:
     return Outcome((Reply(Card(title="", blocks=(Text(text), Buttons((Button(AGAIN, START),))))),))
 
 
-def _person(member: Member) -> Mention:
-    return Mention(member.platform_user_id, member.display_name)
-
-
 def _people(members: list[Member]) -> Rich:
-    return joined([_person(member) for member in members])
+    return joined([mention(member) for member in members])
 
 
 def _names(members: list[Member]) -> Rich:
@@ -589,7 +584,7 @@ def reach_out_request(asker: Member, chosen: Member, token: str, promise: str) -
         (
             DirectMessage(chosen.id, reach_card(asker, token), sealed=True),
             Reply(
-                Card(title="", blocks=(Text(compose(REACH_OUT_SENT, name=_person(chosen))), Text(promise)))
+                Card(title="", blocks=(Text(compose(REACH_OUT_SENT, name=mention(chosen))), Text(promise)))
             ),
         )
     )
@@ -789,7 +784,7 @@ def rota_list(rota: list[Member]) -> Outcome:
     """Anyone may see who is on the rota (they are who answers), and how an admin adds people."""
     if not rota:
         return Outcome.reply(ROTA_EMPTY)
-    return Outcome.reply(compose(ROTA_LIST, names=joined([_person(m) for m in rota], ", ", ", ")))
+    return Outcome.reply(compose(ROTA_LIST, names=joined([mention(m) for m in rota], ", ", ", ")))
 
 
 @dataclass(frozen=True)
@@ -809,7 +804,7 @@ def rota_change(is_admin: bool, members: list[Member], add: bool) -> RotaChange:
         return RotaChange(Outcome.reply(compose(ROTA_REMOVED, names=_names(members))), leaving)
     bots = [member for member in members if member.is_bot]
     if bots:
-        names = joined([_person(m) for m in bots], ", ", ", ")
+        names = joined([mention(m) for m in bots], ", ", ", ")
         return RotaChange(Outcome.reply(compose(ROTA_BOT, names=names, example=ADD_SUPPORT)))
     joining = tuple(member for member in members if not member.is_support and member.id is not None)
     intents: list[Intent] = [
